@@ -1,0 +1,25 @@
+import Store
+
+/// Settings of the HTTP API, with their defaults.
+public struct APIConfiguration: Sendable {
+    /// Where the database, uploads and logs live.
+    public var dataDirectory: DataDirectory
+    /// The largest accepted upload, in bytes. Default 1 GiB; larger bodies get 413.
+    public var maxUploadBytes: Int64 = 1 << 30
+    /// The domain apps are served under: `<app>.<domain>`. Default `localhost`.
+    public var domain: String = "localhost"
+    /// The port the proxy listens on, for the app URLs the API shows. Default 8080.
+    public var proxyPort: Int = 8080
+    /// How often a followed build log checks for new lines. Default 100 ms.
+    public var logPollInterval: Duration = .milliseconds(100)
+
+    public init(dataDirectory: DataDirectory) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// `http://<app>.<domain>[:port]`.
+    func url(of app: String) -> String {
+        let port = proxyPort == 80 ? "" : ":\(proxyPort)"
+        return "http://\(app).\(domain)\(port)"
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MiniCore
+
+/// An API failure, answered as `{"error": {"code": "...", "message": "..."}}` with the
+/// matching status.
+public struct APIError: HTTPResponseError, CustomStringConvertible {
+    private enum Code: String {
+        case badRequest = "bad_request"
+        case invalidAppName = "invalid_app_name"
+        case invalidArchive = "invalid_archive"
+        case unauthorized
+        case notFound = "not_found"
+        case conflict
+        case payloadTooLarge = "payload_too_large"
+        case unavailable
+    }
+
+    private let code: Code
+    public let message: String
+
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+    static func invalidAppName(_ message: String) -> APIError { APIError(.invalidAppName, message) }
+    static func invalidArchive(_ message: String) -> APIError { APIError(.invalidArchive, message) }
+    static let unauthorized = APIError(
+        .unauthorized,
+        "missing or wrong API token; send 'Authorization: Bearer <token>' (mini config set-token)"
+    )
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
+    static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
+    static func payloadTooLarge(limit: Int64) -> APIError {
+        APIError(.payloadTooLarge, "upload larger than the limit of \(limit) bytes; add a .dockerignore or raise --max-upload")
+    }
+    static func unavailable(_ message: String) -> APIError { APIError(.unavailable, message) }
+
+    public var status: HTTPResponse.Status {
+        switch code {
+        case .badRequest, .invalidAppName, .invalidArchive: .badRequest
+        case .unauthorized: .unauthorized
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .unavailable: .serviceUnavailable
+        }
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = try JSONEncoder.mini.encode(APIErrorBody(code: code.rawValue, message: message))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if code == .unauthorized {
+            headers[.wwwAuthenticate] = "Bearer realm=\"mini\""
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import Logging
+import MiniCore
+import Queue
+import Store
+
+/// Builds the router of the HTTP API (see DESIGN.md): every route but `/healthz` requires a
+/// bearer token.
+public func makeAPIRouter(
+    configuration: APIConfiguration, database: MiniDatabase, queue: JobQueue
+) -> Router<MiniRequestContext> {
+    let router = Router(context: MiniRequestContext.self)
+    router.get("/healthz") { _, _ in "ok\n" }
+    let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
+    DeployRoutes(configuration: configuration, queue: queue).register(on: v1)
+    JobRoutes(configuration: configuration, queue: queue).register(on: v1)
+    AppRoutes(configuration: configuration, apps: AppStore(database: database)).register(on: v1)
+    return router
+}
+
+extension Parameters {
+    /// The `{app}` path parameter, validated.
+    func appName() throws -> AppName {
+        let text = try require("app")
+        do {
+            return try AppName(text)
+        } catch {
+            throw APIError.invalidAppName(error.message)
+        }
+    }
+
+    /// The `{id}` path parameter of a job.
+    func jobID() throws -> JobID {
+        guard let id = JobID(try require("id")), id > 0 else {
+            throw APIError.badRequest("job ids are positive integers; list jobs with `mini jobs`")
+        }
+        return id
+    }
+}
+
+/// Answers `value` as JSON with `status`.
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try JSONEncoder.mini.encode(value)
+    var headers = HTTPFields()
+    headers[.contentType] = "application/json; charset=utf-8"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Turns queue errors into API errors.
+func mapQueueError<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as QueueError where error.isNotFound {
+        throw APIError.notFound(error.description)
+    } catch let error as QueueError {
+        throw APIError.conflict(error.description)
+    }
+}

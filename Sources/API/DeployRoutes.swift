@@ -1,0 +1,36 @@
+import Foundation
+import Hummingbird
+import MiniCore
+import Queue
+
+/// `POST /v1/apps/{app}/deploys`: saves the build context and queues a build job.
+struct DeployRoutes {
+    let configuration: APIConfiguration
+    let queue: JobQueue
+
+    func register(on group: RouterGroup<MiniRequestContext>) {
+        group.post("apps/:app/deploys", use: deploy)
+    }
+
+    @Sendable func deploy(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try context.parameters.appName()
+        let receiver = UploadReceiver(
+            directory: configuration.dataDirectory.uploadsPath, maxBytes: configuration.maxUploadBytes
+        )
+        let declaredLength = request.headers[.contentLength].flatMap { Int64($0) }
+        let upload = try await receiver.save(request.body, declaredLength: declaredLength)
+        let dataDirectory = configuration.dataDirectory
+        do {
+            let job = try queue.enqueue(app: app, uploadBytes: upload.bytes) { id in
+                let destination = dataDirectory.uploadPath(job: id)
+                try FileManager.default.moveItem(atPath: upload.path, toPath: destination)
+                return destination
+            }
+            context.logger.info("queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
+            return try jsonResponse(DeployAccepted(job: job), status: .accepted)
+        } catch {
+            try? FileManager.default.removeItem(atPath: upload.path)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Hummingbird
+import MiniCore
+import Queue
+
+/// The job routes: state, list, cancel and the build log.
+struct JobRoutes {
+    let configuration: APIConfiguration
+    let queue: JobQueue
+
+    func register(on group: RouterGroup<MiniRequestContext>) {
+        group.get("jobs", use: list)
+        group.get("jobs/:id", use: show)
+        group.post("jobs/:id/cancel", use: cancel)
+        group.get("jobs/:id/log", use: log)
+    }
+
+    @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var app: AppName?
+        if let text = query["app"].map(String.init), !text.isEmpty {
+            do { app = try AppName(text) } catch { throw APIError.invalidAppName(error.message) }
+        }
+        var state: JobState?
+        if let text = query["state"].map(String.init), !text.isEmpty {
+            guard let parsed = JobState(rawValue: text) else {
+                let states = JobState.allCases.map(\.rawValue).joined(separator: ", ")
+                throw APIError.badRequest("unknown job state '\(text)'; use one of \(states)")
+            }
+            state = parsed
+        }
+        let limit = query["limit"].flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 100
+        return try jsonResponse(JobList(jobs: try queue.jobs(app: app, state: state, limit: limit)))
+    }
+
+    @Sendable func show(request: Request, context: MiniRequestContext) async throws -> Response {
+        let id = try context.parameters.jobID()
+        return try jsonResponse(try mapQueueError { try queue.job(id) })
+    }
+
+    @Sendable func cancel(request: Request, context: MiniRequestContext) async throws -> Response {
+        let id = try context.parameters.jobID()
+        return try jsonResponse(try mapQueueError { try queue.cancel(id) })
+    }
+
+    /// The build log as text; with `follow=1`, streamed until the job ends.
+    @Sendable func log(request: Request, context: MiniRequestContext) async throws -> Response {
+        let id = try context.parameters.jobID()
+        _ = try mapQueueError { try queue.job(id) }
+        let follow = ["1", "true", "yes"].contains(request.uri.queryParameters["follow"].map(String.init) ?? "")
+        let tail = BuildLogTail(
+            path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
+            pollInterval: configuration.logPollInterval
+        )
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        headers[.cacheControl] = "no-cache"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}

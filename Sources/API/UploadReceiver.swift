@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Streams a request body into a file of the uploads folder without holding it in memory:
+/// a temporary file, written chunk by chunk, synced to disk, then handed to the caller.
+struct UploadReceiver {
+    let directory: String
+    let maxBytes: Int64
+
+    /// A saved upload: the temporary file and its size.
+    struct SavedUpload {
+        let path: String
+        let bytes: Int64
+    }
+
+    /// Saves `body` to a new temporary file. On any error, including a body over the
+    /// limit, the partial file is removed.
+    func save(_ body: RequestBody, declaredLength: Int64?) async throws -> SavedUpload {
+        if let declaredLength, declaredLength > maxBytes {
+            throw APIError.payloadTooLarge(limit: maxBytes)
+        }
+        let path = "\(directory)/.upload-\(UUID().uuidString).part"
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
+            throw APIError.unavailable("cannot create an upload file in \(directory); check disk space and permissions")
+        }
+        do {
+            var written: Int64 = 0
+            for try await buffer in body {
+                written += Int64(buffer.readableBytes)
+                guard written <= maxBytes else { throw APIError.payloadTooLarge(limit: maxBytes) }
+                try handle.write(contentsOf: buffer.readableBytesView)
+            }
+            try handle.synchronize()
+            try handle.close()
+            guard written > 0 else { throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context") }
+            return SavedUpload(path: path, bytes: written)
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+    }
+}

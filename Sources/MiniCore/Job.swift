@@ -1,0 +1,82 @@
+import Foundation
+
+/// Identifies a build job. Job ids are positive and increase in the order jobs are queued.
+public typealias JobID = Int64
+
+/// The life of a build job: `queued → running → succeeded | failed | cancelled`.
+public enum JobState: String, Codable, Sendable, CaseIterable {
+    case queued
+    case running
+    case succeeded
+    case failed
+    case cancelled
+
+    /// True once the job can change no more.
+    public var isFinal: Bool {
+        switch self {
+        case .queued, .running: false
+        case .succeeded, .failed, .cancelled: true
+        }
+    }
+}
+
+/// A build job as the API shows it.
+public struct JobInfo: Codable, Sendable, Equatable {
+    public var id: JobID
+    public var app: AppName
+    public var state: JobState
+    /// Which try this is, from 1.
+    public var attempt: Int
+    public var maxAttempts: Int
+    /// The release this job created, once it succeeded.
+    public var release: Int?
+    /// Why the job ended, such as `build failed` or `superseded`.
+    public var reason: String?
+    /// The error, for a failed job.
+    public var error: String?
+    /// The upload's size in bytes.
+    public var uploadBytes: Int64
+    public var queuedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public init(
+        id: JobID, app: AppName, state: JobState, attempt: Int, maxAttempts: Int,
+        release: Int?, reason: String?, error: String?, uploadBytes: Int64,
+        queuedAt: Date, startedAt: Date?, finishedAt: Date?
+    ) {
+        self.id = id
+        self.app = app
+        self.state = state
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.release = release
+        self.reason = reason
+        self.error = error
+        self.uploadBytes = uploadBytes
+        self.queuedAt = queuedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// The answer to `POST /v1/apps/{app}/deploys`.
+public struct DeployAccepted: Codable, Sendable, Equatable {
+    public var job: JobInfo
+    /// Where to poll the job: `/v1/jobs/{id}`.
+    public var statusURL: String
+    /// Where to read its build log: `/v1/jobs/{id}/log`.
+    public var logURL: String
+
+    public init(job: JobInfo) {
+        self.job = job
+        self.statusURL = "/v1/jobs/\(job.id)"
+        self.logURL = "/v1/jobs/\(job.id)/log"
+    }
+}
+
+/// `GET /v1/jobs` answer.
+public struct JobList: Codable, Sendable, Equatable {
+    public var jobs: [JobInfo]
+    public init(jobs: [JobInfo]) { self.jobs = jobs }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import MiniCore
+
+extension JobQueue {
+    /// Extends the lease by ``Configuration/leaseDuration``.
+    /// - Throws: ``QueueError/leaseLost(_:)`` when the lease is no longer held.
+    public func heartbeat(_ lease: Lease) throws {
+        let duration = configuration.leaseDuration
+        try fenced(lease) { db in
+            let now = Self.now()
+            try db.execute(
+                sql: "UPDATE jobs SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ?",
+                arguments: [now + duration, now, lease.job]
+            )
+        }
+    }
+
+    /// True while `lease` still holds its job; a cheap read for frequent checks.
+    public func holds(_ lease: Lease) throws -> Bool {
+        try database.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)",
+                arguments: [lease.job, lease.token]
+            ) ?? false
+        }
+    }
+
+    /// Runs `body` in a write transaction only while `lease` still holds its job, so that a
+    /// worker that lost its lease can change nothing. Other processes cannot take the lease
+    /// while `body` runs: the transaction holds SQLite's write lock.
+    /// - Throws: ``QueueError/leaseLost(_:)`` without running `body` when the lease is gone.
+    public func fenced<T: Sendable>(_ lease: Lease, _ body: @Sendable (Database) throws -> T) throws -> T {
+        try database.write { db in
+            let held = try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)",
+                arguments: [lease.job, lease.token]
+            ) ?? false
+            guard held else { throw QueueError.leaseLost(lease.job) }
+            return try body(db)
+        }
+    }
+
+    /// Ends the attempt: a permanent failure ends the job `failed`; a transient one queues it
+    /// again after a backoff while attempts are left.
+    public func fail(_ lease: Lease, _ failure: JobFailure) throws {
+        let configuration = configuration
+        try fenced(lease) { db in
+            switch failure {
+            case .permanent(let reason, let error):
+                try Self.finish(lease, state: .failed, reason: reason, error: error, release: nil, in: db)
+            case .transient(let reason, let error):
+                let attempt = try Int.fetchOne(db, sql: "SELECT attempt FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
+                let maxAttempts = try Int.fetchOne(db, sql: "SELECT max_attempts FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
+                guard attempt < maxAttempts else {
+                    try Self.finish(lease, state: .failed, reason: reason, error: error, release: nil, in: db)
+                    return
+                }
+                let delay = configuration.retryBackoff * pow(2, Double(attempt - 1))
+                try Self.endAttempt(job: lease.job, attempt: attempt, outcome: reason, in: db)
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'queued', run_at = ?, reason = ?, error = ?,
+                            lease_token = NULL, lease_expires_at = NULL
+                        WHERE id = ?
+                        """,
+                    arguments: [Self.now() + delay, reason, error, lease.job]
+                )
+            }
+        }
+    }
+
+    /// Gives the job back to the queue at once without counting the attempt, as a worker
+    /// does when it is asked to stop.
+    public func release(_ lease: Lease) throws {
+        try fenced(lease) { db in
+            try db.execute(
+                sql: """
+                    UPDATE job_attempts SET ended_at = ?, outcome = 'handed back'
+                    WHERE job_id = ? AND attempt = (SELECT attempt FROM jobs WHERE id = ?)
+                    """,
+                arguments: [Self.now(), lease.job, lease.job]
+            )
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = 'queued', attempt = attempt - 1, reason = 'worker stopped',
+                        lease_token = NULL, lease_expires_at = NULL, run_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [Self.now(), lease.job]
+            )
+        }
+    }
+
+    static func finish(
+        _ lease: Lease, state: JobState, reason: String, error: String?, release: Int?, in db: Database
+    ) throws {
+        let now = now()
+        try db.execute(
+            sql: """
+                UPDATE job_attempts SET ended_at = ?, outcome = ?
+                WHERE job_id = ? AND attempt = (SELECT attempt FROM jobs WHERE id = ?)
+                """,
+            arguments: [now, reason, lease.job, lease.job]
+        )
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = ?, reason = ?, error = ?, release = ?, finished_at = ?,
+                    lease_token = NULL, lease_expires_at = NULL
+                WHERE id = ?
+                """,
+            arguments: [state.rawValue, reason, error, release, now, lease.job]
+        )
+    }
+}
+
+extension JobQueue {
+    /// Ends the job `succeeded` with `release`, in the same fenced transaction as `body`
+    /// (such as the worker publishing that release), so both happen or neither does.
+    public func complete<T: Sendable>(
+        _ lease: Lease, release: Int, with body: @Sendable (Database) throws -> T
+    ) throws -> T {
+        try fenced(lease) { db in
+            let result = try body(db)
+            try Self.finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
+            return result
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import MiniCore
+import Store
+
+/// The build queue: jobs in SQLite, claimed by workers with leases and fenced tokens.
+///
+/// States: `queued → running → succeeded | failed | cancelled`. A claim is one
+/// `BEGIN IMMEDIATE` transaction; every later write of the holder checks
+/// `state = 'running' AND lease_token = ?` and fails with ``QueueError/leaseLost(_:)``
+/// when it no longer holds the job.
+public struct JobQueue: Sendable {
+    /// Settings of the queue, with their defaults.
+    public struct Configuration: Sendable {
+        /// How long a claim is valid without a heartbeat. Default 30 s.
+        public var leaseDuration: TimeInterval = 30
+        /// Tries per job, for platform errors. Default 3.
+        public var maxAttempts: Int = 3
+        /// A job whose lease expired this many times fails: a build that keeps killing its
+        /// worker must not loop forever. Default 3.
+        public var maxLeaseExpiries: Int = 3
+        /// The first retry waits this long, each next one twice as long. Default 2 s.
+        public var retryBackoff: TimeInterval = 2
+
+        public init() {}
+    }
+
+    public let database: MiniDatabase
+    public let configuration: Configuration
+
+    public init(database: MiniDatabase, configuration: Configuration = .init()) {
+        self.database = database
+        self.configuration = configuration
+    }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+
+    static func newToken() -> String { UUID().uuidString.lowercased() }
+}
+
+extension JobQueue {
+    /// Queues a deploy of `app`. In the same transaction, `placeUpload` moves the saved build
+    /// context to its final place for the new job id and returns that path; the job becomes
+    /// visible to workers only with it. Older queued deploys of the same app end `cancelled`
+    /// with reason `superseded`: only the newest runs.
+    public func enqueue(
+        app: AppName, uploadBytes: Int64, placeUpload: @Sendable (JobID) throws -> String
+    ) throws -> JobInfo {
+        let maxAttempts = configuration.maxAttempts
+        return try database.write { db in
+            let now = Self.now()
+            try AppStore.ensureApp(app, in: db)
+            try Self.supersedeQueued(app: app.rawValue, now: now, in: db)
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes)
+                    VALUES (?, 'queued', ?, ?, ?, ?)
+                    """,
+                arguments: [app.rawValue, maxAttempts, now, now, uploadBytes]
+            )
+            let id = db.lastInsertedRowID
+            let path = try placeUpload(id)
+            let record = try JobRecord.fetchOne(
+                db, sql: "UPDATE jobs SET upload_path = ? WHERE id = ? RETURNING *", arguments: [path, id]
+            )
+            return try record!.info()
+        }
+    }
+
+    /// One job by id.
+    public func job(_ id: JobID) throws -> JobInfo {
+        guard let record = try database.read({ db in try JobRecord.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) }) else {
+            throw QueueError.jobNotFound(id)
+        }
+        return try record.info()
+    }
+
+    /// Jobs, newest first, optionally of one app and in one state.
+    public func jobs(app: AppName? = nil, state: JobState? = nil, limit: Int = 100) throws -> [JobInfo] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let app {
+            conditions.append("app = ?")
+            arguments += [app.rawValue]
+        }
+        if let state {
+            conditions.append("state = ?")
+            arguments += [state.rawValue]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [limit]
+        let sql = "SELECT * FROM jobs \(filter) ORDER BY id DESC LIMIT ?"
+        let finalArguments = arguments
+        return try database.read { db in
+            try JobRecord.fetchAll(db, sql: sql, arguments: finalArguments).map { try $0.info() }
+        }
+    }
+
+    /// Cancels a job: a queued one ends at once; a running one ends now in the store, and
+    /// its worker, whose lease is gone, stops the build at its next lease check.
+    public func cancel(_ id: JobID) throws -> JobInfo {
+        try database.write { db in
+            guard let record = try JobRecord.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]) else {
+                throw QueueError.jobNotFound(id)
+            }
+            let state = JobState(rawValue: record.state) ?? .failed
+            guard !state.isFinal else { throw QueueError.jobFinished(id, state) }
+            let updated = try JobRecord.fetchOne(
+                db,
+                sql: """
+                    UPDATE jobs SET state = 'cancelled', reason = 'cancelled by user', finished_at = ?,
+                        lease_token = NULL, lease_expires_at = NULL
+                    WHERE id = ? RETURNING *
+                    """,
+                arguments: [Self.now(), id]
+            )
+            try Self.endAttempt(job: id, attempt: record.attempt, outcome: "cancelled", in: db)
+            return try updated!.info()
+        }
+    }
+
+    static func supersedeQueued(app: String, now: Double, in db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
+                WHERE app = ? AND state = 'queued'
+                """,
+            arguments: [now, app]
+        )
+    }
+
+    static func endAttempt(job: JobID, attempt: Int, outcome: String, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE job_attempts SET ended_at = ?, outcome = ? WHERE job_id = ? AND attempt = ? AND ended_at IS NULL",
+            arguments: [now(), outcome, job, attempt]
+        )
+    }
+}

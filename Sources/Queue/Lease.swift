@@ -1,0 +1,44 @@
+import Foundation
+import MiniCore
+
+/// Who holds a lease: a worker process on a host.
+public struct WorkerIdentity: Sendable, Equatable, CustomStringConvertible {
+    public var name: String
+    public var host: String
+    public var pid: Int32
+
+    public init(name: String, host: String = ProcessInfo.processInfo.hostName,
+                pid: Int32 = ProcessInfo.processInfo.processIdentifier) {
+        self.name = name
+        self.host = host
+        self.pid = pid
+    }
+
+    /// `name@host:pid`, as stored in `jobs.lease_owner`.
+    public var description: String { "\(name)@\(host):\(pid)" }
+}
+
+/// The proof that a worker holds a job. Every write the worker makes for the job carries the
+/// token and is refused once another lease replaced it ("fencing").
+public struct Lease: Sendable, Equatable {
+    public let job: JobID
+    public let token: String
+    public let owner: String
+}
+
+/// A job a worker claimed, with what it needs to build it.
+public struct ClaimedJob: Sendable {
+    public let lease: Lease
+    public let info: JobInfo
+    /// The saved build context.
+    public let uploadPath: String
+}
+
+/// Why a worker gives a job back.
+public enum JobFailure: Sendable, Equatable {
+    /// The app's own fault (its Dockerfile failed, it never got healthy): not retried.
+    case permanent(reason: String, error: String)
+    /// The platform's fault (Docker unreachable, disk full): retried with backoff while
+    /// attempts are left.
+    case transient(reason: String, error: String)
+}

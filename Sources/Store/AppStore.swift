@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import MiniCore
+
+/// Apps, their releases, environment and instances. The functions that take a `Database`
+/// compose inside a caller's transaction (such as a worker's lease-fenced write).
+public struct AppStore: Sendable {
+    public let database: MiniDatabase
+
+    public init(database: MiniDatabase) {
+        self.database = database
+    }
+
+    /// All apps, by name.
+    public func apps() throws -> [AppRecord] {
+        try database.read { db in try AppRecord.order(Column("name")).fetchAll(db) }
+    }
+
+    /// One app, or nil.
+    public func app(_ name: AppName) throws -> AppRecord? {
+        try database.read { db in try AppRecord.fetchOne(db, key: name.rawValue) }
+    }
+
+    /// The releases of an app, newest first.
+    public func releases(of app: AppName) throws -> [ReleaseRecord] {
+        try database.read { db in
+            try ReleaseRecord.filter(Column("app") == app.rawValue).order(Column("version").desc).fetchAll(db)
+        }
+    }
+
+    /// The routes the proxy serves: every app, with the instances that serve it.
+    public func routes() throws -> [String: [InstanceRecord]] {
+        try database.read { db in
+            var table: [String: [InstanceRecord]] = [:]
+            for name in try String.fetchAll(db, sql: "SELECT name FROM apps") {
+                table[name] = []
+            }
+            let serving = try InstanceRecord.filter(Column("state") == InstanceState.serving.rawValue)
+                .order(Column("name")).fetchAll(db)
+            for instance in serving {
+                table[instance.app, default: []].append(instance)
+            }
+            return table
+        }
+    }
+
+    /// The instances of an app, in every state.
+    public func instances(of app: AppName) throws -> [InstanceRecord] {
+        try database.read { db in
+            try InstanceRecord.filter(Column("app") == app.rawValue).order(Column("name")).fetchAll(db)
+        }
+    }
+
+    /// Creates the app if it does not exist yet.
+    public static func ensureApp(_ name: AppName, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)",
+            arguments: [name.rawValue, Date().timeIntervalSince1970]
+        )
+    }
+
+    /// The app's configured environment.
+    public static func environment(of app: AppName, in db: Database) throws -> [String: String] {
+        let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM env WHERE app = ?", arguments: [app.rawValue])
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"], $0["value"]) })
+    }
+
+    /// Records the next release of `app` (version = last + 1) and returns it.
+    public static func createRelease(
+        app: AppName, image: String, containerPort: Int, environment: [String: String],
+        instances: Int, job: JobID?, description: String, in db: Database
+    ) throws -> ReleaseRecord {
+        let last = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let release = ReleaseRecord(
+            app: app.rawValue, version: last + 1, image: image, containerPort: containerPort,
+            envJson: String(decoding: try encoder.encode(environment), as: UTF8.self),
+            instances: instances, jobId: job, description: description,
+            createdAt: Date().timeIntervalSince1970
+        )
+        try release.insert(db)
+        return release
+    }
+
+    /// Makes `release` the one that serves: its instances get traffic, every other instance
+    /// of the app is marked draining. Returns the draining instances.
+    public static func publish(app: AppName, release: Int, in db: Database) throws -> [InstanceRecord] {
+        try db.execute(sql: "UPDATE apps SET current_release = ? WHERE name = ?", arguments: [release, app.rawValue])
+        try db.execute(
+            sql: "UPDATE instances SET state = 'serving' WHERE app = ? AND release = ?",
+            arguments: [app.rawValue, release]
+        )
+        try db.execute(
+            sql: "UPDATE instances SET state = 'draining' WHERE app = ? AND release != ?",
+            arguments: [app.rawValue, release]
+        )
+        return try InstanceRecord.filter(Column("app") == app.rawValue && Column("state") == InstanceState.draining.rawValue)
+            .fetchAll(db)
+    }
+
+    /// Records a new instance.
+    public func addInstance(_ instance: InstanceRecord) throws {
+        try database.write { db in try instance.insert(db) }
+    }
+
+    /// Forgets an instance whose container is gone.
+    public func removeInstance(named name: String) throws {
+        try database.write { db in _ = try InstanceRecord.deleteOne(db, key: name) }
+    }
+}

@@ -1,0 +1,91 @@
+import GRDB
+
+extension MiniDatabase {
+    /// The schema, one migration per change; never edit a migration once it has shipped.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE apps (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        created_at REAL NOT NULL,
+                        current_release INTEGER,
+                        instances INTEGER NOT NULL DEFAULT 1,
+                        health_path TEXT,
+                        memory_bytes INTEGER,
+                        nano_cpus INTEGER
+                    );
+                    CREATE TABLE releases (
+                        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                        version INTEGER NOT NULL,
+                        image TEXT NOT NULL,
+                        container_port INTEGER NOT NULL,
+                        env_json TEXT NOT NULL DEFAULT '{}',
+                        instances INTEGER NOT NULL DEFAULT 1,
+                        job_id INTEGER,
+                        description TEXT NOT NULL DEFAULT '',
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (app, version)
+                    );
+                    CREATE TABLE env (
+                        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                        key TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        PRIMARY KEY (app, key)
+                    );
+                    CREATE TABLE instances (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                        release INTEGER NOT NULL,
+                        container_id TEXT,
+                        host TEXT NOT NULL DEFAULT '127.0.0.1',
+                        port INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX instances_by_app ON instances(app, state);
+                    CREATE TABLE tokens (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL,
+                        hash TEXT NOT NULL UNIQUE,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE jobs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        app TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempt INTEGER NOT NULL DEFAULT 0,
+                        max_attempts INTEGER NOT NULL DEFAULT 3,
+                        run_at REAL NOT NULL,
+                        lease_owner TEXT,
+                        lease_token TEXT,
+                        lease_expires_at REAL,
+                        heartbeat_at REAL,
+                        lease_expiries INTEGER NOT NULL DEFAULT 0,
+                        queued_at REAL NOT NULL,
+                        started_at REAL,
+                        finished_at REAL,
+                        error TEXT,
+                        reason TEXT,
+                        upload_path TEXT,
+                        upload_bytes INTEGER NOT NULL DEFAULT 0,
+                        release INTEGER
+                    );
+                    CREATE INDEX jobs_ready ON jobs(state, run_at, id);
+                    CREATE INDEX jobs_by_app ON jobs(app, state, id);
+                    CREATE TABLE job_attempts (
+                        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                        attempt INTEGER NOT NULL,
+                        owner TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        ended_at REAL,
+                        outcome TEXT,
+                        PRIMARY KEY (job_id, attempt)
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+
+/// A row of `apps`.
+public struct AppRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "apps"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var name: String
+    public var createdAt: Double
+    /// The release that serves; nil before the first successful deploy.
+    public var currentRelease: Int?
+    public var instances: Int
+    /// The health check path; nil means `/up`, falling back to `/`.
+    public var healthPath: String?
+    public var memoryBytes: Int64?
+    public var nanoCpus: Int64?
+}
+
+/// A row of `releases`: an image plus the configuration it runs with.
+public struct ReleaseRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "releases"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var app: String
+    public var version: Int
+    /// The image id (`sha256:...`).
+    public var image: String
+    /// The port the app listens on inside its container.
+    public var containerPort: Int
+    /// The environment, as a JSON object.
+    public var envJson: String
+    public var instances: Int
+    public var jobId: Int64?
+    public var description: String
+    public var createdAt: Double
+
+    /// The environment snapshot of this release.
+    public var environment: [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(envJson.utf8))) ?? [:]
+    }
+}
+
+/// What an instance is doing, as stored in `instances.state`.
+public enum InstanceState: String, Codable, Sendable {
+    /// Created, not yet healthy: gets no traffic.
+    case starting
+    /// Healthy and routed.
+    case serving
+    /// Replaced by a newer release: gets no new requests, finishing the ones it has.
+    case draining
+}
+
+/// A row of `instances`: one container of a release, published on `host:port`.
+public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "instances"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    /// The container's name, `mini-<app>-v<release>-<n>`.
+    public var name: String
+    public var app: String
+    public var release: Int
+    public var containerId: String?
+    public var host: String
+    public var port: Int
+    public var state: InstanceState
+    public var createdAt: Double
+
+    public init(
+        name: String, app: String, release: Int, containerId: String?, host: String = "127.0.0.1",
+        port: Int, state: InstanceState, createdAt: Double = Date().timeIntervalSince1970
+    ) {
+        self.name = name
+        self.app = app
+        self.release = release
+        self.containerId = containerId
+        self.host = host
+        self.port = port
+        self.state = state
+        self.createdAt = createdAt
+    }
+}

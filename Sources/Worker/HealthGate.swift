@@ -1,0 +1,60 @@
+import AsyncHTTPClient
+import Docker
+import Foundation
+import NIOCore
+
+/// Waits until a new instance answers its health check over HTTP on 127.0.0.1 — never a
+/// bare TCP connect, which docker-proxy accepts before the app listens.
+struct HealthGate {
+    let docker: DockerClient
+    let httpClient: HTTPClient
+    /// The configured path, or nil for `/up` falling back to `/` when `/up` is 404.
+    let path: String?
+    let timeout: Duration
+    let interval: Duration = .seconds(1)
+    let requestTimeout: TimeAmount = .seconds(5)
+
+    enum Outcome: Equatable {
+        case healthy
+        /// The container stopped; its exit code.
+        case exited(Int)
+        case timedOut(lastProblem: String)
+    }
+
+    func wait(containerID: String, port: Int) async throws -> Outcome {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var lastProblem = "no answer yet"
+        while ContinuousClock.now < deadline {
+            let container = try await docker.inspectContainer(containerID)
+            if !container.isRunning {
+                return .exited(container.exitCode ?? -1)
+            }
+            switch await probe(port: port) {
+            case .success: return .healthy
+            case .failure(let problem): lastProblem = problem.message
+            }
+            try await Task.sleep(for: interval)
+        }
+        return .timedOut(lastProblem: lastProblem)
+    }
+
+    private struct Problem: Error { let message: String }
+
+    private func probe(port: Int) async -> Result<Void, Problem> {
+        let paths = path.map { [$0] } ?? ["/up", "/"]
+        for candidate in paths {
+            do {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(candidate)")
+                request.method = .GET
+                let response = try await httpClient.execute(request, timeout: requestTimeout)
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                if response.status.code == 404 && candidate == "/up" && path == nil { continue }
+                if (200..<400).contains(response.status.code) { return .success(()) }
+                return .failure(Problem(message: "GET \(candidate) answered \(response.status.code)"))
+            } catch {
+                return .failure(Problem(message: "GET \(candidate) failed: \(error)"))
+            }
+        }
+        return .failure(Problem(message: "GET / answered 404"))
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import Store
+
+/// Settings of a worker process, with their defaults.
+public struct WorkerConfiguration: Sendable {
+    /// Where the database, uploads and logs live.
+    public var dataDirectory: DataDirectory
+    /// The Docker engine's socket. Default `/var/run/docker.sock`.
+    public var dockerSocket: String = "/var/run/docker.sock"
+    /// A build that runs longer fails with reason `timed out`. Default 15 min.
+    public var buildTimeout: Duration = .seconds(15 * 60)
+    /// A memory limit for each build step, in bytes, so one build cannot take the VM down.
+    /// Default nil (the engine's default).
+    public var buildMemoryLimit: Int64?
+    /// How long a new release may take to answer its health check. Default 60 s.
+    public var healthTimeout: Duration = .seconds(60)
+    /// How often a lease is checked for loss (cancel, expiry). Default 500 ms.
+    public var leaseCheckInterval: Duration = .milliseconds(500)
+    /// How long an idle worker waits for a change before it looks again. Default 1 s.
+    public var idleWait: Duration = .seconds(1)
+    /// How long the proxy may take to pick up a route change before old instances stop.
+    /// Default 300 ms (the proxy polls the store every 50 ms).
+    public var routePropagationDelay: Duration = .milliseconds(300)
+    /// The grace period of `docker stop` before SIGKILL, in seconds. Default 10.
+    public var stopGraceSeconds: Int = 10
+
+    public init(dataDirectory: DataDirectory) {
+        self.dataDirectory = dataDirectory
+    }
+}

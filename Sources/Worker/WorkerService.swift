@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Docker
+import Foundation
+import Logging
+import MiniCore
+import Queue
+import ServiceLifecycle
+import Store
+
+/// A worker: claims build jobs one at a time and deploys them, holding each job's lease
+/// while it works. On graceful shutdown it hands a running job back to the queue.
+public struct WorkerService: Service {
+    let identity: WorkerIdentity
+    let queue: JobQueue
+    let apps: AppStore
+    let docker: DockerClient
+    let httpClient: HTTPClient
+    let configuration: WorkerConfiguration
+    let logger: Logger
+
+    public init(
+        identity: WorkerIdentity, queue: JobQueue, docker: DockerClient,
+        httpClient: HTTPClient = .shared, configuration: WorkerConfiguration, logger: Logger
+    ) {
+        self.identity = identity
+        self.queue = queue
+        self.apps = AppStore(database: queue.database)
+        self.docker = docker
+        self.httpClient = httpClient
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let observer = try queue.database.makeChangeObserver()
+        logger.info("worker ready", metadata: ["worker": "\(identity)"])
+        while !Task.isShuttingDownGracefully {
+            let seen = try observer.version()
+            if let job = try queue.claim(as: identity) {
+                await process(job)
+                continue
+            }
+            try await cancelWhenGracefulShutdown {
+                _ = try await observer.waitForChange(since: seen, timeout: configuration.idleWait)
+            }
+        }
+        logger.info("worker stopped", metadata: ["worker": "\(identity)"])
+    }
+
+    /// Runs one job to its end: success, failure, lease loss, timeout or shutdown.
+    func process(_ job: ClaimedJob) async {
+        let lease = job.lease
+        var logger = logger
+        logger[metadataKey: "job"] = "\(lease.job)"
+        logger.info("claimed job", metadata: ["app": "\(job.info.app)", "attempt": "\(job.info.attempt)"])
+        let log = BuildLog(path: configuration.dataDirectory.logPath(job: lease.job), lease: lease, queue: queue)
+        let pipeline = DeployPipeline(
+            job: job, docker: docker, httpClient: httpClient, queue: queue, apps: apps, log: log,
+            configuration: configuration, logger: logger
+        )
+        let outcome = await withGracefulShutdownHandler {
+            await race(pipeline: pipeline, lease: lease)
+        } onGracefulShutdown: {
+            logger.info("shutting down: handing the job back")
+        }
+        finish(job, outcome: outcome, log: log, logger: logger)
+    }
+
+    enum Outcome {
+        case released(Int)
+        case failed(any Error)
+        case leaseLost
+        case timedOut
+        case shutdown
+    }
+
+    /// Runs the pipeline against the lease keeper, the build timeout and shutdown: the first
+    /// to end decides, and the others are cancelled (dropping a Docker build cancels it).
+    private func race(pipeline: DeployPipeline, lease: Lease) async -> Outcome {
+        await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do { return .released(try await pipeline.run()) } catch { return .failed(error) }
+            }
+            group.addTask { await keepLease(lease) }
+            group.addTask { [timeout = configuration.buildTimeout] in
+                do { try await Task.sleep(for: timeout) } catch { return .shutdown }
+                return .timedOut
+            }
+            group.addTask {
+                do { try await gracefulShutdown() } catch { return .shutdown }
+                return .shutdown
+            }
+            let first = await group.next() ?? .shutdown
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Heartbeats every third of the lease and checks often for loss (a cancel, an expiry).
+    /// Returns only when the lease is lost.
+    private func keepLease(_ lease: Lease) async -> Outcome {
+        let heartbeatEvery = Duration.seconds(queue.configuration.leaseDuration / 3)
+        var lastBeat = ContinuousClock.now
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.leaseCheckInterval)
+                if ContinuousClock.now - lastBeat >= heartbeatEvery {
+                    try queue.heartbeat(lease)
+                    lastBeat = .now
+                } else if try !queue.holds(lease) {
+                    return .leaseLost
+                }
+            } catch let error as QueueError where error.isLeaseLost {
+                return .leaseLost
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("lease check failed", metadata: ["error": "\(error)"])
+            }
+        }
+        return .shutdown
+    }
+
+    private func finish(_ job: ClaimedJob, outcome: Outcome, log: BuildLog, logger: Logger) {
+        let lease = job.lease
+        do {
+            switch outcome {
+            case .released(let version):
+                try? log.append("-----> Released v\(version)")
+                logger.info("job succeeded", metadata: ["release": "v\(version)"])
+            case .leaseLost:
+                logger.warning("lease lost: stopped the build and wrote nothing more")
+            case .timedOut:
+                let message = "the build ran longer than \(configuration.buildTimeout)"
+                try? log.append("-----> Failed: \(message)")
+                try queue.fail(lease, .permanent(reason: "timed out", error: message))
+            case .shutdown:
+                try queue.release(lease)
+            case .failed(let error as DeployFailure):
+                try? log.append("-----> Failed: \(error)")
+                try queue.fail(lease, error.failure)
+                logger.info("job failed", metadata: ["error": "\(error)"])
+            case .failed(let error as QueueError) where error.isLeaseLost:
+                logger.warning("lease lost: stopped the build and wrote nothing more")
+            case .failed(let error as DockerError) where error.isDaemonUnreachable:
+                try? log.append("-----> Docker is unreachable: \(error.message)")
+                try queue.fail(lease, .transient(reason: "docker unreachable", error: error.message))
+            case .failed(let error):
+                try? log.append("-----> Failed: \(error)")
+                try queue.fail(lease, .transient(reason: "worker error", error: "\(error)"))
+                logger.error("job failed", metadata: ["error": "\(error)"])
+            }
+        } catch {
+            logger.warning("could not record the job's end", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what mini needs on a Debian/Ubuntu machine and makes sure a Docker engine answers.
+# Idempotent: run it as often as you like. Needs root (or sudo) for the install step.
+set -euo pipefail
+
+SOCKET=${MINI_DOCKER_SOCKET:-/var/run/docker.sock}
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+for extra in ${MINI_EXTRA_PACKAGES:-}; do
+    dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+engine_answers() {
+    curl -fsS --max-time 2 --unix-socket "$SOCKET" http://docker/_ping 2>/dev/null | grep -qx OK
+}
+
+if ! engine_answers; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        $SUDO systemctl start docker || true
+    fi
+fi
+if ! engine_answers; then
+    echo "setup: starting dockerd (log: /var/log/mini-dockerd.log)" >&2
+    $SUDO sh -c 'nohup dockerd >/var/log/mini-dockerd.log 2>&1 &'
+fi
+for _ in $(seq 1 60); do
+    if engine_answers; then
+        echo "setup: Docker engine ready on $SOCKET" >&2
+        exit 0
+    fi
+    sleep 0.5
+done
+echo "setup: the Docker engine did not answer on $SOCKET within 30 s; see /var/log/mini-dockerd.log" >&2
+exit 1
