@@ -9,6 +9,7 @@ SUDO=""
 
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
 for extra in ${MINI_EXTRA_PACKAGES:-}; do
     dpkg -s "$extra" >/dev/null 2>&1 || need+=("$extra")

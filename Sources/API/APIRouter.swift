@@ -12,7 +12,9 @@ public func makeAPIRouter(
 ) -> Router<MiniRequestContext> {
     let router = Router(context: MiniRequestContext.self)
     router.get("/healthz") { _, _ in "ok\n" }
-    let v1 = router.group("v1").add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
+    let authenticated = router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
+    MetricsRoutes(queue: queue).register(on: authenticated)
+    let v1 = authenticated.group("v1")
     DeployRoutes(configuration: configuration, queue: queue).register(on: v1)
     JobRoutes(configuration: configuration, queue: queue).register(on: v1)
     AppRoutes(configuration: configuration, apps: AppStore(database: database)).register(on: v1)

@@ -153,5 +153,9 @@ public struct WorkerService: Service {
         } catch {
             logger.warning("could not record the job's end", metadata: ["error": "\(error)"])
         }
+        // The build context is not needed once the job has ended; a queued retry keeps it.
+        if (try? queue.job(lease.job).state.isFinal) == true {
+            try? FileManager.default.removeItem(atPath: job.uploadPath)
+        }
     }
 }

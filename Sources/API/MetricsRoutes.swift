@@ -1,0 +1,36 @@
+import Hummingbird
+import MiniCore
+import Queue
+
+/// `GET /metrics`: queue depth, running jobs and job durations, in Prometheus text. Read from
+/// the store at scrape time, so the numbers cover every worker process.
+struct MetricsRoutes {
+    let queue: JobQueue
+
+    func register(on router: some RouterMethods<MiniRequestContext>) {
+        router.get("metrics", use: metrics)
+    }
+
+    @Sendable func metrics(request: Request, context: MiniRequestContext) async throws -> Response {
+        let statistics = try queue.statistics()
+        var text = PrometheusText()
+        text.gauge(
+            "mini_jobs", help: "Jobs kept in the queue, by state.",
+            JobState.allCases.map { (labels: "{state=\"\($0.rawValue)\"}", value: Double(statistics.jobs[$0] ?? 0)) }
+        )
+        text.gauge("mini_queue_depth", help: "Queued jobs ready to run.", Double(statistics.ready))
+        text.gauge("mini_jobs_running", help: "Jobs being built now.", Double(statistics.jobs[.running] ?? 0))
+        let buckets: [Double] = [1, 2, 5, 10, 30, 60, 120, 300, 600, 900]
+        text.histogram(
+            "mini_job_duration_seconds", help: "Time from start to end of the kept ended jobs.",
+            buckets: buckets, values: statistics.durations
+        )
+        text.histogram(
+            "mini_job_wait_seconds", help: "Time from queued to started of the kept jobs.",
+            buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300], values: statistics.waits
+        )
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text.text)))
+    }
+}

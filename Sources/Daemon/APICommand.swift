@@ -1,0 +1,45 @@
+import API
+import ArgumentParser
+import Hummingbird
+import Logging
+import Queue
+import ServiceLifecycle
+import Store
+
+/// `minid api`: the HTTP API alone.
+struct APICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "api", abstract: "Run the HTTP API alone.")
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var api: APIOptions
+    @OptionGroup var proxy: ProxyOptions
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.logger("minid.api")
+        let (directory, database) = try data.open()
+        try AdminToken.ensure(directory: directory, database: database)
+        let service = try makeAPIService(api: api, proxy: proxy, directory: directory, database: database, logger: logger)
+        let janitor = QueueJanitor(queue: JobQueue(database: database), dataDirectory: directory, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service, janitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
+
+/// The Hummingbird application serving the API.
+func makeAPIService(
+    api: APIOptions, proxy: ProxyOptions, directory: DataDirectory, database: MiniDatabase, logger: Logger
+) throws -> some Service {
+    var configuration = APIConfiguration(dataDirectory: directory)
+    configuration.maxUploadBytes = api.maxUpload
+    configuration.domain = proxy.domain
+    configuration.proxyPort = proxy.proxyPort
+    let router = makeAPIRouter(configuration: configuration, database: database, queue: JobQueue(database: database))
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(api.bind, port: api.apiPort), serverName: "minid"),
+        logger: logger
+    )
+}

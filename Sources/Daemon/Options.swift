@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Store
+
+/// Where the data lives.
+struct DataOptions: ParsableArguments {
+    @Option(help: "Folder for the database, uploads and build logs.")
+    var dataDir: String = "./data"
+
+    var dataDirectory: DataDirectory { DataDirectory(dataDir) }
+
+    /// Creates the folder if needed and opens the database.
+    func open() throws -> (DataDirectory, MiniDatabase) {
+        let directory = dataDirectory
+        try directory.create()
+        return (directory, try MiniDatabase(path: directory.databasePath))
+    }
+}
+
+/// How to reach the Docker engine.
+struct DockerOptions: ParsableArguments {
+    @Option(help: "The Docker engine's unix socket.")
+    var dockerSocket: String = "/var/run/docker.sock"
+}
+
+/// The API listener.
+struct APIOptions: ParsableArguments {
+    @Option(help: "Address the API and the proxy listen on. Anything but loopback exposes them.")
+    var bind: String = "127.0.0.1"
+
+    @Option(help: "Port of the HTTP API.")
+    var apiPort: Int = 7070
+
+    @Option(help: "Largest accepted upload in bytes (larger ones get 413).")
+    var maxUpload: Int64 = 1 << 30
+}
+
+/// The proxy listener.
+struct ProxyOptions: ParsableArguments {
+    @Option(help: "Port of the reverse proxy that serves the apps.")
+    var proxyPort: Int = 8080
+
+    @Option(help: "Apps are served at <app>.<domain>.")
+    var domain: String = "localhost"
+}
+
+/// Build settings of a worker.
+struct BuildOptions: ParsableArguments {
+    @Option(help: "A build running longer than this many seconds fails as 'timed out'.")
+    var buildTimeout: Int = 15 * 60
+
+    @Option(help: "Memory limit of each build step, such as 2g or 512m (default: none).")
+    var buildMemory: String?
+
+    @Option(help: "Seconds a new release may take to answer its health check.")
+    var healthTimeout: Int = 60
+}
+
+/// Logging.
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Parses sizes such as `512m`, `2g`, `1048576`.
+func parseByteSize(_ text: String) throws -> Int64 {
+    let lower = text.lowercased()
+    let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
+    for (suffix, factor) in units where lower.hasSuffix(suffix) {
+        if let value = Double(lower.dropLast()), value > 0 { return Int64(value * Double(factor)) }
+    }
+    guard let value = Int64(lower), value > 0 else {
+        throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
+    }
+    return value
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Logging
+import Proxy
+import ServiceLifecycle
+import Store
+
+/// `minid proxy`: the reverse proxy alone, with routes from the store and static routes.
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy", abstract: "Run the reverse proxy alone."
+    )
+
+    @Option(help: "Folder of the database to read app routes from (omit for static routes only).")
+    var dataDir: String?
+
+    @Option(help: "Address to listen on.")
+    var bind: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (80 needs CAP_NET_BIND_SERVICE).")
+    var port: Int = 8080
+
+    @Option(help: "Apps are served at <app>.<domain>.")
+    var domain: String = "localhost"
+
+    @Option(name: .customLong("route"), help: "A static route HOST=127.0.0.1:PORT (repeatable).")
+    var routes: [String] = []
+
+    @Flag(inversion: .prefixedNo, help: "Log one line per request.")
+    var accessLog: Bool = true
+
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.logger("minid.proxy")
+        var options = ProxyOptions()
+        options.proxyPort = port
+        options.domain = domain
+        let server = makeProxyServer(bind: bind, options: options, accessLog: accessLog, logger: logger)
+        let staticRoutes = try parseStaticRoutes(routes)
+        var services: [any Service] = [server]
+        if let dataDir {
+            let directory = DataDirectory(dataDir)
+            try directory.create()
+            let database = try MiniDatabase(path: directory.databasePath)
+            services.append(
+                RouteSync(apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
+            )
+        } else {
+            server.updateRoutes(RouteTable(staticRoutes: staticRoutes))
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+
+    private func parseStaticRoutes(_ routes: [String]) throws -> [String: [Upstream]] {
+        var table: [String: [Upstream]] = [:]
+        for route in routes {
+            let parts = route.split(separator: "=", maxSplits: 1).map(String.init)
+            let target = parts.count == 2 ? parts[1].split(separator: ":").map(String.init) : []
+            guard parts.count == 2, target.count == 2, let port = Int(target[1]), (1...65535).contains(port) else {
+                throw ValidationError("--route '\(route)' must look like HOST=127.0.0.1:PORT")
+            }
+            table[parts[0].lowercased(), default: []].append(Upstream(host: target[0], port: port))
+        }
+        return table
+    }
+}
+
+/// The proxy server for the given listener settings.
+func makeProxyServer(bind: String, options: ProxyOptions, accessLog: Bool = true, logger: Logger) -> ProxyServer {
+    var configuration = ProxyConfiguration()
+    configuration.host = bind
+    configuration.port = options.proxyPort
+    configuration.domain = options.domain
+    configuration.accessLog = accessLog
+    return ProxyServer(configuration: configuration, logger: logger)
+}

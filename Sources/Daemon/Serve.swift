@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Proxy
+import Queue
+import ServiceLifecycle
+import Store
+import Worker
+
+/// `minid serve`: the embedded default, everything on one VM with SQLite.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the API, the reverse proxy and N build worker processes (SQLite, one VM)."
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var docker: DockerOptions
+    @OptionGroup var api: APIOptions
+    @OptionGroup var proxy: ProxyOptions
+    @OptionGroup var build: BuildOptions
+    @OptionGroup var log: LogOptions
+
+    @Option(help: "Number of build worker processes to run and supervise.")
+    var workers: Int = 2
+
+    func validate() throws {
+        guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+    }
+
+    func run() async throws {
+        let logger = log.logger("minid")
+        let (directory, database) = try data.open()
+        try AdminToken.ensure(directory: directory, database: database)
+        let apiService = try makeAPIService(api: api, proxy: proxy, directory: directory, database: database, logger: logger)
+        let janitor = QueueJanitor(queue: JobQueue(database: database), dataDirectory: directory, logger: logger)
+        let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
+        let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
+        let workerArguments = workerArguments(directory: directory)
+        let supervisor = WorkerSupervisor(
+            count: workers, executable: try currentExecutable(), logger: logger,
+            arguments: { index in ["worker", "--name", "worker-\(index)"] + workerArguments }
+        )
+        print(
+            """
+            mini is running.
+              API:   http://\(api.bind):\(api.apiPort)
+              apps:  http://<app>.\(proxy.domain):\(proxy.proxyPort)
+              data:  \(directory.root)
+            Deploy with:
+              mini config set-host http://\(api.bind):\(api.apiPort)
+              mini config set-token "$(cat \(directory.adminTokenPath))"
+              mini deploy ./examples/hello --app hello
+            """
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [apiService, janitor, proxyServer, routeSync, supervisor],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    private func workerArguments(directory: DataDirectory) -> [String] {
+        var arguments = [
+            "--data-dir", directory.root, "--docker-socket", docker.dockerSocket,
+            "--build-timeout", String(build.buildTimeout), "--health-timeout", String(build.healthTimeout),
+            "--log-level", log.logLevel.rawValue,
+            "--parent-pid", String(ProcessInfo.processInfo.processIdentifier),
+        ]
+        if let memory = build.buildMemory { arguments += ["--build-memory", memory] }
+        return arguments
+    }
+}
+
+/// The running `minid` binary, for starting worker children.
+func currentExecutable() throws -> URL {
+    URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+}

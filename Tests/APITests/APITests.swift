@@ -1,0 +1,139 @@
+import API
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MiniCore
+import NIOCore
+import Queue
+import Store
+import Testing
+
+/// The API through Hummingbird's router test client, on a real SQLite file.
+@Suite("HTTP API")
+struct APITests {
+    struct Fixture {
+        let directory: DataDirectory
+        let database: MiniDatabase
+        let token: String
+        let app: Application<RouterResponder<MiniRequestContext>>
+
+        init(maxUploadBytes: Int64 = 1 << 30) throws {
+            directory = DataDirectory(FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
+            try directory.create()
+            database = try MiniDatabase(path: directory.databasePath)
+            token = try TokenStore(database: database).create(name: "test")
+            var configuration = APIConfiguration(dataDirectory: directory)
+            configuration.maxUploadBytes = maxUploadBytes
+            let router = makeAPIRouter(configuration: configuration, database: database, queue: JobQueue(database: database))
+            app = Application(router: router)
+        }
+
+        var auth: HTTPFields { [.authorization: "Bearer \(token)"] }
+
+        func cleanup() { try? FileManager.default.removeItem(atPath: directory.root) }
+    }
+
+    @Test("every route but /healthz needs the right bearer token")
+    func authentication() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            for headers: HTTPFields in [[:], [.authorization: "Bearer wrong"], [.authorization: "Basic \(fixture.token)"]] {
+                try await client.execute(uri: "/v1/jobs", method: .get, headers: headers) { response in
+                    #expect(response.status == .unauthorized)
+                    let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                    #expect(body.error.code == "unauthorized")
+                }
+            }
+            try await client.execute(uri: "/v1/jobs", method: .get, headers: fixture.auth) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test("a deploy is saved under uploads/<job>.tar.gz and queued")
+    func deployQueuesJob() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        let body = ByteBuffer(bytes: Array(repeating: UInt8(7), count: 300_000))
+        try await fixture.app.test(.router) { client in
+            let accepted = try await client.execute(
+                uri: "/v1/apps/hello/deploys", method: .post, headers: fixture.auth, body: body
+            ) { response in
+                #expect(response.status == .accepted)
+                return try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body))
+            }
+            #expect(accepted.job.state == .queued)
+            #expect(accepted.job.uploadBytes == 300_000)
+            let saved = try Data(contentsOf: URL(fileURLWithPath: fixture.directory.uploadPath(job: accepted.job.id)))
+            #expect(saved.count == 300_000)
+            try await client.execute(uri: "/v1/jobs/\(accepted.job.id)", method: .get, headers: fixture.auth) { response in
+                let job = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
+                #expect(job.id == accepted.job.id)
+                #expect(job.app.rawValue == "hello")
+            }
+        }
+    }
+
+    @Test("bad app names get 400 and change nothing", arguments: ["Hello", "-x", "a_b", String(repeating: "a", count: 41)])
+    func badAppName(name: String) async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/apps/\(name)/deploys", method: .post, headers: fixture.auth, body: ByteBuffer(string: "x")
+            ) { response in
+                #expect(response.status == .badRequest)
+                let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.error.code == "invalid_app_name")
+            }
+        }
+        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
+    }
+
+    @Test("an upload over the limit gets 413 and leaves no file")
+    func uploadTooLarge() async throws {
+        let fixture = try Fixture(maxUploadBytes: 100_000)
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/apps/big/deploys", method: .post, headers: fixture.auth,
+                body: ByteBuffer(bytes: Array(repeating: UInt8(1), count: 200_000))
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+        }
+        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
+    }
+
+    @Test("unknown jobs get 404, cancel of a queued job ends it")
+    func jobsNotFoundAndCancel() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/jobs/999", method: .get, headers: fixture.auth) { response in
+                #expect(response.status == .notFound)
+            }
+            let job = try await client.execute(
+                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth, body: ByteBuffer(string: "ctx")
+            ) { response in
+                try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
+            }
+            try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) { response in
+                #expect(response.status == .ok)
+                let cancelled = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
+                #expect(cancelled.state == .cancelled)
+                #expect(cancelled.reason == "cancelled by user")
+            }
+            try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) { response in
+                #expect(response.status == .conflict)
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The walking skeleton end to end: the real `minid serve`, the real `mini`, the real engine.
+@Suite("mini deploy, end to end", .serialized)
+struct DeployTests {
+    @Test("deploy sync, redeploy async, a failing build keeps the old release serving")
+    func deployRedeployAndFailedBuild() async throws {
+        guard await dockerIsAvailable() else { return }
+        await removeDockerResources(apps: ["hello"])
+        let minid = try MinidProcess()
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let first = try copyExample("hello", into: work, as: "hello")
+
+            // 1. A synchronous deploy follows the build log and exits 0 once v1 serves.
+            let deploy = try await minid.mini(["deploy", first.path])
+            #expect(deploy.status == 0, "mini deploy failed:\n\(deploy.stdout)\n\(deploy.stderr)\n\(minid.log())")
+            #expect(deploy.stdout.contains("Step 1/"), "the build log was not followed:\n\(deploy.stdout)")
+            var (status, body) = try await minid.getThroughProxy(host: "hello.localhost")
+            #expect(status == 200)
+            #expect(body.contains("Hello from mini"))
+
+            // 2. An asynchronous deploy of a changed copy prints only the job id.
+            let second = try copyExample("hello", into: work, as: "hello-v2")
+            try "<h1>Second release</h1>\n".write(
+                to: second.appendingPathComponent("www/index.html"), atomically: true, encoding: .utf8
+            )
+            let queued = try await minid.mini(["deploy", second.path, "--app", "hello", "--async"])
+            #expect(queued.status == 0, "\(queued.stderr)")
+            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(Int(job) != nil, "--async must print only the job id, printed: \(queued.stdout)")
+            let waited = try await minid.mini(["status", job, "--wait"])
+            #expect(waited.status == 0, "job \(job) did not succeed:\n\(waited.stdout)\n\(waited.stderr)")
+            let shown = try await minid.mini(["status", job, "--json"])
+            #expect(shown.stdout.contains("\"succeeded\""))
+            (status, body) = try await minid.getThroughProxy(host: "hello.localhost")
+            #expect(status == 200)
+            #expect(body.contains("Second release"), "the proxy still serves: \(body)")
+
+            // 3. A build that fails ends `failed` with its error in the log; v2 keeps serving.
+            let broken = try copyExample("hello", into: work, as: "broken")
+            try "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"false\"]\n".write(
+                to: broken.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8
+            )
+            let failed = try await minid.mini(["deploy", broken.path, "--app", "hello"])
+            #expect(failed.status == 1, "a failed build must exit 1:\n\(failed.stdout)\n\(failed.stderr)")
+            let jobs = try await minid.mini(["jobs", "--app", "hello", "--state", "failed", "--json"])
+            let failedJob = try #require(
+                try JSONSerialization.jsonObject(with: Data(jobs.stdout.utf8)) as? [String: Any]
+            )
+            let failedID = try #require((failedJob["jobs"] as? [[String: Any]])?.first?["id"] as? Int)
+            let buildLog = try await minid.mini(["logs", "--build", String(failedID)])
+            #expect(buildLog.status == 0)
+            #expect(buildLog.stdout.contains("returned a non-zero code"), "build log:\n\(buildLog.stdout)")
+            (status, body) = try await minid.getThroughProxy(host: "hello.localhost")
+            #expect(status == 200)
+            #expect(body.contains("Second release"))
+
+            // An unknown host gets 404 naming no app.
+            (status, body) = try await minid.getThroughProxy(host: "nothing.localhost")
+            #expect(status == 404)
+            #expect(!body.contains("hello"))
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: ["hello"])
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// A real `minid serve` on free ports with its own data folder, for one test.
+final class MinidProcess {
+    let data: TemporaryDirectory
+    let apiPort: Int
+    let proxyPort: Int
+    let process: Process
+    private let logFile: URL
+
+    /// The admin token minid created on first start.
+    private(set) var token = ""
+
+    var apiURL: String { "http://127.0.0.1:\(apiPort)" }
+
+    init(workers: Int = 2, extraArguments: [String] = []) throws {
+        data = try TemporaryDirectory("minid")
+        apiPort = try freePort()
+        proxyPort = try freePort()
+        logFile = data.url.appendingPathComponent("minid.log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process = Process()
+        process.executableURL = binary("minid")
+        process.arguments = [
+            "serve", "--data-dir", data.url.appendingPathComponent("data").path,
+            "--api-port", String(apiPort), "--proxy-port", String(proxyPort),
+            "--workers", String(workers), "--health-timeout", "20",
+        ] + extraArguments
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    /// Waits until the API answers and reads the admin token.
+    func waitUntilReady() async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while ContinuousClock.now < deadline {
+            let health = try await run(
+                URL(fileURLWithPath: "/usr/bin/curl"), ["-fsS", "--max-time", "1", "\(apiURL)/healthz"],
+                timeout: .seconds(5)
+            )
+            let tokenPath = data.url.appendingPathComponent("data/admin.token").path
+            if health.status == 0, let token = try? String(contentsOfFile: tokenPath, encoding: .utf8) {
+                self.token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+                return
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("minid did not get ready; its log:\n\(log())")
+        throw CancellationError()
+    }
+
+    /// What minid printed so far.
+    func log() -> String {
+        (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Runs the real `mini` CLI against this minid.
+    func mini(_ arguments: [String], timeout: Duration = .seconds(180)) async throws -> ProcessResult {
+        try await run(
+            binary("mini"), arguments,
+            environment: [
+                "MINI_HOST": apiURL, "MINI_TOKEN": token,
+                "XDG_CONFIG_HOME": data.url.appendingPathComponent("config").path,
+            ],
+            timeout: timeout
+        )
+    }
+
+    /// GET through the proxy with `Host: <host>`, by curl: (status code, body).
+    func getThroughProxy(host: String, path: String = "/") async throws -> (Int, String) {
+        let result = try await run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            ["-sS", "--max-time", "5", "-H", "Host: \(host)", "-w", "\n%{http_code}", "http://127.0.0.1:\(proxyPort)\(path)"],
+            timeout: .seconds(10)
+        )
+        var lines = result.stdout.components(separatedBy: "\n")
+        let code = Int(lines.popLast() ?? "") ?? 0
+        return (code, lines.joined(separator: "\n"))
+    }
+
+    /// Stops minid gracefully, removes its containers and images, and deletes its data.
+    func stop() async {
+        if process.isRunning {
+            process.terminate()
+            for _ in 0..<300 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        data.cleanup()
+    }
+}
+
+/// Removes the containers and images of `apps` from the engine.
+func removeDockerResources(apps: [String]) async {
+    for app in apps {
+        let containers = try? await run(
+            URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-aq", "--filter", "label=mini.app=\(app)"]
+        )
+        let ids = (containers?.stdout ?? "").split(separator: "\n").map(String.init)
+        if !ids.isEmpty { _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rm", "-f"] + ids) }
+        let images = try? await run(
+            URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"]
+        )
+        let imageIDs = Set((images?.stdout ?? "").split(separator: "\n").map(String.init))
+        if !imageIDs.isEmpty {
+            _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rmi", "-f"] + imageIDs.sorted())
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import MiniCore
+import Queue
+import Store
+import Testing
+
+/// The queue's claim and lease fencing, on a real SQLite file.
+@Suite("job queue leases")
+struct LeaseTests {
+    let directory: DataDirectory
+    let queue: JobQueue
+
+    init() throws {
+        directory = DataDirectory(FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path)
+        try directory.create()
+        var configuration = JobQueue.Configuration()
+        configuration.leaseDuration = 0.3
+        configuration.retryBackoff = 0.05
+        queue = JobQueue(database: try MiniDatabase(path: directory.databasePath), configuration: configuration)
+    }
+
+    func enqueue(_ app: String) throws -> JobInfo {
+        try queue.enqueue(app: try AppName(app), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
+    }
+
+    @Test("a claim takes the oldest job with a fresh token, one running job per app")
+    func claimOrderAndPerAppExclusion() throws {
+        let a = try enqueue("a")
+        let b = try enqueue("b")
+        let worker = WorkerIdentity(name: "w1")
+        let first = try #require(try queue.claim(as: worker))
+        #expect(first.info.id == a.id)
+        #expect(first.info.state == .running)
+        #expect(first.info.attempt == 1)
+        let newerA = try enqueue("a")
+        let second = try #require(try queue.claim(as: worker))
+        #expect(second.info.id == b.id, "app a already runs a job, so b comes next")
+        #expect(try queue.claim(as: worker) == nil, "the newer job of a waits for the running one")
+        #expect(first.lease.token != second.lease.token)
+        try queue.fail(first.lease, .permanent(reason: "build failed", error: "boom"))
+        #expect(try queue.claim(as: worker)?.info.id == newerA.id)
+    }
+
+    @Test("an expired lease is rescued and every late write of its holder is refused")
+    func fencing() async throws {
+        _ = try enqueue("app")
+        let stale = try #require(try queue.claim(as: WorkerIdentity(name: "slow")))
+        try await Task.sleep(for: .milliseconds(400))
+        let fresh = try #require(try queue.claim(as: WorkerIdentity(name: "fast")))
+        #expect(fresh.info.id == stale.info.id)
+        #expect(fresh.info.attempt == 2)
+        #expect(fresh.lease.token != stale.lease.token)
+
+        #expect(try !queue.holds(stale.lease))
+        #expect(throws: QueueError.leaseLost(stale.lease.job)) { try queue.heartbeat(stale.lease) }
+        #expect(throws: QueueError.leaseLost(stale.lease.job)) {
+            try queue.fail(stale.lease, .permanent(reason: "late", error: "late"))
+        }
+        #expect(throws: QueueError.leaseLost(stale.lease.job)) {
+            try queue.complete(stale.lease, release: 9) { _ in }
+        }
+        // The holder of the fresh lease is unaffected.
+        try queue.heartbeat(fresh.lease)
+        try queue.complete(fresh.lease, release: 1) { _ in }
+        let job = try queue.job(fresh.info.id)
+        #expect(job.state == .succeeded)
+        #expect(job.release == 1)
+    }
+
+    @Test("a job whose worker keeps dying fails after the lease expiry limit")
+    func expiryLimit() async throws {
+        let job = try enqueue("crashy")
+        for _ in 0..<3 {
+            _ = try #require(try queue.claim(as: WorkerIdentity(name: "doomed")))
+            try await Task.sleep(for: .milliseconds(350))
+            try queue.rescueExpiredLeases()
+        }
+        let ended = try queue.job(job.id)
+        #expect(ended.state == .failed)
+        #expect(ended.reason == "worker crashed")
+    }
+
+    @Test("a newer deploy supersedes older queued ones")
+    func supersede() throws {
+        let old = try enqueue("app")
+        let older = try enqueue("app")
+        let newest = try enqueue("app")
+        #expect(try queue.job(old.id).state == .cancelled)
+        #expect(try queue.job(old.id).reason == "superseded")
+        #expect(try queue.job(older.id).reason == "superseded")
+        #expect(try queue.job(newest.id).state == .queued)
+    }
+
+    @Test("cancelling a running job takes the lease away at once")
+    func cancelRunning() throws {
+        _ = try enqueue("app")
+        let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        let cancelled = try queue.cancel(claimed.info.id)
+        #expect(cancelled.state == .cancelled)
+        #expect(cancelled.reason == "cancelled by user")
+        #expect(try !queue.holds(claimed.lease))
+        #expect(throws: QueueError.self) { try queue.cancel(claimed.info.id) }
+    }
+
+    @Test("a platform failure is retried with backoff, a build failure is not")
+    func retries() async throws {
+        let job = try enqueue("app")
+        let first = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        try queue.fail(first.lease, .transient(reason: "docker unreachable", error: "socket refused"))
+        #expect(try queue.job(job.id).state == .queued)
+        #expect(try queue.claim(as: WorkerIdentity(name: "w")) == nil, "the retry waits for its backoff")
+        try await Task.sleep(for: .milliseconds(80))
+        let second = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        #expect(second.info.attempt == 2)
+        try queue.fail(second.lease, .permanent(reason: "build failed", error: "exit 1"))
+        let ended = try queue.job(job.id)
+        #expect(ended.state == .failed)
+        #expect(ended.reason == "build failed")
+        #expect(ended.error == "exit 1")
+    }
+}
+
+extension ClaimedJob: @retroactive Equatable {
+    public static func == (lhs: ClaimedJob, rhs: ClaimedJob) -> Bool { lhs.lease == rhs.lease }
+}
