@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "MiniCore", "Store", "Queue",
+                "MiniCore", "Archive", "Docker", "Store", "Queue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Queue",
+                "API", "Docker", "Store", "Queue",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,3 +1,4 @@
+import Docker
 import Foundation
 import Hummingbird
 import Logging
@@ -8,7 +9,7 @@ import Store
 /// Builds the router of the HTTP API (see DESIGN.md): every route but `/healthz` requires a
 /// bearer token.
 public func makeAPIRouter(
-    configuration: APIConfiguration, database: MiniDatabase, queue: JobQueue
+    configuration: APIConfiguration, database: MiniDatabase, queue: JobQueue, docker: DockerClient
 ) -> Router<MiniRequestContext> {
     let router = Router(context: MiniRequestContext.self)
     router.get("/healthz") { _, _ in "ok\n" }
@@ -17,7 +18,10 @@ public func makeAPIRouter(
     let v1 = authenticated.group("v1")
     DeployRoutes(configuration: configuration, queue: queue).register(on: v1)
     JobRoutes(configuration: configuration, queue: queue).register(on: v1)
-    AppRoutes(configuration: configuration, apps: AppStore(database: database)).register(on: v1)
+    let apps = AppStore(database: database)
+    AppRoutes(configuration: configuration, apps: apps, queue: queue).register(on: v1)
+    AppLogRoutes(apps: apps, docker: docker).register(on: v1)
+    AppDestroyRoutes(configuration: configuration, apps: apps, queue: queue, docker: docker).register(on: v1)
     return router
 }
 

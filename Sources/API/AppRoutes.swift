@@ -1,16 +1,25 @@
 import Foundation
 import Hummingbird
 import MiniCore
+import Queue
 import Store
 
-/// The app routes.
+/// The app routes: list, show, releases, and the changes that make a new release
+/// (env, scale, limits, rollback), each queued as a `release` job.
 struct AppRoutes {
     let configuration: APIConfiguration
     let apps: AppStore
+    let queue: JobQueue
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.get("apps", use: list)
         group.get("apps/:app", use: show)
+        group.get("apps/:app/releases", use: releases)
+        group.get("apps/:app/env", use: environment)
+        group.patch("apps/:app/env", use: patchEnvironment)
+        group.put("apps/:app/scale", use: scale)
+        group.put("apps/:app/limits", use: limits)
+        group.post("apps/:app/rollback", use: rollback)
     }
 
     @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -18,17 +27,155 @@ struct AppRoutes {
     }
 
     @Sendable func show(request: Request, context: MiniRequestContext) async throws -> Response {
+        try jsonResponse(try info(try existingApp(context)))
+    }
+
+    @Sendable func releases(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let name = try AppName(app.name)
+        let list = try apps.releases(of: name).map { release in
+            ReleaseInfo(
+                app: name, version: release.version, image: release.image, job: release.jobId,
+                description: release.description, instances: release.instances,
+                envKeys: release.environment.keys.sorted(), current: release.version == app.currentRelease,
+                createdAt: Date(timeIntervalSince1970: release.createdAt)
+            )
+        }
+        return try jsonResponse(ReleaseList(releases: list))
+    }
+
+    @Sendable func environment(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try AppName(try existingApp(context).name)
+        return try jsonResponse(EnvironmentInfo(env: try apps.environment(of: name)))
+    }
+
+    @Sendable func patchEnvironment(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let patch = try await decode(EnvironmentPatch.self, from: request, context: context)
+        for key in Array(patch.set.keys) + patch.unset {
+            try EnvironmentKey.validate(key)
+        }
+        guard !patch.set.isEmpty || !patch.unset.isEmpty else {
+            throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
+        }
+        let name = try AppName(app.name)
+        try apps.updateEnvironment(of: name, set: patch.set, unset: patch.unset)
+        var parts: [String] = []
+        if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
+        if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
+        let job = try queueRelease(app, ReleaseChange(description: parts.joined(separator: ", ")))
+        return try jsonResponse(EnvironmentInfo(env: try apps.environment(of: name), job: job), status: job == nil ? .ok : .accepted)
+    }
+
+    @Sendable func scale(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let body = try await decode(ScaleRequest.self, from: request, context: context)
+        guard (0...Self.maxInstances).contains(body.instances) else {
+            throw APIError.badRequest("instances must be between 0 and \(Self.maxInstances)")
+        }
+        try apps.setInstances(of: try AppName(app.name), to: body.instances)
+        let job = try queueRelease(app, ReleaseChange(description: "scale to \(body.instances)"))
+        return try jsonResponse(ChangeAccepted(job: job), status: job == nil ? .ok : .accepted)
+    }
+
+    @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let body = try await decode(Limits.self, from: request, context: context)
+        if let memory = body.memoryBytes, memory < 6 * 1024 * 1024 {
+            throw APIError.badRequest("the memory limit must be at least 6m (the engine's minimum)")
+        }
+        if let cpus = body.cpus, !(0.01...64).contains(cpus) {
+            throw APIError.badRequest("cpus must be between 0.01 and 64")
+        }
+        try apps.setLimits(
+            of: try AppName(app.name), memoryBytes: body.memoryBytes, nanoCPUs: body.cpus.map { Int64($0 * 1e9) }
+        )
+        let job = try queueRelease(app, ReleaseChange(description: "limits \(Self.describe(body))"))
+        return try jsonResponse(ChangeAccepted(job: job), status: job == nil ? .ok : .accepted)
+    }
+
+    @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let body = request.headers[.contentLength] == "0"
+            ? RollbackRequest() : (try? await decode(RollbackRequest.self, from: request, context: context)) ?? RollbackRequest()
+        guard let current = app.currentRelease else {
+            throw APIError.conflict("\(app.name) has no release to roll back from; deploy it first")
+        }
+        let versions = try apps.releases(of: try AppName(app.name)).map(\.version)
+        let target = body.release ?? versions.first { $0 < current }
+        guard let target, versions.contains(target) else {
+            let known = versions.map { "v\($0)" }.joined(separator: ", ")
+            throw APIError.notFound("no release to roll back to; \(app.name) has \(known.isEmpty ? "none" : known)")
+        }
+        guard target != current else { throw APIError.conflict("v\(target) is already the current release") }
+        let job = try queue.enqueueRelease(
+            app: try AppName(app.name), change: ReleaseChange(rollbackTo: target, description: "rollback to v\(target)")
+        )
+        return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
+    }
+
+    static let maxInstances = 20
+
+    private func existingApp(_ context: MiniRequestContext) throws -> AppRecord {
         let name = try context.parameters.appName()
         guard let app = try apps.app(name) else {
             throw APIError.notFound("no app '\(name)'; deploy it with `mini deploy --app \(name)`")
         }
-        return try jsonResponse(try info(app))
+        return app
+    }
+
+    /// Queues a release job when the app has a release to restart; otherwise the change
+    /// waits for the first deploy.
+    private func queueRelease(_ app: AppRecord, _ change: ReleaseChange) throws -> JobInfo? {
+        guard app.currentRelease != nil else { return nil }
+        return try queue.enqueueRelease(app: try AppName(app.name), change: change)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from request: Request, context: MiniRequestContext) async throws -> T {
+        do {
+            return try await request.decode(as: type, context: context)
+        } catch {
+            throw APIError.badRequest("the request body is not valid JSON for this call: \(error)")
+        }
+    }
+
+    private static func describe(_ limits: Limits) -> String {
+        let memory = limits.memoryBytes.map { "memory \($0 / (1024 * 1024))m" } ?? "memory unlimited"
+        let cpus = limits.cpus.map { "cpus \($0)" } ?? "cpus unlimited"
+        return "\(memory), \(cpus)"
     }
 
     private func info(_ app: AppRecord) throws -> AppInfo {
-        AppInfo(
-            name: try AppName(app.name), url: configuration.url(of: app.name), release: app.currentRelease,
+        let name = try AppName(app.name)
+        let instances = try apps.instances(of: name).map { instance in
+            InstanceInfo(
+                name: instance.name, release: instance.release, state: instance.state.rawValue,
+                address: "\(instance.host):\(instance.port)"
+            )
+        }
+        return AppInfo(
+            name: name, url: configuration.url(of: app.name), release: app.currentRelease, scale: app.instances,
+            instances: instances,
+            limits: Limits(memoryBytes: app.memoryBytes, cpus: app.nanoCpus.map { Double($0) / 1e9 }),
             createdAt: Date(timeIntervalSince1970: app.createdAt)
         )
+    }
+}
+
+/// Names of environment variables: a letter or `_`, then letters, digits, `_`. `PORT` is
+/// set by mini.
+enum EnvironmentKey {
+    static func validate(_ key: String) throws {
+        let bytes = Array(key.utf8)
+        let valid = !bytes.isEmpty && bytes.count <= 256
+            && bytes.enumerated().allSatisfy { index, byte in
+                byte == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (index > 0 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte))
+            }
+        guard valid else {
+            throw APIError.badRequest("'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)")
+        }
+        guard key != "PORT" else { throw APIError.badRequest("PORT is set by mini to the port the app listens on") }
     }
 }

@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import Docker
 import Hummingbird
 import Logging
 import Queue
@@ -11,6 +12,7 @@ struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "api", abstract: "Run the HTTP API alone.")
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var docker: DockerOptions
     @OptionGroup var api: APIOptions
     @OptionGroup var proxy: ProxyOptions
     @OptionGroup var log: LogOptions
@@ -19,7 +21,9 @@ struct APICommand: AsyncParsableCommand {
         let logger = log.logger("minid.api")
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
-        let service = try makeAPIService(api: api, proxy: proxy, directory: directory, database: database, logger: logger)
+        let service = try makeAPIService(
+            api: api, proxy: proxy, docker: docker, directory: directory, database: database, logger: logger
+        )
         let janitor = QueueJanitor(queue: JobQueue(database: database), dataDirectory: directory, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service, janitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -30,13 +34,17 @@ struct APICommand: AsyncParsableCommand {
 
 /// The Hummingbird application serving the API.
 func makeAPIService(
-    api: APIOptions, proxy: ProxyOptions, directory: DataDirectory, database: MiniDatabase, logger: Logger
+    api: APIOptions, proxy: ProxyOptions, docker: DockerOptions, directory: DataDirectory, database: MiniDatabase,
+    logger: Logger
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
     configuration.maxUploadBytes = api.maxUpload
     configuration.domain = proxy.domain
     configuration.proxyPort = proxy.proxyPort
-    let router = makeAPIRouter(configuration: configuration, database: database, queue: JobQueue(database: database))
+    let router = makeAPIRouter(
+        configuration: configuration, database: database, queue: JobQueue(database: database),
+        docker: DockerClient(socketPath: docker.dockerSocket, logger: logger)
+    )
     return Application(
         router: router,
         configuration: .init(address: .hostname(api.bind, port: api.apiPort), serverName: "minid"),

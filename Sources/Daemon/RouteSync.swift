@@ -26,9 +26,9 @@ struct RouteSync: Service {
 
     func run() async throws {
         let observer = try apps.database.makeChangeObserver()
-        var version = -1
-        var current = RouteTable()
         try await cancelWhenGracefulShutdown {
+            var version = -1
+            var current = RouteTable()
             while !Task.isCancelled {
                 let seen = try observer.version()
                 if seen != version {

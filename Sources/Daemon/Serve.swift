@@ -1,4 +1,5 @@
 import ArgumentParser
+import Docker
 import Foundation
 import Logging
 import Proxy
@@ -31,8 +32,14 @@ struct Serve: AsyncParsableCommand {
         let logger = log.logger("minid")
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
-        let apiService = try makeAPIService(api: api, proxy: proxy, directory: directory, database: database, logger: logger)
+        let apiService = try makeAPIService(
+            api: api, proxy: proxy, docker: docker, directory: directory, database: database, logger: logger
+        )
         let janitor = QueueJanitor(queue: JobQueue(database: database), dataDirectory: directory, logger: logger)
+        let reconciler = Reconciler(
+            queue: JobQueue(database: database),
+            docker: DockerClient(socketPath: docker.dockerSocket, logger: logger), logger: logger
+        )
         let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
         let workerArguments = workerArguments(directory: directory)
@@ -54,7 +61,7 @@ struct Serve: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [apiService, janitor, proxyServer, routeSync, supervisor],
+                services: [apiService, janitor, proxyServer, routeSync, supervisor, reconciler],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

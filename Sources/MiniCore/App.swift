@@ -7,14 +7,51 @@ public struct ReleaseInfo: Codable, Sendable, Equatable {
     public var version: Int
     public var image: String
     public var job: JobID?
+    /// What made it: `deploy of job 7`, `env set FOO`, `rollback to v3`...
+    public var description: String
+    public var instances: Int
+    /// The names of its environment variables (values stay on the server).
+    public var envKeys: [String]
+    /// Whether this release serves now.
+    public var current: Bool
     public var createdAt: Date
 
-    public init(app: AppName, version: Int, image: String, job: JobID?, createdAt: Date) {
+    public init(
+        app: AppName, version: Int, image: String, job: JobID?, description: String, instances: Int,
+        envKeys: [String], current: Bool, createdAt: Date
+    ) {
         self.app = app
         self.version = version
         self.image = image
         self.job = job
+        self.description = description
+        self.instances = instances
+        self.envKeys = envKeys
+        self.current = current
         self.createdAt = createdAt
+    }
+}
+
+/// `GET /v1/apps/{app}/releases` answer, newest first.
+public struct ReleaseList: Codable, Sendable, Equatable {
+    public var releases: [ReleaseInfo]
+    public init(releases: [ReleaseInfo]) { self.releases = releases }
+}
+
+/// One running (or starting, or failing) container of an app.
+public struct InstanceInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var release: Int
+    /// `starting`, `serving`, `draining`, `crashed`...
+    public var state: String
+    /// Where the proxy reaches it: `127.0.0.1:<port>`.
+    public var address: String
+
+    public init(name: String, release: Int, state: String, address: String) {
+        self.name = name
+        self.release = release
+        self.state = state
+        self.address = address
     }
 }
 
@@ -24,14 +61,76 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var url: String
     /// The release that serves, if any.
     public var release: Int?
+    /// The number of instances asked for.
+    public var scale: Int
+    public var instances: [InstanceInfo]
+    public var limits: Limits
     public var createdAt: Date
 
-    public init(name: AppName, url: String, release: Int?, createdAt: Date) {
+    public init(
+        name: AppName, url: String, release: Int?, scale: Int, instances: [InstanceInfo], limits: Limits,
+        createdAt: Date
+    ) {
         self.name = name
         self.url = url
         self.release = release
+        self.scale = scale
+        self.instances = instances
+        self.limits = limits
         self.createdAt = createdAt
     }
+}
+
+/// Resource limits of an app's containers; nil means none.
+public struct Limits: Codable, Sendable, Equatable {
+    public var memoryBytes: Int64?
+    /// CPUs, such as 0.5.
+    public var cpus: Double?
+
+    public init(memoryBytes: Int64? = nil, cpus: Double? = nil) {
+        self.memoryBytes = memoryBytes
+        self.cpus = cpus
+    }
+}
+
+/// `GET|PATCH /v1/apps/{app}/env` answer.
+public struct EnvironmentInfo: Codable, Sendable, Equatable {
+    public var env: [String: String]
+    /// The release job the change queued, if the app has a release to restart.
+    public var job: JobInfo?
+    public init(env: [String: String], job: JobInfo? = nil) {
+        self.env = env
+        self.job = job
+    }
+}
+
+/// `PATCH /v1/apps/{app}/env` body.
+public struct EnvironmentPatch: Codable, Sendable, Equatable {
+    public var set: [String: String]
+    public var unset: [String]
+    public init(set: [String: String] = [:], unset: [String] = []) {
+        self.set = set
+        self.unset = unset
+    }
+}
+
+/// `PUT /v1/apps/{app}/scale` body.
+public struct ScaleRequest: Codable, Sendable, Equatable {
+    public var instances: Int
+    public init(instances: Int) { self.instances = instances }
+}
+
+/// `POST /v1/apps/{app}/rollback` body; no release means the one before the current.
+public struct RollbackRequest: Codable, Sendable, Equatable {
+    public var release: Int?
+    public init(release: Int? = nil) { self.release = release }
+}
+
+/// The answer to a change that queues a release job: scale, limits, rollback.
+public struct ChangeAccepted: Codable, Sendable, Equatable {
+    /// The job, or nil when the app has no release yet and the change waits for its first deploy.
+    public var job: JobInfo?
+    public init(job: JobInfo?) { self.job = job }
 }
 
 /// `GET /v1/apps` answer.

@@ -20,10 +20,33 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
     }
 }
 
+/// What a job does.
+public enum JobKind: String, Codable, Sendable, CaseIterable {
+    /// Build an uploaded context and release it.
+    case deploy
+    /// Release an existing image again with changed settings: env, scale, limits, rollback.
+    case release
+}
+
+/// What a `release` job changes, stored with the job.
+public struct ReleaseChange: Codable, Sendable, Equatable {
+    /// Restore the image and environment of this release; nil keeps the current image and
+    /// uses the app's current configuration.
+    public var rollbackTo: Int?
+    /// Shown in `mini releases`, such as `env set FOO` or `scale to 3`.
+    public var description: String
+
+    public init(rollbackTo: Int? = nil, description: String) {
+        self.rollbackTo = rollbackTo
+        self.description = description
+    }
+}
+
 /// A build job as the API shows it.
 public struct JobInfo: Codable, Sendable, Equatable {
     public var id: JobID
     public var app: AppName
+    public var kind: JobKind
     public var state: JobState
     /// Which try this is, from 1.
     public var attempt: Int
@@ -41,12 +64,13 @@ public struct JobInfo: Codable, Sendable, Equatable {
     public var finishedAt: Date?
 
     public init(
-        id: JobID, app: AppName, state: JobState, attempt: Int, maxAttempts: Int,
+        id: JobID, app: AppName, kind: JobKind = .deploy, state: JobState, attempt: Int, maxAttempts: Int,
         release: Int?, reason: String?, error: String?, uploadBytes: Int64,
         queuedAt: Date, startedAt: Date?, finishedAt: Date?
     ) {
         self.id = id
         self.app = app
+        self.kind = kind
         self.state = state
         self.attempt = attempt
         self.maxAttempts = maxAttempts

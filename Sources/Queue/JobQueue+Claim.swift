@@ -35,7 +35,8 @@ extension JobQueue {
             return ClaimedJob(
                 lease: Lease(job: record.id, token: token, owner: owner.description),
                 info: try record.info(),
-                uploadPath: record.uploadPath ?? ""
+                uploadPath: record.uploadPath ?? "",
+                change: record.releaseChange
             )
         }
     }

@@ -50,7 +50,7 @@ extension JobQueue {
         return try database.write { db in
             let now = Self.now()
             try AppStore.ensureApp(app, in: db)
-            try Self.supersedeQueued(app: app.rawValue, now: now, in: db)
+            try Self.supersedeQueued(app: app.rawValue, kind: .deploy, now: now, in: db)
             try db.execute(
                 sql: """
                     INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes)
@@ -119,13 +119,33 @@ extension JobQueue {
         }
     }
 
-    static func supersedeQueued(app: String, now: Double, in db: Database) throws {
+    /// Queues a `release` job: the app's current image (or that of `change.rollbackTo`)
+    /// released again with the app's settings. Older queued release jobs of the app end
+    /// `superseded`; they would read the same, newer settings anyway.
+    public func enqueueRelease(app: AppName, change: ReleaseChange) throws -> JobInfo {
+        let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
+        return try database.write { db in
+            let now = Self.now()
+            try Self.supersedeQueued(app: app.rawValue, kind: .release, now: now, in: db)
+            let record = try JobRecord.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO jobs (app, kind, payload, state, max_attempts, run_at, queued_at)
+                    VALUES (?, 'release', ?, 'queued', ?, ?, ?) RETURNING *
+                    """,
+                arguments: [app.rawValue, payload, configuration.maxAttempts, now, now]
+            )
+            return try record!.info()
+        }
+    }
+
+    static func supersedeQueued(app: String, kind: JobKind, now: Double, in db: Database) throws {
         try db.execute(
             sql: """
                 UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
-                WHERE app = ? AND state = 'queued'
+                WHERE app = ? AND kind = ? AND state = 'queued'
                 """,
-            arguments: [now, app]
+            arguments: [now, app, kind.rawValue]
         )
     }
 

@@ -25,12 +25,20 @@ struct JobRecord: Codable, FetchableRecord, Sendable {
     var uploadPath: String?
     var uploadBytes: Int64
     var release: Int?
+    var kind: String
+    var payload: String?
+
+    /// The change a `release` job makes.
+    var releaseChange: ReleaseChange? {
+        payload.flatMap { try? JSONDecoder().decode(ReleaseChange.self, from: Data($0.utf8)) }
+    }
 
     /// The job as the API shows it.
     func info() throws -> JobInfo {
         JobInfo(
             id: id,
             app: try AppName(app),
+            kind: JobKind(rawValue: kind) ?? .deploy,
             state: JobState(rawValue: state) ?? .failed,
             attempt: attempt,
             maxAttempts: maxAttempts,

@@ -30,8 +30,10 @@ public struct Lease: Sendable, Equatable {
 public struct ClaimedJob: Sendable {
     public let lease: Lease
     public let info: JobInfo
-    /// The saved build context.
+    /// The saved build context of a `deploy` job.
     public let uploadPath: String
+    /// What a `release` job changes.
+    public let change: ReleaseChange?
 }
 
 /// Why a worker gives a job back.

@@ -65,6 +65,14 @@ public struct AppStore: Sendable {
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"], $0["value"]) })
     }
 
+    /// Replaces the app's configured environment.
+    public static func replaceEnvironment(of app: AppName, with environment: [String: String], in db: Database) throws {
+        try db.execute(sql: "DELETE FROM env WHERE app = ?", arguments: [app.rawValue])
+        for (key, value) in environment {
+            try db.execute(sql: "INSERT INTO env (app, key, value) VALUES (?, ?, ?)", arguments: [app.rawValue, key, value])
+        }
+    }
+
     /// Records the next release of `app` (version = last + 1) and returns it.
     public static func createRelease(
         app: AppName, image: String, containerPort: Int, environment: [String: String],
@@ -99,9 +107,71 @@ public struct AppStore: Sendable {
             .fetchAll(db)
     }
 
+    /// The app's configured environment.
+    public func environment(of app: AppName) throws -> [String: String] {
+        try database.read { db in try Self.environment(of: app, in: db) }
+    }
+
+    /// Sets and removes environment variables of an app.
+    public func updateEnvironment(of app: AppName, set: [String: String], unset: [String]) throws {
+        try database.write { db in
+            for key in unset {
+                try db.execute(sql: "DELETE FROM env WHERE app = ? AND key = ?", arguments: [app.rawValue, key])
+            }
+            for (key, value) in set {
+                try db.execute(
+                    sql: "INSERT INTO env (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value",
+                    arguments: [app.rawValue, key, value]
+                )
+            }
+        }
+    }
+
+    /// Sets how many instances the app runs.
+    public func setInstances(of app: AppName, to count: Int) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE apps SET instances = ? WHERE name = ?", arguments: [count, app.rawValue])
+        }
+    }
+
+    /// Sets the app's resource limits (nil: none).
+    public func setLimits(of app: AppName, memoryBytes: Int64?, nanoCPUs: Int64?) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE apps SET memory_bytes = ?, nano_cpus = ? WHERE name = ?",
+                arguments: [memoryBytes, nanoCPUs, app.rawValue]
+            )
+        }
+    }
+
     /// Records a new instance.
     public func addInstance(_ instance: InstanceRecord) throws {
         try database.write { db in try instance.insert(db) }
+    }
+
+    /// Deletes an app with its releases, env, instances and jobs; returns the deleted job ids
+    /// so their files can go too.
+    public func deleteApp(_ app: AppName) throws -> [Int64] {
+        try database.write { db in
+            let jobs = try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE app = ?", arguments: [app.rawValue])
+            try db.execute(sql: "DELETE FROM jobs WHERE app = ?", arguments: [app.rawValue])
+            try db.execute(sql: "DELETE FROM apps WHERE name = ?", arguments: [app.rawValue])
+            return jobs
+        }
+    }
+
+    /// Sets an instance's state.
+    public func setState(of instance: String, to state: InstanceState) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE instances SET state = ? WHERE name = ?", arguments: [state.rawValue, instance])
+        }
+    }
+
+    /// Records the container that now runs an instance.
+    public func setContainer(of instance: String, to containerID: String) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE instances SET container_id = ? WHERE name = ?", arguments: [containerID, instance])
+        }
     }
 
     /// Forgets an instance whose container is gone.

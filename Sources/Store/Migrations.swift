@@ -86,6 +86,14 @@ extension MiniDatabase {
                     """
             )
         }
+        migrator.registerMigration("v2: release jobs") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'deploy';
+                    ALTER TABLE jobs ADD COLUMN payload TEXT;
+                    """
+            )
+        }
         return migrator
     }
 }

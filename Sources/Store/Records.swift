@@ -51,6 +51,8 @@ public enum InstanceState: String, Codable, Sendable {
     case serving
     /// Replaced by a newer release: gets no new requests, finishing the ones it has.
     case draining
+    /// Keeps dying; recreated again only after a backoff.
+    case crashed
 }
 
 /// A row of `instances`: one container of a release, published on `host:port`.

@@ -24,53 +24,113 @@ struct DeployPipeline {
 
     private var app: AppName { job.info.app }
 
+    /// What the new release runs.
+    struct ReleasePlan {
+        var version: Int
+        var image: String
+        var containerPort: Int
+        /// The app's environment, without `PORT` (which mini sets).
+        var environment: [String: String]
+        var instances: Int
+        var description: String
+        /// Whether the app's configured environment becomes this release's (a rollback).
+        var restoresEnvironment: Bool
+        var healthPath: String?
+        var limits: AppRecord?
+    }
+
     /// Runs the deploy and returns the new release's version.
     func run() async throws -> Int {
+        let plan = try await job.info.kind == .deploy ? buildPlan() : releasePlan()
+        return try await roll(plan)
+    }
+
+    /// Builds the uploaded context into the next release's image.
+    private func buildPlan() async throws -> ReleasePlan {
         try log.append("-----> Building \(app) (job \(job.info.id), attempt \(job.info.attempt))")
-        let settings = try queue.database.read { [app] db in
+        let current = try currentSettings()
+        let tag = "mini/\(app):v\(current.version)"
+        let image = try await build(tag: tag)
+        return ReleasePlan(
+            version: current.version, image: image,
+            containerPort: try await containerPort(image: image),
+            environment: current.environment, instances: current.record?.instances ?? 1,
+            description: "deploy of job \(job.info.id)", restoresEnvironment: false,
+            healthPath: current.record?.healthPath, limits: current.record
+        )
+    }
+
+    /// Releases an existing image again: the current one with the app's settings, or the
+    /// image and environment of an earlier release (a rollback).
+    private func releasePlan() async throws -> ReleasePlan {
+        let change = job.change ?? ReleaseChange(description: "restart")
+        let current = try currentSettings()
+        let sourceVersion = change.rollbackTo ?? current.record?.currentRelease
+        guard let sourceVersion,
+            let source = try queue.database.read({ [app] db in
+                try ReleaseRecord.fetchOne(db, key: ["app": app.rawValue, "version": sourceVersion])
+            })
+        else {
+            throw DeployFailure.permanent(
+                "no release", "\(app) has no release \(change.rollbackTo.map { "v\($0)" } ?? "yet"); deploy it first"
+            )
+        }
+        try log.append("-----> \(change.description): releasing the image of v\(sourceVersion) as v\(current.version)")
+        try await docker.tagImage(source.image, as: "mini/\(app):v\(current.version)")
+        return ReleasePlan(
+            version: current.version, image: source.image, containerPort: source.containerPort,
+            environment: change.rollbackTo == nil ? current.environment : source.environment,
+            instances: current.record?.instances ?? 1, description: change.description,
+            restoresEnvironment: change.rollbackTo != nil, healthPath: current.record?.healthPath,
+            limits: current.record
+        )
+    }
+
+    private func currentSettings() throws -> (version: Int, record: AppRecord?, environment: [String: String]) {
+        try queue.database.read { [app] db in
             (
                 version: (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0) + 1,
                 record: try AppRecord.fetchOne(db, key: app.rawValue),
                 environment: try AppStore.environment(of: app, in: db)
             )
         }
-        let version = settings.version
-        let image = try await build(tag: "mini/\(app):v\(version)")
-        let containerPort = try await containerPort(image: image, environment: settings.environment)
-        var environment = settings.environment
-        environment["PORT"] = String(containerPort)
-        let count = max(settings.record?.instances ?? 1, 1)
-        try log.append("-----> Starting v\(version): \(count) instance(s), app port \(containerPort)")
+    }
 
+    /// Starts the plan's instances beside the old ones, waits until all are healthy,
+    /// publishes the release and drains the old instances.
+    private func roll(_ plan: ReleasePlan) async throws -> Int {
+        try log.append("-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
         var started: [InstanceRecord] = []
         do {
-            for index in 1...count {
-                let instance = try await startInstance(
-                    index: index, version: version, image: image, containerPort: containerPort,
-                    environment: environment, limits: settings.record
-                )
-                started.append(instance)
+            for index in 0..<plan.instances {
+                started.append(try await startInstance(index: index + 1, plan: plan))
             }
             for instance in started {
-                try await waitUntilHealthy(instance, path: settings.record?.healthPath)
+                try await waitUntilHealthy(instance, path: plan.healthPath)
             }
         } catch {
             await remove(started)
-            try? await docker.removeImage("mini/\(app):v\(version)", force: false)
+            if job.info.kind == .deploy {
+                try? await docker.removeImage("mini/\(app):v\(plan.version)", force: false)
+            }
             throw error
         }
 
-        let finalEnvironment = environment
-        let draining = try queue.complete(job.lease, release: version) { [app, job] db in
+        try log.append("-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
+        let draining = try queue.complete(job.lease, release: plan.version) { [app, job] db in
             _ = try AppStore.createRelease(
-                app: app, image: image, containerPort: containerPort, environment: finalEnvironment,
-                instances: count, job: job.info.id, description: "deploy of job \(job.info.id)", in: db
+                app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
+                instances: plan.instances, job: job.info.id, description: plan.description, in: db
             )
-            return try AppStore.publish(app: app, release: version, in: db)
+            if plan.restoresEnvironment {
+                try AppStore.replaceEnvironment(of: app, with: plan.environment, in: db)
+            }
+            return try AppStore.publish(app: app, release: plan.version, in: db)
         }
-        logger.info("released", metadata: ["app": "\(app)", "release": "v\(version)"])
+        logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
         await drain(draining)
-        return version
+        await removeOldImages()
+        return plan.version
     }
 
     private func build(tag: String) async throws -> String {
@@ -83,43 +143,32 @@ struct DeployPipeline {
             }
             try log.append("-----> Built \(tag) (\(image.prefix(19)))")
             return image
-        } catch let error as DockerError where error.isBuildFailure {
+        } catch let error as DockerError where error.code == .buildFailed {
             throw DeployFailure.permanent("build failed", error.message)
-        } catch let error as DockerError where error.isDaemonUnreachable {
-            throw DeployFailure.transient("docker unreachable", error.message)
         }
     }
 
     /// The port the app listens on: the image's lowest exposed TCP port, else `PORT` from
-    /// the app's environment, else 8080.
-    private func containerPort(image: String, environment: [String: String]) async throws -> Int {
+    /// the image's environment, else 8080.
+    private func containerPort(image: String) async throws -> Int {
         let info = try await docker.inspectImage(image)
         if let exposed = info.exposedTCPPorts.min() { return exposed }
-        if let configured = environment["PORT"].flatMap(Int.init), (1...65535).contains(configured) {
-            return configured
-        }
+        let imagePort = info.env.first { $0.hasPrefix("PORT=") }.flatMap { Int($0.dropFirst("PORT=".count)) }
+        if let imagePort, (1...65535).contains(imagePort) { return imagePort }
         return 8080
     }
 
-    private func startInstance(
-        index: Int, version: Int, image: String, containerPort: Int,
-        environment: [String: String], limits: AppRecord?
-    ) async throws -> InstanceRecord {
-        let name = "mini-\(app)-v\(version)-\(index)"
-        // A retried attempt may find the container of an earlier one.
-        try? await docker.removeContainer(name, force: true)
-        let hostPort = try PortAllocator.freeLoopbackPort()
-        let spec = ContainerSpec(
-            name: name, image: image,
-            environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            labels: ["mini.app": app.rawValue, "mini.release": String(version), "mini.instance": String(index)],
-            containerPort: containerPort, hostPort: hostPort,
-            memoryBytes: limits?.memoryBytes, nanoCPUs: limits?.nanoCpus,
-            restartPolicy: .unlessStopped
+    private func startInstance(index: Int, plan: ReleasePlan) async throws -> InstanceRecord {
+        let hostPort = try await PortAllocator.freeLoopbackPort()
+        let spec = InstanceSpec.container(
+            app: app.rawValue, version: plan.version, index: index, image: plan.image,
+            containerPort: plan.containerPort, environment: plan.environment, hostPort: hostPort, limits: plan.limits
         )
+        // A retried attempt may find the container of an earlier one.
+        try? await docker.removeContainer(spec.name, force: true, ignoreMissing: true)
         let id = try await docker.createContainer(spec)
         let instance = InstanceRecord(
-            name: name, app: app.rawValue, release: version, containerId: id, port: hostPort, state: .starting
+            name: spec.name, app: app.rawValue, release: plan.version, containerId: id, port: hostPort, state: .starting
         )
         try queue.fenced(job.lease) { db in try instance.insert(db) }
         try await docker.startContainer(id)
@@ -140,11 +189,36 @@ struct DeployPipeline {
             problem = "\(instance.name) did not get healthy within \(configuration.healthTimeout) (\(lastProblem))"
         }
         try log.append("-----> \(problem); its last log lines:")
-        for line in (try? await docker.recentLogLines(instance.containerId ?? instance.name, count: 20)) ?? [] {
+        for line in await recentLogLines(of: instance.containerId ?? instance.name) {
             try log.append("       \(line)")
         }
         throw DeployFailure.permanent("unhealthy", problem)
     }
+
+    /// The last lines an instance printed, for the build log of a release that failed.
+    private func recentLogLines(of container: String) async -> [String] {
+        var lines: [String] = []
+        do {
+            for try await line in docker.containerLogs(container, follow: false, tail: 20) {
+                lines.append(line.text)
+            }
+        } catch {
+            lines.append("(its log could not be read: \(error))")
+        }
+        return lines
+    }
+
+    /// Removes the image tags of all but the newest ``keptReleaseImages`` releases; an image
+    /// leaves the engine with its last tag.
+    private func removeOldImages() async {
+        let old = (try? apps.releases(of: app).dropFirst(Self.keptReleaseImages)) ?? []
+        for release in old {
+            try? await docker.removeImage("mini/\(app):v\(release.version)", force: false, ignoreMissing: true)
+        }
+    }
+
+    /// How many releases per app keep their image, for rollbacks.
+    static let keptReleaseImages = 5
 
     /// Stops and forgets instances of a failed attempt, whatever happened to the task.
     private func remove(_ instances: [InstanceRecord]) async {
@@ -152,7 +226,7 @@ struct DeployPipeline {
         let apps = apps
         await Task {
             for instance in instances {
-                try? await docker.removeContainer(instance.containerId ?? instance.name, force: true)
+                try? await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
                 try? apps.removeInstance(named: instance.name)
             }
         }.value
@@ -165,7 +239,7 @@ struct DeployPipeline {
         for instance in instances {
             let id = instance.containerId ?? instance.name
             do {
-                try await docker.stopContainer(id, timeoutSeconds: configuration.stopGraceSeconds)
+                try await docker.stopContainer(id, timeout: configuration.stopGraceSeconds)
                 try await docker.removeContainer(id, force: true)
                 try apps.removeInstance(named: instance.name)
             } catch {

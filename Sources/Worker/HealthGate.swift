@@ -26,8 +26,8 @@ struct HealthGate {
         var lastProblem = "no answer yet"
         while ContinuousClock.now < deadline {
             let container = try await docker.inspectContainer(containerID)
-            if !container.isRunning {
-                return .exited(container.exitCode ?? -1)
+            if container.state != .running && container.state != .created {
+                return .exited(container.exitCode)
             }
             switch await probe(port: port) {
             case .success: return .healthy

@@ -60,7 +60,7 @@ public struct WorkerService: Service {
         )
         let outcome = await withGracefulShutdownHandler {
             await race(pipeline: pipeline, lease: lease)
-        } onGracefulShutdown: {
+        } onGracefulShutdown: { [logger] in
             logger.info("shutting down: handing the job back")
         }
         finish(job, outcome: outcome, log: log, logger: logger)
@@ -126,7 +126,6 @@ public struct WorkerService: Service {
         do {
             switch outcome {
             case .released(let version):
-                try? log.append("-----> Released v\(version)")
                 logger.info("job succeeded", metadata: ["release": "v\(version)"])
             case .leaseLost:
                 logger.warning("lease lost: stopped the build and wrote nothing more")
@@ -142,7 +141,7 @@ public struct WorkerService: Service {
                 logger.info("job failed", metadata: ["error": "\(error)"])
             case .failed(let error as QueueError) where error.isLeaseLost:
                 logger.warning("lease lost: stopped the build and wrote nothing more")
-            case .failed(let error as DockerError) where error.isDaemonUnreachable:
+            case .failed(let error as DockerError) where error.code == .daemonUnreachable:
                 try? log.append("-----> Docker is unreachable: \(error.message)")
                 try queue.fail(lease, .transient(reason: "docker unreachable", error: error.message))
             case .failed(let error):

@@ -1,4 +1,6 @@
 import API
+import Docker
+import Logging
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -25,7 +27,10 @@ struct APITests {
             token = try TokenStore(database: database).create(name: "test")
             var configuration = APIConfiguration(dataDirectory: directory)
             configuration.maxUploadBytes = maxUploadBytes
-            let router = makeAPIRouter(configuration: configuration, database: database, queue: JobQueue(database: database))
+            let router = makeAPIRouter(
+                configuration: configuration, database: database, queue: JobQueue(database: database),
+                docker: DockerClient(logger: Logger(label: "test"))
+            )
             app = Application(router: router)
         }
 

@@ -1,0 +1,47 @@
+import Docker
+import Foundation
+import Hummingbird
+import MiniCore
+import Queue
+import Store
+
+/// `DELETE /v1/apps/{app}?confirm=<app>`: stops the app's jobs, removes its containers and
+/// images, and deletes its routes, releases, env, jobs, build logs and uploads.
+struct AppDestroyRoutes {
+    let configuration: APIConfiguration
+    let apps: AppStore
+    let queue: JobQueue
+    let docker: DockerClient
+
+    func register(on group: RouterGroup<MiniRequestContext>) {
+        group.delete("apps/:app", use: destroy)
+    }
+
+    @Sendable func destroy(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try context.parameters.appName()
+        guard try apps.app(name) != nil else { throw APIError.notFound("no app '\(name)'") }
+        guard request.uri.queryParameters["confirm"].map(String.init) == name.rawValue else {
+            throw APIError.badRequest("destroying \(name) deletes everything of it; confirm with ?confirm=\(name)")
+        }
+        for job in try queue.jobs(app: name, limit: 10_000) where !job.state.isFinal {
+            _ = try? queue.cancel(job.id)
+        }
+        do {
+            for container in try await docker.listContainers(labels: ["mini.app": name.rawValue], all: true) {
+                try await docker.removeContainer(container.id, force: true, ignoreMissing: true)
+            }
+            for image in try await docker.listImages(reference: "mini/\(name.rawValue)") {
+                try await docker.removeImage(image.id, force: true, ignoreMissing: true)
+            }
+        } catch let error as DockerError where error.code == .daemonUnreachable {
+            throw APIError.unavailable("the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again")
+        }
+        let jobs = try apps.deleteApp(name)
+        for job in jobs {
+            try? FileManager.default.removeItem(atPath: configuration.dataDirectory.logPath(job: job))
+            try? FileManager.default.removeItem(atPath: configuration.dataDirectory.uploadPath(job: job))
+        }
+        context.logger.info("destroyed app", metadata: ["app": "\(name)"])
+        return Response(status: .noContent)
+    }
+}

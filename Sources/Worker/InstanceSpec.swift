@@ -1,0 +1,30 @@
+import Docker
+import Store
+
+/// How mini runs an instance of a release: one place, for the deploy pipeline and the
+/// reconciler that recreates lost instances.
+enum InstanceSpec {
+    /// The container name of instance `index` of `version`: `mini-<app>-v<version>-<index>`.
+    static func name(app: String, version: Int, index: Int) -> String {
+        "mini-\(app)-v\(version)-\(index)"
+    }
+
+    /// The container of an instance: the release's image and environment plus `PORT`,
+    /// published on `127.0.0.1:hostPort`, labelled for the reconciler, restarted by the
+    /// engine (also after an engine restart) unless stopped on purpose.
+    static func container(
+        app: String, version: Int, index: Int, image: String, containerPort: Int,
+        environment: [String: String], hostPort: Int, limits: AppRecord?
+    ) -> ContainerSpec {
+        var environment = environment
+        environment["PORT"] = String(containerPort)
+        return ContainerSpec(
+            name: name(app: app, version: version, index: index), image: image,
+            env: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            labels: ["mini.app": app, "mini.release": String(version), "mini.instance": String(index)],
+            publishedPort: .init(containerPort: containerPort, hostPort: hostPort),
+            memoryLimit: limits?.memoryBytes, nanoCPUs: limits?.nanoCpus,
+            restartPolicy: .unlessStopped
+        )
+    }
+}

@@ -1,0 +1,156 @@
+import Synchronization
+import AsyncHTTPClient
+import Docker
+import Foundation
+import Logging
+import MiniCore
+import Queue
+import ServiceLifecycle
+import Store
+
+/// Makes the engine match the store, on start and every few seconds: an instance whose
+/// container is missing or dead is recreated on its recorded port (with backoff; one that
+/// keeps dying is marked `crashed`), containers with mini labels that no instance wants are
+/// removed, and only running instances are routed. Apps with a running job are left to
+/// their worker.
+public struct Reconciler: Service {
+    let apps: AppStore
+    let queue: JobQueue
+    let docker: DockerClient
+    let httpClient: HTTPClient
+    let interval: Duration
+    let logger: Logger
+    private let backoff = RecreateBackoff()
+
+    public init(
+        queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .shared,
+        interval: Duration = .seconds(2), logger: Logger
+    ) {
+        self.apps = AppStore(database: queue.database)
+        self.queue = queue
+        self.docker = docker
+        self.httpClient = httpClient
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await reconcile()
+                } catch let error as DockerError where error.code == .daemonUnreachable {
+                    logger.debug("reconcile skipped: the Docker engine does not answer")
+                } catch {
+                    logger.warning("reconcile failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// One pass over every app.
+    public func reconcile() async throws {
+        let busy = Set(try queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
+        let containers = try await docker.listContainers(all: true).filter { $0.labels["mini.app"] != nil }
+        let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var wanted = Set<String>()
+        for app in try apps.apps() where !busy.contains(app.name) {
+            let name = try AppName(app.name)
+            for instance in try apps.instances(of: name) {
+                wanted.insert(instance.name)
+                try await reconcile(instance, app: app, container: byName[instance.name])
+            }
+        }
+        for container in containers where !wanted.contains(container.name) {
+            let app = container.labels["mini.app"] ?? ""
+            guard !busy.contains(app), Date().timeIntervalSince(container.created) > 30 else { continue }
+            logger.info("removing a container no release wants", metadata: ["container": "\(container.name)"])
+            try? await docker.removeContainer(container.id, force: true, ignoreMissing: true)
+        }
+    }
+
+    private func reconcile(_ instance: InstanceRecord, app: AppRecord, container: ContainerSummary?) async throws {
+        switch instance.state {
+        case .draining:
+            // Its worker stopped before it finished draining.
+            try? await docker.removeContainer(instance.name, force: true, ignoreMissing: true)
+            try apps.removeInstance(named: instance.name)
+        case .serving, .starting, .crashed:
+            if let container, container.state == .running {
+                if instance.state != .serving, await answers(port: instance.port) {
+                    try apps.setState(of: instance.name, to: .serving)
+                    backoff.reset(instance.name)
+                }
+                return
+            }
+            if container?.state == .restarting { return }
+            if instance.state == .serving {
+                // Take it out of the routes at once.
+                try apps.setState(of: instance.name, to: .starting)
+            }
+            guard backoff.mayRetry(instance.name) else {
+                if instance.state != .crashed {
+                    logger.warning("instance keeps dying; marked crashed", metadata: ["instance": "\(instance.name)"])
+                    try apps.setState(of: instance.name, to: .crashed)
+                }
+                return
+            }
+            try await recreate(instance, app: app)
+        }
+    }
+
+    private func recreate(_ instance: InstanceRecord, app: AppRecord) async throws {
+        guard
+            let release = try apps.releases(of: try AppName(app.name)).first(where: { $0.version == instance.release }),
+            let index = Int(instance.name.split(separator: "-").last ?? "")
+        else {
+            try apps.removeInstance(named: instance.name)
+            return
+        }
+        logger.info("recreating a lost instance", metadata: ["instance": "\(instance.name)", "port": "\(instance.port)"])
+        let spec = InstanceSpec.container(
+            app: app.name, version: release.version, index: index, image: release.image,
+            containerPort: release.containerPort, environment: release.environment, hostPort: instance.port,
+            limits: app
+        )
+        try? await docker.removeContainer(spec.name, force: true, ignoreMissing: true)
+        let id = try await docker.createContainer(spec)
+        try apps.setContainer(of: instance.name, to: id)
+        try await docker.startContainer(id)
+    }
+
+    /// Whether the instance answers HTTP at all (any status): the app is up.
+    private func answers(port: Int) async -> Bool {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
+        request.method = .GET
+        guard let response = try? await httpClient.execute(request, timeout: .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return true
+    }
+}
+
+/// Limits how often one instance is recreated: at most 3 times in 2 minutes, then not
+/// again until the window has passed.
+final class RecreateBackoff: Sendable {
+    private let attempts = Mutex<[String: [ContinuousClock.Instant]]>([:])
+    private let limit = 3
+    private let window = Duration.seconds(120)
+
+    func mayRetry(_ name: String) -> Bool {
+        attempts.withLock { attempts in
+            let now = ContinuousClock.now
+            let recent = (attempts[name] ?? []).filter { now - $0 < window }
+            guard recent.count < limit else {
+                attempts[name] = recent
+                return false
+            }
+            attempts[name] = recent + [now]
+            return true
+        }
+    }
+
+    func reset(_ name: String) {
+        attempts.withLock { _ = $0.removeValue(forKey: name) }
+    }
+}
