@@ -30,8 +30,17 @@ if ! engine_answers; then
     fi
 fi
 if ! engine_answers; then
+    # A dockerd that is still stopping (it stops every container first) must finish before a
+    # new one can start: wait for it rather than start a second one that fails on its pid file.
+    for _ in $(seq 1 60); do
+        pgrep -x dockerd >/dev/null 2>&1 || break
+        engine_answers && break
+        sleep 0.5
+    done
+fi
+if ! engine_answers && ! pgrep -x dockerd >/dev/null 2>&1; then
     echo "setup: starting dockerd (log: /var/log/mini-dockerd.log)" >&2
-    $SUDO sh -c 'nohup dockerd >/var/log/mini-dockerd.log 2>&1 &'
+    $SUDO sh -c 'nohup dockerd >>/var/log/mini-dockerd.log 2>&1 &'
 fi
 for _ in $(seq 1 60); do
     if engine_answers; then
