@@ -129,6 +129,7 @@ let package = Package(
             dependencies: [
                 "MiniCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

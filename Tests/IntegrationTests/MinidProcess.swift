@@ -6,8 +6,9 @@ final class MinidProcess {
     let data: TemporaryDirectory
     let apiPort: Int
     let proxyPort: Int
-    let process: Process
+    private(set) var process: Process
     private let logFile: URL
+    private let arguments: [String]
 
     /// The admin token minid created on first start.
     private(set) var token = ""
@@ -20,17 +21,33 @@ final class MinidProcess {
         proxyPort = try freePort()
         logFile = data.url.appendingPathComponent("minid.log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process = Process()
-        process.executableURL = binary("minid")
-        process.arguments = [
+        arguments = [
             "serve", "--data-dir", data.url.appendingPathComponent("data").path,
             "--api-port", String(apiPort), "--proxy-port", String(proxyPort),
             "--workers", String(workers), "--health-timeout", "20",
         ] + extraArguments
-        let log = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = log
-        process.standardError = log
+        process = try Self.launch(arguments: arguments, log: logFile)
+    }
+
+    private static func launch(arguments: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = binary("minid")
+        process.arguments = arguments
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
+        return process
+    }
+
+    /// Kills minid with SIGKILL (its workers follow it) and starts it again on the same
+    /// data folder and ports.
+    func killAndRestart() async throws {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        process = try Self.launch(arguments: arguments, log: logFile)
+        try await waitUntilReady()
     }
 
     /// Waits until the API answers and reads the admin token.

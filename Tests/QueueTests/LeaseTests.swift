@@ -119,7 +119,3 @@ struct LeaseTests {
         #expect(ended.error == "exit 1")
     }
 }
-
-extension ClaimedJob: @retroactive Equatable {
-    public static func == (lhs: ClaimedJob, rhs: ClaimedJob) -> Bool { lhs.lease == rhs.lease }
-}

@@ -1,0 +1,182 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+
+/// Releases with the real engine: zero-downtime redeploys, health gates, rollback, env,
+/// scaling and self-healing.
+@Suite("releases, end to end", .serialized)
+struct ReleaseTests {
+    /// An app that reports its env and container over CGI, on top of examples/hello.
+    static func makeInfoApp(in work: TemporaryDirectory, as folder: String, body: String) throws -> URL {
+        let app = try copyExample("hello", into: work, as: folder)
+        try body.write(to: app.appendingPathComponent("www/index.html"), atomically: true, encoding: .utf8)
+        let cgi = app.appendingPathComponent("www/cgi-bin")
+        try FileManager.default.createDirectory(at: cgi, withIntermediateDirectories: true)
+        let script = cgi.appendingPathComponent("info")
+        try "#!/bin/busybox sh\necho 'Content-Type: text/plain'\necho\necho \"FOO=$FOO host=$HOSTNAME\"\n"
+            .write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        return app
+    }
+
+    @Test("a redeploy under continuous load fails no request; bad releases never replace a good one")
+    func zeroDowntimeAndHealthGate() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "zdt-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess(extraArguments: ["--health-timeout", "8"])
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let v1 = try Self.makeInfoApp(in: work, as: "v1", body: "one")
+            let first = try await minid.mini(["deploy", v1.path, "--app", app])
+            try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
+
+            // Requests flow through the proxy without pause while v2 replaces v1.
+            let load = Task { try await Self.hammer(port: minid.proxyPort, host: "\(app).localhost") }
+            try await Task.sleep(for: .milliseconds(300))
+            let v2 = try Self.makeInfoApp(in: work, as: "v2", body: "two")
+            let second = try await minid.mini(["deploy", v2.path, "--app", app])
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            try await Task.sleep(for: .seconds(1.5))
+            load.cancel()
+            let result = try await load.value
+            #expect(result.failures == 0, "failed requests during the redeploy: \(result.failureSamples)")
+            #expect(result.bodies.contains("one") && result.bodies.contains("two"), "bodies seen: \(result.bodies)")
+            #expect(result.total > 50)
+
+            // A release that never answers fails after the health timeout; v2 keeps serving.
+            let silent = try copyExample("hello", into: work, as: "silent")
+            try "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n".write(
+                to: silent.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8
+            )
+            let unhealthy = try await minid.mini(["deploy", silent.path, "--app", app])
+            #expect(unhealthy.status == 1)
+            #expect(unhealthy.stdout.contains("did not get healthy"), "\(unhealthy.stdout)")
+
+            // A release that crashes at start fails with its last log lines; v2 keeps serving.
+            let crashing = try copyExample("hello", into: work, as: "crashing")
+            try "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to crash; exit 3\"]\n"
+                .write(to: crashing.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+            let crashed = try await minid.mini(["deploy", crashing.path, "--app", app])
+            #expect(crashed.status == 1)
+            #expect(crashed.stdout.contains("exited with code 3"), "\(crashed.stdout)")
+            #expect(crashed.stdout.contains("about to crash"), "\(crashed.stdout)")
+
+            let (status, body) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(status == 200)
+            #expect(body.contains("two"))
+            let containers = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"]
+            )
+            #expect(containers.stdout.split(separator: "\n").map(String.init) == ["mini-\(app)-v2-1"])
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+
+    @Test("env set reaches the app, rollback restores image and env, scale spreads requests, lost instances come back")
+    func envRollbackScaleHeal() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "rel-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess()
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let v1 = try Self.makeInfoApp(in: work, as: "v1", body: "body one")
+            try #require(try await minid.mini(["deploy", v1.path, "--app", app]).status == 0)
+            let set = try await minid.mini(["env", "set", app, "FOO=first"])
+            #expect(set.status == 0, "\(set.stdout)\(set.stderr)")
+            var (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
+            #expect(info.contains("FOO=first"), "\(info)")
+            let shown = try await minid.mini(["env", app])
+            #expect(shown.stdout.contains("FOO"))
+            #expect(!shown.stdout.contains("first"), "values are masked without --reveal: \(shown.stdout)")
+
+            let v2 = try Self.makeInfoApp(in: work, as: "v2", body: "body two")
+            try #require(try await minid.mini(["deploy", v2.path, "--app", app]).status == 0)
+            #expect(try await minid.mini(["env", "set", app, "FOO=second"]).status == 0)
+            (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
+            #expect(info.contains("FOO=second"))
+
+            // Releases: v1 deploy, v2 env, v3 deploy, v4 env. Roll back to v2: body one, FOO=first.
+            let rollback = try await minid.mini(["rollback", app, "v2"])
+            #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+            let (_, body) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(body.contains("body one"))
+            (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
+            #expect(info.contains("FOO=first"), "\(info)")
+            let releases = try await minid.mini(["releases", app, "--json"])
+            #expect(releases.stdout.contains("rollback to v2"))
+
+            // Scale to 3: requests reach 3 containers.
+            let scale = try await minid.mini(["scale", app, "3"])
+            #expect(scale.status == 0, "\(scale.stdout)\(scale.stderr)")
+            var hosts = Set<String>()
+            for _ in 0..<30 {
+                (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
+                if let host = info.components(separatedBy: "host=").last { hosts.insert(host.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            #expect(hosts.count == 3, "hosts seen: \(hosts)")
+
+            // docker rm -f of an instance is repaired by the reconciler.
+            let victim = "mini-\(app)-v6-2"
+            _ = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rm", "-f", victim])
+            var repaired = false
+            for _ in 0..<40 where !repaired {
+                try await Task.sleep(for: .milliseconds(250))
+                let state = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["inspect", "-f", "{{.State.Running}}", victim])
+                repaired = state.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+            }
+            #expect(repaired, "the removed instance was not recreated")
+
+            // Scale to 0: the route answers 503.
+            #expect(try await minid.mini(["scale", app, "0"]).status == 0)
+            let (status, _) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(status == 503)
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+
+    struct LoadResult: Sendable {
+        var total = 0
+        var failures = 0
+        var failureSamples: [String] = []
+        var bodies = Set<String>()
+    }
+
+    /// Sends GET requests one after another through the proxy until cancelled.
+    static func hammer(port: Int, host: String) async throws -> LoadResult {
+        var result = LoadResult()
+        while !Task.isCancelled {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
+            request.headers.replaceOrAdd(name: "Host", value: host)
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                let body = try await response.body.collect(upTo: 1 << 20)
+                result.total += 1
+                if response.status == .ok {
+                    result.bodies.insert(String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines))
+                } else {
+                    result.failures += 1
+                    if result.failureSamples.count < 5 { result.failureSamples.append("status \(response.status.code)") }
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                result.total += 1
+                result.failures += 1
+                if result.failureSamples.count < 5 { result.failureSamples.append("\(error)") }
+            }
+        }
+        return result
+    }
+}
