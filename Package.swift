@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "API", "Docker", "Store", "Queue",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
         .testTarget(

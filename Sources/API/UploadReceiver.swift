@@ -1,9 +1,12 @@
+import Archive
 import Foundation
 import Hummingbird
 import NIOCore
 
 /// Streams a request body into a file of the uploads folder without holding it in memory:
 /// a temporary file, written chunk by chunk, synced to disk, then handed to the caller.
+/// The archive is validated as it streams in (tar or tar.gz, no path traversal, a
+/// Dockerfile at the root), so a bad upload is refused before a job exists.
 struct UploadReceiver {
     let directory: String
     let maxBytes: Int64
@@ -27,20 +30,34 @@ struct UploadReceiver {
             throw APIError.unavailable("cannot create an upload file in \(directory); check disk space and permissions")
         }
         do {
+            let validator = ArchiveValidator()
             var written: Int64 = 0
             for try await buffer in body {
                 written += Int64(buffer.readableBytes)
                 guard written <= maxBytes else { throw APIError.payloadTooLarge(limit: maxBytes) }
+                try Self.checked { try validator.consume(buffer) }
                 try handle.write(contentsOf: buffer.readableBytesView)
+            }
+            guard written > 0 else { throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context") }
+            let summary = try Self.checked { try validator.finish() }
+            guard summary.hasDockerfile else {
+                throw APIError.invalidArchive("the build context has no Dockerfile at its root")
             }
             try handle.synchronize()
             try handle.close()
-            guard written > 0 else { throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context") }
             return SavedUpload(path: path, bytes: written)
         } catch {
             try? handle.close()
             try? FileManager.default.removeItem(atPath: path)
             throw error
+        }
+    }
+
+    private static func checked<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ArchiveError {
+            throw APIError.invalidArchive("the upload is not a valid build context: \(error.message)")
         }
     }
 }

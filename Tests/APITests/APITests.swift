@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import MiniCore
 import NIOCore
+import NIOFoundationCompat
 import Queue
 import Store
 import Testing
@@ -60,11 +61,62 @@ struct APITests {
         }
     }
 
+    /// A tar.gz made by Python's tarfile from `(name, content)` entries.
+    static func archive(_ entries: [(String, String)]) throws -> ByteBuffer {
+        let script = """
+            import io, json, sys, tarfile
+            out = io.BytesIO()
+            with tarfile.open(fileobj=out, mode="w:gz") as tar:
+                for name, content in json.load(sys.stdin):
+                    data = content.encode()
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+            sys.stdout.buffer.write(out.getvalue())
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: JSONSerialization.data(withJSONObject: entries.map { [$0.0, $0.1] }))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ByteBuffer(bytes: data)
+    }
+
+    @Test(
+        "bad build contexts get 400 and queue nothing",
+        arguments: [
+            ("garbage", ByteBuffer(bytes: Array(repeating: UInt8(7), count: 3000))),
+            ("traversal", try! APITests.archive([("Dockerfile", "FROM scratch\n"), ("../../etc/evil", "x")])),
+            ("absolute", try! APITests.archive([("Dockerfile", "FROM scratch\n"), ("/etc/evil", "x")])),
+            ("no Dockerfile", try! APITests.archive([("app.txt", "hello")])),
+        ]
+    )
+    func badContexts(label: String, body: ByteBuffer) async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/apps/app/deploys", method: .post, headers: fixture.auth, body: body) { response in
+                #expect(response.status == .badRequest, "\(label)")
+                let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(error.error.code == "invalid_archive", "\(label)")
+            }
+        }
+        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
+    }
+
     @Test("a deploy is saved under uploads/<job>.tar.gz and queued")
     func deployQueuesJob() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
-        let body = ByteBuffer(bytes: Array(repeating: UInt8(7), count: 300_000))
+        let body = try Self.archive([("Dockerfile", "FROM scratch\n"), ("big.txt", String(repeating: "x", count: 300_000))])
         try await fixture.app.test(.router) { client in
             let accepted = try await client.execute(
                 uri: "/v1/apps/hello/deploys", method: .post, headers: fixture.auth, body: body
@@ -73,9 +125,9 @@ struct APITests {
                 return try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body))
             }
             #expect(accepted.job.state == .queued)
-            #expect(accepted.job.uploadBytes == 300_000)
+            #expect(accepted.job.uploadBytes == Int64(body.readableBytes))
             let saved = try Data(contentsOf: URL(fileURLWithPath: fixture.directory.uploadPath(job: accepted.job.id)))
-            #expect(saved.count == 300_000)
+            #expect(saved == Data(buffer: body))
             try await client.execute(uri: "/v1/jobs/\(accepted.job.id)", method: .get, headers: fixture.auth) { response in
                 let job = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
                 #expect(job.id == accepted.job.id)
@@ -126,7 +178,8 @@ struct APITests {
                 #expect(response.status == .notFound)
             }
             let job = try await client.execute(
-                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth, body: ByteBuffer(string: "ctx")
+                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
+                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
             ) { response in
                 try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
             }
