@@ -1,0 +1,349 @@
+import NIOCore
+
+/// A streaming tar parser that checks every header of an uncompressed tar stream (ustar,
+/// PAX `x`/`g` and GNU `L`/`K` long names) and rejects what is unsafe to hand to Docker.
+///
+/// Feed it bytes in pieces of any size with ``consume(_:)``; it keeps one header block (or one
+/// extension record of at most 1 MiB) in memory and skips file contents without copying them.
+/// Rejected, with an ``ArchiveError``:
+/// - a header whose checksum is wrong, a number field that is not a number, a bad PAX record;
+/// - an entry name that is absolute, that climbs out of the root with `..` once cleaned
+///   (`a/../../b`), or that holds a NUL byte;
+/// - devices, FIFOs and entry types Docker cannot build from (GNU sparse files ...);
+/// - an archive that stops inside an entry or before its end-of-archive marker (one or two
+///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored).
+///
+/// Symlinks and hard links whose target lies outside the root are kept, with a note: the
+/// Docker engine confines them when it unpacks the context.
+public struct TarValidator: Sendable {
+    /// The largest PAX record set or GNU long name accepted, as Go's archive/tar.
+    static let maxExtensionSize = 1 << 20
+    private static let maxNotes = 20
+
+    private enum State: Sendable {
+        /// Collecting the next 512-byte header in `pending`.
+        case header
+        /// Collecting the padded data of an extension header in `pending`.
+        case extensionData(Extension, size: Int)
+        /// Skipping an entry's content and padding.
+        case skipping(Int64)
+        /// The end-of-archive marker was read.
+        case ended
+    }
+
+    private enum Extension: Sendable {
+        case pax, paxGlobal, gnuLongName, gnuLongLink
+    }
+
+    /// What extension headers say about the next entry.
+    private struct Overrides: Sendable {
+        var path: [UInt8]?
+        var linkPath: [UInt8]?
+        var size: Int64?
+    }
+
+    private let dockerfile: [UInt8]
+    private var state = State.header
+    private var pending: [UInt8] = []
+    private var overrides = Overrides()
+    private var sawZeroBlock = false
+    /// Bytes of the tar stream consumed so far.
+    private var offset: Int64 = 0
+    private var summary = ArchiveSummary(
+        entryCount: 0, contentBytes: 0, archiveBytes: 0, hasDockerfile: false, isCompressed: false,
+        notes: []
+    )
+    private var omittedNotes = 0
+
+    /// - Parameter dockerfile: the Dockerfile path to look for, relative to the root.
+    public init(dockerfile: String = "Dockerfile") {
+        self.dockerfile = CleanPath.clean(Array(dockerfile.utf8))
+    }
+
+    /// True once the end-of-archive marker was read.
+    public var isComplete: Bool {
+        if case .ended = state { return true }
+        return false
+    }
+
+    /// Parses the readable bytes of `input`, consuming all of them.
+    /// - Throws: ``ArchiveError`` at the first malformed or unsafe header.
+    public mutating func consume(_ input: inout ByteBuffer) throws {
+        while input.readableBytes > 0 {
+            switch state {
+            case .ended:
+                input.moveReaderIndex(forwardBy: input.readableBytes)
+            case .skipping(let remaining):
+                let count = Int(min(remaining, Int64(input.readableBytes)))
+                input.moveReaderIndex(forwardBy: count)
+                offset += Int64(count)
+                state = remaining > Int64(count) ? .skipping(remaining - Int64(count)) : .header
+            case .header:
+                if gather(TarFormat.blockSize, from: &input) {
+                    let block = pending
+                    pending.removeAll(keepingCapacity: true)
+                    try readHeader(block)
+                }
+            case .extensionData(let kind, let size):
+                if gather(Int(TarFormat.padded(Int64(size))), from: &input) {
+                    let data = pending.prefix(size)
+                    pending.removeAll(keepingCapacity: true)
+                    try apply(kind, data)
+                    state = .header
+                }
+            }
+        }
+    }
+
+    /// Ends the stream.
+    /// - Returns: the summary of a complete, valid archive.
+    /// - Throws: ``ArchiveError`` (``ArchiveError/Kind/truncatedArchive``) when the stream
+    ///   stopped before the end-of-archive marker.
+    public func finish() throws -> ArchiveSummary {
+        switch state {
+        case .ended:
+            break
+        case .header where sawZeroBlock && pending.isEmpty:
+            break  // one zero block then the end of the data: Go's archive/tar accepts it too
+        default:
+            let reason =
+                offset == 0
+                ? "the archive is empty"
+                : "the archive stops after \(offset) bytes, before its end-of-archive marker"
+            throw ArchiveError(.truncatedArchive, "\(reason): the upload was cut short, send it again")
+        }
+        var summary = self.summary
+        summary.archiveBytes = offset - Int64(pending.count)
+        if omittedNotes > 0 { summary.notes.append("... and \(omittedNotes) more notes") }
+        return summary
+    }
+
+    /// Moves bytes from `input` to `pending` until it holds `count`; true once it does.
+    private mutating func gather(_ count: Int, from input: inout ByteBuffer) -> Bool {
+        let wanted = min(count - pending.count, input.readableBytes)
+        pending.append(contentsOf: input.readBytes(length: wanted) ?? [])
+        offset += Int64(wanted)
+        return pending.count == count
+    }
+
+    private mutating func readHeader(_ block: [UInt8]) throws {
+        if block.allSatisfy({ $0 == 0 }) {
+            if sawZeroBlock { state = .ended }
+            sawZeroBlock = true
+            return
+        }
+        guard !sawZeroBlock else {
+            throw malformed("a header follows a zero block")
+        }
+        try verifyChecksum(block)
+        let typeFlag = block[TarFormat.typeFlag]
+        let size = try number(block[TarFormat.size], field: "size")
+        switch typeFlag {
+        case TarFormat.TypeFlag.paxExtended: try startExtension(.pax, size: size)
+        case TarFormat.TypeFlag.paxGlobal: try startExtension(.paxGlobal, size: size)
+        case TarFormat.TypeFlag.gnuLongName: try startExtension(.gnuLongName, size: size)
+        case TarFormat.TypeFlag.gnuLongLink: try startExtension(.gnuLongLink, size: size)
+        default: try readEntry(block, typeFlag: typeFlag, size: overrides.size ?? size)
+        }
+    }
+
+    private mutating func startExtension(_ kind: Extension, size: Int64) throws {
+        guard size <= Self.maxExtensionSize else {
+            throw malformed(
+                "an extension header announces \(size) bytes, more than the \(Self.maxExtensionSize) allowed"
+            )
+        }
+        if size == 0 {
+            try apply(kind, [])
+        } else {
+            state = .extensionData(kind, size: Int(size))
+        }
+    }
+
+    private mutating func apply(_ kind: Extension, _ data: ArraySlice<UInt8>) throws {
+        switch kind {
+        case .gnuLongName:
+            overrides.path = Array(data.prefix { $0 != 0 })
+        case .gnuLongLink:
+            overrides.linkPath = Array(data.prefix { $0 != 0 })
+        case .paxGlobal:
+            _ = try paxRecords(data)  // checked, then ignored, as Docker ignores them
+        case .pax:
+            for (key, value) in try paxRecords(data) {
+                switch key {
+                case "path": overrides.path = value
+                case "linkpath": overrides.linkPath = value
+                case "size":
+                    guard let size = Int64(String(decoding: value, as: UTF8.self)), size >= 0 else {
+                        throw malformed("a PAX size record is not a number")
+                    }
+                    overrides.size = size
+                default: continue
+                }
+            }
+        }
+    }
+
+    /// Splits PAX records, `"<length> <key>=<value>\n"` each.
+    private func paxRecords(_ data: ArraySlice<UInt8>) throws -> [(String, [UInt8])] {
+        var records: [(String, [UInt8])] = []
+        var rest = data
+        while !rest.isEmpty {
+            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
+                let length = Int(String(decoding: rest[..<space], as: UTF8.self)),
+                length > space - rest.startIndex + 1, length <= rest.count
+            else {
+                throw malformed("a PAX record has no valid length")
+            }
+            let record = rest[(space + 1)..<(rest.startIndex + length)]
+            guard record.last == UInt8(ascii: "\n"), let equals = record.firstIndex(of: UInt8(ascii: "="))
+            else {
+                throw malformed("a PAX record is not 'key=value' followed by a newline")
+            }
+            records.append(
+                (
+                    String(decoding: record[..<equals], as: UTF8.self),
+                    Array(record[(equals + 1)...].dropLast())
+                ))
+            rest = rest[(rest.startIndex + length)...]
+        }
+        return records
+    }
+
+    private mutating func readEntry(_ block: [UInt8], typeFlag: UInt8, size: Int64) throws {
+        let name = overrides.path ?? Self.ustarName(block)
+        let linkName = overrides.linkPath ?? Self.string(block[TarFormat.linkName])
+        overrides = Overrides()
+        let path = try validatedPath(name)
+        switch typeFlag {
+        case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld, TarFormat.TypeFlag.contiguous:
+            summary.contentBytes += size
+            state = .skipping(TarFormat.padded(size))
+        case TarFormat.TypeFlag.directory:
+            break
+        case TarFormat.TypeFlag.symlink:
+            // The target is relative to the link's directory, unless absolute (then it is
+            // resolved against the image root, which is harmless here).
+            let directory = path.split(separator: UInt8(ascii: "/")).dropLast()
+            let resolved = directory.reduce(into: [UInt8]()) { $0 += $1 + [UInt8(ascii: "/")] } + linkName
+            if linkName.first != UInt8(ascii: "/"), CleanPath.climbsOutOfRoot(CleanPath.clean(resolved)) {
+                note("symlink \(Self.text(path)) points outside the context to \(Self.text(linkName))")
+            }
+        case TarFormat.TypeFlag.hardLink:
+            let target = CleanPath.clean(linkName)
+            if linkName.first == UInt8(ascii: "/") || CleanPath.climbsOutOfRoot(target) {
+                note("hard link \(Self.text(path)) points outside the context to \(Self.text(linkName))")
+            }
+        case TarFormat.TypeFlag.characterDevice, TarFormat.TypeFlag.blockDevice,
+            TarFormat.TypeFlag.fifo:
+            throw ArchiveError(
+                .unsupportedEntry,
+                "entry \(Self.text(path)) is a device or a FIFO, which a build context cannot hold: remove it"
+            )
+        default:
+            throw ArchiveError(
+                .unsupportedEntry,
+                "entry \(Self.text(path)) has the unsupported tar type '\(Self.text([typeFlag]))': "
+                    + "send regular files, directories and links only"
+            )
+        }
+        summary.entryCount += 1
+        if path == dockerfile, typeFlag != TarFormat.TypeFlag.directory {
+            summary.hasDockerfile = true
+        }
+    }
+
+    /// The cleaned entry name, or an error when it is unsafe.
+    private func validatedPath(_ name: [UInt8]) throws -> [UInt8] {
+        guard !name.isEmpty else { throw malformed("an entry has an empty name") }
+        guard !name.contains(0) else {
+            throw unsafe(name, "contains a NUL byte")
+        }
+        guard name.first != UInt8(ascii: "/") else {
+            throw unsafe(name, "is an absolute path; entries must be relative to the context root")
+        }
+        let cleaned = CleanPath.clean(name)
+        guard !CleanPath.climbsOutOfRoot(cleaned) else {
+            throw unsafe(name, "climbs out of the context root with '..'")
+        }
+        return cleaned
+    }
+
+    private func verifyChecksum(_ block: [UInt8]) throws {
+        let stored = try? number(block[TarFormat.checksum], field: "checksum")
+        let computed = TarFormat.checksums(of: block)
+        guard let stored, stored == computed.unsigned || stored == computed.signed else {
+            if offset == Int64(TarFormat.blockSize) {
+                throw malformed(
+                    "this is not a tar archive (its first header is not valid); send a tar or tar.gz")
+            }
+            throw malformed("the header checksum does not match")
+        }
+    }
+
+    /// A numeric field: octal digits (space or NUL padded), or GNU's base-256 for big values.
+    private func number(_ field: ArraySlice<UInt8>, field name: String) throws -> Int64 {
+        if let first = field.first, first & 0x80 != 0 {
+            let value = field.dropFirst()
+            guard first == 0x80, value.dropLast(8).allSatisfy({ $0 == 0 }),
+                value.suffix(8).first ?? 0 < 0x80
+            else {
+                throw malformed("the \(name) field holds a base-256 number that is negative or too big")
+            }
+            return value.suffix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+        }
+        let digits = field.drop { $0 == UInt8(ascii: " ") || $0 == 0 }.prefix {
+            $0 != UInt8(ascii: " ") && $0 != 0
+        }
+        guard digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "7")).contains($0) }),
+            field.drop(while: { $0 == UInt8(ascii: " ") || $0 == 0 }).dropFirst(digits.count)
+                .allSatisfy({ $0 == UInt8(ascii: " ") || $0 == 0 }),
+            let value = digits.isEmpty ? 0 : Int64(String(decoding: digits, as: UTF8.self), radix: 8)
+        else {
+            throw malformed("the \(name) field is not an octal number")
+        }
+        return value
+    }
+
+    private mutating func note(_ text: String) {
+        if summary.notes.count < Self.maxNotes {
+            summary.notes.append(text)
+        } else {
+            omittedNotes += 1
+        }
+    }
+
+    private func malformed(_ reason: String) -> ArchiveError {
+        ArchiveError(
+            .malformedArchive,
+            "malformed tar archive at byte \(offset - Int64(TarFormat.blockSize)): \(reason)"
+        )
+    }
+
+    private func unsafe(_ name: [UInt8], _ reason: String) -> ArchiveError {
+        ArchiveError(
+            .unsafeEntryPath, "unsafe entry \"\(Self.text(name))\" in the archive: it \(reason)")
+    }
+
+    /// The name of a ustar header: `prefix/name` for POSIX ustar, the name field otherwise.
+    private static func ustarName(_ block: [UInt8]) -> [UInt8] {
+        let name = string(block[TarFormat.name])
+        let isPOSIX =
+            block[TarFormat.magic].elementsEqual(TarFormat.ustarMagic)
+            && block[TarFormat.version].elementsEqual(TarFormat.ustarVersion)
+        let prefix = isPOSIX ? string(block[TarFormat.prefix]) : []
+        return prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
+    }
+
+    /// A NUL-terminated field.
+    private static func string(_ field: ArraySlice<UInt8>) -> [UInt8] {
+        Array(field.prefix { $0 != 0 })
+    }
+
+    /// Bytes for a message, with anything unprintable escaped.
+    private static func text(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes, as: UTF8.self).unicodeScalars.map {
+            $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0)
+        }.joined()
+    }
+}

@@ -1,0 +1,161 @@
+import Archive
+import AsyncHTTPClient
+import Foundation
+import MiniCore
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// The one place `mini` talks HTTP: builds requests against the resolved ``Endpoint``, sends
+/// the token, decodes JSON answers and turns failures into ``CLIFailure``s with the right exit
+/// code (3 unreachable, 4 unauthorized, 1 refused).
+struct APIClient: Sendable {
+    let endpoint: Endpoint
+    private let http = HTTPClient.shared
+
+    /// A plain call's deadline; streams (uploads, followed logs) get ``streamTimeout``.
+    private static let callTimeout = TimeAmount.seconds(30)
+    private static let streamTimeout = TimeAmount.hours(6)
+    private static let maxJSONBytes = 16 << 20
+
+    init(endpoint: Endpoint) { self.endpoint = endpoint }
+
+    /// `GET path`, decoding the JSON answer.
+    func get<Answer: Decodable>(
+        _ path: String, query: [String: String?] = [:], as _: Answer.Type = Answer.self
+    )
+        async throws -> Answer
+    {
+        let response = try await send(request(path, query: query), timeout: Self.callTimeout)
+        return try await decode(response)
+    }
+
+    /// `POST path` with an optional streamed body, decoding the JSON answer.
+    func post<Answer: Decodable>(
+        _ path: String, body: HTTPClientRequest.Body? = nil, contentType: String? = nil,
+        as _: Answer.Type = Answer.self
+    ) async throws -> Answer {
+        var request = try request(path)
+        request.method = .POST
+        request.body = body
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        let response = try await send(
+            request, timeout: body == nil ? Self.callTimeout : Self.streamTimeout)
+        return try await decode(response)
+    }
+
+    /// `method path` with a JSON body, decoding the JSON answer.
+    func send<Body: Encodable, Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, json body: Body, as _: Answer.Type = Answer.self
+    ) async throws -> Answer {
+        var request = try request(path)
+        request.method = method
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder.mini.encode(body)))
+        request.headers.add(name: "Content-Type", value: "application/json")
+        return try await decode(try await send(request, timeout: Self.callTimeout))
+    }
+
+    /// `DELETE path`, expecting no answer body.
+    func delete(_ path: String, query: [String: String?] = [:]) async throws {
+        var request = try request(path, query: query)
+        request.method = .DELETE
+        let response = try await send(request, timeout: Self.callTimeout)
+        _ = try? await response.body.collect(upTo: Self.maxJSONBytes)
+    }
+
+    /// `GET path` as text, calling `line` for each line as soon as it has arrived.
+    func streamLines(_ path: String, query: [String: String?] = [:], line: (String) -> Void)
+        async throws
+    {
+        let response = try await send(request(path, query: query), timeout: Self.streamTimeout)
+        var pending = ByteBuffer()
+        do {
+            for try await var chunk in response.body {
+                pending.writeBuffer(&chunk)
+                while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    let length = newline - pending.readerIndex
+                    line(pending.readString(length: length) ?? "")
+                    pending.moveReaderIndex(forwardBy: 1)
+                }
+                pending.discardReadBytes()
+            }
+        } catch {
+            throw CLIFailure("the connection to \(endpoint.host) broke while reading \(path): \(error)")
+        }
+        if pending.readableBytes > 0 { line(pending.readString(length: pending.readableBytes) ?? "") }
+    }
+
+    /// A GET request for `path` with the token and user agent set.
+    private func request(_ path: String, query: [String: String?] = [:]) throws -> HTTPClientRequest {
+        guard var components = URLComponents(string: endpoint.host + path),
+            components.scheme == "http" || components.scheme == "https"
+        else {
+            throw CLIFailure(
+                "'\(endpoint.host)' is not an http(s) URL: set it with mini config set-host http://HOST:PORT",
+                exitCode: .usage
+            )
+        }
+        let items = query.sorted { $0.key < $1.key }.compactMap { key, value in
+            value.map { URLQueryItem(name: key, value: $0) }
+        }
+        if !items.isEmpty { components.queryItems = items }
+        var request = HTTPClientRequest(url: components.string ?? endpoint.host + path)
+        request.headers.add(name: "User-Agent", value: "mini/\(MiniVersion.current)")
+        if let token = endpoint.token {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
+        return request
+    }
+
+    /// Executes `request`; any answer other than 2xx becomes a ``CLIFailure``.
+    private func send(_ request: HTTPClientRequest, timeout: TimeAmount) async throws
+        -> HTTPClientResponse
+    {
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch let error as ArchiveError {
+            throw CLIFailure(error.message)
+        } catch is CancellationError {
+            throw CLIFailure("cancelled")
+        } catch {
+            throw CLIFailure(
+                "cannot reach \(endpoint.host) (\(error)): is minid running at \(endpoint.host)? "
+                    + "set it with mini config set-host",
+                exitCode: .unreachable
+            )
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw await failure(for: response)
+        }
+        return response
+    }
+
+    private func failure(for response: HTTPClientResponse) async -> CLIFailure {
+        let body = try? await response.body.collect(upTo: 1 << 20)
+        let message =
+            body.flatMap { try? JSONDecoder.mini.decode(APIErrorBody.self, from: $0).error.message }
+            ?? body.map { String(buffer: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? "the server answered \(response.status)"
+        switch response.status {
+        case .unauthorized, .forbidden:
+            return CLIFailure(
+                "\(message) (set the token with mini config set-token TOKEN, MINI_TOKEN or --token)",
+                exitCode: .unauthorized
+            )
+        default:
+            return CLIFailure(message)
+        }
+    }
+
+    private func decode<Answer: Decodable>(_ response: HTTPClientResponse) async throws -> Answer {
+        do {
+            let body = try await response.body.collect(upTo: Self.maxJSONBytes)
+            return try JSONDecoder.mini.decode(Answer.self, from: body)
+        } catch {
+            throw CLIFailure(
+                "unexpected answer from \(endpoint.host): \(error); is it a mini server of the same version?"
+            )
+        }
+    }
+}

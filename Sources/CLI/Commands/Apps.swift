@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import MiniCore
+
+extension Mini {
+    /// `mini apps [list|info|destroy]`
+    struct Apps: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List apps, show one, or destroy one.",
+            subcommands: [List.self, Info.self, Destroy.self],
+            defaultSubcommand: List.self
+        )
+
+        /// `mini apps [list] [--json]`
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the apps.")
+
+            @Flag(help: "Print JSON.")
+            var json = false
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let list: AppList = try await api.client().get("/v1/apps")
+                if json { return Terminal.output(try JobDisplay.json(list)) }
+                Terminal.output(
+                    TextTable.render(
+                        header: ["APP", "RELEASE", "INSTANCES", "URL"],
+                        rows: list.apps.map { app in
+                            [
+                                app.name.rawValue, app.release.map { "v\($0)" } ?? "-",
+                                "\(app.instances.filter { $0.state == "serving" }.count)/\(app.scale)", app.url,
+                            ]
+                        }
+                    )
+                )
+            }
+        }
+
+        /// `mini apps info <app> [--json]`
+        struct Info: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Show an app: URL, release, instances and their state, limits."
+            )
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @Flag(help: "Print JSON.")
+            var json = false
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let info: AppInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))")
+                if json { return Terminal.output(try JobDisplay.json(info)) }
+                var lines = [
+                    "app        \(info.name)",
+                    "url        \(info.url)",
+                    "release    \(info.release.map { "v\($0)" } ?? "none yet")",
+                    "scale      \(info.scale)",
+                    "memory     \(info.limits.memoryBytes.map { "\($0 / (1 << 20))m" } ?? "unlimited")",
+                    "cpus       \(info.limits.cpus.map { String($0) } ?? "unlimited")",
+                ]
+                if !info.instances.isEmpty {
+                    lines.append("instances")
+                    lines.append(
+                        TextTable.render(
+                            header: ["NAME", "RELEASE", "STATE", "ADDRESS"],
+                            rows: info.instances.map { [$0.name, "v\($0.release)", $0.state, $0.address] }
+                        )
+                    )
+                }
+                Terminal.output(lines.joined(separator: "\n"))
+            }
+        }
+
+        /// `mini apps destroy <app> --confirm <app>`
+        struct Destroy: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Delete an app: containers, images, routes, env, jobs, logs and uploads.",
+                discussion: "Nothing of the app is left. Repeat its name with --confirm to go ahead."
+            )
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @Option(help: "The app's name again, to confirm.")
+            var confirm: String?
+
+            @OptionGroup var api: APIOptions
+
+            func validate() throws {
+                guard confirm == app else {
+                    throw ValidationError("destroying \(app) cannot be undone; repeat its name: --confirm \(app)")
+                }
+            }
+
+            func run() async throws {
+                let name = try AppArgument.validated(app)
+                try await api.client().delete("/v1/apps/\(name)", query: ["confirm": name.rawValue])
+                Terminal.output("destroyed \(name)")
+            }
+        }
+    }
+}
+
+/// App names given as arguments.
+enum AppArgument {
+    static func validated(_ text: String) throws -> AppName {
+        do {
+            return try AppName(text)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+/// Plain text tables with aligned columns.
+enum TextTable {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

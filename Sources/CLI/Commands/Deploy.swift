@@ -1,0 +1,119 @@
+import Archive
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import MiniCore
+
+extension Mini {
+    /// `mini deploy [PATH] [--app NAME] [--async] [--json]`
+    struct Deploy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build and run a folder that holds a Dockerfile.",
+            discussion: """
+                The folder is sent as a gzip'd tar, minus what its .dockerignore excludes (Docker's rules). \
+                Without --async, the build log is printed as it happens, then the app's URL; the exit code \
+                is 0 only when the deploy succeeded.
+                """
+        )
+
+        @Argument(help: "The folder to deploy.", completion: .directory)
+        var path = "."
+
+        @Option(help: "The app's name (default: the folder's name, made a valid name).")
+        var app: String?
+
+        @Flag(
+            name: .customLong("async"),
+            help: "Print only the job id and return once the upload is accepted.")
+        var returnAtOnce = false
+
+        @Flag(help: "Print JSON on stdout (the build log goes to stderr).")
+        var json = false
+
+        @OptionGroup var api: APIOptions
+
+        func validate() throws {
+            _ = try appName()
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else {
+                throw ValidationError("\(folder) is not a folder")
+            }
+            guard FileManager.default.fileExists(atPath: folder + "/Dockerfile") else {
+                throw ValidationError(
+                    "there is no Dockerfile in \(folder): mini deploys folders that have one")
+            }
+        }
+
+        func run() async throws {
+            let name = try appName()
+            let context: BuildContext
+            do {
+                context = try BuildContext(scanning: folder)
+            } catch let error as ArchiveError {
+                throw CLIFailure(error.message)
+            }
+            for note in context.notes { Terminal.error("note: \(note)") }
+
+            let client = try api.client()
+            let progress = UploadProgress()
+            let accepted: DeployAccepted
+            do {
+                accepted = try await client.post(
+                    "/v1/apps/\(name)/deploys",
+                    body: .stream(TarStream(context, progress: progress.update), length: .unknown),
+                    contentType: "application/gzip"
+                )
+                progress.finish(uploaded: true)
+            } catch {
+                progress.finish(uploaded: false)
+                throw error
+            }
+            let id = accepted.job.id
+            if returnAtOnce {
+                Terminal.output(json ? try JobDisplay.json(accepted) : "\(id)")
+                return
+            }
+
+            Terminal.error("job \(id) queued; following its build log")
+            let job = try await client.follow(accepted.job, line: json ? Terminal.error : Terminal.output)
+            if json { Terminal.output(try JobDisplay.json(job)) }
+            guard job.state == .succeeded else {
+                throw CLIFailure(
+                    "deploy of \(name) \(job.state.rawValue): \(job.error ?? job.reason ?? "no reason given")"
+                )
+            }
+            let info: AppInfo = try await client.get("/v1/apps/\(name)")
+            if !json {
+                Terminal.output("deployed \(name) v\(job.release ?? info.release ?? 0) at \(info.url)")
+            }
+        }
+
+        /// The folder, absolute and without `.` or `..`.
+        private var folder: String {
+            URL(
+                fileURLWithPath: path,
+                relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            )
+            .standardizedFileURL.path
+        }
+
+        /// `--app`, validated, or the folder's name made valid.
+        private func appName() throws -> AppName {
+            if let app {
+                do {
+                    return try AppName(app)
+                } catch {
+                    throw ValidationError(error.message)
+                }
+            }
+            let folderName = URL(fileURLWithPath: folder).lastPathComponent
+            guard let name = AppName(sanitizing: folderName) else {
+                throw ValidationError(
+                    "cannot make an app name out of the folder name '\(folderName)': pass --app NAME")
+            }
+            return name
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import MiniCore
+
+extension Mini {
+    /// `mini logs <app> [-f] [-n N]` and `mini logs --build <job> [-f]`.
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print an app's logs or a build log; lines are printed as they arrive, also into a pipe.",
+            discussion: """
+                mini logs APP prints stdout and stderr of all the app's instances, each line prefixed with \
+                its instance; with -f it keeps following, across redeploys. mini logs --build JOB prints the \
+                kept build log of a job; with -f, until the job ends.
+                """
+        )
+
+        @Argument(help: "The app whose logs to print.")
+        var app: String?
+
+        @Option(help: "Print the build log of this job instead.")
+        var build: JobID?
+
+        @Flag(name: .shortAndLong, help: "Keep printing new lines.")
+        var follow = false
+
+        @Option(name: [.customShort("n"), .customLong("lines")], help: "How many recent lines of each instance to print first.")
+        var lines = 100
+
+        @OptionGroup var api: APIOptions
+
+        func validate() throws {
+            guard (build == nil) != (app == nil) else {
+                throw ValidationError("give an app (mini logs APP) or a job (mini logs --build JOB), not both")
+            }
+            if let app { _ = try AppArgument.validated(app) }
+        }
+
+        func run() async throws {
+            let follow = follow ? "1" : nil
+            if let build {
+                try await api.client().streamLines("/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
+            } else if let app {
+                try await api.client().streamLines(
+                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines)], line: Terminal.output
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import MiniCore
+
+extension Mini {
+    /// `mini releases <app> [--json]`
+    struct Releases: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List an app's releases, newest first.")
+
+        @Argument(help: "The app.")
+        var app: String
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var api: APIOptions
+
+        func run() async throws {
+            let list: ReleaseList = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))/releases")
+            if json { return Terminal.output(try JobDisplay.json(list)) }
+            Terminal.output(
+                TextTable.render(
+                    header: ["RELEASE", "", "CREATED", "INSTANCES", "DESCRIPTION"],
+                    rows: list.releases.map { release in
+                        [
+                            "v\(release.version)", release.current ? "*" : "", release.createdAt.formatted(.iso8601),
+                            "\(release.instances)", release.description,
+                        ]
+                    }
+                )
+            )
+        }
+    }
+
+    /// `mini rollback <app> [vN]`
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release the image and env of an earlier release again, as a new release.",
+            discussion: "Without a release, rolls back to the one before the current. Exits 0 once it serves."
+        )
+
+        @Argument(help: "The app.")
+        var app: String
+
+        @Argument(help: "The release to go back to, such as v3 (default: the previous one).")
+        var release: String?
+
+        @OptionGroup var api: APIOptions
+
+        func run() async throws {
+            let name = try AppArgument.validated(app)
+            var version: Int?
+            if let release {
+                guard let parsed = Int(release.hasPrefix("v") ? String(release.dropFirst()) : release) else {
+                    throw ValidationError("'\(release)' is not a release; use vN as listed by mini releases \(name)")
+                }
+                version = parsed
+            }
+            let client = try api.client()
+            let accepted: ChangeAccepted = try await client.send(
+                .POST, "/v1/apps/\(name)/rollback", json: RollbackRequest(release: version)
+            )
+            try await client.finishRelease(accepted.job, app: name, doing: "rollback")
+        }
+    }
+
+    /// `mini scale <app> <N>`
+    struct Scale: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run N instances of an app (0 stops it); zero-downtime.",
+            discussion: "The proxy balances requests over the instances. Exits 0 once they serve."
+        )
+
+        @Argument(help: "The app.")
+        var app: String
+
+        @Argument(help: "How many instances.")
+        var instances: Int
+
+        @OptionGroup var api: APIOptions
+
+        func run() async throws {
+            let name = try AppArgument.validated(app)
+            let client = try api.client()
+            let accepted: ChangeAccepted = try await client.send(
+                .PUT, "/v1/apps/\(name)/scale", json: ScaleRequest(instances: instances)
+            )
+            try await client.finishRelease(accepted.job, app: name, doing: "scale to \(instances)")
+        }
+    }
+
+    /// `mini limits [show|set]`
+    struct LimitsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "limits",
+            abstract: "Show or set an app's memory and CPU limits.",
+            subcommands: [Show.self, Set.self],
+            defaultSubcommand: Show.self
+        )
+
+        /// `mini limits [show] <app>`
+        struct Show: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show an app's limits.")
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let info: AppInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))")
+                Terminal.output(
+                    "memory  \(info.limits.memoryBytes.map { "\($0 / (1 << 20))m" } ?? "unlimited")\n"
+                        + "cpus    \(info.limits.cpus.map { String($0) } ?? "unlimited")"
+                )
+            }
+        }
+
+        /// `mini limits set <app> [--memory 256m] [--cpus 0.5]`
+        struct Set: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Set an app's limits (a new release; zero-downtime).",
+                discussion: "An option left out removes that limit."
+            )
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @Option(help: "Memory limit, such as 256m or 1g.")
+            var memory: String?
+
+            @Option(help: "CPUs, such as 0.5.")
+            var cpus: Double?
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let name = try AppArgument.validated(app)
+                let limits = Limits(memoryBytes: try memory.map(ByteSize.parse), cpus: cpus)
+                let client = try api.client()
+                let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(name)/limits", json: limits)
+                try await client.finishRelease(accepted.job, app: name, doing: "limits")
+            }
+        }
+    }
+}
+
+/// Sizes such as `512m`, `2g`, `1048576`.
+enum ByteSize {
+    static func parse(_ text: String) throws -> Int64 {
+        let lower = text.lowercased()
+        for (suffix, factor) in [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)] as [(String, Int64)]
+        where lower.hasSuffix(suffix) {
+            if let value = Double(lower.dropLast()), value > 0 { return Int64(value * Double(factor)) }
+        }
+        guard let value = Int64(lower), value > 0 else {
+            throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
+        }
+        return value
+    }
+}

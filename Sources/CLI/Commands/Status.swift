@@ -1,0 +1,65 @@
+import ArgumentParser
+import MiniCore
+
+extension Mini {
+    /// `mini status <job> [--json] [--wait]`
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a job: state, app, attempt, release, reason, error, timings.",
+            discussion: "With --wait, the exit code is 0 only when the job succeeded."
+        )
+
+        @Argument(help: "The job id.")
+        var job: JobID
+
+        @Flag(help: "Print the job as JSON.")
+        var json = false
+
+        @Flag(help: "Wait until the job has ended (succeeded, failed or cancelled).")
+        var wait = false
+
+        @OptionGroup var api: APIOptions
+
+        func run() async throws {
+            let client = try api.client()
+            let info: JobInfo =
+                wait ? try await client.waitForJob(job) : try await client.get("/v1/jobs/\(job)")
+            Terminal.output(json ? try JobDisplay.json(info) : JobDisplay.details(info))
+            if wait, info.state != .succeeded { throw ExitCode(CLIFailure.ExitStatus.failed.rawValue) }
+        }
+    }
+}
+
+extension APIClient {
+    /// Follows a job's build log to `line` until the job ends, then returns the ended job.
+    func follow(_ job: JobInfo, line: (String) -> Void) async throws -> JobInfo {
+        try await streamLines("/v1/jobs/\(job.id)/log", query: ["follow": "1"], line: line)
+        return try await waitForJob(job.id)
+    }
+
+    /// Follows a release job (env, scale, limits, rollback) to its end; nil means the app has
+    /// no release yet, so the change waits for its first deploy.
+    func finishRelease(_ job: JobInfo?, app: AppName, doing change: String) async throws {
+        guard let job else {
+            Terminal.output("saved; \(app) has no release yet, so the \(change) applies at its first deploy")
+            return
+        }
+        let ended = try await follow(job, line: Terminal.output)
+        guard ended.state == .succeeded else {
+            throw CLIFailure("\(change) of \(app) \(ended.state.rawValue): \(ended.error ?? ended.reason ?? "no reason given")")
+        }
+        Terminal.output("\(app) is now at v\(ended.release ?? 0)")
+    }
+
+    /// How often a job is polled while waiting for it to end.
+    static let pollInterval = Duration.milliseconds(500)
+
+    /// Polls the job until it is final.
+    func waitForJob(_ id: JobID) async throws -> JobInfo {
+        while true {
+            let job: JobInfo = try await get("/v1/jobs/\(id)")
+            if job.state.isFinal { return job }
+            try await Task.sleep(for: Self.pollInterval)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import MiniCore
+
+/// How jobs look on a terminal.
+enum JobDisplay {
+    /// The fields of one job, one per line.
+    static func details(_ job: JobInfo) -> String {
+        var lines = [
+            ("job", "\(job.id)"),
+            ("app", job.app.rawValue),
+            ("state", job.state.rawValue),
+            ("attempt", "\(job.attempt)/\(job.maxAttempts)"),
+            ("release", job.release.map { "v\($0)" } ?? "-"),
+            ("upload", "\(job.uploadBytes) bytes"),
+            ("queued", timestamp(job.queuedAt)),
+            ("started", job.startedAt.map(timestamp) ?? "-"),
+            ("finished", job.finishedAt.map(timestamp) ?? "-"),
+        ]
+        if let started = job.startedAt, let finished = job.finishedAt {
+            lines.append(("took", String(format: "%.1f s", finished.timeIntervalSince(started))))
+        }
+        if let reason = job.reason { lines.append(("reason", reason)) }
+        if let error = job.error { lines.append(("error", error)) }
+        return lines.map { $0.0.padding(toLength: 9, withPad: " ", startingAt: 0) + $0.1 }.joined(
+            separator: "\n")
+    }
+
+    /// A table with one job per row.
+    static func table(_ jobs: [JobInfo]) -> String {
+        let header = ["ID", "APP", "STATE", "ATTEMPT", "RELEASE", "QUEUED", "REASON"]
+        let rows = jobs.map { job in
+            [
+                "\(job.id)", job.app.rawValue, job.state.rawValue, "\(job.attempt)/\(job.maxAttempts)",
+                job.release.map { "v\($0)" } ?? "-", timestamp(job.queuedAt), job.reason ?? job.error ?? "",
+            ]
+        }
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+
+    /// The wire format of mini, for `--json`.
+    static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder.mini.encode(value), as: UTF8.self)
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

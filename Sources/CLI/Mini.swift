@@ -1,0 +1,50 @@
+import ArgumentParser
+import MiniCore
+
+/// `mini`: deploy folders with a Dockerfile to a mini server and follow their jobs.
+@main
+struct Mini: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mini",
+        abstract: "Deploy a folder with a Dockerfile to your mini server.",
+        discussion: """
+            The server address and API token come from, in order: --host/--token, the MINI_HOST and \
+            MINI_TOKEN environment variables, then the config file written by `mini config` \
+            ($XDG_CONFIG_HOME/mini/config.json, by default ~/.config/mini/config.json). The default \
+            host is \(Endpoint.defaultHost).
+
+            Exit codes:
+              0  success
+              1  the job failed or was cancelled, or the server refused the request
+              2  usage error (bad arguments or options)
+              3  cannot reach the server
+              4  authentication failed (missing or wrong token)
+            """,
+        version: MiniVersion.current,
+        subcommands: [
+            Deploy.self, Status.self, Logs.self, Jobs.self, Cancel.self, Apps.self, Releases.self, Rollback.self,
+            Env.self, Scale.self, LimitsCommand.self, ConfigCommand.self, Version.self,
+        ]
+    )
+
+    /// Runs the command, mapping failures to the exit codes documented above.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CLIFailure {
+            Terminal.error("error: \(failure.message)")
+            exit(withError: ExitCode(failure.exitCode.rawValue))
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Terminal.error(fullMessage(for: error))
+                exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))
+            }
+            exit(withError: error)
+        }
+    }
+}

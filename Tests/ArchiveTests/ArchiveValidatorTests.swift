@@ -1,0 +1,158 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import Archive
+
+/// The reader against archives made by GNU tar, by our writer, and by hand to be hostile.
+@Suite("ArchiveValidator")
+struct ArchiveValidatorTests {
+    private func rejects(_ path: String, as kind: ArchiveError.Kind, mentioning text: String? = nil) {
+        #expect {
+            try ArchiveValidator.inspect(file: path)
+        } throws: { error in
+            guard let error = error as? ArchiveError else { return false }
+            return error.kind == kind && text.map { error.message.contains($0) } ?? true
+        }
+    }
+
+    @Test(arguments: [
+        ["-czf"], ["--format=gnu", "-czf"], ["--format=posix", "-czf"], ["--format=ustar", "-cf"],
+    ])
+    func acceptsGNUTarArchives(flags: [String]) async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/app/Dockerfile", Data("FROM scratch\n".utf8))
+            try makeFile(root + "/app/bin/tool", Data(repeating: 7, count: 3000), mode: 0o755)
+            let longName =
+                String(repeating: "n", count: 90) + "/" + String(repeating: "m", count: 60) + ".txt"
+            try makeFile(root + "/app/" + longName, Data("long".utf8))
+            if flags.first != "--format=ustar" {
+                try makeFile(root + "/app/" + TarStreamTests.nfdName, Data("nfd".utf8))
+                try FileManager.default.createSymbolicLink(
+                    atPath: root + "/app/escape", withDestinationPath: "../../etc/passwd"
+                )
+            }
+            try run("ln", [root + "/app/bin/tool", root + "/app/bin/tool-hardlink"])
+            let archive = root + "/gnu.tar"
+            try run("tar", flags + [archive, "-C", root + "/app", "."])
+            let expectedEntries = try run("tar", ["-tf", archive]).output.split(separator: "\n").count
+
+            let summary = try ArchiveValidator.inspect(file: archive)
+            #expect(summary.entryCount == expectedEntries)
+            #expect(summary.hasDockerfile)
+            #expect(summary.isCompressed == flags.contains("-czf"))
+            #expect(summary.contentBytes == 3000 + 4 + 13 + (flags.first == "--format=ustar" ? 0 : 3))
+            if flags.first != "--format=ustar" {
+                #expect(summary.notes == ["symlink escape points outside the context to ../../etc/passwd"])
+            }
+        }
+    }
+
+    @Test func acceptsWhatTheWriterWrites() async throws {
+        try await withTemporaryDirectory { root in
+            try TarStreamTests.makeContext(in: root + "/app", bigFileBytes: 300_000)
+            let context = try BuildContext(scanning: root + "/app")
+            for (name, compression) in [("out.tar.gz", TarStream.Compression.gzip()), ("out.tar", .none)] {
+                try await write(
+                    TarStream(context, compression: compression, chunkSize: 1000), to: root + "/" + name)
+                let summary = try ArchiveValidator.inspect(file: root + "/" + name)
+                #expect(summary.entryCount == context.entries.count)
+                #expect(summary.contentBytes == context.contentBytes)
+                #expect(summary.archiveBytes == context.archiveBytes)
+                #expect(summary.hasDockerfile)
+                #expect(summary.notes == ["symlink dangling points outside the context to ../outside"])
+            }
+        }
+    }
+
+    @Test func acceptsBytesFedOneAtATime() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/app/Dockerfile", Data("FROM scratch\n".utf8))
+            try run("tar", ["-czf", root + "/a.tar.gz", "-C", root + "/app", "."])
+            let validator = ArchiveValidator()
+            for byte in try Data(contentsOf: URL(fileURLWithPath: root + "/a.tar.gz")) {
+                try validator.consume(ByteBuffer(bytes: [byte]))
+            }
+            let summary = try validator.finish()
+            #expect(summary.entryCount == 2 && summary.hasDockerfile && summary.isCompressed)
+        }
+    }
+
+    @Test func rejectsTraversalAndAbsolutePaths() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/outside.txt", Data("x".utf8))
+            try makeFile(root + "/work/inside.txt", Data("x".utf8))
+            try run(
+                "tar", ["-czPf", root + "/dotdot.tar.gz", "inside.txt", "../outside.txt"],
+                in: root + "/work")
+            rejects(root + "/dotdot.tar.gz", as: .unsafeEntryPath, mentioning: "../outside.txt")
+            try run(
+                "tar", ["-cPf", root + "/sneaky.tar", "--transform=s,^,a/../,", "../outside.txt"],
+                in: root + "/work"
+            )
+            rejects(root + "/sneaky.tar", as: .unsafeEntryPath, mentioning: "'..'")
+            try run("tar", ["-czPf", root + "/absolute.tar.gz", root + "/outside.txt"])
+            rejects(root + "/absolute.tar.gz", as: .unsafeEntryPath, mentioning: "absolute")
+        }
+    }
+
+    @Test func rejectsNULInAPAXPath() async throws {
+        try await withTemporaryDirectory { root in
+            let name = String(repeating: "p", count: 120)
+            try makeFile(root + "/app/" + name, Data("x".utf8))
+            try run("tar", ["--format=posix", "-cf", root + "/pax.tar", "-C", root + "/app", name])
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/pax.tar")))
+            let record = Array(" path=".utf8)
+            let start = try #require(
+                (0..<bytes.count - record.count).first {
+                    bytes[$0..<$0 + record.count].elementsEqual(record)
+                })
+            bytes[start + record.count + 3] = 0
+            try Data(bytes).write(to: URL(fileURLWithPath: root + "/pax.tar"))
+            rejects(root + "/pax.tar", as: .unsafeEntryPath, mentioning: "NUL")
+        }
+    }
+
+    @Test func rejectsTruncatedGarbageAndBadChecksums() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/app/Dockerfile", Data("FROM scratch\n".utf8))
+            try makeFile(root + "/app/data.bin", pseudoRandomBytes(count: 200_000))
+            try run("tar", ["-cf", root + "/good.tar", "-C", root + "/app", "."])
+            try run("tar", ["-czf", root + "/good.tar.gz", "-C", root + "/app", "."])
+            let tar = try Data(contentsOf: URL(fileURLWithPath: root + "/good.tar"))
+            let gzip = try Data(contentsOf: URL(fileURLWithPath: root + "/good.tar.gz"))
+
+            try tar.prefix(100_000).write(to: URL(fileURLWithPath: root + "/cut.tar"))
+            rejects(root + "/cut.tar", as: .truncatedArchive)
+            try gzip.prefix(gzip.count / 2).write(to: URL(fileURLWithPath: root + "/cut.tar.gz"))
+            rejects(root + "/cut.tar.gz", as: .truncatedArchive)
+            try Data().write(to: URL(fileURLWithPath: root + "/empty.tar"))
+            rejects(root + "/empty.tar", as: .truncatedArchive, mentioning: "empty")
+
+            try pseudoRandomBytes(count: 5000).write(to: URL(fileURLWithPath: root + "/garbage.tar"))
+            rejects(root + "/garbage.tar", as: .malformedArchive, mentioning: "not a tar archive")
+            var fakeGzip = Data([0x1f, 0x8b])
+            fakeGzip.append(pseudoRandomBytes(count: 5000))
+            try fakeGzip.write(to: URL(fileURLWithPath: root + "/garbage.tar.gz"))
+            rejects(root + "/garbage.tar.gz", as: .malformedArchive, mentioning: "gzip")
+
+            var flipped = tar
+            flipped[3] ^= 0x01  // a byte of the first name: the checksum no longer matches
+            try flipped.write(to: URL(fileURLWithPath: root + "/flipped.tar"))
+            rejects(root + "/flipped.tar", as: .malformedArchive)
+            var secondHeader = tar
+            let second = try #require(
+                secondHeader.indices.dropFirst(512).first { $0 % 512 == 0 && secondHeader[$0] != 0 })
+            secondHeader[second + 1] ^= 0x01
+            try secondHeader.write(to: URL(fileURLWithPath: root + "/checksum.tar"))
+            rejects(root + "/checksum.tar", as: .malformedArchive, mentioning: "checksum")
+        }
+    }
+
+    @Test func rejectsDevices() async throws {
+        try await withTemporaryDirectory { root in
+            try run("tar", ["-cf", root + "/device.tar", "-C", "/dev", "null"])
+            rejects(root + "/device.tar", as: .unsupportedEntry, mentioning: "null")
+        }
+    }
+}
