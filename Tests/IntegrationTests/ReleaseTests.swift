@@ -34,7 +34,7 @@ struct ReleaseTests {
             try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
 
             // Requests flow through the proxy without pause while v2 replaces v1.
-            let load = Task { try await Self.hammer(port: minid.proxyPort, host: "\(app).localhost") }
+            let load = Task { [port = minid.proxyPort] in try await Self.hammer(port: port, host: "\(app).localhost") }
             try await Task.sleep(for: .milliseconds(300))
             let v2 = try Self.makeInfoApp(in: work, as: "v2", body: "two")
             let second = try await minid.mini(["deploy", v2.path, "--app", app])
