@@ -109,7 +109,10 @@ let package = Package(
         ),
         .testTarget(name: "MiniCoreTests", dependencies: ["MiniCore"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
-        .testTarget(name: "DockerTests", dependencies: ["Docker"]),
+        .testTarget(
+            name: "DockerTests",
+            dependencies: ["Docker", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Store"]),
         .testTarget(

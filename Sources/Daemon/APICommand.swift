@@ -15,16 +15,18 @@ struct APICommand: AsyncParsableCommand {
     @OptionGroup var docker: DockerOptions
     @OptionGroup var api: APIOptions
     @OptionGroup var proxy: ProxyOptions
+    @OptionGroup var queue: QueueOptions
     @OptionGroup var log: LogOptions
 
     func run() async throws {
         let logger = log.logger("minid.api")
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
+        let jobs = queue.queue(database)
         let service = try makeAPIService(
-            api: api, proxy: proxy, docker: docker, directory: directory, database: database, logger: logger
+            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, logger: logger
         )
-        let janitor = QueueJanitor(queue: JobQueue(database: database), dataDirectory: directory, logger: logger)
+        let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [service, janitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
@@ -34,7 +36,7 @@ struct APICommand: AsyncParsableCommand {
 
 /// The Hummingbird application serving the API.
 func makeAPIService(
-    api: APIOptions, proxy: ProxyOptions, docker: DockerOptions, directory: DataDirectory, database: MiniDatabase,
+    api: APIOptions, proxy: ProxyOptions, docker: DockerOptions, directory: DataDirectory, queue: JobQueue,
     logger: Logger
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
@@ -42,7 +44,7 @@ func makeAPIService(
     configuration.domain = proxy.domain
     configuration.proxyPort = proxy.proxyPort
     let router = makeAPIRouter(
-        configuration: configuration, database: database, queue: JobQueue(database: database),
+        configuration: configuration, database: queue.database, queue: queue,
         docker: DockerClient(socketPath: docker.dockerSocket, logger: logger)
     )
     return Application(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Queue
 import Store
 
 /// Where the data lives.
@@ -55,6 +56,30 @@ struct BuildOptions: ParsableArguments {
 
     @Option(help: "Seconds a new release may take to answer its health check.")
     var healthTimeout: Int = 60
+}
+
+/// Queue settings, shared by every process on the same data folder.
+struct QueueOptions: ParsableArguments {
+    @Option(help: "Seconds a worker's claim on a job lasts without a heartbeat (it beats every third).")
+    var leaseSeconds: Double = 30
+
+    @Option(help: "Ended jobs kept per app, with their build logs.")
+    var keepJobs: Int = 20
+
+    func validate() throws {
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
+        guard keepJobs >= 1 else { throw ValidationError("--keep-jobs must be at least 1") }
+    }
+
+    func queue(_ database: MiniDatabase) -> JobQueue {
+        var configuration = JobQueue.Configuration()
+        configuration.leaseDuration = leaseSeconds
+        return JobQueue(database: database, configuration: configuration)
+    }
+
+    func janitor(_ queue: JobQueue, directory: DataDirectory, logger: Logger) -> QueueJanitor {
+        QueueJanitor(queue: queue, dataDirectory: directory, keepPerApp: keepJobs, logger: logger)
+    }
 }
 
 /// Logging.

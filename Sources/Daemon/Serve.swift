@@ -19,6 +19,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var api: APIOptions
     @OptionGroup var proxy: ProxyOptions
     @OptionGroup var build: BuildOptions
+    @OptionGroup var queue: QueueOptions
     @OptionGroup var log: LogOptions
 
     @Option(help: "Number of build worker processes to run and supervise.")
@@ -32,12 +33,13 @@ struct Serve: AsyncParsableCommand {
         let logger = log.logger("minid")
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
+        let jobs = queue.queue(database)
         let apiService = try makeAPIService(
-            api: api, proxy: proxy, docker: docker, directory: directory, database: database, logger: logger
+            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, logger: logger
         )
-        let janitor = QueueJanitor(queue: JobQueue(database: database), dataDirectory: directory, logger: logger)
+        let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let reconciler = Reconciler(
-            queue: JobQueue(database: database),
+            queue: jobs,
             docker: DockerClient(socketPath: docker.dockerSocket, logger: logger), logger: logger
         )
         let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
@@ -73,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         var arguments = [
             "--data-dir", directory.root, "--docker-socket", docker.dockerSocket,
             "--build-timeout", String(build.buildTimeout), "--health-timeout", String(build.healthTimeout),
-            "--log-level", log.logLevel.rawValue,
+            "--log-level", log.logLevel.rawValue, "--lease-seconds", String(queue.leaseSeconds),
             "--parent-pid", String(ProcessInfo.processInfo.processIdentifier),
         ]
         if let memory = build.buildMemory { arguments += ["--build-memory", memory] }

@@ -16,6 +16,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var docker: DockerOptions
     @OptionGroup var build: BuildOptions
+    @OptionGroup var queue: QueueOptions
     @OptionGroup var log: LogOptions
 
     @Option(help: "This worker's name in job leases.")
@@ -34,7 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.healthTimeout = .seconds(build.healthTimeout)
         configuration.buildMemoryLimit = try build.buildMemory.map(parseByteSize)
         let worker = WorkerService(
-            identity: WorkerIdentity(name: name), queue: JobQueue(database: database),
+            identity: WorkerIdentity(name: name), queue: queue.queue(database),
             docker: DockerClient(socketPath: docker.dockerSocket, logger: logger),
             configuration: configuration, logger: logger
         )

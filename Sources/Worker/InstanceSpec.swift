@@ -11,7 +11,8 @@ enum InstanceSpec {
 
     /// The container of an instance: the release's image and environment plus `PORT`,
     /// published on `127.0.0.1:hostPort`, labelled for the reconciler, restarted by the
-    /// engine (also after an engine restart) unless stopped on purpose.
+    /// engine (also after an engine restart) unless stopped on purpose, with an init process
+    /// so SIGTERM reaches the app and old releases stop quickly.
     static func container(
         app: String, version: Int, index: Int, image: String, containerPort: Int,
         environment: [String: String], hostPort: Int, limits: AppRecord?
@@ -24,7 +25,7 @@ enum InstanceSpec {
             labels: ["mini.app": app, "mini.release": String(version), "mini.instance": String(index)],
             publishedPort: .init(containerPort: containerPort, hostPort: hostPort),
             memoryLimit: limits?.memoryBytes, nanoCPUs: limits?.nanoCpus,
-            restartPolicy: .unlessStopped
+            restartPolicy: .unlessStopped, runsInit: true
         )
     }
 }

@@ -1,0 +1,74 @@
+/// What to create a container from; see ``DockerClient/createContainer(_:)``.
+public struct ContainerSpec: Sendable, Hashable {
+    /// A container port published on `127.0.0.1:hostPort`.
+    ///
+    /// The caller picks the host port (see ``PortAllocator``): a `127.0.0.1:0` binding would
+    /// get a new random port each time the engine restarts the container.
+    public struct PublishedPort: Sendable, Hashable {
+        public var containerPort: Int
+        public var hostPort: Int
+
+        public init(containerPort: Int, hostPort: Int) {
+            self.containerPort = containerPort
+            self.hostPort = hostPort
+        }
+    }
+
+    /// What the engine does when the container's process ends.
+    public enum RestartPolicy: Sendable, Hashable {
+        /// Leave it stopped.
+        case none
+        /// Restart it, also after an engine restart, unless it was stopped on purpose.
+        case unlessStopped
+        /// Restart it after a non-zero exit, at most `maximumRetries` times (0: no limit).
+        case onFailure(maximumRetries: Int)
+    }
+
+    /// The container's name, unique on the engine.
+    public var name: String
+    /// The image id or name to run.
+    public var image: String
+    /// The environment, `KEY=value`, on top of the image's.
+    public var env: [String]
+    public var labels: [String: String]
+    /// The command, replacing the image's `CMD`; the image's when nil.
+    public var command: [String]?
+    public var publishedPort: PublishedPort?
+    /// The most memory in bytes, or no limit when nil.
+    public var memoryLimit: Int64?
+    /// The CPU quota in billionths of a CPU (`1_500_000_000` is 1.5 CPUs), or no limit.
+    public var nanoCPUs: Int64?
+    public var restartPolicy: RestartPolicy
+    /// Seconds between SIGTERM and SIGKILL when the engine stops the container on its own
+    /// (an engine shutdown); the engine's default (10) when nil.
+    public var stopTimeout: Int?
+    /// Runs the engine's init (tini) as PID 1, which passes signals on to the app and reaps
+    /// zombies: an app that is PID 1 itself ignores SIGTERM unless it handles it.
+    public var runsInit: Bool
+
+    public init(
+        name: String,
+        image: String,
+        env: [String] = [],
+        labels: [String: String] = [:],
+        command: [String]? = nil,
+        publishedPort: PublishedPort? = nil,
+        memoryLimit: Int64? = nil,
+        nanoCPUs: Int64? = nil,
+        restartPolicy: RestartPolicy = .none,
+        stopTimeout: Int? = nil,
+        runsInit: Bool = false
+    ) {
+        self.name = name
+        self.image = image
+        self.env = env
+        self.labels = labels
+        self.command = command
+        self.publishedPort = publishedPort
+        self.memoryLimit = memoryLimit
+        self.nanoCPUs = nanoCPUs
+        self.restartPolicy = restartPolicy
+        self.stopTimeout = stopTimeout
+        self.runsInit = runsInit
+    }
+}

@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import NIOCore
+
+extension DockerClient {
+    /// Builds an image from a build context saved as a (gzip'd) tar file, and returns its id
+    /// (`sha256:...`).
+    ///
+    /// The file streams to the engine in 64 KiB pieces. Every line of output (steps, command
+    /// output, statuses, errors) goes to `onOutput` as it arrives. Cancelling the calling task
+    /// drops the connection, which makes the engine stop the build.
+    /// - Parameters:
+    ///   - contextFile: The path of the tar or tar.gz with a `Dockerfile` at its root.
+    ///   - tag: The name to give the image, such as `mini/hello:v3`.
+    ///   - memoryLimit: The most memory, in bytes, each `RUN` step may use.
+    ///   - labels: Labels to set on the image.
+    /// - Throws: ``DockerError`` with code ``DockerError/Code/buildFailed`` and the engine's
+    ///   reason when the build fails, including when the engine refuses the context (such as
+    ///   one without a `Dockerfile`).
+    public func build(
+        contextFile: String,
+        tag: String,
+        memoryLimit: Int64? = nil,
+        labels: [String: String] = [:],
+        onOutput: @Sendable (String) async throws -> Void
+    ) async throws -> String {
+        let context = try FileChunks(path: contextFile)
+        var query: [QueryItem] = [("t", tag), ("forcerm", "1"), ("rm", "1")]
+        if let memoryLimit {
+            query.append(("memory", String(memoryLimit)))
+        }
+        if !labels.isEmpty {
+            query.append(("labels", try Self.jsonQueryValue(labels)))
+        }
+        let response = try await send(
+            .POST,
+            "/build",
+            query: query,
+            body: .stream(context, length: .unknown),
+            contentType: "application/x-tar",
+            deadline: .distantFuture
+        )
+        guard response.status == .ok else {
+            let refusal = try await Self.failure(of: response)
+            throw DockerError.buildFailed(refusal.message, status: refusal.status)
+        }
+
+        var events = DecodingBodyIterator(body: response.body, decoder: BuildOutputDecoder())
+        var failure: String?
+        var imageID: String?
+        while let event = try await events.next() {
+            switch event {
+            case .output(let line): try await onOutput(line)
+            case .failed(let message): failure = message
+            case .built(let id): imageID = id
+            }
+        }
+        if let failure {
+            throw DockerError.buildFailed(failure)
+        }
+        if let imageID {
+            return imageID
+        }
+        return try await inspectImage(tag).id
+    }
+}

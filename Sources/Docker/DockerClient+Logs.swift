@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+extension DockerClient {
+    /// The output of a container (created without a TTY, as mini creates them), line by line.
+    ///
+    /// Nothing is sent until the sequence is iterated. With `follow`, the sequence goes on
+    /// until the container stops or the reading task is cancelled.
+    /// - Parameters:
+    ///   - tail: Only the last `tail` lines of the past output; all of it when nil.
+    ///   - since: Only output after this time.
+    public func containerLogs(
+        _ container: String,
+        follow: Bool = false,
+        tail: Int? = nil,
+        since: Date? = nil
+    ) -> ContainerLogs {
+        var query: [QueryItem] = [("stdout", "1"), ("stderr", "1"), ("follow", follow ? "1" : "0")]
+        query.append(("tail", tail.map(String.init) ?? "all"))
+        if let since {
+            query.append(("since", Self.unixTime(since)))
+        }
+        return ContainerLogs { [self, query] in
+            try await openStream(.GET, "/containers/\(Self.pathSegment(container))/logs", query: query)
+        }
+    }
+
+    /// Sends a request whose answer is a long stream and returns that stream once the engine
+    /// has accepted it.
+    func openStream(_ method: HTTPMethod, _ path: String, query: [QueryItem]) async throws
+        -> HTTPClientResponse.Body
+    {
+        let response = try await send(method, path, query: query, deadline: .distantFuture)
+        guard response.status == .ok else {
+            throw try await Self.failure(of: response)
+        }
+        return response.body
+    }
+
+    /// A time as the engine's `since`/`until` parameters take it: Unix seconds with a fraction.
+    static func unixTime(_ date: Date) -> String {
+        String(format: "%.6f", date.timeIntervalSince1970)
+    }
+}
+
+/// The lines of a container's output; see ``DockerClient/containerLogs(_:follow:tail:since:)``.
+public struct ContainerLogs: AsyncSequence, Sendable {
+    public typealias Element = LogLine
+
+    private let open: @Sendable () async throws -> HTTPClientResponse.Body
+
+    init(open: @escaping @Sendable () async throws -> HTTPClientResponse.Body) {
+        self.open = open
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: DecodingBodyIterator(open: open, decoder: LogLineDecoder()))
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: DecodingBodyIterator<LogLineDecoder>
+
+        public mutating func next() async throws -> LogLine? {
+            try await base.next()
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import NIOCore
+
+/// Turns the multiplexed log stream into lines tagged with their stream; a line may span
+/// frames, and the lines of stdout and stderr are assembled apart.
+struct LogLineDecoder: ResponseStreamDecoder {
+    private var frames = LogFrameDecoder()
+    private var lines: [LogStream: LineSplitter] = [:]
+
+    mutating func decode(_ chunk: ByteBuffer) throws -> [LogLine] {
+        frames.append(chunk)
+        var decoded: [LogLine] = []
+        while let frame = try frames.nextFrame() {
+            lines[frame.stream, default: LineSplitter()].append(frame.payload)
+            while let text = lines[frame.stream]?.nextLine() {
+                decoded.append(LogLine(stream: frame.stream, text: text))
+            }
+        }
+        return decoded
+    }
+
+    mutating func finish() throws -> [LogLine] {
+        guard frames.isAtFrameBoundary else {
+            throw DockerError.badResponse("the container log stream ended inside a frame")
+        }
+        return [LogStream.stdin, .stdout, .stderr].compactMap { stream in
+            lines[stream]?.finish().map { LogLine(stream: stream, text: $0) }
+        }
+    }
+}

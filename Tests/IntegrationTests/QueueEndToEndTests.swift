@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// The build queue with real processes: cancel, timeout, and a worker SIGKILLed mid-build.
+@Suite("build queue, end to end", .serialized)
+struct QueueEndToEndTests {
+    /// A context whose build sleeps `seconds` in a RUN step, then serves like examples/hello.
+    static func slowBuild(in work: TemporaryDirectory, as folder: String, seconds: Int) throws -> URL {
+        let app = try copyExample("hello", into: work, as: folder)
+        let dockerfile = """
+            FROM scratch
+            COPY busybox /bin/busybox
+            RUN ["/bin/busybox", "sleep", "\(seconds)"]
+            COPY www /www
+            CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
+            """
+        try dockerfile.write(to: app.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        return app
+    }
+
+    /// Waits until the job is running (its build has started).
+    static func waitUntilRunning(_ job: String, minid: MinidProcess) async throws {
+        for _ in 0..<100 {
+            let status = try await minid.mini(["status", job, "--json"])
+            if status.stdout.contains("\"running\"") { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("job \(job) never started")
+    }
+
+    /// Containers running `busybox sleep`: a build step still running.
+    static func runningSleepSteps() async throws -> Int {
+        let result = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "--format", "{{.Command}}"])
+        return result.stdout.split(separator: "\n").filter { $0.contains("sleep") }.count
+    }
+
+    @Test("cancel stops a running build within 2 s; a build over the timeout fails as timed out")
+    func cancelAndTimeout() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "q-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess(extraArguments: ["--build-timeout", "4"])
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 30)
+            let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
+            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await Self.waitUntilRunning(job, minid: minid)
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await Self.runningSleepSteps() == 1, "the build step should be running")
+            let cancelled = try await minid.mini(["cancel", job])
+            #expect(cancelled.status == 0, "\(cancelled.stderr)")
+            let started = ContinuousClock.now
+            while try await Self.runningSleepSteps() > 0, ContinuousClock.now - started < .seconds(5) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let took = ContinuousClock.now - started
+            #expect(took < .seconds(2), "the build kept running \(took) after the cancel")
+            let status = try await minid.mini(["status", job, "--json"])
+            #expect(status.stdout.contains("cancelled by user"))
+
+            // The timeout: 4 s for a 30 s build.
+            let timedOut = try await minid.mini(["deploy", slow.path, "--app", app])
+            #expect(timedOut.status == 1)
+            let jobs = try await minid.mini(["jobs", "--app", app, "--state", "failed", "--json"])
+            #expect(jobs.stdout.contains("timed out"), "\(jobs.stdout)")
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+
+    @Test("a worker SIGKILLed mid-build: the job is claimed again after its lease expires and succeeds once")
+    func workerKilledMidBuild() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "k-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess(workers: 1, extraArguments: ["--lease-seconds", "3"])
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 3)
+            let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
+            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await Self.waitUntilRunning(job, minid: minid)
+            let workers = try await run(
+                URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "minid worker --name worker-1 --data-dir \(minid.data.path)"]
+            )
+            let pid = try #require(Int32(workers.stdout.split(separator: "\n").first ?? ""), "no worker process found")
+            kill(pid, SIGKILL)
+
+            let waited = try await minid.mini(["status", job, "--wait", "--json"], timeout: .seconds(90))
+            #expect(waited.status == 0, "\(waited.stdout)\(waited.stderr)")
+            #expect(waited.stdout.contains("\"attempt\":2"), "\(waited.stdout)")
+            let (status, body) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(status == 200)
+            #expect(body.contains("Hello from mini"))
+            let log = try await minid.mini(["logs", "--build", job])
+            #expect(log.stdout.contains("attempt 1") && log.stdout.contains("attempt 2"))
+            #expect(log.stdout.components(separatedBy: "Releasing v").count == 2, "released exactly once:\n\(log.stdout)")
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+}
