@@ -38,9 +38,21 @@ if ! engine_answers; then
         sleep 0.5
     done
 fi
+# Starts dockerd in its own session with no descriptor of ours but the log: a daemon that
+# inherits a caller's pipe keeps that caller from ever seeing end-of-file (CI, test runners).
+start_dockerd() {
+    (
+        cd /
+        for fd in /proc/$BASHPID/fd/*; do
+            n=${fd##*/}
+            [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"
+        done
+        exec $SUDO setsid dockerd </dev/null >>/var/log/mini-dockerd.log 2>&1
+    ) &
+}
 if ! engine_answers && ! pgrep -x dockerd >/dev/null 2>&1; then
     echo "setup: starting dockerd (log: /var/log/mini-dockerd.log)" >&2
-    $SUDO sh -c 'nohup dockerd >>/var/log/mini-dockerd.log 2>&1 &'
+    start_dockerd
 fi
 for _ in $(seq 1 60); do
     if engine_answers; then
