@@ -1,0 +1,316 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The last handler of a client connection's pipeline: routes each request, forwards it over a
+/// pooled upstream connection on the same event loop, and streams the response back.
+///
+/// Backpressure: the client is read only while the upstream is writable (and only for the
+/// request in flight), the upstream only while the client is writable. The phases live in
+/// ``ClientConnectionState``; this class carries them out.
+final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let loop: LoopContext
+    var context: ChannelHandlerContext?
+    var state = ClientConnectionState()
+    /// Inbound parts that cannot be handled yet: the body of a request waiting for its upstream,
+    /// or a pipelined next request.
+    var queue = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 4)
+    private var isDrainingQueue = false
+    /// A read the channel asked for but the state held back.
+    private var readPending = false
+    /// The proxy shuts down: close after the current exchange.
+    private var isClosing = false
+    var peer = ClientPeer(address: "-", isTrustedProxy: false)
+
+    // The exchange under way.
+    var exchange = ExchangeRecord()
+    var route: LoopRoute?
+    var poolIndex = 0
+    var pool: UpstreamPool?
+    var upstream: UpstreamHandler?
+    /// The request head as sent upstream (kept to send it again on a retry).
+    var request: HTTPRequestHead?
+
+    // One lazily re-armed timer: moving the deadline later costs nothing.
+    private var deadline = NIODeadline.distantFuture
+    private var timeoutTask: Scheduled<Void>?
+    private var timeoutFiresAt = NIODeadline.distantFuture
+
+    init(loop: LoopContext) {
+        self.loop = loop
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let address = context.channel.remoteAddress?.ipAddress ?? "-"
+        peer = ClientPeer(address: address, isTrustedProxy: loop.settings.trustedProxies.contains(address))
+        setDeadline(.now() + loop.settings.idleTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimer()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard state.phase != .closed else { return }
+        let part = unwrapInboundIn(data)
+        if queue.isEmpty && state.canConsume(part) {
+            consume(part)
+        } else {
+            queue.append(part)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if let upstream {
+            upstream.flush()
+            noteProgress()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if state.wantsClientRead(upstreamWritable: upstream?.isWritable ?? false, queuedParts: queue.count) {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            upstream?.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ProxyDrainEvent:
+            isClosing = true
+            state.stopKeepingAlive()
+            if state.phase == .idle && queue.isEmpty {
+                close()
+            }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError, state.phase == .idle, queue.isEmpty else {
+            close()
+            return
+        }
+        // The decoder refused a request head: answer it, then close (the stream cannot be resynced).
+        exchange.begin(HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"))
+        state.requestHeadReceived(keepAlive: false)
+        answerLocally(parserError == .headerOverflow ? .headerFieldsTooLarge : .badRequest)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if state.phase != .idle && state.phase != .closed && !state.responseStarted {
+            exchange.status = 499
+            logExchange()
+        }
+        state.closed()
+        detachUpstream(reusable: false)
+        cancelTimer()
+        queue.removeAll()
+        context.fireChannelInactive()
+    }
+
+    // MARK: Requests
+
+    /// Handles the parts of a pipelined request once the previous exchange is over.
+    func drainQueue() {
+        guard !isDrainingQueue else { return }
+        isDrainingQueue = true
+        defer { isDrainingQueue = false }
+        while let part = queue.first, state.canConsume(part) {
+            queue.removeFirst()
+            consume(part)
+        }
+    }
+
+    private func consume(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head(let head):
+            startExchange(head)
+        case .body(let body):
+            // In `awaitingRequestEnd` the body of an answered request is dropped.
+            if state.phase == .forwarding {
+                upstream?.write(.body(.byteBuffer(body)))
+            }
+        case .end(let trailers):
+            if state.phase == .forwarding {
+                upstream?.write(.end(trailers))
+            }
+            if state.requestEnded() {
+                startIdle()
+            }
+        }
+    }
+
+    private func startExchange(_ head: HTTPRequestHead) {
+        exchange.begin(head)
+        state.requestHeadReceived(keepAlive: head.isKeepAlive && !isClosing)
+        setDeadline(exchange.startedAt + loop.settings.responseHeaderTimeout)
+        guard let host = head.headers.first(name: "host"), head.method != .CONNECT else {
+            loop.unrouted.count(statusCode: 400)
+            answerLocally(.badRequest)
+            return
+        }
+        guard let route = loop.route(forHost: host) else {
+            loop.unrouted.count(statusCode: 404)
+            answerLocally(.notFound)
+            return
+        }
+        self.route = route
+        guard !route.pools.isEmpty else {
+            answerLocally(.serviceUnavailable)
+            return
+        }
+        var forwarded = head
+        exchange.traits = HeaderRewriting.prepareRequest(&forwarded, host: host, peer: peer) {
+            loop.requestIDs.next()
+        }
+        if exchange.traits.isUpgrade {
+            // The decoder stops parsing after an upgrade request, declined or not.
+            state.stopKeepingAlive()
+        }
+        request = forwarded
+        poolIndex = route.nextPoolIndex()
+        acquireUpstream()
+    }
+
+    /// Goes back to waiting for the next request, handling it at once if it is queued.
+    func startIdle() {
+        route = nil
+        request = nil
+        setDeadline(.now() + loop.settings.idleTimeout)
+        drainQueue()
+        resumeClientReading()
+    }
+
+    /// Reads from the client again if a read was held back and the state now allows it.
+    func resumeClientReading() {
+        guard readPending, let context,
+            state.wantsClientRead(upstreamWritable: upstream?.isWritable ?? false, queuedParts: queue.count)
+        else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Responses
+
+    /// Answers the current request from the proxy itself (404, 502, 503, 504 ...).
+    func answerLocally(_ response: LocalResponse) {
+        guard let context else { return }
+        detachUpstream(reusable: false)
+        let keepAlive = state.keepAlive && (state.requestComplete || !exchange.traits.hasBody)
+        state.responseStarted(keepAlive: keepAlive)
+        exchange.status = Int(response.status.code)
+        let body = response.body(allocator: context.channel.allocator)
+        exchange.responseBytes = body.readableBytes
+        context.write(wrapOutboundOut(.head(response.head(keepAlive: keepAlive))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        endResponse(trailers: nil)
+    }
+
+    /// Writes the end of the response and moves the connection on: to the next request, to
+    /// dropping the rest of this request's body, or to closing.
+    func endResponse(trailers: HTTPHeaders?) {
+        guard let context else { return }
+        recordExchange()
+        let end = wrapOutboundOut(.end(trailers))
+        switch state.responseEnded() {
+        case .keepAlive:
+            context.writeAndFlush(end, promise: nil)
+            startIdle()
+        case .awaitRequestEnd:
+            context.writeAndFlush(end, promise: nil)
+            drainQueue()
+            resumeClientReading()
+        case .close:
+            let flushed = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(end, promise: flushed)
+            flushed.futureResult.assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// Counts the answer and writes the access log line.
+    func recordExchange() {
+        route?.counters.counts.count(statusCode: exchange.status)
+        logExchange()
+    }
+
+    private func logExchange() {
+        guard loop.settings.accessLog else { return }
+        loop.logger.logExchange(
+            exchange,
+            route: route?.name,
+            requestID: request?.headers.first(name: "x-request-id")
+        )
+    }
+
+    func close() {
+        state.closed()
+        context?.close(promise: nil)
+    }
+
+    // MARK: Timeouts
+
+    /// Keeps the exchange alive: data moved in one direction or the other.
+    func noteProgress() {
+        let timeout = state.responseStarted ? loop.settings.idleTimeout : loop.settings.responseHeaderTimeout
+        setDeadline(.now() + timeout)
+    }
+
+    func setDeadline(_ newDeadline: NIODeadline) {
+        deadline = newDeadline
+        if timeoutTask == nil || newDeadline < timeoutFiresAt {
+            scheduleTimeout(at: newDeadline)
+        }
+    }
+
+    private func scheduleTimeout(at fireAt: NIODeadline) {
+        timeoutTask?.cancel()
+        timeoutFiresAt = fireAt
+        timeoutTask = loop.eventLoop.assumeIsolated().scheduleTask(deadline: fireAt) {
+            self.timeoutFired()
+        }
+    }
+
+    func cancelTimer() {
+        timeoutTask?.cancel()
+        timeoutTask = nil
+    }
+
+    private func timeoutFired() {
+        timeoutTask = nil
+        guard state.phase != .closed else { return }
+        if NIODeadline.now() < deadline {
+            scheduleTimeout(at: deadline)
+            return
+        }
+        switch state.phase {
+        case .connecting:
+            answerLocally(.gatewayTimeout)
+        case .forwarding where !state.responseStarted:
+            answerLocally(.gatewayTimeout)
+        case .idle, .awaitingRequestEnd, .forwarding:
+            close()
+        case .upgrading, .closed:
+            break
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Logging
+import NIOCore
+
+/// Everything one event loop needs to proxy: its copy of the route table, its upstream pools,
+/// its counters and its client connections. Touched only on its event loop, so the hot path
+/// takes no lock and shares no cache line with other loops.
+final class LoopContext {
+    let eventLoop: any EventLoop
+    let settings: ProxySettings
+    let logger: Logger
+    /// Requests whose host matched no route.
+    var unrouted = StatusClassCounts()
+    var requestIDs = RequestIDGenerator()
+    /// Set by a graceful shutdown: connections close after their current exchange.
+    private(set) var isDraining = false
+
+    private var routes: [String: LoopRoute] = [:]
+    private var pools: [Upstream: UpstreamPool] = [:]
+    private var counters: [String: RouteCounters] = [:]
+    private var connections: [ObjectIdentifier: any Channel] = [:]
+
+    init(eventLoop: any EventLoop, settings: ProxySettings, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// The route for a `Host` header value (port, case and trailing dot ignored).
+    func route(forHost host: String) -> LoopRoute? {
+        routes[HostName.normalize(host)]
+    }
+
+    /// Replaces the route table. Pools of upstreams that stay are kept with their connections;
+    /// pools of upstreams that left close their idle connections, and their in-flight requests
+    /// finish on the connections they have.
+    func apply(_ table: RouteTable) {
+        var newRoutes: [String: LoopRoute] = [:]
+        var routed = Set<Upstream>()
+        func makeRoute(name: String, upstreams: [Upstream]) -> LoopRoute {
+            routed.formUnion(upstreams)
+            return LoopRoute(name: name, pools: upstreams.map(pool(for:)), counters: counters(for: name))
+        }
+        for (app, upstreams) in table.apps {
+            let name = HostName.normalize(app)
+            newRoutes[name + settings.domainSuffix] = makeRoute(name: name, upstreams: upstreams)
+        }
+        for (host, upstreams) in table.staticRoutes {
+            let name = HostName.normalize(host)
+            newRoutes[name] = makeRoute(name: name, upstreams: upstreams)
+        }
+        routes = newRoutes
+        for (upstream, pool) in pools where !routed.contains(upstream) {
+            pool.setRetired(true)
+        }
+        pruneRetiredPools()
+    }
+
+    private func pool(for upstream: Upstream) -> UpstreamPool {
+        if let pool = pools[upstream] {
+            pool.setRetired(false)
+            return pool
+        }
+        let pool = UpstreamPool(
+            upstream: upstream,
+            eventLoop: eventLoop,
+            connectTimeout: settings.connectTimeout,
+            maxIdle: settings.maxIdleConnectionsPerUpstream
+        )
+        pools[upstream] = pool
+        return pool
+    }
+
+    private func counters(for name: String) -> RouteCounters {
+        if let existing = counters[name] {
+            return existing
+        }
+        let created = RouteCounters()
+        counters[name] = created
+        return created
+    }
+
+    private func pruneRetiredPools() {
+        pools = pools.filter { !$0.value.isRetired || $0.value.inFlight > 0 }
+    }
+
+    /// This loop's counters and in-flight requests.
+    func statistics() -> ProxyStatistics {
+        pruneRetiredPools()
+        var statistics = ProxyStatistics()
+        statistics.unrouted = unrouted
+        for (name, counter) in counters {
+            statistics.routes[name] = counter.counts
+        }
+        for (upstream, pool) in pools where pool.inFlight > 0 {
+            statistics.inFlight[upstream] = pool.inFlight
+        }
+        return statistics
+    }
+
+    // MARK: Client connections
+
+    var connectionCount: Int { connections.count }
+
+    func register(_ channel: any Channel) {
+        connections[ObjectIdentifier(channel)] = channel
+    }
+
+    func unregister(_ channel: any Channel) {
+        connections[ObjectIdentifier(channel)] = nil
+    }
+
+    /// Starts a graceful shutdown: idle connections close now, busy ones after their exchange.
+    func startDraining() {
+        isDraining = true
+        for channel in connections.values {
+            channel.pipeline.syncOperations.fireUserInboundEventTriggered(ProxyDrainEvent())
+        }
+        for pool in pools.values {
+            pool.setRetired(true)
+        }
+    }
+
+    /// Ends a graceful shutdown that ran out of time: closes every connection.
+    func closeAllConnections() {
+        for channel in connections.values {
+            channel.close(promise: nil)
+        }
+        for pool in pools.values {
+            pool.closeIdleConnections()
+        }
+    }
+}
+
+/// Sent through each client pipeline when the proxy shuts down gracefully.
+struct ProxyDrainEvent: Sendable {}

@@ -1,0 +1,23 @@
+/// One route as one event loop sees it: its upstream pools, balanced round-robin, and its
+/// counters.
+final class LoopRoute {
+    /// The app name, or the host of a static route; used in logs and statistics.
+    let name: String
+    /// One pool per instance; empty when the app has no healthy instance.
+    let pools: [UpstreamPool]
+    let counters: RouteCounters
+    private var cursor = 0
+
+    init(name: String, pools: [UpstreamPool], counters: RouteCounters) {
+        self.name = name
+        self.pools = pools
+        self.counters = counters
+    }
+
+    /// The index of the instance the next request goes to. Requires a non-empty `pools`.
+    func nextPoolIndex() -> Int {
+        let index = cursor
+        cursor = (cursor + 1) % pools.count
+        return index
+    }
+}

@@ -1,0 +1,63 @@
+/// How the edge proxy listens, times out and logs.
+///
+/// Every field has a default, so `ProxyConfiguration()` is a working proxy on `127.0.0.1:8080`
+/// for `<app>.localhost`.
+public struct ProxyConfiguration: Sendable {
+    /// The address to listen on. Keep it on loopback unless a front door is meant to be public.
+    public var host: String
+    /// The port to listen on; `0` picks a free port (see ``ProxyServer/boundPort()``).
+    public var port: Int
+    /// The domain apps live under: `Host: <app>.<domain>` reaches app `<app>`.
+    public var domain: String
+    /// How long to wait for a TCP connection to an upstream before trying the next instance
+    /// (and finally answering 504).
+    public var connectTimeout: Duration
+    /// How long an upstream may take to start its response (status line and headers) once the
+    /// request has been sent, before the client gets 504.
+    public var responseHeaderTimeout: Duration
+    /// How long a client connection may sit without progress: waiting for (the rest of) a
+    /// request head on a kept-alive connection, or a body stalled in either direction. Slow or
+    /// stalled clients are cut after this.
+    public var idleTimeout: Duration
+    /// The most bytes a request head (request line and header fields) may take; larger ones get
+    /// 431 and the connection is closed.
+    public var maxHeaderBytes: Int
+    /// Peer IP addresses (exact, as in `127.0.0.1` or `::1`) of proxies in front of this one whose
+    /// `X-Forwarded-For`, `-Proto` and `-Host` are kept (and appended to). From any other peer
+    /// those headers are replaced.
+    public var trustedProxies: Set<String>
+    /// Whether to log one line per request (app, status, bytes, duration, upstream).
+    public var accessLog: Bool
+    /// How long a graceful shutdown waits for in-flight requests and open tunnels before it
+    /// closes them.
+    public var drainTimeout: Duration
+    /// The most idle keep-alive connections kept per upstream and event loop.
+    public var maxIdleConnectionsPerUpstream: Int
+
+    /// Creates a configuration; every argument has the documented default.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        domain: String = "localhost",
+        connectTimeout: Duration = .seconds(5),
+        responseHeaderTimeout: Duration = .seconds(60),
+        idleTimeout: Duration = .seconds(60),
+        maxHeaderBytes: Int = 32 * 1024,
+        trustedProxies: Set<String> = [],
+        accessLog: Bool = true,
+        drainTimeout: Duration = .seconds(30),
+        maxIdleConnectionsPerUpstream: Int = 64
+    ) {
+        self.host = host
+        self.port = port
+        self.domain = domain
+        self.connectTimeout = connectTimeout
+        self.responseHeaderTimeout = responseHeaderTimeout
+        self.idleTimeout = idleTimeout
+        self.maxHeaderBytes = maxHeaderBytes
+        self.trustedProxies = trustedProxies
+        self.accessLog = accessLog
+        self.drainTimeout = drainTimeout
+        self.maxIdleConnectionsPerUpstream = maxIdleConnectionsPerUpstream
+    }
+}

@@ -1,0 +1,25 @@
+/// An error the proxy server reports to its owner.
+public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Code: Hashable, Sendable {
+        case notRunning
+        case unknownEventLoop
+    }
+
+    private let code: Code
+
+    private init(_ code: Code) { self.code = code }
+
+    /// The server was discarded (or its `run()` ended) before it bound its port.
+    public static let notRunning = ProxyError(.notRunning)
+    /// A connection arrived on an event loop outside the group the server was created with.
+    public static let unknownEventLoop = ProxyError(.unknownEventLoop)
+
+    public var description: String {
+        switch code {
+        case .notRunning:
+            "the proxy is not running: call run() (for example in a ServiceGroup) before asking for its port"
+        case .unknownEventLoop:
+            "a connection arrived on an event loop outside the proxy's group: pass the same group to the server bootstrap and the ProxyServer"
+        }
+    }
+}

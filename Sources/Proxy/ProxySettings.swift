@@ -1,0 +1,25 @@
+import NIOCore
+
+/// ``ProxyConfiguration`` in the shapes the hot path wants, computed once.
+struct ProxySettings: Sendable {
+    /// `.` + the lowercased domain, appended to app names to make their host keys.
+    let domainSuffix: String
+    let connectTimeout: TimeAmount
+    let responseHeaderTimeout: TimeAmount
+    let idleTimeout: TimeAmount
+    let maxHeaderBytes: Int
+    let trustedProxies: Set<String>
+    let accessLog: Bool
+    let maxIdleConnectionsPerUpstream: Int
+
+    init(_ configuration: ProxyConfiguration) {
+        domainSuffix = "." + HostName.normalize(configuration.domain)
+        connectTimeout = TimeAmount(configuration.connectTimeout)
+        responseHeaderTimeout = TimeAmount(configuration.responseHeaderTimeout)
+        idleTimeout = TimeAmount(configuration.idleTimeout)
+        maxHeaderBytes = configuration.maxHeaderBytes
+        trustedProxies = configuration.trustedProxies
+        accessLog = configuration.accessLog
+        maxIdleConnectionsPerUpstream = configuration.maxIdleConnectionsPerUpstream
+    }
+}

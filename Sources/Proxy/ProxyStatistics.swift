@@ -1,0 +1,63 @@
+/// Responses counted by status class.
+public struct StatusClassCounts: Sendable, Hashable {
+    /// 1xx answers other than protocol switches (which count as 1xx too).
+    public var informational = 0
+    /// 2xx answers.
+    public var successful = 0
+    /// 3xx answers.
+    public var redirection = 0
+    /// 4xx answers (including the proxy's own 404 and 431).
+    public var clientError = 0
+    /// 5xx answers (including the proxy's own 502, 503 and 504).
+    public var serverError = 0
+
+    public init() {}
+
+    /// All answers counted.
+    public var total: Int { informational + successful + redirection + clientError + serverError }
+
+    mutating func count(statusCode: Int) {
+        switch statusCode {
+        case ..<200: informational += 1
+        case ..<300: successful += 1
+        case ..<400: redirection += 1
+        case ..<500: clientError += 1
+        default: serverError += 1
+        }
+    }
+
+    mutating func add(_ other: StatusClassCounts) {
+        informational += other.informational
+        successful += other.successful
+        redirection += other.redirection
+        clientError += other.clientError
+        serverError += other.serverError
+    }
+}
+
+/// A snapshot of the proxy's counters, summed over its event loops.
+public struct ProxyStatistics: Sendable, Hashable {
+    /// Route name (the app name, or the host of a static route) → answers by status class.
+    public var routes: [String: StatusClassCounts] = [:]
+    /// Requests whose host matched no route (answered 404, or 400 without a `Host`).
+    public var unrouted = StatusClassCounts()
+    /// Requests being forwarded right now, and open tunnels, per upstream.
+    public var inFlight: [Upstream: Int] = [:]
+
+    public init() {}
+
+    mutating func merge(_ other: ProxyStatistics) {
+        routes.merge(other.routes) { mine, theirs in
+            var sum = mine
+            sum.add(theirs)
+            return sum
+        }
+        unrouted.add(other.unrouted)
+        inFlight.merge(other.inFlight, uniquingKeysWith: +)
+    }
+}
+
+/// One route's counters on one event loop; touched only on that loop, so no atomics are needed.
+final class RouteCounters {
+    var counts = StatusClassCounts()
+}

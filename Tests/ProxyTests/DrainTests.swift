@@ -1,0 +1,103 @@
+import AsyncHTTPClient
+import Logging
+import NIOHTTP1
+import ServiceLifecycle
+import Testing
+
+@testable import Proxy
+
+@Suite("Deploy switch and statistics")
+struct DrainTests {
+    @Test("Switching routes while clients send requests loses none; old instance drains, then stops")
+    func routeSwitchUnderLoad() async throws {
+        try await withUpstreams(["old", "new"]) { upstreams in
+            let old = upstreams[0]
+            let new = upstreams[1]
+            try await withProxy(routes: RouteTable(apps: ["app": [old.upstream]])) { server, port in
+                try await withHTTPClient { client in
+                    let results = try await withThrowingTaskGroup(of: [String].self) { group in
+                        for _ in 0..<4 {
+                            group.addTask {
+                                var bodies: [String] = []
+                                let end = ContinuousClock.now + .milliseconds(1500)
+                                while ContinuousClock.now < end {
+                                    let response = try await client.get("/", host: "app.localhost", port: port)
+                                    bodies.append(
+                                        response.status == .ok ? response.body : "status \(response.status.code)")
+                                }
+                                return bodies
+                            }
+                        }
+                        try await Task.sleep(for: .milliseconds(500))
+                        server.updateRoutes(RouteTable(apps: ["app": [new.upstream]]))
+                        #expect(await server.waitUntilIdle(upstreams: [old.upstream], timeout: .seconds(5)))
+                        await old.stop()
+                        var all: [String] = []
+                        for try await bodies in group { all += bodies }
+                        return all
+                    }
+                    let failures = results.filter { $0 != "hello from old" && $0 != "hello from new" }
+                    #expect(failures.isEmpty, "\(failures.count) failed: \(Set(failures))")
+                    #expect(results.contains("hello from old") && results.last(where: { _ in true }) != nil)
+                    #expect(results.filter { $0 == "hello from new" }.count > 10)
+                }
+            }
+        }
+    }
+
+    @Test("Answers are counted per app by status class")
+    func statistics() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            let routes = RouteTable(apps: ["app": [upstreams[0].upstream], "empty": []])
+            try await withProxy(ProxyConfiguration(accessLog: true), routes: routes) { server, port in
+                try await withHTTPClient { client in
+                    for path in ["/", "/", "/status/304", "/status/404"] {
+                        _ = try await client.get(path, host: "app.localhost", port: port)
+                    }
+                    _ = try await client.get("/", host: "empty.localhost", port: port)
+                    _ = try await client.get("/", host: "nope.localhost", port: port)
+                }
+                let statistics = await server.statistics()
+                var expected = StatusClassCounts()
+                expected.successful = 2
+                expected.redirection = 1
+                expected.clientError = 1
+                #expect(statistics.routes["app"] == expected)
+                #expect(statistics.routes["empty"]?.serverError == 1)
+                #expect(statistics.unrouted.clientError == 1)
+                #expect(statistics.inFlight.isEmpty)
+            }
+        }
+    }
+}
+
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    @Test("Graceful shutdown stops accepting and lets the request in flight finish")
+    func gracefulShutdown() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            var logger = Logger(label: "proxy-test")
+            logger.logLevel = .warning
+            let server = ProxyServer(configuration: ProxyConfiguration(port: 0, accessLog: false), logger: logger)
+            server.updateRoutes(RouteTable(apps: ["app": [upstreams[0].upstream]]))
+            let group = ServiceGroup(services: [server], logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let port = try await server.boundPort()
+                try await withHTTPClient { client in
+                    async let delayed = client.get("/delay", host: "app.localhost", port: port)
+                    try await waitFor { await server.inFlightRequests()[upstreams[0].upstream] == 1 }
+                    await group.triggerGracefulShutdown()
+                    let response = try await delayed
+                    #expect(response.status == .ok)
+                    #expect(response.body == "hello from app")
+                    #expect(response.headers.first(name: "connection") == "close")
+                }
+                try await tasks.next()
+                await #expect(throws: (any Error).self) {
+                    _ = try await RawConnection.connect(port: port)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import NIOHTTP1
+import Testing
+
+@testable import Proxy
+
+@Suite("Routing")
+struct RoutingTests {
+    @Test("Host picks the app: port stripped, case ignored; static routes; unknown hosts get 404")
+    func routesByHost() async throws {
+        try await withUpstreams(["alpha", "beta"]) { upstreams in
+            let routes = RouteTable(
+                apps: ["alpha": [upstreams[0].upstream], "beta": [upstreams[1].upstream]],
+                staticRoutes: ["Custom.Example": [upstreams[1].upstream]]
+            )
+            try await withProxy(routes: routes) { _, port in
+                try await withHTTPClient { client in
+                    for host in ["alpha.localhost", "ALPHA.LocalHost:8080", "alpha.localhost."] {
+                        let response = try await client.get("/", host: host, port: port)
+                        #expect(response.status == .ok)
+                        #expect(response.body == "hello from alpha", "host \(host)")
+                    }
+                    let response1 = try await client.get("/", host: "beta.localhost", port: port)
+                    #expect(response1.body == "hello from beta")
+                    let response2 = try await client.get("/", host: "custom.example:80", port: port)
+                    #expect(response2.body == "hello from beta")
+
+                    let unknown = try await client.get("/", host: "nope.localhost", port: port)
+                    #expect(unknown.status == .notFound)
+                    #expect(unknown.body == "no app here\n")
+                    #expect(!unknown.body.contains("alpha") && !unknown.body.contains("beta"))
+                }
+            }
+        }
+    }
+
+    @Test("Instances of an app are balanced round-robin")
+    func roundRobin() async throws {
+        try await withUpstreams(["one", "two"]) { upstreams in
+            let routes = RouteTable(apps: ["app": upstreams.map(\.upstream)])
+            try await withProxy(routes: routes) { _, port in
+                try await withHTTPClient { client in
+                    var seen: [String: Int] = [:]
+                    for _ in 0..<20 {
+                        let response = try await client.get("/", host: "app.localhost", port: port)
+                        seen[response.body, default: 0] += 1
+                    }
+                    // One client connection lives on one event loop, which alternates.
+                    #expect(seen == ["hello from one": 10, "hello from two": 10])
+                }
+            }
+        }
+    }
+
+    @Test("Keep-alive: 50 requests reuse one upstream connection")
+    func keepAliveReuse() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                try await withHTTPClient { client in
+                    for _ in 0..<50 {
+                        let response3 = try await client.get("/", host: "app.localhost", port: port)
+                        #expect(response3.status == .ok)
+                    }
+                }
+            }
+            #expect(upstreams[0].acceptedConnections == 1)
+        }
+    }
+
+    @Test("Pipelined requests are answered one after the other, in order")
+    func pipelining() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                let request =
+                    "GET /echo?n=1 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                    + "GET /status/204 HTTP/1.1\r\nHost: nope.localhost\r\n\r\n"
+                    + "GET /chunked HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n"
+                let connection = try await RawConnection.connect(port: port)
+                let (received, closed) = try await connection.exchange(request)
+                #expect(closed)
+                let statusLines = received.utf8.split(separator: UInt8(ascii: "\n"))
+                    .map { String(decoding: $0, as: UTF8.self) }
+                    .filter { $0.hasPrefix("HTTP/1.1 ") }
+                    .map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+                #expect(statusLines == ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"])
+                #expect(received.hasSuffix("0\r\n\r\n"))
+                #expect(received.contains("first,"))
+            }
+        }
+    }
+
+    @Test("A route update takes effect at once and keeps the pool of upstreams that stay")
+    func routeUpdate() async throws {
+        try await withUpstreams(["old", "new"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { server, port in
+                try await withHTTPClient { client in
+                    let response4 = try await client.get("/", host: "app.localhost", port: port)
+                    #expect(response4.body == "hello from old")
+                    server.updateRoutes(RouteTable(apps: ["app": [upstreams[1].upstream]]))
+                    #expect(await server.waitUntilIdle(upstreams: [upstreams[0].upstream], timeout: .seconds(1)))
+                    let response5 = try await client.get("/", host: "app.localhost", port: port)
+                    #expect(response5.body == "hello from new")
+                    server.updateRoutes(RouteTable())
+                    #expect(await server.waitUntilIdle(upstreams: [upstreams[1].upstream], timeout: .seconds(1)))
+                    let response6 = try await client.get("/", host: "app.localhost", port: port)
+                    #expect(response6.status == .notFound)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import NIOCore
+import Testing
+
+@testable import Proxy
+
+@Suite("Upgrades, limits and timeouts")
+struct UpgradeAndLimitsTests {
+    @Test("WebSocket-style Upgrade becomes a byte tunnel, half-close passed on")
+    func upgradeTunnel() async throws {
+        try await withUpstreams(["ws"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["ws": [upstreams[0].upstream]])) { server, port in
+                let connection = try await RawConnection.connect(port: port)
+                try await connection.channel.executeThenClose { inbound, outbound in
+                    var reader = inbound.makeAsyncIterator()
+                    try await outbound.write(
+                        .init(
+                            string: "GET /ws HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\n"
+                                + "Upgrade: websocket\r\n\r\n"
+                        )
+                    )
+                    var head = ""
+                    while !head.contains("\r\n\r\n"), let chunk = try await reader.next() {
+                        head += String(buffer: chunk)
+                    }
+                    #expect(head.hasPrefix("HTTP/1.1 101"))
+                    #expect(head.lowercased().contains("upgrade: websocket"))
+                    #expect(await server.inFlightRequests()[upstreams[0].upstream] == 1)
+
+                    for message in ["ping-1", "ping-2 with more bytes"] {
+                        try await outbound.write(.init(string: message))
+                        var echoed = ""
+                        while echoed.utf8.count < message.utf8.count, let chunk = try await reader.next() {
+                            echoed += String(buffer: chunk)
+                        }
+                        #expect(echoed == message)
+                    }
+                    outbound.finish()  // half-close: the echo server half-closes back
+                    #expect(try await reader.next() == nil)
+                }
+                try await waitFor { await server.inFlightRequests().isEmpty }
+            }
+        }
+    }
+
+    @Test("A client that sends its head too slowly is cut after the idle timeout")
+    func slowHeaderClient() async throws {
+        let configuration = ProxyConfiguration(idleTimeout: .milliseconds(300), accessLog: false)
+        try await withProxy(configuration, routes: RouteTable()) { _, port in
+            let connection = try await RawConnection.connect(port: port)
+            let started = ContinuousClock.now
+            let (received, closed) = try await connection.exchange("GET / HTTP/1.1\r\nHo")
+            #expect(closed)
+            #expect(received.isEmpty)
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    @Test("A request head over the limit gets 431")
+    func headerTooLarge() async throws {
+        try await withProxy(routes: RouteTable()) { _, port in
+            let connection = try await RawConnection.connect(port: port)
+            let big = String(repeating: "a", count: 40 * 1024)
+            let (received, closed) = try await connection.exchange(
+                "GET / HTTP/1.1\r\nHost: x.localhost\r\nX-Big: \(big)\r\n\r\n"
+            )
+            #expect(received.hasPrefix("HTTP/1.1 431"))
+            #expect(closed)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// A stand-alone runner for bench/proxy/run.sh: mini's proxy (Sources/Proxy, linked in) with
+// static routes, until `minid proxy --route` exists.
+import PackageDescription
+
+let package = Package(
+    name: "proxy-bench",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "MiniCore"),
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "MiniCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ProxyBench",
+            dependencies: [
+                "Proxy",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ]
+)

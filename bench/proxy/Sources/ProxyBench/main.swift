@@ -1,0 +1,33 @@
+import Logging
+import Proxy
+import ServiceLifecycle
+
+/// `proxy-bench --port P [--access-log] --route HOST=IP:PORT ...`: serves the static routes
+/// until SIGTERM or SIGINT.
+var configuration = ProxyConfiguration(accessLog: false)
+var staticRoutes: [String: [Upstream]] = [:]
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--port":
+        configuration.port = arguments.popFirst().flatMap { Int($0) } ?? configuration.port
+    case "--access-log":
+        configuration.accessLog = true
+    case "--route":
+        let spec = arguments.popFirst() ?? ""
+        let parts = spec.split(separator: "=", maxSplits: 1)
+        let target = parts.last?.split(separator: ":") ?? []
+        guard parts.count == 2, target.count == 2, let port = Int(target[1]) else {
+            fatalError("--route wants HOST=IP:PORT, got '\(spec)'")
+        }
+        staticRoutes[String(parts[0]), default: []].append(Upstream(host: String(target[0]), port: port))
+    default:
+        fatalError("unknown argument '\(argument)'; usage: proxy-bench --port P --route HOST=IP:PORT")
+    }
+}
+
+let logger = Logger(label: "proxy-bench")
+let server = ProxyServer(configuration: configuration, logger: logger)
+server.updateRoutes(RouteTable(staticRoutes: staticRoutes))
+let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+try await group.run()
