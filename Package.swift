@@ -107,6 +107,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "QueueBench",
+            dependencies: [
+                "MiniCore", "Store", "Queue",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/queue/Sources/QueueBench"
+        ),
         .testTarget(name: "MiniCoreTests", dependencies: ["MiniCore"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(

@@ -13,23 +13,24 @@ extension JobQueue {
             let token = Self.newToken()
             guard
                 let record = try JobRecord.fetchOne(
-                    db,
-                    sql: """
-                        UPDATE jobs SET state = 'running', attempt = attempt + 1,
-                            lease_owner = ?, lease_token = ?, lease_expires_at = ?, heartbeat_at = ?,
-                            started_at = ?, finished_at = NULL
-                        WHERE id = (
-                            SELECT j.id FROM jobs j
-                            WHERE j.state = 'queued' AND j.run_at <= ?
-                              AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.app = j.app AND r.state = 'running')
-                            ORDER BY j.run_at, j.id LIMIT 1)
-                        RETURNING *
-                        """,
+                    db.cachedStatement(
+                        sql: """
+                            UPDATE jobs SET state = 'running', attempt = attempt + 1,
+                                lease_owner = ?, lease_token = ?, lease_expires_at = ?, heartbeat_at = ?,
+                                started_at = ?, finished_at = NULL
+                            WHERE id = (
+                                SELECT j.id FROM jobs j
+                                WHERE j.state = 'queued' AND j.run_at <= ?
+                                  AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.app = j.app AND r.state = 'running')
+                                ORDER BY j.run_at, j.id LIMIT 1)
+                            RETURNING *
+                            """
+                    ),
                     arguments: [owner.description, token, now + configuration.leaseDuration, now, now, now]
                 )
             else { return nil }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO job_attempts (job_id, attempt, owner, started_at) VALUES (?, ?, ?, ?)",
+            try db.executeCached(
+                "INSERT OR REPLACE INTO job_attempts (job_id, attempt, owner, started_at) VALUES (?, ?, ?, ?)",
                 arguments: [record.id, record.attempt, owner.description, now]
             )
             return ClaimedJob(
@@ -54,8 +55,7 @@ extension JobQueue {
     @discardableResult
     static func rescueExpired(now: Double, configuration: Configuration, in db: Database) throws -> Int {
         let expired = try JobRecord.fetchAll(
-            db,
-            sql: "SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?",
+            db.cachedStatement(sql: "SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?"),
             arguments: [now]
         )
         for job in expired {

@@ -9,8 +9,8 @@ extension JobQueue {
         let duration = configuration.leaseDuration
         try fenced(lease) { db in
             let now = Self.now()
-            try db.execute(
-                sql: "UPDATE jobs SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ?",
+            try db.executeCached(
+                "UPDATE jobs SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ?",
                 arguments: [now + duration, now, lease.job]
             )
         }
@@ -34,8 +34,9 @@ extension JobQueue {
     public func fenced<T: Sendable>(_ lease: Lease, _ body: @Sendable (Database) throws -> T) throws -> T {
         try database.write { db in
             let held = try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)",
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)"
+                ),
                 arguments: [lease.job, lease.token]
             ) ?? false
             guard held else { throw QueueError.leaseLost(lease.job) }
@@ -98,19 +99,19 @@ extension JobQueue {
         _ lease: Lease, state: JobState, reason: String, error: String?, release: Int?, in db: Database
     ) throws {
         let now = now()
-        try db.execute(
-            sql: """
-                UPDATE job_attempts SET ended_at = ?, outcome = ?
-                WHERE job_id = ? AND attempt = (SELECT attempt FROM jobs WHERE id = ?)
-                """,
+        try db.executeCached(
+            """
+            UPDATE job_attempts SET ended_at = ?, outcome = ?
+            WHERE job_id = ? AND attempt = (SELECT attempt FROM jobs WHERE id = ?)
+            """,
             arguments: [now, reason, lease.job, lease.job]
         )
-        try db.execute(
-            sql: """
-                UPDATE jobs SET state = ?, reason = ?, error = ?, release = ?, finished_at = ?,
-                    lease_token = NULL, lease_expires_at = NULL
-                WHERE id = ?
-                """,
+        try db.executeCached(
+            """
+            UPDATE jobs SET state = ?, reason = ?, error = ?, release = ?, finished_at = ?,
+                lease_token = NULL, lease_expires_at = NULL
+            WHERE id = ?
+            """,
             arguments: [state.rawValue, reason, error, release, now, lease.job]
         )
     }

@@ -35,7 +35,15 @@ public struct JobQueue: Sendable {
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
-    static func newToken() -> String { UUID().uuidString.lowercased() }
+    /// 128 random bits as 32 hex digits, from the system's generator (`getrandom`), without
+    /// `UUID`, which opens and reads `/dev/urandom` for each one here.
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return [generator.next(), generator.next()].map { (half: UInt64) in
+            let digits = String(half, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }.joined()
+    }
 }
 
 extension JobQueue {
@@ -51,17 +59,18 @@ extension JobQueue {
             let now = Self.now()
             try AppStore.ensureApp(app, in: db)
             try Self.supersedeQueued(app: app.rawValue, kind: .deploy, now: now, in: db)
-            try db.execute(
-                sql: """
-                    INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes)
-                    VALUES (?, 'queued', ?, ?, ?, ?)
-                    """,
+            try db.executeCached(
+                """
+                INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes)
+                VALUES (?, 'queued', ?, ?, ?, ?)
+                """,
                 arguments: [app.rawValue, maxAttempts, now, now, uploadBytes]
             )
             let id = db.lastInsertedRowID
             let path = try placeUpload(id)
             let record = try JobRecord.fetchOne(
-                db, sql: "UPDATE jobs SET upload_path = ? WHERE id = ? RETURNING *", arguments: [path, id]
+                db.cachedStatement(sql: "UPDATE jobs SET upload_path = ? WHERE id = ? RETURNING *"),
+                arguments: [path, id]
             )
             return try record!.info()
         }
@@ -140,11 +149,11 @@ extension JobQueue {
     }
 
     static func supersedeQueued(app: String, kind: JobKind, now: Double, in db: Database) throws {
-        try db.execute(
-            sql: """
-                UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
-                WHERE app = ? AND kind = ? AND state = 'queued'
-                """,
+        try db.executeCached(
+            """
+            UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
+            WHERE app = ? AND kind = ? AND state = 'queued'
+            """,
             arguments: [now, app, kind.rawValue]
         )
     }

@@ -65,8 +65,11 @@ public final class ChangeObserver: Sendable {
     }
 
     /// The current data version; compare two readings to learn whether anything changed.
+    ///
+    /// Runs outside any transaction, on a cached statement: SQLite starts the read by
+    /// itself, and a waiting worker asks every few milliseconds.
     public func version() throws -> Int {
-        try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        try queue.inDatabase { db in try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
     }
 
     /// Returns once the database changed after `since`, or after `timeout`, checking every

@@ -28,10 +28,13 @@ struct QueueEndToEndTests {
         Issue.record("job \(job) never started")
     }
 
-    /// Containers running `busybox sleep`: a build step still running.
-    static func runningSleepSteps() async throws -> Int {
-        let result = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "--format", "{{.Command}}"])
-        return result.stdout.split(separator: "\n").filter { $0.contains("sleep") }.count
+    /// Containers running `busybox sleep <seconds>`: a build step of ours still running (the
+    /// odd durations tell it from other tests' steps).
+    static func runningSleepSteps(seconds: Int) async throws -> Int {
+        let result = try await run(
+            URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "--no-trunc", "--format", "{{.Command}}"]
+        )
+        return result.stdout.split(separator: "\n").filter { $0.contains("sleep \(seconds)") }.count
     }
 
     @Test("cancel stops a running build within 2 s; a build over the timeout fails as timed out")
@@ -43,16 +46,16 @@ struct QueueEndToEndTests {
         defer { work.cleanup() }
         do {
             try await minid.waitUntilReady()
-            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 30)
+            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 37)
             let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try await Self.waitUntilRunning(job, minid: minid)
             try await Task.sleep(for: .milliseconds(700))
-            #expect(try await Self.runningSleepSteps() == 1, "the build step should be running")
+            #expect(try await Self.runningSleepSteps(seconds: 37) == 1, "the build step should be running")
             let cancelled = try await minid.mini(["cancel", job])
             #expect(cancelled.status == 0, "\(cancelled.stderr)")
             let started = ContinuousClock.now
-            while try await Self.runningSleepSteps() > 0, ContinuousClock.now - started < .seconds(5) {
+            while try await Self.runningSleepSteps(seconds: 37) > 0, ContinuousClock.now - started < .seconds(5) {
                 try await Task.sleep(for: .milliseconds(100))
             }
             let took = ContinuousClock.now - started
@@ -60,7 +63,7 @@ struct QueueEndToEndTests {
             let status = try await minid.mini(["status", job, "--json"])
             #expect(status.stdout.contains("cancelled by user"))
 
-            // The timeout: 4 s for a 30 s build.
+            // The timeout: 4 s for a 37 s build.
             let timedOut = try await minid.mini(["deploy", slow.path, "--app", app])
             #expect(timedOut.status == 1)
             let jobs = try await minid.mini(["jobs", "--app", app, "--state", "failed", "--json"])

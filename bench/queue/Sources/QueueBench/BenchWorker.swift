@@ -1,0 +1,113 @@
+import Foundation
+import MiniCore
+import Queue
+import Store
+
+/// A worker process's loop: claims no-op jobs through the real ``JobQueue`` and completes
+/// them, recording every claim in its ``ClaimLog``.
+struct BenchWorker {
+    let queue: JobQueue
+    let observer: ChangeObserver
+    let identity: WorkerIdentity
+    let log: ClaimLog
+    /// Every this many claims of a first attempt, the worker abandons the job instead of
+    /// completing it, as a hung worker would; 0 never.
+    let abandonEvery: Int
+
+    private var pid: Int32 { identity.pid }
+
+    /// How long an idle worker waits for a change before it claims again anyway: expired
+    /// leases come back without any commit to wake it.
+    private var idleTimeout: Duration {
+        .milliseconds(Int(min(1, queue.configuration.leaseDuration / 2) * 1000))
+    }
+
+    /// Claims and completes jobs, waiting with the ``ChangeObserver`` while there is none,
+    /// until the task is cancelled or, with `stopWhenIdle`, until no job is queued or
+    /// running. Then tries to complete the abandoned jobs with their stale leases, which
+    /// the queue must refuse: by then other workers took and completed them.
+    ///
+    /// While jobs come, it only claims. When a claim finds nothing, it reads the data
+    /// version and claims once more before it sleeps, so a job enqueued in between wakes it.
+    func serve(stopWhenIdle: Bool) async throws {
+        var abandoned: [Lease] = []
+        var claims = 0
+        var versionBeforeClaim: Int?
+        while !Task.isCancelled {
+            if let job = try queue.claim(as: identity) {
+                versionBeforeClaim = nil
+                claims += 1
+                try record(job)
+                if abandonEvery > 0, job.info.attempt == 1, claims.isMultiple(of: abandonEvery) {
+                    abandoned.append(job.lease)
+                    continue
+                }
+                try complete(job.lease)
+            } else if let version = versionBeforeClaim {
+                if stopWhenIdle, try isIdle() { break }
+                do {
+                    versionBeforeClaim = try await observer.waitForChange(since: version, timeout: idleTimeout)
+                } catch is CancellationError {
+                    break
+                }
+            } else {
+                versionBeforeClaim = try observer.version()
+            }
+        }
+        for lease in abandoned {
+            try complete(lease)
+        }
+        try log.flush()
+    }
+
+    /// Claims one job (waiting for one if needed) and keeps its lease alive with a heartbeat
+    /// every third of the lease for `duration` (nil: until the lease is lost or the process
+    /// is killed), then completes it.
+    func hold(for duration: Duration?) async throws {
+        while true {
+            let version = try observer.version()
+            if let job = try queue.claim(as: identity) {
+                try record(job)
+                try log.flush()
+                StandardStreams.writeLine("holding \(job.info.id) \(job.lease.token)")
+                let interval = Duration.milliseconds(Int(queue.configuration.leaseDuration * 1000 / 3))
+                let end = duration.map { ContinuousClock.now + $0 }
+                while end.map({ ContinuousClock.now < $0 }) ?? true {
+                    try await Task.sleep(for: interval)
+                    try queue.heartbeat(job.lease)
+                }
+                try complete(job.lease)
+                try log.flush()
+                return
+            }
+            _ = try await observer.waitForChange(since: version, timeout: idleTimeout)
+        }
+    }
+
+    private func record(_ job: ClaimedJob) throws {
+        try log.append(
+            .claim(
+                job: job.info.id, token: job.lease.token, pid: pid,
+                startedAt: job.info.startedAt?.timeIntervalSince1970 ?? 0,
+                queuedAt: job.info.queuedAt.timeIntervalSince1970
+            )
+        )
+    }
+
+    /// Completes the job of `lease`, or logs that the queue refused because the lease was
+    /// lost (with a short lease, a worker can wait out its lease for the write lock).
+    private func complete(_ lease: Lease) throws {
+        do {
+            try queue.complete(lease, release: 1) { _ in }
+            try log.append(.complete(job: lease.job, token: lease.token, pid: pid, at: Self.now()))
+        } catch let error as QueueError where error.isLeaseLost {
+            try log.append(.refused(job: lease.job, token: lease.token, pid: pid))
+        }
+    }
+
+    private func isIdle() throws -> Bool {
+        try queue.jobs(state: .queued, limit: 1).isEmpty && queue.jobs(state: .running, limit: 1).isEmpty
+    }
+
+    private static func now() -> Double { Date().timeIntervalSince1970 }
+}
