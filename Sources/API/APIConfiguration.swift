@@ -12,6 +12,9 @@ public struct APIConfiguration: Sendable {
     public var proxyPort: Int = 8080
     /// How often a followed build log checks for new lines. Default 100 ms.
     public var logPollInterval: Duration = .milliseconds(100)
+    /// More metrics for `/metrics`, such as the proxy's when it runs in the same process.
+    /// Default none.
+    public var additionalMetrics: (@Sendable (inout PrometheusText) async -> Void)?
 
     public init(dataDirectory: DataDirectory) {
         self.dataDirectory = dataDirectory

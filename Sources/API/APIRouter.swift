@@ -14,7 +14,7 @@ public func makeAPIRouter(
     let router = Router(context: MiniRequestContext.self)
     router.get("/healthz") { _, _ in "ok\n" }
     let authenticated = router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
-    MetricsRoutes(queue: queue).register(on: authenticated)
+    MetricsRoutes(queue: queue, additionalMetrics: configuration.additionalMetrics).register(on: authenticated)
     let v1 = authenticated.group("v1")
     DeployRoutes(configuration: configuration, queue: queue).register(on: v1)
     JobRoutes(configuration: configuration, queue: queue).register(on: v1)

@@ -140,7 +140,7 @@ struct AppRoutes {
     }
 
     private static func describe(_ limits: Limits) -> String {
-        let memory = limits.memoryBytes.map { "memory \($0 / (1024 * 1024))m" } ?? "memory unlimited"
+        let memory = limits.memoryBytes.map { "memory \(ByteSize.format($0))" } ?? "memory unlimited"
         let cpus = limits.cpus.map { "cpus \($0)" } ?? "cpus unlimited"
         return "\(memory), \(cpus)"
     }

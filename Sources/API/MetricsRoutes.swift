@@ -6,6 +6,7 @@ import Queue
 /// the store at scrape time, so the numbers cover every worker process.
 struct MetricsRoutes {
     let queue: JobQueue
+    let additionalMetrics: (@Sendable (inout PrometheusText) async -> Void)?
 
     func register(on router: some RouterMethods<MiniRequestContext>) {
         router.get("metrics", use: metrics)
@@ -29,6 +30,7 @@ struct MetricsRoutes {
             "mini_job_wait_seconds", help: "Time from queued to started of the kept jobs.",
             buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300], values: statistics.waits
         )
+        await additionalMetrics?(&text)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text.text)))

@@ -1,20 +1,34 @@
 /// Writes metrics in the Prometheus text exposition format (version 0.0.4).
-struct PrometheusText {
-    private(set) var text = ""
+public struct PrometheusText: Sendable {
+    public private(set) var text = ""
 
-    mutating func gauge(_ name: String, help: String, _ samples: [(labels: String, value: Double)]) {
-        header(name, help: help, type: "gauge")
+    public init() {}
+
+    /// A gauge with one sample per label set (`{key="value"}`, or empty).
+    public mutating func gauge(_ name: String, help: String, _ samples: [(labels: String, value: Double)]) {
+        sampled(name, help: help, type: "gauge", samples)
+    }
+
+    public mutating func gauge(_ name: String, help: String, _ value: Double) {
+        gauge(name, help: help, [(labels: "", value: value)])
+    }
+
+    /// A counter with one sample per label set.
+    public mutating func counter(_ name: String, help: String, _ samples: [(labels: String, value: Double)]) {
+        sampled(name, help: help, type: "counter", samples)
+    }
+
+    private mutating func sampled(
+        _ name: String, help: String, type: String, _ samples: [(labels: String, value: Double)]
+    ) {
+        header(name, help: help, type: type)
         for sample in samples {
             text += "\(name)\(sample.labels) \(format(sample.value))\n"
         }
     }
 
-    mutating func gauge(_ name: String, help: String, _ value: Double) {
-        gauge(name, help: help, [(labels: "", value: value)])
-    }
-
     /// A histogram of `values` over `buckets` (upper bounds, ascending).
-    mutating func histogram(_ name: String, help: String, buckets: [Double], values: [Double]) {
+    public mutating func histogram(_ name: String, help: String, buckets: [Double], values: [Double]) {
         header(name, help: help, type: "histogram")
         for bound in buckets {
             text += "\(name)_bucket{le=\"\(format(bound))\"} \(values.filter { $0 <= bound }.count)\n"

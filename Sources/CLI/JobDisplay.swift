@@ -34,12 +34,7 @@ enum JobDisplay {
                 job.release.map { "v\($0)" } ?? "-", timestamp(job.queuedAt), job.reason ?? job.error ?? "",
             ]
         }
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        return TextTable.render(header: header, rows: rows)
     }
 
     /// The wire format of mini, for `--json`.

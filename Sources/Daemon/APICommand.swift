@@ -3,6 +3,7 @@ import ArgumentParser
 import Docker
 import Hummingbird
 import Logging
+import Proxy
 import Queue
 import ServiceLifecycle
 import Store
@@ -37,12 +38,13 @@ struct APICommand: AsyncParsableCommand {
 /// The Hummingbird application serving the API.
 func makeAPIService(
     api: APIOptions, proxy: ProxyOptions, docker: DockerOptions, directory: DataDirectory, queue: JobQueue,
-    logger: Logger
+    proxyServer: ProxyServer? = nil, logger: Logger
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
     configuration.maxUploadBytes = api.maxUpload
     configuration.domain = proxy.domain
     configuration.proxyPort = proxy.proxyPort
+    configuration.additionalMetrics = proxyServer.map { server in { text in await server.appendMetrics(to: &text) } }
     let router = makeAPIRouter(
         configuration: configuration, database: queue.database, queue: queue,
         docker: DockerClient(socketPath: docker.dockerSocket, logger: logger)

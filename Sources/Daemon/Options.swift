@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MiniCore
 import Queue
 import Store
 
@@ -98,13 +99,8 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Parses sizes such as `512m`, `2g`, `1048576`.
 func parseByteSize(_ text: String) throws -> Int64 {
-    let lower = text.lowercased()
-    let units: [(String, Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
-    for (suffix, factor) in units where lower.hasSuffix(suffix) {
-        if let value = Double(lower.dropLast()), value > 0 { return Int64(value * Double(factor)) }
-    }
-    guard let value = Int64(lower), value > 0 else {
+    guard let bytes = ByteSize.parse(text) else {
         throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
     }
-    return value
+    return bytes
 }

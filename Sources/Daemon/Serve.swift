@@ -34,15 +34,16 @@ struct Serve: AsyncParsableCommand {
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
+        let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
         let apiService = try makeAPIService(
-            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, logger: logger
+            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,
+            logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let reconciler = Reconciler(
             queue: jobs,
             docker: DockerClient(socketPath: docker.dockerSocket, logger: logger), logger: logger
         )
-        let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
         let workerArguments = workerArguments(directory: directory)
         let supervisor = WorkerSupervisor(

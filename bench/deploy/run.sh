@@ -9,9 +9,10 @@ rounds=${1:-5}
 cd "$root"
 deploy/setup-host.sh >/dev/null 2>&1
 examples/prepare.sh >/dev/null
-swift build -c release --product mini >/dev/null
-swift build -c release --product minid >/dev/null
-bin=$(swift build -c release --show-bin-path)
+build=(swift build -c release --scratch-path "${MINI_BUILD_DIR:-.build}")
+"${build[@]}" --product mini >/dev/null
+"${build[@]}" --product minid >/dev/null
+bin=$("${build[@]}" --show-bin-path)
 
 work=$(mktemp -d /tmp/mini-bench-deploy.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -59,9 +59,7 @@ extension Mini {
                     "url        \(info.url)",
                     "release    \(info.release.map { "v\($0)" } ?? "none yet")",
                     "scale      \(info.scale)",
-                    "memory     \(info.limits.memoryBytes.map { "\($0 / (1 << 20))m" } ?? "unlimited")",
-                    "cpus       \(info.limits.cpus.map { String($0) } ?? "unlimited")",
-                ]
+                ] + LimitsDisplay.lines(info.limits)
                 if !info.instances.isEmpty {
                     lines.append("instances")
                     lines.append(
@@ -113,6 +111,16 @@ enum AppArgument {
         } catch {
             throw ValidationError(error.message)
         }
+    }
+}
+
+/// How limits look on a terminal.
+enum LimitsDisplay {
+    static func lines(_ limits: Limits) -> [String] {
+        [
+            "memory     \(limits.memoryBytes.map(ByteSize.format) ?? "unlimited")",
+            "cpus       \(limits.cpus.map { String($0) } ?? "unlimited")",
+        ]
     }
 }
 

@@ -109,10 +109,7 @@ extension Mini {
 
             func run() async throws {
                 let info: AppInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))")
-                Terminal.output(
-                    "memory  \(info.limits.memoryBytes.map { "\($0 / (1 << 20))m" } ?? "unlimited")\n"
-                        + "cpus    \(info.limits.cpus.map { String($0) } ?? "unlimited")"
-                )
+                Terminal.output(LimitsDisplay.lines(info.limits).joined(separator: "\n"))
             }
         }
 
@@ -136,26 +133,18 @@ extension Mini {
 
             func run() async throws {
                 let name = try AppArgument.validated(app)
-                let limits = Limits(memoryBytes: try memory.map(ByteSize.parse), cpus: cpus)
+                let limits = Limits(memoryBytes: try memory.map(Self.bytes), cpus: cpus)
                 let client = try api.client()
                 let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(name)/limits", json: limits)
                 try await client.finishRelease(accepted.job, app: name, doing: "limits")
             }
-        }
-    }
-}
 
-/// Sizes such as `512m`, `2g`, `1048576`.
-enum ByteSize {
-    static func parse(_ text: String) throws -> Int64 {
-        let lower = text.lowercased()
-        for (suffix, factor) in [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)] as [(String, Int64)]
-        where lower.hasSuffix(suffix) {
-            if let value = Double(lower.dropLast()), value > 0 { return Int64(value * Double(factor)) }
+            private static func bytes(_ text: String) throws -> Int64 {
+                guard let bytes = ByteSize.parse(text) else {
+                    throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
+                }
+                return bytes
+            }
         }
-        guard let value = Int64(lower), value > 0 else {
-            throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
-        }
-        return value
     }
 }

@@ -1,0 +1,30 @@
+import API
+import Proxy
+
+extension ProxyServer {
+    /// Appends the proxy's counters to `/metrics`: requests per app by status class, and
+    /// requests in flight per upstream.
+    @Sendable func appendMetrics(to text: inout PrometheusText) async {
+        let statistics = await statistics()
+        var samples: [(labels: String, value: Double)] = []
+        let classes: [(String, KeyPath<StatusClassCounts, Int>)] = [
+            ("1xx", \.informational), ("2xx", \.successful), ("3xx", \.redirection), ("4xx", \.clientError),
+            ("5xx", \.serverError),
+        ]
+        for (app, counts) in statistics.routes.sorted(by: { $0.key < $1.key }) {
+            for (name, path) in classes {
+                samples.append((labels: "{app=\"\(app)\",status=\"\(name)\"}", value: Double(counts[keyPath: path])))
+            }
+        }
+        for (name, path) in classes {
+            samples.append((labels: "{app=\"\",status=\"\(name)\"}", value: Double(statistics.unrouted[keyPath: path])))
+        }
+        text.counter("mini_proxy_requests_total", help: "Requests the proxy answered, by app and status class.", samples)
+        text.gauge(
+            "mini_proxy_in_flight", help: "Requests in flight per upstream.",
+            statistics.inFlight.sorted { $0.key.description < $1.key.description }.map {
+                (labels: "{upstream=\"\($0.key)\"}", value: Double($0.value))
+            }
+        )
+    }
+}
