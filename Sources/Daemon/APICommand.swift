@@ -44,7 +44,9 @@ func makeAPIService(
     configuration.maxUploadBytes = api.maxUpload
     configuration.domain = proxy.domain
     configuration.proxyPort = proxy.proxyPort
-    configuration.additionalMetrics = proxyServer.map { server in { text in await server.appendMetrics(to: &text) } }
+    if let proxyServer {
+        configuration.additionalMetrics = { @Sendable text in await proxyServer.appendMetrics(to: &text) }
+    }
     let router = makeAPIRouter(
         configuration: configuration, database: queue.database, queue: queue,
         docker: DockerClient(socketPath: docker.dockerSocket, logger: logger)
