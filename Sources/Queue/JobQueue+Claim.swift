@@ -13,26 +13,10 @@ extension JobQueue {
             let token = Self.newToken()
             guard
                 let record = try JobRecord.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            UPDATE jobs SET state = 'running', attempt = attempt + 1,
-                                lease_owner = ?, lease_token = ?, lease_expires_at = ?, heartbeat_at = ?,
-                                started_at = ?, finished_at = NULL
-                            WHERE id = (
-                                SELECT j.id FROM jobs j
-                                WHERE j.state = 'queued' AND j.run_at <= ?
-                                  AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.app = j.app AND r.state = 'running')
-                                ORDER BY j.run_at, j.id LIMIT 1)
-                            RETURNING *
-                            """
-                    ),
+                    db.cachedStatement(sql: Self.claimSQL),
                     arguments: [owner.description, token, now + configuration.leaseDuration, now, now, now]
                 )
             else { return nil }
-            try db.executeCached(
-                "INSERT OR REPLACE INTO job_attempts (job_id, attempt, owner, started_at) VALUES (?, ?, ?, ?)",
-                arguments: [record.id, record.attempt, owner.description, now]
-            )
             return ClaimedJob(
                 lease: Lease(job: record.id, token: token, owner: owner.description),
                 info: try record.info(),
@@ -41,6 +25,22 @@ extension JobQueue {
             )
         }
     }
+
+    /// Takes the oldest due queued job of an app without a running one. The literal
+    /// `state = 'queued'` and `state = 'running'` let SQLite use the partial indexes
+    /// `jobs_queued` and `jobs_running`; without `INDEXED BY`, it would look for a running
+    /// job among all the app's kept jobs through `jobs_by_app`.
+    private static let claimSQL = """
+        UPDATE jobs SET state = 'running', attempt = attempt + 1,
+            lease_owner = ?, lease_token = ?, lease_expires_at = ?, heartbeat_at = ?,
+            started_at = ?, finished_at = NULL
+        WHERE id = (
+            SELECT j.id FROM jobs j
+            WHERE j.state = 'queued' AND j.run_at <= ?
+              AND NOT EXISTS (SELECT 1 FROM jobs r INDEXED BY jobs_running WHERE r.app = j.app AND r.state = 'running')
+            ORDER BY j.run_at, j.id LIMIT 1)
+        RETURNING \(JobRecord.columns)
+        """
 
     /// Gives expired leases back to the queue, or fails their jobs once they used up their
     /// attempts or expired ``Configuration/maxLeaseExpiries`` times. Returns how many.
@@ -52,20 +52,27 @@ extension JobQueue {
         }
     }
 
+    /// Running jobs whose lease expired: a scan of the few entries of `jobs_running`, which
+    /// has `lease_expires_at`, so that the usual answer, none, reads no table row.
+    private static let expiredSQL =
+        "SELECT \(JobRecord.columns) FROM jobs WHERE state = 'running' AND lease_expires_at < ?"
+
     @discardableResult
     static func rescueExpired(now: Double, configuration: Configuration, in db: Database) throws -> Int {
         let expired = try JobRecord.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?"),
+            db.cachedStatement(sql: expiredSQL),
             arguments: [now]
         )
         for job in expired {
             let expiries = job.leaseExpiries + 1
-            try endAttempt(job: job.id, attempt: job.attempt, outcome: "lease lost", in: db)
-            let newerQueued = try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND id > ? AND state IN ('queued', 'running'))",
-                arguments: [job.app, job.id]
-            ) ?? false
+            try endAttempt(job: job.id, outcome: "lease lost", in: db)
+            let newerQueued =
+                try Bool.fetchOne(
+                    db,
+                    sql:
+                        "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND id > ? AND state IN ('queued', 'running'))",
+                    arguments: [job.app, job.id]
+                ) ?? false
             let (state, reason): (JobState, String) =
                 if newerQueued {
                     (.cancelled, "superseded")

@@ -33,12 +33,13 @@ extension JobQueue {
     /// - Throws: ``QueueError/leaseLost(_:)`` without running `body` when the lease is gone.
     public func fenced<T: Sendable>(_ lease: Lease, _ body: @Sendable (Database) throws -> T) throws -> T {
         try database.write { db in
-            let held = try Bool.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)"
-                ),
-                arguments: [lease.job, lease.token]
-            ) ?? false
+            let held =
+                try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)"
+                    ),
+                    arguments: [lease.job, lease.token]
+                ) ?? false
             guard held else { throw QueueError.leaseLost(lease.job) }
             return try body(db)
         }
@@ -53,14 +54,16 @@ extension JobQueue {
             case .permanent(let reason, let error):
                 try Self.finish(lease, state: .failed, reason: reason, error: error, release: nil, in: db)
             case .transient(let reason, let error):
-                let attempt = try Int.fetchOne(db, sql: "SELECT attempt FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
-                let maxAttempts = try Int.fetchOne(db, sql: "SELECT max_attempts FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
+                let attempt =
+                    try Int.fetchOne(db, sql: "SELECT attempt FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
+                let maxAttempts =
+                    try Int.fetchOne(db, sql: "SELECT max_attempts FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
                 guard attempt < maxAttempts else {
                     try Self.finish(lease, state: .failed, reason: reason, error: error, release: nil, in: db)
                     return
                 }
                 let delay = configuration.retryBackoff * pow(2, Double(attempt - 1))
-                try Self.endAttempt(job: lease.job, attempt: attempt, outcome: reason, in: db)
+                try Self.endAttempt(job: lease.job, outcome: reason, in: db)
                 try db.execute(
                     sql: """
                         UPDATE jobs SET state = 'queued', run_at = ?, reason = ?, error = ?,
@@ -77,13 +80,7 @@ extension JobQueue {
     /// does when it is asked to stop.
     public func release(_ lease: Lease) throws {
         try fenced(lease) { db in
-            try db.execute(
-                sql: """
-                    UPDATE job_attempts SET ended_at = ?, outcome = 'handed back'
-                    WHERE job_id = ? AND attempt = (SELECT attempt FROM jobs WHERE id = ?)
-                    """,
-                arguments: [Self.now(), lease.job, lease.job]
-            )
+            try Self.endAttempt(job: lease.job, outcome: "handed back", in: db)
             try db.execute(
                 sql: """
                     UPDATE jobs SET state = 'queued', attempt = attempt - 1, reason = 'worker stopped',
@@ -95,24 +92,32 @@ extension JobQueue {
         }
     }
 
+    /// Ends the job and its attempt, if `lease` still holds the job: the update of the job
+    /// is its own fence, so a completion needs no separate lease check.
+    /// - Throws: ``QueueError/leaseLost(_:)``, having changed nothing, when it does not.
     static func finish(
         _ lease: Lease, state: JobState, reason: String, error: String?, release: Int?, in db: Database
     ) throws {
         let now = now()
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        UPDATE jobs SET state = ?, reason = ?, error = ?, release = ?, finished_at = ?,
+                            lease_token = NULL, lease_expires_at = NULL
+                        WHERE id = ? AND state = 'running' AND lease_token = ?
+                        RETURNING attempt, lease_owner, started_at
+                        """
+                ),
+                arguments: [state.rawValue, reason, error, release, now, lease.job, lease.token]
+            )
+        else { throw QueueError.leaseLost(lease.job) }
         try db.executeCached(
             """
-            UPDATE job_attempts SET ended_at = ?, outcome = ?
-            WHERE job_id = ? AND attempt = (SELECT attempt FROM jobs WHERE id = ?)
+            INSERT OR REPLACE INTO job_attempts (job_id, attempt, owner, started_at, ended_at, outcome)
+            VALUES (?, ?, ?, ?, ?, ?)
             """,
-            arguments: [now, reason, lease.job, lease.job]
-        )
-        try db.executeCached(
-            """
-            UPDATE jobs SET state = ?, reason = ?, error = ?, release = ?, finished_at = ?,
-                lease_token = NULL, lease_expires_at = NULL
-            WHERE id = ?
-            """,
-            arguments: [state.rawValue, reason, error, release, now, lease.job]
+            arguments: [lease.job, row[0] as Int, row[1] as String?, row[2] as Double?, now, reason]
         )
     }
 }
@@ -123,10 +128,11 @@ extension JobQueue {
     public func complete<T: Sendable>(
         _ lease: Lease, release: Int, with body: @Sendable (Database) throws -> T
     ) throws -> T {
-        try fenced(lease) { db in
-            let result = try body(db)
+        // The fenced end of the job comes first and is the lease check: `body` runs only
+        // while the lease holds, and one transaction makes both happen or neither.
+        try database.write { db in
             try Self.finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
-            return result
+            return try body(db)
         }
     }
 }

@@ -19,7 +19,8 @@ extension JobQueue {
         let endedUploads = try database.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, upload_path FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND upload_path IS NOT NULL"
+                sql:
+                    "SELECT id, upload_path FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND upload_path IS NOT NULL"
             ).map { (id: $0["id"] as JobID, path: $0["upload_path"] as String) }
         }
         for upload in endedUploads {
@@ -29,7 +30,10 @@ extension JobQueue {
         if !endedUploads.isEmpty {
             let ids = endedUploads.map(\.id)
             try database.write { db in
-                try db.execute(sql: "UPDATE jobs SET upload_path = NULL WHERE id IN (\(ids.map(String.init).joined(separator: ",")))")
+                try db.execute(
+                    sql:
+                        "UPDATE jobs SET upload_path = NULL WHERE id IN (\(ids.map(String.init).joined(separator: ",")))"
+                )
             }
         }
         let old = try database.read { db in

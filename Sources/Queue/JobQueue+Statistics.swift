@@ -20,11 +20,14 @@ extension JobQueue {
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS count FROM jobs GROUP BY state") {
                 if let state = JobState(rawValue: row["state"]) { jobs[state] = row["count"] }
             }
-            let ready = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND run_at <= ?", arguments: [Self.now()]
-            ) ?? 0
+            let ready =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND run_at <= ?", arguments: [Self.now()]
+                ) ?? 0
             let durations = try Double.fetchAll(
-                db, sql: "SELECT finished_at - started_at FROM jobs WHERE finished_at IS NOT NULL AND started_at IS NOT NULL"
+                db,
+                sql:
+                    "SELECT finished_at - started_at FROM jobs WHERE finished_at IS NOT NULL AND started_at IS NOT NULL"
             )
             let waits = try Double.fetchAll(
                 db, sql: "SELECT started_at - queued_at FROM jobs WHERE started_at IS NOT NULL"

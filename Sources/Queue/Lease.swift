@@ -7,8 +7,10 @@ public struct WorkerIdentity: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var pid: Int32
 
-    public init(name: String, host: String = ProcessInfo.processInfo.hostName,
-                pid: Int32 = ProcessInfo.processInfo.processIdentifier) {
+    public init(
+        name: String, host: String = ProcessInfo.processInfo.hostName,
+        pid: Int32 = ProcessInfo.processInfo.processIdentifier
+    ) {
         self.name = name
         self.host = host
         self.pid = pid

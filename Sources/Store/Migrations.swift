@@ -94,6 +94,34 @@ extension MiniDatabase {
                     """
             )
         }
+        migrator.registerMigration("v3: narrow queue indexes, job_attempts without rowid") { db in
+            // A claim moves a job from `queued` to `running`, a completion from `running` to
+            // an end state. Indexes with `state` in their key (`jobs_ready`, `jobs_by_app`)
+            // moved in both, on pages of their own: about a third of the WAL pages a job
+            // wrote. Partial indexes hold only the rows a hot statement looks for, so a state
+            // change touches one small, always cached page of each, and an ended job none.
+            try db.execute(
+                sql: """
+                    DROP INDEX jobs_ready;
+                    DROP INDEX jobs_by_app;
+                    CREATE INDEX jobs_queued ON jobs(run_at, id) WHERE state = 'queued';
+                    CREATE INDEX jobs_running ON jobs(app, lease_expires_at) WHERE state = 'running';
+                    CREATE INDEX jobs_by_app ON jobs(app, id);
+                    CREATE TABLE job_attempts_v3 (
+                        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                        attempt INTEGER NOT NULL,
+                        owner TEXT NOT NULL,
+                        started_at REAL NOT NULL,
+                        ended_at REAL,
+                        outcome TEXT,
+                        PRIMARY KEY (job_id, attempt)
+                    ) WITHOUT ROWID;
+                    INSERT INTO job_attempts_v3 SELECT job_id, attempt, owner, started_at, ended_at, outcome FROM job_attempts;
+                    DROP TABLE job_attempts;
+                    ALTER TABLE job_attempts_v3 RENAME TO job_attempts;
+                    """
+            )
+        }
         return migrator
     }
 }

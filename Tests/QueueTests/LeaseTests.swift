@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MiniCore
 import Queue
 import Store
@@ -11,7 +12,8 @@ struct LeaseTests {
     let queue: JobQueue
 
     init() throws {
-        directory = DataDirectory(FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path)
+        directory = DataDirectory(
+            FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path)
         try directory.create()
         var configuration = JobQueue.Configuration()
         configuration.leaseDuration = 0.3
@@ -117,5 +119,35 @@ struct LeaseTests {
         #expect(ended.state == .failed)
         #expect(ended.reason == "build failed")
         #expect(ended.error == "exit 1")
+    }
+
+    @Test("every ended attempt keeps a history row with its owner, times and outcome")
+    func attemptHistory() async throws {
+        let job = try enqueue("app")
+        let first = try #require(try queue.claim(as: WorkerIdentity(name: "crashed")))
+        try await Task.sleep(for: .milliseconds(350))
+        let second = try #require(try queue.claim(as: WorkerIdentity(name: "retried")))
+        try queue.fail(second.lease, .transient(reason: "docker unreachable", error: "socket refused"))
+        try await Task.sleep(for: .milliseconds(150))
+        let third = try #require(try queue.claim(as: WorkerIdentity(name: "done")))
+        try queue.complete(third.lease, release: 1) { _ in }
+
+        let attempts = try queue.database.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT attempt, owner, started_at, ended_at, outcome FROM job_attempts WHERE job_id = ? ORDER BY attempt",
+                arguments: [job.id]
+            ).map { row in
+                (
+                    attempt: row[0] as Int, owner: row[1] as String, started: row[2] as Double, ended: row[3] as Double,
+                    outcome: row[4] as String
+                )
+            }
+        }
+        #expect(attempts.map(\.attempt) == [1, 2, 3])
+        #expect(attempts.map(\.outcome) == ["lease lost", "docker unreachable", "deployed"])
+        #expect(attempts.map(\.owner) == [first.lease.owner, second.lease.owner, third.lease.owner])
+        #expect(attempts.allSatisfy { $0.ended >= $0.started })
     }
 }
