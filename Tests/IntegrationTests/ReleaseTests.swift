@@ -14,8 +14,17 @@ struct ReleaseTests {
         let cgi = app.appendingPathComponent("www/cgi-bin")
         try FileManager.default.createDirectory(at: cgi, withIntermediateDirectories: true)
         let script = cgi.appendingPathComponent("info")
-        try "#!/bin/busybox sh\necho 'Content-Type: text/plain'\necho\necho \"FOO=$FOO host=$HOSTNAME\"\n"
-            .write(to: script, atomically: true, encoding: .utf8)
+        // The script frames its own body, so the app answers like most apps do.
+        let source = """
+            #!/bin/busybox sh
+            body="FOO=$FOO host=$HOSTNAME"
+            echo 'Content-Type: text/plain'
+            echo "Content-Length: $(( ${#body} + 1 ))"
+            echo
+            echo "$body"
+
+            """
+        try source.write(to: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         return app
     }
