@@ -35,7 +35,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
     static func payloadTooLarge(limit: Int64) -> APIError {
-        APIError(.payloadTooLarge, "upload larger than the limit of \(limit) bytes; add a .dockerignore or raise --max-upload")
+        APIError(
+            .payloadTooLarge,
+            "upload larger than the limit of \(limit) bytes; add a .dockerignore or raise --max-upload")
     }
     static func unavailable(_ message: String) -> APIError { APIError(.unavailable, message) }
 

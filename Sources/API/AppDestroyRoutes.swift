@@ -34,7 +34,8 @@ struct AppDestroyRoutes {
                 try await docker.removeImage(image.id, force: true, ignoreMissing: true)
             }
         } catch let error as DockerError where error.code == .daemonUnreachable {
-            throw APIError.unavailable("the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again")
+            throw APIError.unavailable(
+                "the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again")
         }
         let jobs = try apps.deleteApp(name)
         for job in jobs {

@@ -32,7 +32,8 @@ struct AppLogRoutes {
             body: ResponseBody { writer in
                 let lines = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
                 let producer = Task {
-                    await Self.produce(app: name, apps: apps, docker: docker, follow: follow, tail: tail, into: lines.continuation)
+                    await Self.produce(
+                        app: name, apps: apps, docker: docker, follow: follow, tail: tail, into: lines.continuation)
                 }
                 defer { producer.cancel() }
                 for await line in lines.stream {

@@ -64,7 +64,8 @@ struct AppRoutes {
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
         if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
         let job = try queueRelease(app, ReleaseChange(description: parts.joined(separator: ", ")))
-        return try jsonResponse(EnvironmentInfo(env: try apps.environment(of: name), job: job), status: job == nil ? .ok : .accepted)
+        return try jsonResponse(
+            EnvironmentInfo(env: try apps.environment(of: name), job: job), status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func scale(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -96,8 +97,10 @@ struct AppRoutes {
 
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
-        let body = request.headers[.contentLength] == "0"
-            ? RollbackRequest() : (try? await decode(RollbackRequest.self, from: request, context: context)) ?? RollbackRequest()
+        let body =
+            request.headers[.contentLength] == "0"
+            ? RollbackRequest()
+            : (try? await decode(RollbackRequest.self, from: request, context: context)) ?? RollbackRequest()
         guard let current = app.currentRelease else {
             throw APIError.conflict("\(app.name) has no release to roll back from; deploy it first")
         }
@@ -131,7 +134,9 @@ struct AppRoutes {
         return try queue.enqueueRelease(app: try AppName(app.name), change: change)
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, from request: Request, context: MiniRequestContext) async throws -> T {
+    private func decode<T: Decodable>(_ type: T.Type, from request: Request, context: MiniRequestContext) async throws
+        -> T
+    {
         do {
             return try await request.decode(as: type, context: context)
         } catch {
@@ -167,14 +172,16 @@ struct AppRoutes {
 enum EnvironmentKey {
     static func validate(_ key: String) throws {
         let bytes = Array(key.utf8)
-        let valid = !bytes.isEmpty && bytes.count <= 256
+        let valid =
+            !bytes.isEmpty && bytes.count <= 256
             && bytes.enumerated().allSatisfy { index, byte in
                 byte == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                     || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                     || (index > 0 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte))
             }
         guard valid else {
-            throw APIError.badRequest("'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)")
+            throw APIError.badRequest(
+                "'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)")
         }
         guard key != "PORT" else { throw APIError.badRequest("PORT is set by mini to the port the app listens on") }
     }

@@ -26,7 +26,8 @@ struct DeployRoutes {
                 try FileManager.default.moveItem(atPath: upload.path, toPath: destination)
                 return destination
             }
-            context.logger.info("queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
+            context.logger.info(
+                "queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
             return try jsonResponse(DeployAccepted(job: job), status: .accepted)
         } catch {
             try? FileManager.default.removeItem(atPath: upload.path)

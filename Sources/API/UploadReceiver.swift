@@ -38,7 +38,9 @@ struct UploadReceiver {
                 try Self.checked { try validator.consume(buffer) }
                 try handle.write(contentsOf: buffer.readableBytesView)
             }
-            guard written > 0 else { throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context") }
+            guard written > 0 else {
+                throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context")
+            }
             let summary = try Self.checked { try validator.finish() }
             guard summary.hasDockerfile else {
                 throw APIError.invalidArchive("the build context has no Dockerfile at its root")

@@ -29,7 +29,8 @@ struct APICommand: AsyncParsableCommand {
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [service, janitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: [service, janitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }

@@ -19,7 +19,8 @@ extension ProxyServer {
         for (name, path) in classes {
             samples.append((labels: "{app=\"\",status=\"\(name)\"}", value: Double(statistics.unrouted[keyPath: path])))
         }
-        text.counter("mini_proxy_requests_total", help: "Requests the proxy answered, by app and status class.", samples)
+        text.counter(
+            "mini_proxy_requests_total", help: "Requests the proxy answered, by app and status class.", samples)
         text.gauge(
             "mini_proxy_in_flight", help: "Requests in flight per upstream.",
             statistics.inFlight.sorted { $0.key.description < $1.key.description }.map {

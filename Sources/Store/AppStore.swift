@@ -69,7 +69,8 @@ public struct AppStore: Sendable {
     public static func replaceEnvironment(of app: AppName, with environment: [String: String], in db: Database) throws {
         try db.execute(sql: "DELETE FROM env WHERE app = ?", arguments: [app.rawValue])
         for (key, value) in environment {
-            try db.execute(sql: "INSERT INTO env (app, key, value) VALUES (?, ?, ?)", arguments: [app.rawValue, key, value])
+            try db.execute(
+                sql: "INSERT INTO env (app, key, value) VALUES (?, ?, ?)", arguments: [app.rawValue, key, value])
         }
     }
 
@@ -78,7 +79,8 @@ public struct AppStore: Sendable {
         app: AppName, image: String, containerPort: Int, environment: [String: String],
         instances: Int, job: JobID?, description: String, in db: Database
     ) throws -> ReleaseRecord {
-        let last = try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0
+        let last =
+            try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let release = ReleaseRecord(
@@ -103,8 +105,10 @@ public struct AppStore: Sendable {
             sql: "UPDATE instances SET state = 'draining' WHERE app = ? AND release != ?",
             arguments: [app.rawValue, release]
         )
-        return try InstanceRecord.filter(Column("app") == app.rawValue && Column("state") == InstanceState.draining.rawValue)
-            .fetchAll(db)
+        return try InstanceRecord.filter(
+            Column("app") == app.rawValue && Column("state") == InstanceState.draining.rawValue
+        )
+        .fetchAll(db)
     }
 
     /// The app's configured environment.
@@ -120,7 +124,8 @@ public struct AppStore: Sendable {
             }
             for (key, value) in set {
                 try db.execute(
-                    sql: "INSERT INTO env (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value",
+                    sql:
+                        "INSERT INTO env (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value",
                     arguments: [app.rawValue, key, value]
                 )
             }
@@ -170,7 +175,8 @@ public struct AppStore: Sendable {
     /// Records the container that now runs an instance.
     public func setContainer(of instance: String, to containerID: String) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE instances SET container_id = ? WHERE name = ?", arguments: [containerID, instance])
+            try db.execute(
+                sql: "UPDATE instances SET container_id = ? WHERE name = ?", arguments: [containerID, instance])
         }
     }
 

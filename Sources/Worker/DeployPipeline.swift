@@ -89,7 +89,10 @@ struct DeployPipeline {
     private func currentSettings() throws -> (version: Int, record: AppRecord?, environment: [String: String]) {
         try queue.database.read { [app] db in
             (
-                version: (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0) + 1,
+                version:
+                    (try Int.fetchOne(
+                        db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0)
+                    + 1,
                 record: try AppRecord.fetchOne(db, key: app.rawValue),
                 environment: try AppStore.environment(of: app, in: db)
             )
@@ -99,7 +102,8 @@ struct DeployPipeline {
     /// Starts the plan's instances beside the old ones, waits until all are healthy,
     /// publishes the release and drains the old instances.
     private func roll(_ plan: ReleasePlan) async throws -> Int {
-        try log.append("-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
+        try log.append(
+            "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
         var started: [InstanceRecord] = []
         do {
             for index in 0..<plan.instances {
@@ -226,7 +230,8 @@ struct DeployPipeline {
         let apps = apps
         await Task {
             for instance in instances {
-                try? await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
+                try? await docker.removeContainer(
+                    instance.containerId ?? instance.name, force: true, ignoreMissing: true)
                 try? apps.removeInstance(named: instance.name)
             }
         }.value
@@ -243,7 +248,8 @@ struct DeployPipeline {
                 try await docker.removeContainer(id, force: true)
                 try apps.removeInstance(named: instance.name)
             } catch {
-                logger.warning("could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])
+                logger.warning(
+                    "could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])
             }
         }
     }

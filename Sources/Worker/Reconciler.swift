@@ -1,4 +1,3 @@
-import Synchronization
 import AsyncHTTPClient
 import Docker
 import Foundation
@@ -7,6 +6,7 @@ import MiniCore
 import Queue
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// Makes the engine match the store, on start and every few seconds: an instance whose
 /// container is missing or dead is recreated on its recorded port (with backoff; one that
@@ -108,7 +108,8 @@ public struct Reconciler: Service {
             try apps.removeInstance(named: instance.name)
             return
         }
-        logger.info("recreating a lost instance", metadata: ["instance": "\(instance.name)", "port": "\(instance.port)"])
+        logger.info(
+            "recreating a lost instance", metadata: ["instance": "\(instance.name)", "port": "\(instance.port)"])
         let spec = InstanceSpec.container(
             app: app.name, version: release.version, index: index, image: release.image,
             containerPort: release.containerPort, environment: release.environment, hostPort: instance.port,

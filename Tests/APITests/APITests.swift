@@ -1,10 +1,10 @@
 import API
 import Docker
-import Logging
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import MiniCore
 import NIOCore
 import NIOFoundationCompat
@@ -22,7 +22,8 @@ struct APITests {
         let app: Application<RouterResponder<MiniRequestContext>>
 
         init(maxUploadBytes: Int64 = 1 << 30) throws {
-            directory = DataDirectory(FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
+            directory = DataDirectory(
+                FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
             try directory.create()
             database = try MiniDatabase(path: directory.databasePath)
             token = try TokenStore(database: database).create(name: "test")
@@ -48,7 +49,9 @@ struct APITests {
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
             }
-            for headers: HTTPFields in [[:], [.authorization: "Bearer wrong"], [.authorization: "Basic \(fixture.token)"]] {
+            for headers: HTTPFields in [
+                [:], [.authorization: "Bearer wrong"], [.authorization: "Basic \(fixture.token)"],
+            ] {
                 try await client.execute(uri: "/v1/jobs", method: .get, headers: headers) { response in
                     #expect(response.status == .unauthorized)
                     let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
@@ -82,7 +85,8 @@ struct APITests {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        try input.fileHandleForWriting.write(contentsOf: JSONSerialization.data(withJSONObject: entries.map { [$0.0, $0.1] }))
+        try input.fileHandleForWriting.write(
+            contentsOf: JSONSerialization.data(withJSONObject: entries.map { [$0.0, $0.1] }))
         try input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -102,7 +106,8 @@ struct APITests {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
-            try await client.execute(uri: "/v1/apps/app/deploys", method: .post, headers: fixture.auth, body: body) { response in
+            try await client.execute(uri: "/v1/apps/app/deploys", method: .post, headers: fixture.auth, body: body) {
+                response in
                 #expect(response.status == .badRequest, "\(label)")
                 let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(error.error.code == "invalid_archive", "\(label)")
@@ -116,7 +121,9 @@ struct APITests {
     func deployQueuesJob() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
-        let body = try Self.archive([("Dockerfile", "FROM scratch\n"), ("big.txt", String(repeating: "x", count: 300_000))])
+        let body = try Self.archive([
+            ("Dockerfile", "FROM scratch\n"), ("big.txt", String(repeating: "x", count: 300_000)),
+        ])
         try await fixture.app.test(.router) { client in
             let accepted = try await client.execute(
                 uri: "/v1/apps/hello/deploys", method: .post, headers: fixture.auth, body: body
@@ -128,7 +135,8 @@ struct APITests {
             #expect(accepted.job.uploadBytes == Int64(body.readableBytes))
             let saved = try Data(contentsOf: URL(fileURLWithPath: fixture.directory.uploadPath(job: accepted.job.id)))
             #expect(saved == Data(buffer: body))
-            try await client.execute(uri: "/v1/jobs/\(accepted.job.id)", method: .get, headers: fixture.auth) { response in
+            try await client.execute(uri: "/v1/jobs/\(accepted.job.id)", method: .get, headers: fixture.auth) {
+                response in
                 let job = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
                 #expect(job.id == accepted.job.id)
                 #expect(job.app.rawValue == "hello")
@@ -136,7 +144,9 @@ struct APITests {
         }
     }
 
-    @Test("bad app names get 400 and change nothing", arguments: ["Hello", "-x", "a_b", String(repeating: "a", count: 41)])
+    @Test(
+        "bad app names get 400 and change nothing",
+        arguments: ["Hello", "-x", "a_b", String(repeating: "a", count: 41)])
     func badAppName(name: String) async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
@@ -183,13 +193,15 @@ struct APITests {
             ) { response in
                 try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
             }
-            try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) { response in
+            try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) {
+                response in
                 #expect(response.status == .ok)
                 let cancelled = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
                 #expect(cancelled.state == .cancelled)
                 #expect(cancelled.reason == "cancelled by user")
             }
-            try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) { response in
+            try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) {
+                response in
                 #expect(response.status == .conflict)
             }
         }

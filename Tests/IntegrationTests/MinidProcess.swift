@@ -21,11 +21,12 @@ final class MinidProcess {
         proxyPort = try freePort()
         logFile = data.url.appendingPathComponent("minid.log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        arguments = [
-            "serve", "--data-dir", data.url.appendingPathComponent("data").path,
-            "--api-port", String(apiPort), "--proxy-port", String(proxyPort),
-            "--workers", String(workers), "--health-timeout", "20",
-        ] + extraArguments
+        arguments =
+            [
+                "serve", "--data-dir", data.url.appendingPathComponent("data").path,
+                "--api-port", String(apiPort), "--proxy-port", String(proxyPort),
+                "--workers", String(workers), "--health-timeout", "20",
+            ] + extraArguments
         process = try Self.launch(arguments: arguments, log: logFile)
     }
 
@@ -91,7 +92,10 @@ final class MinidProcess {
     func getThroughProxy(host: String, path: String = "/") async throws -> (Int, String) {
         let result = try await run(
             URL(fileURLWithPath: "/usr/bin/curl"),
-            ["-sS", "--max-time", "5", "-H", "Host: \(host)", "-w", "\n%{http_code}", "http://127.0.0.1:\(proxyPort)\(path)"],
+            [
+                "-sS", "--max-time", "5", "-H", "Host: \(host)", "-w", "\n%{http_code}",
+                "http://127.0.0.1:\(proxyPort)\(path)",
+            ],
             timeout: .seconds(10)
         )
         var lines = result.stdout.components(separatedBy: "\n")

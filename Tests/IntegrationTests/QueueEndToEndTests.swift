@@ -89,7 +89,8 @@ struct QueueEndToEndTests {
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try await Self.waitUntilRunning(job, minid: minid)
             let workers = try await run(
-                URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "minid worker --name worker-1 --data-dir \(minid.data.path)"]
+                URL(fileURLWithPath: "/usr/bin/pgrep"),
+                ["-f", "minid worker --name worker-1 --data-dir \(minid.data.path)"]
             )
             let pid = try #require(Int32(workers.stdout.split(separator: "\n").first ?? ""), "no worker process found")
             kill(pid, SIGKILL)
@@ -102,7 +103,8 @@ struct QueueEndToEndTests {
             #expect(body.contains("Hello from mini"))
             let log = try await minid.mini(["logs", "--build", job])
             #expect(log.stdout.contains("attempt 1") && log.stdout.contains("attempt 2"))
-            #expect(log.stdout.components(separatedBy: "Releasing v").count == 2, "released exactly once:\n\(log.stdout)")
+            #expect(
+                log.stdout.components(separatedBy: "Releasing v").count == 2, "released exactly once:\n\(log.stdout)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -66,7 +66,8 @@ struct ReleaseTests {
 
             // A release that crashes at start fails with its last log lines; v2 keeps serving.
             let crashing = try copyExample("hello", into: work, as: "crashing")
-            try "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to crash; exit 3\"]\n"
+            try
+                "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to crash; exit 3\"]\n"
                 .write(to: crashing.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
             let crashed = try await minid.mini(["deploy", crashing.path, "--app", app])
             #expect(crashed.status == 1)
@@ -77,7 +78,8 @@ struct ReleaseTests {
             #expect(status == 200)
             #expect(body.contains("two"))
             let containers = try await run(
-                URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"]
+                URL(fileURLWithPath: "/usr/bin/docker"),
+                ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"]
             )
             #expect(containers.stdout.split(separator: "\n").map(String.init) == ["mini-\(app)-v2-1"])
         } catch {
@@ -128,7 +130,9 @@ struct ReleaseTests {
             var hosts = Set<String>()
             for _ in 0..<30 {
                 (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
-                if let host = info.components(separatedBy: "host=").last { hosts.insert(host.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                if let host = info.components(separatedBy: "host=").last {
+                    hosts.insert(host.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
             }
             #expect(hosts.count == 3, "hosts seen: \(hosts)")
 
@@ -138,7 +142,8 @@ struct ReleaseTests {
             var repaired = false
             for _ in 0..<40 where !repaired {
                 try await Task.sleep(for: .milliseconds(250))
-                let state = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["inspect", "-f", "{{.State.Running}}", victim])
+                let state = try await run(
+                    URL(fileURLWithPath: "/usr/bin/docker"), ["inspect", "-f", "{{.State.Running}}", victim])
                 repaired = state.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
             }
             #expect(repaired, "the removed instance was not recreated")
@@ -175,7 +180,9 @@ struct ReleaseTests {
                     result.bodies.insert(String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines))
                 } else {
                     result.failures += 1
-                    if result.failureSamples.count < 5 { result.failureSamples.append("status \(response.status.code)") }
+                    if result.failureSamples.count < 5 {
+                        result.failureSamples.append("status \(response.status.code)")
+                    }
                 }
             } catch is CancellationError {
                 break

@@ -7,7 +7,9 @@ struct SelfHealingTests {
     @Test("after SIGKILL of minid and after a dockerd restart every app serves again within 10 s")
     func survivesRestarts() async throws {
         guard await dockerIsAvailable() else { return }
-        let apps = ["heal-\(UUID().uuidString.prefix(6).lowercased())", "heal-\(UUID().uuidString.prefix(6).lowercased())"]
+        let apps = [
+            "heal-\(UUID().uuidString.prefix(6).lowercased())", "heal-\(UUID().uuidString.prefix(6).lowercased())",
+        ]
         let minid = try MinidProcess()
         let work = try TemporaryDirectory()
         defer { work.cleanup() }
@@ -21,13 +23,18 @@ struct SelfHealingTests {
 
             try await minid.killAndRestart()
             for app in apps {
-                #expect(try await Self.servesWithin(.seconds(10), minid: minid, host: "\(app).localhost"), "\(app) after SIGKILL")
+                #expect(
+                    try await Self.servesWithin(.seconds(10), minid: minid, host: "\(app).localhost"),
+                    "\(app) after SIGKILL")
             }
 
-            let restart = try await run(URL(fileURLWithPath: "/usr/bin/env"), ["bash", packageRoot.path + "/deploy/restart-dockerd.sh"])
+            let restart = try await run(
+                URL(fileURLWithPath: "/usr/bin/env"), ["bash", packageRoot.path + "/deploy/restart-dockerd.sh"])
             try #require(restart.status == 0, "dockerd restart failed: \(restart.stderr)")
             for app in apps {
-                #expect(try await Self.servesWithin(.seconds(10), minid: minid, host: "\(app).localhost"), "\(app) after dockerd restart")
+                #expect(
+                    try await Self.servesWithin(.seconds(10), minid: minid, host: "\(app).localhost"),
+                    "\(app) after dockerd restart")
             }
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")

@@ -7,7 +7,8 @@ import Testing
 struct TokenStoreTests {
     @Test("tokens are stored hashed and verified by value")
     func storedHashed() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let database = try MiniDatabase(path: path)
         let tokens = TokenStore(database: database)

@@ -54,12 +54,13 @@ extension Mini {
             func run() async throws {
                 let info: AppInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))")
                 if json { return Terminal.output(try JobDisplay.json(info)) }
-                var lines = [
-                    "app        \(info.name)",
-                    "url        \(info.url)",
-                    "release    \(info.release.map { "v\($0)" } ?? "none yet")",
-                    "scale      \(info.scale)",
-                ] + LimitsDisplay.lines(info.limits)
+                var lines =
+                    [
+                        "app        \(info.name)",
+                        "url        \(info.url)",
+                        "release    \(info.release.map { "v\($0)" } ?? "none yet")",
+                        "scale      \(info.scale)",
+                    ] + LimitsDisplay.lines(info.limits)
                 if !info.instances.isEmpty {
                     lines.append("instances")
                     lines.append(

@@ -31,7 +31,8 @@ extension Mini {
                 let info: EnvironmentInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))/env")
                 let shown = reveal ? info.env : info.env.mapValues { _ in "••••••" }
                 if json { return Terminal.output(try JobDisplay.json(EnvironmentInfo(env: shown))) }
-                Terminal.output(shown.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n"))
+                Terminal.output(
+                    shown.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n"))
             }
         }
 

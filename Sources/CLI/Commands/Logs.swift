@@ -22,7 +22,9 @@ extension Mini {
         @Flag(name: .shortAndLong, help: "Keep printing new lines.")
         var follow = false
 
-        @Option(name: [.customShort("n"), .customLong("lines")], help: "How many recent lines of each instance to print first.")
+        @Option(
+            name: [.customShort("n"), .customLong("lines")],
+            help: "How many recent lines of each instance to print first.")
         var lines = 100
 
         @OptionGroup var api: APIOptions
@@ -37,7 +39,8 @@ extension Mini {
         func run() async throws {
             let follow = follow ? "1" : nil
             if let build {
-                try await api.client().streamLines("/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
+                try await api.client().streamLines(
+                    "/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
             } else if let app {
                 try await api.client().streamLines(
                     "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines)], line: Terminal.output

@@ -46,7 +46,8 @@ extension APIClient {
         }
         let ended = try await follow(job, line: Terminal.output)
         guard ended.state == .succeeded else {
-            throw CLIFailure("\(change) of \(app) \(ended.state.rawValue): \(ended.error ?? ended.reason ?? "no reason given")")
+            throw CLIFailure(
+                "\(change) of \(app) \(ended.state.rawValue): \(ended.error ?? ended.reason ?? "no reason given")")
         }
         Terminal.output("\(app) is now at v\(ended.release ?? 0)")
     }
