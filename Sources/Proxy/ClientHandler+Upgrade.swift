@@ -63,6 +63,7 @@ extension ClientHandler {
             upstream.removeHandler(connection, promise: nil)
             client.removeHandler(try client.handler(type: HTTPResponseEncoder.self), promise: nil)
             upstream.removeHandler(try upstream.handler(type: HTTPRequestEncoder.self), promise: nil)
+            upstream.removeHandler(try upstream.handler(type: LineEndingRepairHandler.self), promise: nil)
             client.removeHandler(
                 try client.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
                 promise: nil

@@ -112,15 +112,17 @@ extension ClientHandler {
             }
         case .head(var head):
             exchange.status = Int(head.status.code)
-            exchange.upstreamKeepAlive = head.isKeepAlive
+            // HTTP/1.0 upstreams keep the connection only when they say so (`isKeepAlive`).
+            let upstreamKeepAlive = head.isKeepAlive
             // An early answer (request still arriving) closes the client connection afterwards.
             var keepAlive = state.keepAlive && state.requestComplete
-            HeaderRewriting.prepareResponse(
+            let framing = HeaderRewriting.prepareResponse(
                 &head,
                 requestMethod: exchange.method,
                 clientVersion: exchange.clientVersion,
                 keepAlive: &keepAlive
             )
+            exchange.upstreamKeepAlive = upstreamKeepAlive && framing != .untilClose
             state.responseStarted(keepAlive: keepAlive)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let body):

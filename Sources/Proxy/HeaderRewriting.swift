@@ -72,12 +72,14 @@ enum HeaderRewriting {
     /// Prepares an upstream's final (non-1xx) response head for the client: drops hop-by-hop
     /// headers, frames the body for the client's HTTP version and announces whether the
     /// connection stays open. Clears `keepAlive` when the body can only be delimited by closing.
+    /// Returns how the upstream delimits the body.
+    @discardableResult
     static func prepareResponse(
         _ head: inout HTTPResponseHead,
         requestMethod: HTTPMethod,
         clientVersion: HTTPVersion,
         keepAlive: inout Bool
-    ) {
+    ) -> ResponseFraming {
         let isUpgrade = head.status == .switchingProtocols
         let scan = HeaderScan(head.headers)
         if scan.contains(.hopByHop) {
@@ -86,22 +88,35 @@ enum HeaderRewriting {
         let clientSpeaksChunked = clientVersion.major == 1 && clientVersion.minor >= 1
         let code = head.status.code
         let isBodiless = requestMethod == .HEAD || code < 200 || code == 204 || code == 304
+        let framing: ResponseFraming
         if isBodiless {
+            framing = .bodiless
             // The encoder would otherwise write a last-chunk after a body that must not exist.
             if scan.contains(.transferEncoding) {
                 head.headers.remove(name: "transfer-encoding")
             }
-        } else if scan.contains(.contentLength) {
-            // Framed by length: passes through as is.
         } else if scan.contains(.transferEncoding) {
+            framing = .chunked
+            if scan.contains(.contentLength) {
+                // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, which must go.
+                head.headers.remove(name: "content-length")
+            }
             if !clientSpeaksChunked {
                 head.headers.remove(name: "transfer-encoding")
                 keepAlive = false
             }
-        } else if clientSpeaksChunked {
-            head.headers.add(name: "transfer-encoding", value: "chunked")
+        } else if scan.contains(.contentLength) {
+            // Framed by length: passes through as is.
+            framing = .length
         } else {
-            keepAlive = false
+            // The body ends when the upstream closes (CGI, HTTP/1.0 apps): re-framed chunked for
+            // the client, or delimited by closing the client connection too.
+            framing = .untilClose
+            if clientSpeaksChunked {
+                head.headers.add(name: "transfer-encoding", value: "chunked")
+            } else {
+                keepAlive = false
+            }
         }
         if isUpgrade {
             // `Connection: upgrade` was kept by `removeHopByHop`.
@@ -111,6 +126,7 @@ enum HeaderRewriting {
             head.headers.add(name: "connection", value: "keep-alive")
         }
         head.version = .http1_1
+        return framing
     }
 
     /// Prepares a 1xx informational head (such as `100 Continue`) for the client.
@@ -144,6 +160,19 @@ enum HeaderRewriting {
     private static let neverRemovedByConnection: Set<String> = [
         "content-length", "transfer-encoding", "host", "close", "keep-alive", "upgrade",
     ]
+}
+
+/// How an upstream delimits a response body.
+enum ResponseFraming: Equatable {
+    /// No body: a response to HEAD, 1xx, 204 or 304.
+    case bodiless
+    /// `Content-Length`.
+    case length
+    /// `Transfer-Encoding: chunked`.
+    case chunked
+    /// Neither: the body ends when the upstream closes the connection, which therefore cannot
+    /// carry another request.
+    case untilClose
 }
 
 /// The headers one pass over a header list found, among those the rewrites care about.

@@ -35,6 +35,7 @@ final class UpstreamPool {
                     )
                     try channel.pipeline.syncOperations.addHandlers(
                         HTTPRequestEncoder(configuration: encoderConfiguration),
+                        LineEndingRepairHandler(),
                         ByteToMessageHandler(decoder),
                         UpstreamHandler()
                     )

@@ -67,6 +67,9 @@ struct FailureTests {
                 try await connection.channel.executeThenClose { _, outbound in
                     try await outbound.write(.init(string: "GET /slow HTTP/1.1\r\nHost: app.localhost\r\n\r\n"))
                     try await waitFor { await server.inFlightRequests()[upstreams[0].upstream] == 1 }
+                    // Leave once the request reached the upstream (a connection that carried no
+                    // request yet is kept for the next one).
+                    try await waitFor { upstreams[0].receivedRequests == 1 }
                 }
                 try await waitFor { upstreams[0].closedConnections == 1 }
                 try await waitFor { await server.inFlightRequests().isEmpty }

@@ -27,8 +27,9 @@ final class RawUpstream: Sendable {
     }
 
     /// Starts a server answering `head` (status line and header lines, without the blank line
-    /// that ends them) and `bodySize` bytes of body.
-    static func start(head: String, bodySize: Int) async throws -> RawUpstream {
+    /// that ends them, which is `CRLF CRLF` unless `headEnd` says otherwise) and `bodySize`
+    /// bytes of body.
+    static func start(head: String, headEnd: String = "\r\n\r\n", bodySize: Int) async throws -> RawUpstream {
         let accepted = NIOLockedValueBox(0)
         let bodyWritten = NIOLockedValueBox(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -37,7 +38,7 @@ final class RawUpstream: Sendable {
                 accepted.withLockedValue { $0 += 1 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        CloseDelimitedResponder(head: head + "\r\n\r\n", bodySize: bodySize, bodyWritten: bodyWritten)
+                        CloseDelimitedResponder(head: head + headEnd, bodySize: bodySize, bodyWritten: bodyWritten)
                     )
                 }
             }

@@ -13,13 +13,15 @@ final class TestUpstream: Sendable {
     let name: String
     let port: Int
     private let channel: any Channel
-    private let counters: NIOLockedValueBox<(accepted: Int, closed: Int)>
+    private let counters: NIOLockedValueBox<UpstreamCounters>
 
     var upstream: Upstream { Upstream(host: "127.0.0.1", port: port) }
     var acceptedConnections: Int { counters.withLockedValue { $0.accepted } }
     var closedConnections: Int { counters.withLockedValue { $0.closed } }
+    /// Request heads received, over all connections.
+    var receivedRequests: Int { counters.withLockedValue { $0.requests } }
 
-    private init(name: String, channel: any Channel, counters: NIOLockedValueBox<(accepted: Int, closed: Int)>) {
+    private init(name: String, channel: any Channel, counters: NIOLockedValueBox<UpstreamCounters>) {
         self.name = name
         self.channel = channel
         self.port = channel.localAddress!.port!
@@ -27,7 +29,7 @@ final class TestUpstream: Sendable {
     }
 
     static func start(name: String) async throws -> TestUpstream {
-        let counters = NIOLockedValueBox((accepted: 0, closed: 0))
+        let counters = NIOLockedValueBox(UpstreamCounters())
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -38,7 +40,7 @@ final class TestUpstream: Sendable {
                         upgraders: [EchoUpgrader()], completionHandler: { _ in }
                     )
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withServerUpgrade: upgrade)
-                    try channel.pipeline.syncOperations.addHandler(TestUpstreamHandler(name: name))
+                    try channel.pipeline.syncOperations.addHandler(TestUpstreamHandler(name: name, counters: counters))
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
@@ -51,6 +53,13 @@ final class TestUpstream: Sendable {
     }
 }
 
+/// What a ``TestUpstream`` has seen.
+struct UpstreamCounters {
+    var accepted = 0
+    var closed = 0
+    var requests = 0
+}
+
 private final class TestUpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -60,12 +69,18 @@ private final class TestUpstreamHandler: ChannelInboundHandler, RemovableChannel
     private var receivedBytes = 0
     private var download: (remaining: Int, context: ChannelHandlerContext)?
 
-    init(name: String) { self.name = name }
+    private let counters: NIOLockedValueBox<UpstreamCounters>
+
+    init(name: String, counters: NIOLockedValueBox<UpstreamCounters>) {
+        self.name = name
+        self.counters = counters
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            counters.withLockedValue { $0.requests += 1 }
             receivedBytes = 0
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(.init(version: .http1_1, status: .continue))), promise: nil)

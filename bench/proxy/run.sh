@@ -58,7 +58,7 @@ http {
 CONF
 
 cat >"$WORK/proxy.conf" <<CONF
-worker_processes auto;
+worker_processes auto;  # one per core, like mini's event loops (--threads $(nproc))
 pid $WORK/logs/proxy.pid;
 error_log $WORK/logs/proxy-error.log warn;
 daemon off;
@@ -86,7 +86,7 @@ CONF
 
 nginx -p "$WORK" -c "$WORK/upstream.conf" & PIDS+=($!)
 nginx -p "$WORK" -c "$WORK/proxy.conf" & PIDS+=($!)
-"$MINI_BIN" --port "$MINI_PORT" --route "127.0.0.1=127.0.0.1:$UPSTREAM_PORT" & PIDS+=($!)
+"$MINI_BIN" --port "$MINI_PORT" --threads "$(nproc)" --route "127.0.0.1=127.0.0.1:$UPSTREAM_PORT" & PIDS+=($!)
 
 for port in $UPSTREAM_PORT $NGINX_PORT $MINI_PORT; do
     for _ in $(seq 100); do

@@ -1,16 +1,21 @@
 import Logging
+import NIOCore
+import NIOPosix
 import Proxy
 import ServiceLifecycle
 
-/// `proxy-bench --port P [--access-log] --route HOST=IP:PORT ...`: serves the static routes
-/// until SIGTERM or SIGINT.
+/// `proxy-bench --port P [--threads N] [--access-log] --route HOST=IP:PORT ...`: serves the
+/// static routes on N event loops (default: one per core) until SIGTERM or SIGINT.
 var configuration = ProxyConfiguration(accessLog: false)
+var threads = System.coreCount
 var staticRoutes: [String: [Upstream]] = [:]
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--port":
         configuration.port = arguments.popFirst().flatMap { Int($0) } ?? configuration.port
+    case "--threads":
+        threads = arguments.popFirst().flatMap { Int($0) } ?? threads
     case "--access-log":
         configuration.accessLog = true
     case "--route":
@@ -22,12 +27,13 @@ while let argument = arguments.popFirst() {
         }
         staticRoutes[String(parts[0]), default: []].append(Upstream(host: String(target[0]), port: port))
     default:
-        fatalError("unknown argument '\(argument)'; usage: proxy-bench --port P --route HOST=IP:PORT")
+        fatalError("unknown argument '\(argument)'; usage: proxy-bench --port P [--threads N] --route HOST=IP:PORT")
     }
 }
 
 let logger = Logger(label: "proxy-bench")
-let server = ProxyServer(configuration: configuration, logger: logger)
+let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+let server = ProxyServer(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
 server.updateRoutes(RouteTable(staticRoutes: staticRoutes))
 let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 try await group.run()
