@@ -50,7 +50,9 @@ struct QueueEndToEndTests {
             let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try await Self.waitUntilRunning(job, minid: minid)
-            try await Task.sleep(for: .milliseconds(700))
+            for _ in 0..<100 where try await Self.runningSleepSteps(seconds: 37) == 0 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             #expect(try await Self.runningSleepSteps(seconds: 37) == 1, "the build step should be running")
             let cancelled = try await minid.mini(["cancel", job])
             #expect(cancelled.status == 0, "\(cancelled.stderr)")

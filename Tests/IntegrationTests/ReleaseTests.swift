@@ -148,10 +148,37 @@ struct ReleaseTests {
             }
             #expect(repaired, "the removed instance was not recreated")
 
+            // App logs: every instance's lines, prefixed with the instance.
+            let logs = try await minid.mini(["logs", app, "-n", "50"])
+            #expect(logs.status == 0)
+            #expect(logs.stdout.contains("[mini-\(app)-v6-"), "app logs:\n\(logs.stdout)")
+
+            // Limits reach the containers of the new release.
+            let limits = try await minid.mini(["limits", "set", app, "--memory", "64m", "--cpus", "0.5"])
+            #expect(limits.status == 0, "\(limits.stdout)\(limits.stderr)")
+            let memory = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"),
+                ["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", "mini-\(app)-v7-1"]
+            )
+            #expect(memory.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864 500000000")
+
             // Scale to 0: the route answers 503.
             #expect(try await minid.mini(["scale", app, "0"]).status == 0)
             let (status, _) = try await minid.getThroughProxy(host: "\(app).localhost")
             #expect(status == 503)
+
+            // Destroy leaves nothing: no containers, no images, no app.
+            let refused = try await minid.mini(["apps", "destroy", app])
+            #expect(refused.status == 2, "destroy without --confirm must refuse")
+            let destroyed = try await minid.mini(["apps", "destroy", app, "--confirm", app])
+            #expect(destroyed.status == 0, "\(destroyed.stderr)")
+            let left = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-aq", "--filter", "label=mini.app=\(app)"]
+            )
+            #expect(left.stdout.isEmpty)
+            let images = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"])
+            #expect(images.stdout.isEmpty)
+            #expect(try await minid.mini(["apps", "info", app]).status == 1)
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
