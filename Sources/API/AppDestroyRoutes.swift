@@ -28,14 +28,22 @@ struct AppDestroyRoutes {
         }
         do {
             for container in try await docker.listContainers(labels: ["mini.app": name.rawValue], all: true) {
-                try await docker.removeContainer(container.id, force: true, ignoreMissing: true)
+                // A worker may be removing the same container right now (a drain): that is fine.
+                try await Self.toleratingConflict {
+                    try await docker.removeContainer(container.id, force: true, ignoreMissing: true)
+                }
             }
             for image in try await docker.listImages(reference: "mini/\(name.rawValue)") {
-                try await docker.removeImage(image.id, force: true, ignoreMissing: true)
+                try await Self.toleratingConflict {
+                    try await docker.removeImage(image.id, force: true, ignoreMissing: true)
+                }
             }
         } catch let error as DockerError where error.code == .daemonUnreachable {
             throw APIError.unavailable(
-                "the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again")
+                "the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again"
+            )
+        } catch let error as DockerError {
+            throw APIError.unavailable("the Docker engine refused to remove \(name)'s resources: \(error.message)")
         }
         let jobs = try apps.deleteApp(name)
         for job in jobs {
@@ -44,5 +52,13 @@ struct AppDestroyRoutes {
         }
         context.logger.info("destroyed app", metadata: ["app": "\(name)"])
         return Response(status: .noContent)
+    }
+
+    private static func toleratingConflict(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as DockerError where error.code == .conflict {
+            // Already being removed, or in use by a container that is going away.
+        }
     }
 }
