@@ -28,7 +28,7 @@ struct AppDestroyRoutes {
         }
         do {
             for container in try await docker.listContainers(labels: ["mini.app": name.rawValue], all: true) {
-                // A worker may be removing the same container right now (a drain): that is fine.
+                // A worker may be removing the same container right now (a drain).
                 try await Self.toleratingConflict {
                     try await docker.removeContainer(container.id, force: true, ignoreMissing: true)
                 }
@@ -54,11 +54,16 @@ struct AppDestroyRoutes {
         return Response(status: .noContent)
     }
 
+    /// Runs `body`, trying again for up to 3 s while the engine answers "conflict" (a
+    /// container already being removed, an image still used by one that is going away).
     private static func toleratingConflict(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as DockerError where error.code == .conflict {
-            // Already being removed, or in use by a container that is going away.
+        for _ in 0..<15 {
+            do {
+                return try await body()
+            } catch let error as DockerError where error.code == .conflict {
+                try await Task.sleep(for: .milliseconds(200))
+            }
         }
+        try await body()
     }
 }
