@@ -121,7 +121,7 @@ struct DeployPipeline {
         }
 
         try log.append("-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
-        let draining = try queue.complete(job.lease, release: plan.version) { [app, job] db in
+        let draining = try queue.fenced(job.lease) { [app, job] db in
             _ = try AppStore.createRelease(
                 app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
                 instances: plan.instances, job: job.info.id, description: plan.description, in: db
@@ -131,6 +131,10 @@ struct DeployPipeline {
             }
             return try AppStore.publish(app: app, release: plan.version, in: db)
         }
+        // The proxy picks routes up within ~50 ms; the job ends only once the new release is
+        // what clients reach, so `mini deploy` returning 0 means the new release serves.
+        try await Task.sleep(for: configuration.routePropagationDelay)
+        try queue.complete(job.lease, release: plan.version) { _ in }
         logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
         await drain(draining)
         await removeOldImages()
@@ -237,10 +241,8 @@ struct DeployPipeline {
         }.value
     }
 
-    /// Lets the proxy pick up the new routes, then stops the old instances gracefully.
+    /// Stops the old instances gracefully, once the proxy routes to the new ones.
     private func drain(_ instances: [InstanceRecord]) async {
-        guard !instances.isEmpty else { return }
-        try? await Task.sleep(for: configuration.routePropagationDelay)
         for instance in instances {
             let id = instance.containerId ?? instance.name
             do {

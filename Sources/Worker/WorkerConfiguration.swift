@@ -18,8 +18,8 @@ public struct WorkerConfiguration: Sendable {
     public var leaseCheckInterval: Duration = .milliseconds(500)
     /// How long an idle worker waits for a change before it looks again. Default 1 s.
     public var idleWait: Duration = .seconds(1)
-    /// How long the proxy may take to pick up a route change before old instances stop.
-    /// Default 300 ms (the proxy polls the store every 50 ms).
+    /// How long the proxy may take to pick up a route change: the job ends and old
+    /// instances stop only after it. Default 300 ms (the proxy watches the store every 50 ms).
     public var routePropagationDelay: Duration = .milliseconds(300)
     /// The grace period of `docker stop` before SIGKILL, in seconds. Default 10.
     public var stopGraceSeconds: Int = 10
