@@ -30,7 +30,6 @@ struct WorkerCommand: AsyncParsableCommand {
         logger[metadataKey: "worker"] = "\(name)"
         let (directory, database) = try data.open()
         var configuration = WorkerConfiguration(dataDirectory: directory)
-        configuration.dockerSocket = docker.dockerSocket
         configuration.buildTimeout = .seconds(build.buildTimeout)
         configuration.healthTimeout = .seconds(build.healthTimeout)
         configuration.buildMemoryLimit = try build.buildMemory.map(parseByteSize)

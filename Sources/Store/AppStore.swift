@@ -149,11 +149,6 @@ public struct AppStore: Sendable {
         }
     }
 
-    /// Records a new instance.
-    public func addInstance(_ instance: InstanceRecord) throws {
-        try database.write { db in try instance.insert(db) }
-    }
-
     /// Deletes an app with its releases, env, instances and jobs; returns the deleted job ids
     /// so their files can go too.
     public func deleteApp(_ app: AppName) throws -> [Int64] {

@@ -5,8 +5,6 @@ import Store
 public struct WorkerConfiguration: Sendable {
     /// Where the database, uploads and logs live.
     public var dataDirectory: DataDirectory
-    /// The Docker engine's socket. Default `/var/run/docker.sock`.
-    public var dockerSocket: String = "/var/run/docker.sock"
     /// A build that runs longer fails with reason `timed out`. Default 15 min.
     public var buildTimeout: Duration = .seconds(15 * 60)
     /// A memory limit for each build step, in bytes, so one build cannot take the VM down.
