@@ -25,15 +25,31 @@ public func makeAPIRouter(
     return router
 }
 
-extension Parameters {
-    /// The `{app}` path parameter, validated.
-    func appName() throws -> AppName {
-        let text = try require("app")
+extension AppName {
+    /// Validates `text` as an app name, answering 400 `invalid_app_name` when it is not one.
+    static func fromRequest(_ text: String) throws -> AppName {
         do {
             return try AppName(text)
         } catch {
             throw APIError.invalidAppName(error.message)
         }
+    }
+}
+
+extension AppStore {
+    /// The app, or 404 with how to create it.
+    func existingApp(_ name: AppName) throws -> AppRecord {
+        guard let app = try app(name) else {
+            throw APIError.notFound("no app '\(name)'; deploy it with `mini deploy --app \(name)`")
+        }
+        return app
+    }
+}
+
+extension Parameters {
+    /// The `{app}` path parameter, validated.
+    func appName() throws -> AppName {
+        try AppName.fromRequest(try require("app"))
     }
 
     /// The `{id}` path parameter of a job.

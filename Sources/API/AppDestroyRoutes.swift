@@ -19,7 +19,7 @@ struct AppDestroyRoutes {
 
     @Sendable func destroy(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
-        guard try apps.app(name) != nil else { throw APIError.notFound("no app '\(name)'") }
+        _ = try apps.existingApp(name)
         guard request.uri.queryParameters["confirm"].map(String.init) == name.rawValue else {
             throw APIError.badRequest("destroying \(name) deletes everything of it; confirm with ?confirm=\(name)")
         }

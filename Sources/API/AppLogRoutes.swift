@@ -18,7 +18,7 @@ struct AppLogRoutes {
 
     @Sendable func logs(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
-        guard try apps.app(name) != nil else { throw APIError.notFound("no app '\(name)'") }
+        _ = try apps.existingApp(name)
         let query = request.uri.queryParameters
         let follow = ["1", "true", "yes"].contains(query["follow"].map(String.init) ?? "")
         let tail = query["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100

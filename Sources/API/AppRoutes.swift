@@ -120,11 +120,7 @@ struct AppRoutes {
     static let maxInstances = 20
 
     private func existingApp(_ context: MiniRequestContext) throws -> AppRecord {
-        let name = try context.parameters.appName()
-        guard let app = try apps.app(name) else {
-            throw APIError.notFound("no app '\(name)'; deploy it with `mini deploy --app \(name)`")
-        }
-        return app
+        try apps.existingApp(try context.parameters.appName())
     }
 
     /// Queues a release job when the app has a release to restart; otherwise the change

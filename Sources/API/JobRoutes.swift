@@ -19,7 +19,7 @@ struct JobRoutes {
         let query = request.uri.queryParameters
         var app: AppName?
         if let text = query["app"].map(String.init), !text.isEmpty {
-            do { app = try AppName(text) } catch { throw APIError.invalidAppName(error.message) }
+            app = try AppName.fromRequest(text)
         }
         var state: JobState?
         if let text = query["state"].map(String.init), !text.isEmpty {

@@ -101,13 +101,7 @@ extension Mini {
 
         /// `--app`, validated, or the folder's name made valid.
         private func appName() throws -> AppName {
-            if let app {
-                do {
-                    return try AppName(app)
-                } catch {
-                    throw ValidationError(error.message)
-                }
-            }
+            if let app { return try AppArgument.validated(app) }
             let folderName = URL(fileURLWithPath: folder).lastPathComponent
             guard let name = AppName(sanitizing: folderName) else {
                 throw ValidationError(
