@@ -150,4 +150,27 @@ struct LeaseTests {
         #expect(attempts.map(\.owner) == [first.lease.owner, second.lease.owner, third.lease.owner])
         #expect(attempts.allSatisfy { $0.ended >= $0.started })
     }
+
+    @Test("completing a job can claim the next in the same transaction, only while the lease holds")
+    func completeAndClaimNext() throws {
+        let a = try enqueue("a")
+        let b = try enqueue("b")
+        let worker = WorkerIdentity(name: "w1")
+        let first = try #require(try queue.claim(as: worker))
+        let cancelled = try queue.cancel(first.info.id)
+        #expect(cancelled.state == .cancelled)
+        #expect(throws: QueueError.leaseLost(a.id)) {
+            try queue.complete(first.lease, release: 1, claimingNextAs: worker)
+        }
+        #expect(try queue.job(b.id).state == .queued, "a refused completion claims nothing")
+
+        let second = try #require(try queue.claim(as: worker))
+        _ = try enqueue("c")
+        let third = try #require(try queue.complete(second.lease, release: 2, claimingNextAs: worker))
+        #expect(try queue.job(second.info.id).state == .succeeded)
+        #expect(try queue.job(second.info.id).release == 2)
+        #expect(third.info.app.rawValue == "c")
+        #expect(third.info.state == .running)
+        #expect(try queue.complete(third.lease, release: 1, claimingNextAs: worker) == nil)
+    }
 }

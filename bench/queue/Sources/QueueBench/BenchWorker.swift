@@ -33,16 +33,18 @@ struct BenchWorker {
         var abandoned: [Lease] = []
         var claims = 0
         var versionBeforeClaim: Int?
+        var next = try queue.claim(as: identity)
         while !Task.isCancelled {
-            if let job = try queue.claim(as: identity) {
+            if let job = next {
                 versionBeforeClaim = nil
                 claims += 1
                 try record(job)
                 if abandonEvery > 0, job.info.attempt == 1, claims.isMultiple(of: abandonEvery) {
                     abandoned.append(job.lease)
+                    next = try queue.claim(as: identity)
                     continue
                 }
-                try complete(job.lease)
+                next = try completeAndClaim(job.lease)
             } else if let version = versionBeforeClaim {
                 if stopWhenIdle, try isIdle() { break }
                 do {
@@ -50,8 +52,10 @@ struct BenchWorker {
                 } catch is CancellationError {
                     break
                 }
+                next = try queue.claim(as: identity)
             } else {
                 versionBeforeClaim = try observer.version()
+                next = try queue.claim(as: identity)
             }
         }
         for lease in abandoned {
@@ -102,6 +106,19 @@ struct BenchWorker {
             try log.append(.complete(job: lease.job, token: lease.token, pid: pid, at: Self.now()))
         } catch let error as QueueError where error.isLeaseLost {
             try log.append(.refused(job: lease.job, token: lease.token, pid: pid))
+        }
+    }
+
+    /// Completes the job of `lease` and claims the next one in the same transaction; when
+    /// the lease was lost, logs the refusal and claims on its own.
+    private func completeAndClaim(_ lease: Lease) throws -> ClaimedJob? {
+        do {
+            let next = try queue.complete(lease, release: 1, claimingNextAs: identity)
+            try log.append(.complete(job: lease.job, token: lease.token, pid: pid, at: Self.now()))
+            return next
+        } catch let error as QueueError where error.isLeaseLost {
+            try log.append(.refused(job: lease.job, token: lease.token, pid: pid))
+            return try queue.claim(as: identity)
         }
     }
 
