@@ -4,23 +4,18 @@ import NIOHTTP1
 /// Upgrades (WebSocket and others): once the upstream answers `101 Switching Protocols`, both
 /// connections drop their HTTP handlers and become the two ends of a byte tunnel.
 extension ClientHandler {
-    func acceptUpgrade(head: inout HTTPResponseHead) {
+    /// Passes the `101` head on; the switch to a tunnel follows once the current read is
+    /// handled, and the bytes the upstream sent after the head go first through it.
+    func acceptUpgrade(_ head: ResponseHead) {
         guard let context else { return }
-        exchange.status = Int(head.status.code)
+        exchange.status = head.status
         var keepAlive = true
-        HeaderRewriting.prepareResponse(
-            &head,
-            requestMethod: exchange.method,
-            clientVersion: exchange.clientVersion,
-            keepAlive: &keepAlive
+        var out = context.channel.allocator.buffer(capacity: 0)
+        HeaderRewriting.writeClientResponseHead(
+            head, framing: .bodiless, clientVersion: exchange.clientVersion, keepAlive: &keepAlive, into: &out
         )
         state.upgradeAccepted()
-        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-    }
-
-    /// Called at the end of the 101 response. The switch happens once the decoders have
-    /// finished the read they are in; bytes they hold by then are passed on to the tunnel.
-    func completeUpgrade() {
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         loop.eventLoop.assumeIsolated().execute {
             self.switchToTunnel()
         }
@@ -57,19 +52,16 @@ extension ClientHandler {
         }
         do {
             try client.addHandler(tunnel.client)
-            // Encoders and our handlers first, so the bytes the decoders forward on removal
-            // reach the tunnel and leave unencoded.
+            if let early = connection.takeBytesAfterSwitch() {
+                clientChannel.writeAndFlush(early, promise: nil)
+            }
+            // Our handlers first, then the request decoder, which forwards the bytes it holds
+            // on removal: they reach the tunnel.
             client.removeHandler(self, promise: nil)
             upstream.removeHandler(connection, promise: nil)
-            client.removeHandler(try client.handler(type: HTTPResponseEncoder.self), promise: nil)
             upstream.removeHandler(try upstream.handler(type: HTTPRequestEncoder.self), promise: nil)
-            upstream.removeHandler(try upstream.handler(type: LineEndingRepairHandler.self), promise: nil)
             client.removeHandler(
                 try client.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
-                promise: nil
-            )
-            upstream.removeHandler(
-                try upstream.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
                 promise: nil
             )
         } catch {

@@ -56,7 +56,7 @@ extension ClientHandler {
         upstream = connection
         connection.owner = self
         state.upstreamAttached()
-        connection.write(.head(request))
+        connection.write(.head(request), dechunksResponse: exchange.clientVersion.minor == 0)
         if state.requestComplete {
             // A retry: the end of the request was consumed on the first attempt.
             connection.write(.end(nil))
@@ -95,46 +95,51 @@ extension ClientHandler {
         state.wantsUpstreamRead && (context?.channel.isWritable ?? false)
     }
 
-    func upstreamRead(_ part: HTTPClientResponsePart) {
+    func upstreamRead(_ event: ResponseReader.Event) {
         guard let context else { return }
-        switch part {
-        case .head(var head) where head.status == .switchingProtocols:
+        switch event {
+        case .head(let head, _) where head.status == 101:
             guard exchange.traits.isUpgrade, state.requestComplete else {
                 upstream?.close()  // an unasked-for switch: answered 502 by `upstreamClosed`
                 return
             }
-            acceptUpgrade(head: &head)
-        case .head(var head) where head.status.code < 200:
+            acceptUpgrade(head)
+        case .informational(let head):
             // `100 Continue` and friends; HTTP/1.0 clients do not know them.
             if exchange.clientVersion.minor >= 1 {
-                HeaderRewriting.prepareInformational(&head)
-                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                var keepAlive = true
+                var out = context.channel.allocator.buffer(capacity: 0)
+                HeaderRewriting.writeClientResponseHead(
+                    head, framing: .bodiless, clientVersion: exchange.clientVersion, keepAlive: &keepAlive, into: &out
+                )
+                context.write(wrapOutboundOut(out), promise: nil)
             }
-        case .head(var head):
-            exchange.status = Int(head.status.code)
-            // HTTP/1.0 upstreams keep the connection only when they say so (`isKeepAlive`).
-            let upstreamKeepAlive = head.isKeepAlive
+        case .head(let head, let framing):
+            exchange.status = head.status
             // An early answer (request still arriving) closes the client connection afterwards.
             var keepAlive = state.keepAlive && state.requestComplete
-            let framing = HeaderRewriting.prepareResponse(
-                &head,
-                requestMethod: exchange.method,
-                clientVersion: exchange.clientVersion,
-                keepAlive: &keepAlive
+            var out = context.channel.allocator.buffer(capacity: 0)
+            exchange.chunksResponse = HeaderRewriting.writeClientResponseHead(
+                head, framing: framing, clientVersion: exchange.clientVersion, keepAlive: &keepAlive, into: &out
             )
-            exchange.upstreamKeepAlive = upstreamKeepAlive && framing != .untilClose
+            exchange.upstreamKeepAlive = head.keepsConnection && framing != .untilClose
             state.responseStarted(keepAlive: keepAlive)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(out), promise: nil)
         case .body(let body):
             exchange.responseBytes += body.readableBytes
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        case .end(let trailers):
-            if state.phase == .upgrading {
-                completeUpgrade()
-                return
+            if exchange.chunksResponse {
+                var size = context.channel.allocator.buffer(capacity: 18)
+                size.writeString(String(body.readableBytes, radix: 16))
+                size.writeStaticString("\r\n")
+                context.write(wrapOutboundOut(size), promise: nil)
+                context.write(wrapOutboundOut(body), promise: nil)
+                context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(body), promise: nil)
             }
+        case .end:
             detachUpstream(reusable: exchange.upstreamKeepAlive && state.requestComplete)
-            endResponse(trailers: trailers)
+            endResponse()
         }
     }
 

@@ -10,8 +10,8 @@ import NIOHTTP1
 /// ``ClientConnectionState``; this class carries them out.
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let loop: LoopContext
     var context: ChannelHandlerContext?
@@ -217,30 +217,33 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let keepAlive = state.keepAlive && (state.requestComplete || !exchange.traits.hasBody)
         state.responseStarted(keepAlive: keepAlive)
         exchange.status = Int(response.status.code)
-        let body = response.body(allocator: context.channel.allocator)
-        exchange.responseBytes = body.readableBytes
-        context.write(wrapOutboundOut(.head(response.head(keepAlive: keepAlive))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        endResponse(trailers: nil)
+        exchange.responseBytes = response.text.utf8.count
+        context.write(
+            wrapOutboundOut(response.bytes(keepAlive: keepAlive, allocator: context.channel.allocator)),
+            promise: nil
+        )
+        endResponse()
     }
 
     /// Writes the end of the response and moves the connection on: to the next request, to
     /// dropping the rest of this request's body, or to closing.
-    func endResponse(trailers: HTTPHeaders?) {
+    func endResponse() {
         guard let context else { return }
         recordExchange()
-        let end = wrapOutboundOut(.end(trailers))
+        if exchange.chunksResponse {
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
+        }
         switch state.responseEnded() {
         case .keepAlive:
-            context.writeAndFlush(end, promise: nil)
+            context.flush()
             startIdle()
         case .awaitRequestEnd:
-            context.writeAndFlush(end, promise: nil)
+            context.flush()
             drainQueue()
             resumeClientReading()
         case .close:
             let flushed = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(end, promise: flushed)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: flushed)
             flushed.futureResult.assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }

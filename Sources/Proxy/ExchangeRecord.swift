@@ -18,6 +18,9 @@ struct ExchangeRecord {
     /// Upstream attempts that failed before this one.
     var failedAttempts = 0
     var upstreamKeepAlive = false
+    /// The upstream's body ends with its connection and the client speaks HTTP/1.1: the proxy
+    /// frames the body in chunks.
+    var chunksResponse = false
     var status = 0
     var responseBytes = 0
 

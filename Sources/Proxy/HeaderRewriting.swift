@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// Who is on the other end of a client connection, worked out once per connection.
@@ -69,73 +70,79 @@ enum HeaderRewriting {
         return RequestTraits(isUpgrade: isUpgrade, hasBody: hasBody)
     }
 
-    /// Prepares an upstream's final (non-1xx) response head for the client: drops hop-by-hop
-    /// headers, frames the body for the client's HTTP version and announces whether the
-    /// connection stays open. Clears `keepAlive` when the body can only be delimited by closing.
-    /// Returns how the upstream delimits the body.
+    /// Writes an upstream's response head for the client into `out`: the status line as
+    /// HTTP/1.1, the field lines as they came minus the hop-by-hop ones, and the framing and
+    /// `Connection` fields the client needs. Clears `keepAlive` when the body can only be
+    /// delimited by closing. Returns whether the body must be chunked by the proxy (it ends
+    /// with the upstream connection and the client speaks HTTP/1.1).
+    ///
+    /// Informational heads (`100 Continue`) pass with `framing` `.bodiless`.
     @discardableResult
-    static func prepareResponse(
-        _ head: inout HTTPResponseHead,
-        requestMethod: HTTPMethod,
+    static func writeClientResponseHead(
+        _ head: ResponseHead,
+        framing: ResponseFraming,
         clientVersion: HTTPVersion,
-        keepAlive: inout Bool
-    ) -> ResponseFraming {
-        let isUpgrade = head.status == .switchingProtocols
-        let scan = HeaderScan(head.headers)
-        if scan.contains(.hopByHop) {
-            removeHopByHop(from: &head.headers, keepingUpgrade: isUpgrade)
-        }
+        keepAlive: inout Bool,
+        into out: inout ByteBuffer
+    ) -> Bool {
+        let isUpgrade = head.status == 101
         let clientSpeaksChunked = clientVersion.major == 1 && clientVersion.minor >= 1
-        let code = head.status.code
-        let isBodiless = requestMethod == .HEAD || code < 200 || code == 204 || code == 304
-        let framing: ResponseFraming
-        if isBodiless {
-            framing = .bodiless
-            // The encoder would otherwise write a last-chunk after a body that must not exist.
-            if scan.contains(.transferEncoding) {
-                head.headers.remove(name: "transfer-encoding")
-            }
-        } else if scan.contains(.transferEncoding) {
-            framing = .chunked
-            if scan.contains(.contentLength) {
-                // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, which must go.
-                head.headers.remove(name: "content-length")
-            }
+        var dropTransferEncoding = false
+        var dropContentLength = false
+        var addsChunked = false
+        switch framing {
+        case .bodiless:
+            // No body may follow, whatever the upstream announced.
+            dropTransferEncoding = true
+        case .chunked:
+            dropContentLength = true
             if !clientSpeaksChunked {
-                head.headers.remove(name: "transfer-encoding")
+                dropTransferEncoding = true
                 keepAlive = false
             }
-        } else if scan.contains(.contentLength) {
-            // Framed by length: passes through as is.
-            framing = .length
-        } else {
-            // The body ends when the upstream closes (CGI, HTTP/1.0 apps): re-framed chunked for
-            // the client, or delimited by closing the client connection too.
-            framing = .untilClose
+        case .length:
+            break
+        case .untilClose:
             if clientSpeaksChunked {
-                head.headers.add(name: "transfer-encoding", value: "chunked")
+                addsChunked = true
             } else {
                 keepAlive = false
             }
         }
-        if isUpgrade {
-            // `Connection: upgrade` was kept by `removeHopByHop`.
-        } else if !keepAlive {
-            head.headers.add(name: "connection", value: "close")
-        } else if !clientSpeaksChunked {
-            head.headers.add(name: "connection", value: "keep-alive")
+        out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
+        out.writeStaticString("HTTP/1.1 ")
+        writeBytes(of: head, head.statusLine, into: &out)
+        out.writeStaticString("\r\n")
+        for field in head.fields {
+            if head.isHopByHop(field, keepingUpgrade: isUpgrade)
+                || (dropTransferEncoding && field.kind.contains(.transferEncoding))
+                || (dropContentLength && field.kind.contains(.contentLength))
+            {
+                continue
+            }
+            writeBytes(of: head, field.line, into: &out)
+            out.writeStaticString("\r\n")
         }
-        head.version = .http1_1
-        return framing
+        if addsChunked {
+            out.writeStaticString("transfer-encoding: chunked\r\n")
+        }
+        if isUpgrade {
+            out.writeStaticString("connection: upgrade\r\n")
+        } else if head.status >= 200 {
+            if !keepAlive {
+                out.writeStaticString("connection: close\r\n")
+            } else if !clientSpeaksChunked {
+                out.writeStaticString("connection: keep-alive\r\n")
+            }
+        }
+        out.writeStaticString("\r\n")
+        return addsChunked
     }
 
-    /// Prepares a 1xx informational head (such as `100 Continue`) for the client.
-    static func prepareInformational(_ head: inout HTTPResponseHead) {
-        let scan = HeaderScan(head.headers)
-        if scan.contains(.hopByHop) {
-            removeHopByHop(from: &head.headers, keepingUpgrade: false)
+    private static func writeBytes(of head: ResponseHead, _ range: Range<Int>, into out: inout ByteBuffer) {
+        head.bytes.withUnsafeReadableBytes { bytes in
+            _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
-        head.version = .http1_1
     }
 
     /// Removes the hop-by-hop headers and those the `Connection` header names. The framing
@@ -188,6 +195,7 @@ struct HeaderScan: OptionSet {
     static let requestID = HeaderScan(rawValue: 1 << 6)
     static let contentLength = HeaderScan(rawValue: 1 << 7)
     static let transferEncoding = HeaderScan(rawValue: 1 << 8)
+    static let connection = HeaderScan(rawValue: 1 << 9)
 
     static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]
 
@@ -204,42 +212,45 @@ struct HeaderScan: OptionSet {
         self = found
     }
 
-    /// Classifies a header name case-insensitively, dispatching on its length first so that most
-    /// names are dismissed after one comparison.
-    private static func classify(_ name: String) -> HeaderScan {
-        let utf8 = name.utf8
-        switch utf8.count {
-        case 2: return equalsIgnoringCase(utf8, "te") ? .hopByHop : []
+    /// Classifies a header name case-insensitively.
+    static func classify(_ name: String) -> HeaderScan {
+        var name = name
+        return name.withUTF8 { classify(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Classifies a header name given as bytes case-insensitively, dispatching on its length
+    /// first so that most names are dismissed after one comparison.
+    static func classify(_ name: UnsafeRawBufferPointer) -> HeaderScan {
+        switch name.count {
+        case 2: return equalsIgnoringCase(name, "te") ? .hopByHop : []
         case 7:
-            if equalsIgnoringCase(utf8, "upgrade") { return [.hopByHop, .upgrade] }
-            return equalsIgnoringCase(utf8, "trailer") ? .hopByHop : []
-        case 9: return equalsIgnoringCase(utf8, "forwarded") ? .forwarded : []
+            if equalsIgnoringCase(name, "upgrade") { return [.hopByHop, .upgrade] }
+            return equalsIgnoringCase(name, "trailer") ? .hopByHop : []
+        case 9: return equalsIgnoringCase(name, "forwarded") ? .forwarded : []
         case 10:
-            return equalsIgnoringCase(utf8, "connection") || equalsIgnoringCase(utf8, "keep-alive") ? .hopByHop : []
-        case 12: return equalsIgnoringCase(utf8, "x-request-id") ? .requestID : []
-        case 14: return equalsIgnoringCase(utf8, "content-length") ? .contentLength : []
-        case 15: return equalsIgnoringCase(utf8, "x-forwarded-for") ? .forwardedFor : []
+            if equalsIgnoringCase(name, "connection") { return [.hopByHop, .connection] }
+            return equalsIgnoringCase(name, "keep-alive") ? .hopByHop : []
+        case 12: return equalsIgnoringCase(name, "x-request-id") ? .requestID : []
+        case 14: return equalsIgnoringCase(name, "content-length") ? .contentLength : []
+        case 15: return equalsIgnoringCase(name, "x-forwarded-for") ? .forwardedFor : []
         case 16:
-            if equalsIgnoringCase(utf8, "x-forwarded-host") { return .forwardedHost }
-            return equalsIgnoringCase(utf8, "proxy-connection") ? .hopByHop : []
+            if equalsIgnoringCase(name, "x-forwarded-host") { return .forwardedHost }
+            return equalsIgnoringCase(name, "proxy-connection") ? .hopByHop : []
         case 17:
-            if equalsIgnoringCase(utf8, "x-forwarded-proto") { return .forwardedProto }
-            return equalsIgnoringCase(utf8, "transfer-encoding") ? .transferEncoding : []
+            if equalsIgnoringCase(name, "x-forwarded-proto") { return .forwardedProto }
+            return equalsIgnoringCase(name, "transfer-encoding") ? .transferEncoding : []
         default: return []
         }
     }
 
-    /// Compares `name` with a lowercase ASCII `literal` of the same length, ignoring case.
-    private static func equalsIgnoringCase(_ name: String.UTF8View, _ literal: StaticString) -> Bool {
+    /// Compares `bytes` with a lowercase ASCII `literal`, ignoring case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
         literal.withUTF8Buffer { expected in
-            var index = 0
-            for byte in name {
-                if byte | 0x20 != expected[index] {
-                    return false
-                }
-                index += 1
+            guard bytes.count == expected.count else { return false }
+            for index in 0..<bytes.count where bytes[index] | 0x20 != expected[index] {
+                return false
             }
-            return index == expected.count
+            return true
         }
     }
 }

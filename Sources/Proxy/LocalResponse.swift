@@ -42,24 +42,20 @@ enum LocalResponse {
     /// Seconds a client should wait before retrying, sent as `Retry-After` with 503.
     static let retryAfterSeconds = "5"
 
-    /// The response head, with framing and `Connection` set for `keepAlive`.
-    func head(keepAlive: Bool) -> HTTPResponseHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(text.utf8.count))
-        headers.add(name: "cache-control", value: "no-store")
+    /// The whole response, head and body, with `Connection: close` unless `keepAlive`.
+    func bytes(keepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var out = allocator.buffer(capacity: 256)
+        out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        out.writeStaticString("content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n")
+        out.writeString("content-length: \(text.utf8.count)\r\n")
         if case .serviceUnavailable = self {
-            headers.add(name: "retry-after", value: Self.retryAfterSeconds)
+            out.writeString("retry-after: \(Self.retryAfterSeconds)\r\n")
         }
         if !keepAlive {
-            headers.add(name: "connection", value: "close")
+            out.writeStaticString("connection: close\r\n")
         }
-        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-    }
-
-    /// The body, allocated from `allocator`.
-    func body(allocator: ByteBufferAllocator) -> ByteBuffer {
-        allocator.buffer(string: text)
+        out.writeStaticString("\r\n")
+        out.writeString(text)
+        return out
     }
 }

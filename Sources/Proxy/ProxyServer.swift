@@ -115,11 +115,8 @@ public final class ProxyServer: Service {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = maxHeaderBytes
         limits.maxHeaderListSize = maxHeaderBytes
-        var encoderConfiguration = HTTPResponseEncoder.Configuration()
-        encoderConfiguration.automaticallySetFramingHeaders = false
         try channel.pipeline.syncOperations.addHandlers(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)),
-            HTTPResponseEncoder(configuration: encoderConfiguration),
             ClientHandler(loop: loop)
         )
         loop.register(channel)

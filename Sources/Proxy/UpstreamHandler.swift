@@ -1,10 +1,11 @@
 import NIOCore
 import NIOHTTP1
 
-/// The last handler of an upstream connection's pipeline: hands response parts to the client
-/// connection that owns it, and reads only while that client can take more.
+/// The last handler of an upstream connection's pipeline: reads responses with a
+/// ``ResponseReader``, hands them to the client connection that owns it, and reads only while
+/// that client can take more.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -18,6 +19,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var context: ChannelHandlerContext?
     private var readPending = false
+    private var reader = ResponseReader()
 
     var isActive: Bool { context?.channel.isActive ?? false }
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -32,12 +34,19 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let owner else {
-            // A pooled connection has nothing to say; whatever it sends makes it unusable.
+        reader.feed(unwrapInboundIn(data))
+        do {
+            while let event = try reader.next() {
+                guard let owner else {
+                    // Nobody asked: a pooled connection that speaks is unusable.
+                    context.close(promise: nil)
+                    return
+                }
+                owner.upstreamRead(event)
+            }
+        } catch {
             context.close(promise: nil)
-            return
         }
-        owner.upstreamRead(unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -50,6 +59,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body delimited by the end of the connection ends here; a cut one is an error,
+        // which the owner learns from `upstreamClosed`.
+        if let end = try? reader.inputClosed() {
+            owner?.upstreamRead(end)
+        }
         pool?.connectionClosed(self)
         pool = nil
         owner?.upstreamClosed(self)
@@ -69,8 +83,18 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func write(_ part: HTTPClientRequestPart) {
+    /// Sends a request part; a head also readies the reader for its response.
+    /// `dechunksResponse`: the client speaks HTTP/1.0 and cannot take a chunked body.
+    func write(_ part: HTTPClientRequestPart, dechunksResponse: Bool = false) {
+        if case .head(let head) = part {
+            reader.expectResponse(toHEAD: head.method == .HEAD, dechunksBody: dechunksResponse)
+        }
         context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    /// The bytes that came after a `101 Switching Protocols` head: the tunnel's first.
+    func takeBytesAfterSwitch() -> ByteBuffer? {
+        reader.takeBufferedBytes()
     }
 
     func flush() {

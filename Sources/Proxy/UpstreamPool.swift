@@ -29,14 +29,8 @@ final class UpstreamPool {
                 channel.eventLoop.makeCompletedFuture {
                     var encoderConfiguration = HTTPRequestEncoder.Configuration()
                     encoderConfiguration.automaticallySetFramingHeaders = false
-                    let decoder = HTTPResponseDecoder(
-                        leftOverBytesStrategy: .forwardBytes,
-                        informationalResponseStrategy: .forward
-                    )
                     try channel.pipeline.syncOperations.addHandlers(
                         HTTPRequestEncoder(configuration: encoderConfiguration),
-                        LineEndingRepairHandler(),
-                        ByteToMessageHandler(decoder),
                         UpstreamHandler()
                     )
                 }

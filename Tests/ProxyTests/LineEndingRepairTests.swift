@@ -5,33 +5,6 @@ import Testing
 
 @Suite("Bare-LF response heads")
 struct LineEndingRepairTests {
-    @Test("Bare LFs are found across reads, after an informational head, and not past the head")
-    func scannerFindsBareLineFeeds() {
-        let response = "HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\n\nbody\nmore\n"
-        let headLength = response.utf8.count - "body\nmore\n".utf8.count
-        // Whole, and one byte per read (a CR and its LF in different reads).
-        for readSize in [response.utf8.count, 1] {
-            var scanner = HeadScanner()
-            var bareLineFeeds: [Int] = []
-            var ended = false
-            var offset = 0
-            let bytes = Array(response.utf8)
-            while !ended && offset < bytes.count {
-                let end = min(offset + readSize, bytes.count)
-                let result = bytes[offset..<end].withUnsafeBytes { scanner.scan($0) }
-                bareLineFeeds += result.bareLineFeeds.map { $0 + offset }
-                ended = result.headEnded
-                offset = end
-            }
-            #expect(ended, "read size \(readSize)")
-            if readSize == 1 {
-                #expect(offset == headLength, "the scan stops at the end of the head")
-            }
-            let expected = bytes.indices.filter { $0 < headLength && bytes[$0] == 10 && bytes[$0 - 1] != 13 }
-            #expect(bareLineFeeds == expected, "read size \(readSize)")
-        }
-    }
-
     @Test("An upstream head with bare LFs, after a bare-LF 100 Continue, reaches the client")
     func bareLineFeedHeads() async throws {
         let upstream = try await RawUpstream.start(

@@ -1,0 +1,232 @@
+import NIOCore
+
+/// Turns the bytes of an upstream connection into responses, one per request sent, without
+/// decoding what the proxy only forwards: the head is parsed in place (``ResponseHead``), body
+/// bytes are passed on as the slices they arrived in, and only a chunked body is scanned for
+/// its end (``ChunkedScanner``).
+///
+/// Pull-based, like NIO's decoders: ``feed(_:)`` the bytes read, then call ``next()`` until
+/// it returns nil.
+///
+/// ```
+///   idle ──request sent──▶ head ──1xx──▶ head
+///                            │ final head         ┌─ bodiless ─┐
+///                            ▼                    ▼            │
+///                          body(length | chunked | untilClose) ──▶ ending ──▶ idle
+///                            │ 101
+///                            ▼
+///                          switched (the rest of the bytes belong to a tunnel)
+/// ```
+struct ResponseReader {
+    enum Event {
+        /// An informational head (`100 Continue`...), not `101`; the final head follows.
+        case informational(ResponseHead)
+        /// The final head, with how its body is delimited, or a `101 Switching Protocols`.
+        case head(ResponseHead, ResponseFraming)
+        /// Body bytes for the client: as the upstream framed them, or, for an HTTP/1.0
+        /// client of a chunked body, only the chunk data.
+        case body(ByteBuffer)
+        /// The response is complete.
+        case end
+    }
+
+    /// The upstream broke the protocol; the connection must close.
+    struct ProtocolError: Error {
+        let reason: String
+    }
+
+    private enum State {
+        /// No request is waiting for its response: any byte is a protocol error.
+        case idle
+        case head
+        case body(Body)
+        /// The response is complete; ``Event/end`` is next.
+        case ending
+        /// After a 101: the bytes belong to the tunnel.
+        case switched
+    }
+
+    private enum Body {
+        case length(remaining: Int)
+        case chunked(ChunkedScanner)
+        case untilClose
+    }
+
+    private var state = State.idle
+    private var buffer: ByteBuffer?
+    /// Where to go on looking for the end of the head in ``buffer``.
+    private var headScanOffset = 0
+    private var requestIsHEAD = false
+    private var dechunks = false
+    let maxHeadBytes: Int
+
+    init(maxHeadBytes: Int = 64 * 1024) {
+        self.maxHeadBytes = maxHeadBytes
+    }
+
+    /// A request went out: the next bytes are its response. `dechunksBody`: the client
+    /// speaks HTTP/1.0, so a chunked body reaches it as plain data.
+    mutating func expectResponse(toHEAD: Bool, dechunksBody: Bool) {
+        state = .head
+        headScanOffset = 0
+        requestIsHEAD = toHEAD
+        dechunks = dechunksBody
+    }
+
+    mutating func feed(_ bytes: ByteBuffer) {
+        if buffer == nil || buffer!.readableBytes == 0 {
+            buffer = bytes
+        } else {
+            var bytes = bytes
+            buffer!.writeBuffer(&bytes)
+        }
+    }
+
+    /// The bytes read past a `101` response, for the tunnel.
+    mutating func takeBufferedBytes() -> ByteBuffer? {
+        defer { buffer = nil }
+        return buffer.flatMap { $0.readableBytes > 0 ? $0 : nil }
+    }
+
+    /// Whether a response is under way (its head or body partly read).
+    var isMidResponse: Bool {
+        switch state {
+        case .head, .body, .ending: true
+        case .idle, .switched: false
+        }
+    }
+
+    /// The next event from the bytes fed so far, or nil when more bytes are needed.
+    mutating func next() throws -> Event? {
+        switch state {
+        case .idle:
+            if let buffer, buffer.readableBytes > 0 {
+                throw ProtocolError(reason: "bytes from the upstream while no request was waiting")
+            }
+            return nil
+        case .switched:
+            return nil
+        case .ending:
+            state = .idle
+            return .end
+        case .head:
+            return try nextHead()
+        case .body(let body):
+            return try nextBody(body)
+        }
+    }
+
+    /// The upstream closed its side: ends a body delimited by closing.
+    /// - Throws: when a response was cut short.
+    mutating func inputClosed() throws -> Event? {
+        switch state {
+        case .body(.untilClose):
+            state = .idle
+            return .end
+        case .head, .body, .ending:
+            throw ProtocolError(reason: "the upstream closed the connection mid-response")
+        case .idle, .switched:
+            return nil
+        }
+    }
+
+    private mutating func nextHead() throws -> Event? {
+        guard var bytes = buffer else { return nil }
+        let end = bytes.withUnsafeReadableBytes { ResponseHead.endIndex(in: $0, from: headScanOffset) }
+        guard let end else {
+            guard bytes.readableBytes <= maxHeadBytes else {
+                throw ProtocolError(reason: "response head larger than \(maxHeadBytes) bytes")
+            }
+            // Resume one byte back: the line end may be split between reads.
+            headScanOffset = max(0, bytes.readableBytes - 2)
+            return nil
+        }
+        let head = try ResponseHead(bytes.readSlice(length: end)!)
+        buffer = bytes
+        headScanOffset = 0
+        switch head.status {
+        case 101:
+            state = .switched
+            return .head(head, .bodiless)
+        case 100..<200:
+            return .informational(head)
+        default:
+            let framing = framing(of: head)
+            switch framing {
+            case .bodiless:
+                state = .ending
+            case .length:
+                state = head.contentLength == 0 ? .ending : .body(.length(remaining: head.contentLength ?? 0))
+            case .chunked:
+                state = .body(.chunked(ChunkedScanner()))
+            case .untilClose:
+                state = .body(.untilClose)
+            }
+            return .head(head, framing)
+        }
+    }
+
+    private func framing(of head: ResponseHead) -> ResponseFraming {
+        if requestIsHEAD || head.status == 204 || head.status == 304 {
+            return .bodiless
+        }
+        if head.found.contains(.transferEncoding) {
+            // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; not ending with
+            // chunked, the body ends with the connection.
+            return head.isChunked ? .chunked : .untilClose
+        }
+        return head.contentLength != nil ? .length : .untilClose
+    }
+
+    private mutating func nextBody(_ body: Body) throws -> Event? {
+        guard var bytes = buffer, bytes.readableBytes > 0 else { return nil }
+        switch body {
+        case .untilClose:
+            buffer = nil
+            return .body(bytes)
+        case .length(let remaining):
+            let length = min(remaining, bytes.readableBytes)
+            let slice = bytes.readSlice(length: length)!
+            buffer = bytes
+            state = remaining == length ? .ending : .body(.length(remaining: remaining - length))
+            return .body(slice)
+        case .chunked(var scanner):
+            if dechunks {
+                return try nextChunkData(&scanner, in: &bytes)
+            }
+            // Forward the framing as it is: everything up to the end of the message.
+            var consumed = 0
+            try bytes.withUnsafeReadableBytes { raw in
+                while consumed < raw.count && !scanner.isDone {
+                    consumed += try scanner.advance(UnsafeRawBufferPointer(rebasing: raw[consumed...])).consumed
+                }
+            }
+            let slice = bytes.readSlice(length: consumed)!
+            buffer = bytes
+            state = scanner.isDone ? .ending : .body(.chunked(scanner))
+            return .body(slice)
+        }
+    }
+
+    /// For an HTTP/1.0 client: the next run of chunk data, skipping the framing around it.
+    private mutating func nextChunkData(_ scanner: inout ChunkedScanner, in bytes: inout ByteBuffer) throws -> Event? {
+        while bytes.readableBytes > 0 {
+            let step = try bytes.withUnsafeReadableBytes { try scanner.advance($0) }
+            let data = step.data.map { bytes.getSlice(at: bytes.readerIndex + $0.lowerBound, length: $0.count)! }
+            bytes.moveReaderIndex(forwardBy: step.consumed)
+            if step.ended {
+                buffer = bytes
+                state = .ending
+                return try next()
+            }
+            if let data {
+                buffer = bytes
+                state = .body(.chunked(scanner))
+                return .body(data)
+            }
+        }
+        buffer = bytes
+        state = .body(.chunked(scanner))
+        return nil
+    }
+}
