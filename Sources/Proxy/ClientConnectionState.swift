@@ -1,5 +1,3 @@
-import NIOHTTP1
-
 /// The life of one client connection, one exchange (a request and its response) at a time.
 ///
 /// ```
@@ -49,7 +47,7 @@ struct ClientConnectionState {
     private(set) var keepAlive = true
 
     /// Whether an inbound part can be handled now, or must wait in the queue.
-    func canConsume(_ part: HTTPServerRequestPart) -> Bool {
+    func canConsume(_ part: RequestReader.Event) -> Bool {
         switch phase {
         case .idle:
             if case .head = part { return true }

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// Upgrades (WebSocket and others): once the upstream answers `101 Switching Protocols`, both
 /// connections drop their HTTP handlers and become the two ends of a byte tunnel.
@@ -52,18 +51,15 @@ extension ClientHandler {
         }
         do {
             try client.addHandler(tunnel.client)
+            // Bytes either side sent after the switch, already read, go first through the tunnel.
             if let early = connection.takeBytesAfterSwitch() {
                 clientChannel.writeAndFlush(early, promise: nil)
             }
-            // Our handlers first, then the request decoder, which forwards the bytes it holds
-            // on removal: they reach the tunnel.
+            if let early = reader.takeBufferedBytes() {
+                upstreamChannel.writeAndFlush(early, promise: nil)
+            }
             client.removeHandler(self, promise: nil)
             upstream.removeHandler(connection, promise: nil)
-            upstream.removeHandler(try upstream.handler(type: HTTPRequestEncoder.self), promise: nil)
-            client.removeHandler(
-                try client.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
-                promise: nil
-            )
         } catch {
             // Closing the upstream end runs the tunnel's close callback.
             clientChannel.close(promise: nil)

@@ -56,11 +56,9 @@ extension ClientHandler {
         upstream = connection
         connection.owner = self
         state.upstreamAttached()
-        connection.write(.head(request), dechunksResponse: exchange.clientVersion.minor == 0)
-        if state.requestComplete {
-            // A retry: the end of the request was consumed on the first attempt.
-            connection.write(.end(nil))
-        }
+        connection.sendHead(
+            request, toHEAD: exchange.method == .HEAD, dechunksResponse: exchange.clientVersion.minor == 0
+        )
         drainQueue()
         connection.flush()
         resumeClientReading()
@@ -99,7 +97,7 @@ extension ClientHandler {
         guard let context else { return }
         switch event {
         case .head(let head, _) where head.status == 101:
-            guard exchange.traits.isUpgrade, state.requestComplete else {
+            guard exchange.isUpgrade, state.requestComplete else {
                 upstream?.close()  // an unasked-for switch: answered 502 by `upstreamClosed`
                 return
             }

@@ -9,7 +9,7 @@ import NIOHTTP1
 /// request in flight), the upstream only while the client is writable. The phases live in
 /// ``ClientConnectionState``; this class carries them out.
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -18,7 +18,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var state = ClientConnectionState()
     /// Inbound parts that cannot be handled yet: the body of a request waiting for its upstream,
     /// or a pipelined next request.
-    var queue = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 4)
+    var queue = CircularBuffer<RequestReader.Event>(initialCapacity: 4)
+    /// Parses the client's bytes into requests.
+    var reader: RequestReader
     private var isDrainingQueue = false
     /// A read the channel asked for but the state held back.
     private var readPending = false
@@ -33,7 +35,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var pool: UpstreamPool?
     var upstream: UpstreamHandler?
     /// The request head as sent upstream (kept to send it again on a retry).
-    var request: HTTPRequestHead?
+    var request: ByteBuffer?
 
     // One lazily re-armed timer: moving the deadline later costs nothing.
     private var deadline = NIODeadline.distantFuture
@@ -42,6 +44,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(loop: LoopContext) {
         self.loop = loop
+        self.reader = RequestReader(maxHeadBytes: loop.settings.maxHeaderBytes)
     }
 
     // MARK: Channel events
@@ -60,12 +63,29 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard state.phase != .closed else { return }
-        let part = unwrapInboundIn(data)
-        if queue.isEmpty && state.canConsume(part) {
-            consume(part)
-        } else {
-            queue.append(part)
+        reader.feed(unwrapInboundIn(data))
+        do {
+            while let part = try reader.next() {
+                if queue.isEmpty && state.canConsume(part) {
+                    consume(part)
+                } else {
+                    queue.append(part)
+                }
+            }
+        } catch {
+            refuse(error)
         }
+    }
+
+    /// Answers a request the reader refused, then closes: the stream cannot be resynced.
+    private func refuse(_ failure: RequestReader.Failure) {
+        guard state.phase == .idle, queue.isEmpty else {
+            close()
+            return
+        }
+        exchange.begin(method: .GET, uri: "-", version: .http1_1)
+        state.requestHeadReceived(keepAlive: false)
+        answerLocally(failure == .headTooLarge ? .headerFieldsTooLarge : .badRequest)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -104,14 +124,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let parserError = error as? HTTPParserError, state.phase == .idle, queue.isEmpty else {
-            close()
-            return
-        }
-        // The decoder refused a request head: answer it, then close (the stream cannot be resynced).
-        exchange.begin(HTTPRequestHead(version: .http1_1, method: .GET, uri: "-"))
-        state.requestHeadReceived(keepAlive: false)
-        answerLocally(parserError == .headerOverflow ? .headerFieldsTooLarge : .badRequest)
+        close()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -139,30 +152,30 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func consume(_ part: HTTPServerRequestPart) {
+    private func consume(_ part: RequestReader.Event) {
         switch part {
         case .head(let head):
             startExchange(head)
         case .body(let body):
             // In `awaitingRequestEnd` the body of an answered request is dropped.
             if state.phase == .forwarding {
-                upstream?.write(.body(.byteBuffer(body)))
+                upstream?.write(body)
             }
-        case .end(let trailers):
-            if state.phase == .forwarding {
-                upstream?.write(.end(trailers))
-            }
+        case .end:
             if state.requestEnded() {
                 startIdle()
             }
         }
     }
 
-    private func startExchange(_ head: HTTPRequestHead) {
-        exchange.begin(head)
-        state.requestHeadReceived(keepAlive: head.isKeepAlive && !isClosing)
+    private func startExchange(_ head: RequestHead) {
+        exchange.begin(
+            method: head.method, uri: loop.settings.accessLog ? head.targetString : "", version: head.version)
+        exchange.hasBody = head.hasBody
+        exchange.isUpgrade = head.isUpgrade
+        state.requestHeadReceived(keepAlive: head.keepAlive && !isClosing)
         setDeadline(exchange.startedAt + loop.settings.responseHeaderTimeout)
-        guard let host = head.headers.first(name: "host"), head.method != .CONNECT else {
+        guard let host = head.host, head.method != .CONNECT else {
             loop.unrouted.count(statusCode: 400)
             answerLocally(.badRequest)
             return
@@ -177,12 +190,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             answerLocally(.serviceUnavailable)
             return
         }
-        var forwarded = head
-        exchange.traits = HeaderRewriting.prepareRequest(&forwarded, host: host, peer: peer) {
-            loop.requestIDs.next()
+        var forwarded = context?.channel.allocator.buffer(capacity: 0) ?? ByteBuffer()
+        let addedID = HeaderRewriting.writeUpstreamRequestHead(
+            head, peer: peer, requestID: { loop.requestIDs.next() }, into: &forwarded
+        )
+        if loop.settings.accessLog {
+            exchange.requestID = addedID ?? head.value(of: .requestID)
         }
-        if exchange.traits.isUpgrade {
-            // The decoder stops parsing after an upgrade request, declined or not.
+        if head.isUpgrade {
+            // Nothing after an upgrade request is parsed, declined or not.
             state.stopKeepingAlive()
         }
         request = forwarded
@@ -214,7 +230,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func answerLocally(_ response: LocalResponse) {
         guard let context else { return }
         detachUpstream(reusable: false)
-        let keepAlive = state.keepAlive && (state.requestComplete || !exchange.traits.hasBody)
+        let keepAlive = state.keepAlive && (state.requestComplete || !exchange.hasBody)
         state.responseStarted(keepAlive: keepAlive)
         exchange.status = Int(response.status.code)
         exchange.responseBytes = response.text.utf8.count
@@ -261,7 +277,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         loop.logger.logExchange(
             exchange,
             route: route?.name,
-            requestID: request?.headers.first(name: "x-request-id")
+            requestID: exchange.requestID
         )
     }
 

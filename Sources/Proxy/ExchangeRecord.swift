@@ -12,7 +12,12 @@ struct ExchangeRecord {
     var method = HTTPMethod.GET
     var uri = ""
     var clientVersion = HTTPVersion.http1_1
-    var traits = RequestTraits(isUpgrade: false, hasBody: false)
+    /// The request carries a body (`Transfer-Encoding`, or a non-zero `Content-Length`).
+    var hasBody = false
+    /// The client asks to switch protocols.
+    var isUpgrade = false
+    /// The request's `X-Request-Id`, kept for the access log only.
+    var requestID: String?
     /// The instance the request went to (last attempt).
     var upstream: Upstream?
     /// Upstream attempts that failed before this one.
@@ -25,20 +30,20 @@ struct ExchangeRecord {
     var responseBytes = 0
 
     /// Starts the record of the next exchange.
-    mutating func begin(_ head: HTTPRequestHead) {
+    mutating func begin(method: HTTPMethod, uri: String, version: HTTPVersion) {
         self = ExchangeRecord(
             id: id &+ 1,
             startedAt: .now(),
-            method: head.method,
-            uri: head.uri,
-            clientVersion: head.version
+            method: method,
+            uri: uri,
+            clientVersion: version
         )
     }
 
     /// Whether sending the request again cannot repeat a side effect: an idempotent method
     /// without a body.
     var isReplayable: Bool {
-        guard !traits.hasBody else { return false }
+        guard !hasBody else { return false }
         switch method {
         case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: return true
         default: return false

@@ -9,65 +9,68 @@ struct ClientPeer {
     var isTrustedProxy: Bool
 }
 
-/// What the proxy must know about a request beyond its head.
-struct RequestTraits {
-    /// The client asks to switch protocols (`Connection: upgrade` and `Upgrade`).
-    var isUpgrade: Bool
-    /// The request carries a body (`Transfer-Encoding`, or a non-zero `Content-Length`).
-    var hasBody: Bool
-}
-
-/// The header rewrites of a reverse proxy, done in as few passes over the headers as possible.
+/// The header rewrites of a reverse proxy, done while copying a head's bytes once.
 enum HeaderRewriting {
-    /// Prepares a client's request head for the upstream: drops hop-by-hop headers, sets
-    /// `X-Forwarded-*` and `X-Request-Id`, and speaks HTTP/1.1 to the upstream. `Host` is kept.
-    /// Returns what the proxy must know about the request's framing and intent.
-    static func prepareRequest(
-        _ head: inout HTTPRequestHead,
-        host: String,
+    /// Writes a client's request head for the upstream into `out`: the request line as
+    /// HTTP/1.1, the field lines as they came minus the hop-by-hop ones, `X-Forwarded-*`
+    /// (kept and appended to only from a trusted proxy) and `X-Request-Id` (kept if sent).
+    /// `Host` and the framing fields pass unchanged. Returns the request id it added, if any.
+    @discardableResult
+    static func writeUpstreamRequestHead(
+        _ head: RequestHead,
         peer: ClientPeer,
-        requestID: () -> String
-    ) -> RequestTraits {
-        let scan = HeaderScan(head.headers)
-        let isUpgrade =
-            scan.contains(.upgrade)
-            && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
-        let hasBody =
-            scan.contains(.transferEncoding)
-            || (scan.contains(.contentLength) && head.headers.first(name: "content-length") != "0")
-        if scan.contains(.hopByHop) {
-            removeHopByHop(from: &head.headers, keepingUpgrade: isUpgrade)
-        }
-        head.headers.reserveCapacity(head.headers.count + 4)
-        if peer.isTrustedProxy {
-            let forwardedFor = head.headers[canonicalForm: "x-forwarded-for"]
-            if forwardedFor.isEmpty {
-                head.headers.add(name: "x-forwarded-for", value: peer.address)
-            } else {
-                let chain = forwardedFor.joined(separator: ", ") + ", " + peer.address
-                head.headers.replaceOrAdd(name: "x-forwarded-for", value: chain)
+        requestID: () -> String,
+        into out: inout ByteBuffer
+    ) -> String? {
+        let fields = head.fields
+        let trusted = peer.isTrustedProxy
+        out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 160)
+        writeBytes(of: head.bytes, head.methodAndTarget, into: &out)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        var forwardedFor: [Range<Int>] = []
+        for field in fields.fields {
+            if head.bytes.withUnsafeReadableBytes({ fields.isHopByHop(field, in: $0, keepingUpgrade: head.isUpgrade) })
+            {
+                continue
             }
-            if !scan.contains(.forwardedProto) {
-                head.headers.add(name: "x-forwarded-proto", value: "http")
-            }
-            if !scan.contains(.forwardedHost) {
-                head.headers.add(name: "x-forwarded-host", value: host)
-            }
-        } else {
-            if !scan.isDisjoint(with: .anyForwarding) {
-                for name in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"] {
-                    head.headers.remove(name: name)
+            if !field.kind.isDisjoint(with: .anyForwarding) {
+                guard trusted else { continue }
+                if field.kind.contains(.forwardedFor) {
+                    forwardedFor.append(field.value)
+                    continue
                 }
             }
-            head.headers.add(name: "x-forwarded-for", value: peer.address)
-            head.headers.add(name: "x-forwarded-proto", value: "http")
-            head.headers.add(name: "x-forwarded-host", value: host)
+            writeBytes(of: head.bytes, field.line, into: &out)
+            out.writeStaticString("\r\n")
         }
-        if !scan.contains(.requestID) {
-            head.headers.add(name: "x-request-id", value: requestID())
+        if head.isUpgrade {
+            out.writeStaticString("connection: upgrade\r\n")
         }
-        head.version = .http1_1
-        return RequestTraits(isUpgrade: isUpgrade, hasBody: hasBody)
+        out.writeStaticString("x-forwarded-for: ")
+        for value in forwardedFor {
+            writeBytes(of: head.bytes, value, into: &out)
+            out.writeStaticString(", ")
+        }
+        out.writeString(peer.address)
+        out.writeStaticString("\r\n")
+        if !(trusted && fields.found.contains(.forwardedProto)) {
+            out.writeStaticString("x-forwarded-proto: http\r\n")
+        }
+        if !(trusted && fields.found.contains(.forwardedHost)), let host = fields.host {
+            out.writeStaticString("x-forwarded-host: ")
+            writeBytes(of: head.bytes, host, into: &out)
+            out.writeStaticString("\r\n")
+        }
+        var added: String?
+        if !fields.found.contains(.requestID) {
+            let id = requestID()
+            out.writeStaticString("x-request-id: ")
+            out.writeString(id)
+            out.writeStaticString("\r\n")
+            added = id
+        }
+        out.writeStaticString("\r\n")
+        return added
     }
 
     /// Writes an upstream's response head for the client into `out`: the status line as
@@ -111,16 +114,17 @@ enum HeaderRewriting {
         }
         out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
         out.writeStaticString("HTTP/1.1 ")
-        writeBytes(of: head, head.statusLine, into: &out)
+        writeBytes(of: head.bytes, head.statusLine, into: &out)
         out.writeStaticString("\r\n")
-        for field in head.fields {
-            if head.isHopByHop(field, keepingUpgrade: isUpgrade)
+        let fields = head.fields
+        for field in fields.fields {
+            if head.bytes.withUnsafeReadableBytes({ fields.isHopByHop(field, in: $0, keepingUpgrade: isUpgrade) })
                 || (dropTransferEncoding && field.kind.contains(.transferEncoding))
                 || (dropContentLength && field.kind.contains(.contentLength))
             {
                 continue
             }
-            writeBytes(of: head, field.line, into: &out)
+            writeBytes(of: head.bytes, field.line, into: &out)
             out.writeStaticString("\r\n")
         }
         if addsChunked {
@@ -139,34 +143,11 @@ enum HeaderRewriting {
         return addsChunked
     }
 
-    private static func writeBytes(of head: ResponseHead, _ range: Range<Int>, into out: inout ByteBuffer) {
-        head.bytes.withUnsafeReadableBytes { bytes in
+    private static func writeBytes(of bytes: ByteBuffer, _ range: Range<Int>, into out: inout ByteBuffer) {
+        bytes.withUnsafeReadableBytes { bytes in
             _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
     }
-
-    /// Removes the hop-by-hop headers and those the `Connection` header names. The framing
-    /// headers (`Content-Length`, `Transfer-Encoding`) stay: the codecs re-frame the body from
-    /// them. With `keepingUpgrade`, `Upgrade` stays and `Connection: upgrade` is set.
-    static func removeHopByHop(from headers: inout HTTPHeaders, keepingUpgrade: Bool) {
-        for token in headers[canonicalForm: "connection"] {
-            let name = token.lowercased()
-            if !Self.neverRemovedByConnection.contains(name) {
-                headers.remove(name: name)
-            }
-        }
-        for name in Self.hopByHop where !(keepingUpgrade && name == "upgrade") {
-            headers.remove(name: name)
-        }
-        if keepingUpgrade {
-            headers.add(name: "connection", value: "upgrade")
-        }
-    }
-
-    private static let hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"]
-    private static let neverRemovedByConnection: Set<String> = [
-        "content-length", "transfer-encoding", "host", "close", "keep-alive", "upgrade",
-    ]
 }
 
 /// How an upstream delimits a response body.
@@ -182,7 +163,7 @@ enum ResponseFraming: Equatable {
     case untilClose
 }
 
-/// The headers one pass over a header list found, among those the rewrites care about.
+/// The kinds of header fields the proxy cares about, found by name.
 struct HeaderScan: OptionSet {
     let rawValue: UInt16
 
@@ -196,6 +177,7 @@ struct HeaderScan: OptionSet {
     static let contentLength = HeaderScan(rawValue: 1 << 7)
     static let transferEncoding = HeaderScan(rawValue: 1 << 8)
     static let connection = HeaderScan(rawValue: 1 << 9)
+    static let host = HeaderScan(rawValue: 1 << 10)
 
     static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]
 
@@ -203,26 +185,12 @@ struct HeaderScan: OptionSet {
         self.rawValue = rawValue
     }
 
-    /// Scans `headers` once.
-    init(_ headers: HTTPHeaders) {
-        var found: HeaderScan = []
-        for (name, _) in headers {
-            found.formUnion(Self.classify(name))
-        }
-        self = found
-    }
-
-    /// Classifies a header name case-insensitively.
-    static func classify(_ name: String) -> HeaderScan {
-        var name = name
-        return name.withUTF8 { classify(UnsafeRawBufferPointer($0)) }
-    }
-
     /// Classifies a header name given as bytes case-insensitively, dispatching on its length
     /// first so that most names are dismissed after one comparison.
     static func classify(_ name: UnsafeRawBufferPointer) -> HeaderScan {
         switch name.count {
         case 2: return equalsIgnoringCase(name, "te") ? .hopByHop : []
+        case 4: return equalsIgnoringCase(name, "host") ? .host : []
         case 7:
             if equalsIgnoringCase(name, "upgrade") { return [.hopByHop, .upgrade] }
             return equalsIgnoringCase(name, "trailer") ? .hopByHop : []

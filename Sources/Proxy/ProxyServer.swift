@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
@@ -92,7 +91,6 @@ public final class ProxyServer: Service {
 
     private func makeBootstrap() -> ServerBootstrap {
         let loops = self.loops
-        let maxHeaderBytes = configuration.maxHeaderBytes
         return ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -102,23 +100,13 @@ public final class ProxyServer: Service {
                     guard let box = loops[ObjectIdentifier(channel.eventLoop)] else {
                         throw ProxyError.unknownEventLoop
                     }
-                    try Self.configureClientPipeline(channel, loop: box.value, maxHeaderBytes: maxHeaderBytes)
+                    try Self.configureClientPipeline(channel, loop: box.value)
                 }
             }
     }
 
-    private static func configureClientPipeline(
-        _ channel: any Channel,
-        loop: LoopContext,
-        maxHeaderBytes: Int
-    ) throws {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = maxHeaderBytes
-        limits.maxHeaderListSize = maxHeaderBytes
-        try channel.pipeline.syncOperations.addHandlers(
-            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits)),
-            ClientHandler(loop: loop)
-        )
+    private static func configureClientPipeline(_ channel: any Channel, loop: LoopContext) throws {
+        try channel.pipeline.syncOperations.addHandler(ClientHandler(loop: loop))
         loop.register(channel)
         channel.closeFuture.assumeIsolated().whenComplete { _ in
             loop.unregister(channel)

@@ -39,17 +39,11 @@ struct ResponseReader {
         /// No request is waiting for its response: any byte is a protocol error.
         case idle
         case head
-        case body(Body)
+        case body(MessageBody)
         /// The response is complete; ``Event/end`` is next.
         case ending
         /// After a 101: the bytes belong to the tunnel.
         case switched
-    }
-
-    private enum Body {
-        case length(remaining: Int)
-        case chunked(ChunkedScanner)
-        case untilClose
     }
 
     private var state = State.idle
@@ -120,7 +114,7 @@ struct ResponseReader {
     /// - Throws: when a response was cut short.
     mutating func inputClosed() throws -> Event? {
         switch state {
-        case .body(.untilClose):
+        case .body(let body) where body.endsWithConnection:
             state = .idle
             return .end
         case .head, .body, .ending:
@@ -132,7 +126,7 @@ struct ResponseReader {
 
     private mutating func nextHead() throws -> Event? {
         guard var bytes = buffer else { return nil }
-        let end = bytes.withUnsafeReadableBytes { ResponseHead.endIndex(in: $0, from: headScanOffset) }
+        let end = bytes.withUnsafeReadableBytes { HeadLines.endOfHead(in: $0, from: headScanOffset) }
         guard let end else {
             guard bytes.readableBytes <= maxHeadBytes else {
                 throw ProtocolError(reason: "response head larger than \(maxHeadBytes) bytes")
@@ -156,11 +150,12 @@ struct ResponseReader {
             case .bodiless:
                 state = .ending
             case .length:
-                state = head.contentLength == 0 ? .ending : .body(.length(remaining: head.contentLength ?? 0))
+                let length = head.fields.contentLength ?? 0
+                state = length == 0 ? .ending : .body(MessageBody(.length(remaining: length)))
             case .chunked:
-                state = .body(.chunked(ChunkedScanner()))
+                state = .body(MessageBody(.chunked(ChunkedScanner()), dechunks: dechunks))
             case .untilClose:
-                state = .body(.untilClose)
+                state = .body(MessageBody(.untilClose))
             }
             return .head(head, framing)
         }
@@ -170,63 +165,21 @@ struct ResponseReader {
         if requestIsHEAD || head.status == 204 || head.status == 304 {
             return .bodiless
         }
-        if head.found.contains(.transferEncoding) {
+        if head.fields.found.contains(.transferEncoding) {
             // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; not ending with
             // chunked, the body ends with the connection.
-            return head.isChunked ? .chunked : .untilClose
+            return head.fields.isChunked ? .chunked : .untilClose
         }
-        return head.contentLength != nil ? .length : .untilClose
+        return head.fields.contentLength != nil ? .length : .untilClose
     }
 
-    private mutating func nextBody(_ body: Body) throws -> Event? {
+    private mutating func nextBody(_ body: MessageBody) throws -> Event? {
         guard var bytes = buffer, bytes.readableBytes > 0 else { return nil }
-        switch body {
-        case .untilClose:
-            buffer = nil
-            return .body(bytes)
-        case .length(let remaining):
-            let length = min(remaining, bytes.readableBytes)
-            let slice = bytes.readSlice(length: length)!
-            buffer = bytes
-            state = remaining == length ? .ending : .body(.length(remaining: remaining - length))
-            return .body(slice)
-        case .chunked(var scanner):
-            if dechunks {
-                return try nextChunkData(&scanner, in: &bytes)
-            }
-            // Forward the framing as it is: everything up to the end of the message.
-            var consumed = 0
-            try bytes.withUnsafeReadableBytes { raw in
-                while consumed < raw.count && !scanner.isDone {
-                    consumed += try scanner.advance(UnsafeRawBufferPointer(rebasing: raw[consumed...])).consumed
-                }
-            }
-            let slice = bytes.readSlice(length: consumed)!
-            buffer = bytes
-            state = scanner.isDone ? .ending : .body(.chunked(scanner))
-            return .body(slice)
-        }
-    }
-
-    /// For an HTTP/1.0 client: the next run of chunk data, skipping the framing around it.
-    private mutating func nextChunkData(_ scanner: inout ChunkedScanner, in bytes: inout ByteBuffer) throws -> Event? {
-        while bytes.readableBytes > 0 {
-            let step = try bytes.withUnsafeReadableBytes { try scanner.advance($0) }
-            let data = step.data.map { bytes.getSlice(at: bytes.readerIndex + $0.lowerBound, length: $0.count)! }
-            bytes.moveReaderIndex(forwardBy: step.consumed)
-            if step.ended {
-                buffer = bytes
-                state = .ending
-                return try next()
-            }
-            if let data {
-                buffer = bytes
-                state = .body(.chunked(scanner))
-                return .body(data)
-            }
-        }
+        var body = body
+        let (slice, ended) = try body.take(from: &bytes)
         buffer = bytes
-        state = .body(.chunked(scanner))
-        return nil
+        state = ended ? .ending : .body(body)
+        guard let slice else { return try next() }
+        return .body(slice)
     }
 }

@@ -1,13 +1,12 @@
 import NIOCore
-import NIOHTTP1
 
 /// The last handler of an upstream connection's pipeline: reads responses with a
 /// ``ResponseReader``, hands them to the client connection that owns it, and reads only while
 /// that client can take more.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The client connection whose request this connection carries; nil while pooled.
     var owner: ClientHandler?
@@ -83,13 +82,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Sends a request part; a head also readies the reader for its response.
-    /// `dechunksResponse`: the client speaks HTTP/1.0 and cannot take a chunked body.
-    func write(_ part: HTTPClientRequestPart, dechunksResponse: Bool = false) {
-        if case .head(let head) = part {
-            reader.expectResponse(toHEAD: head.method == .HEAD, dechunksBody: dechunksResponse)
-        }
-        context?.write(wrapOutboundOut(part), promise: nil)
+    /// Sends a request head and readies the reader for its response. `dechunksResponse`: the
+    /// client speaks HTTP/1.0 and cannot take a chunked body.
+    func sendHead(_ head: ByteBuffer, toHEAD: Bool, dechunksResponse: Bool) {
+        reader.expectResponse(toHEAD: toHEAD, dechunksBody: dechunksResponse)
+        context?.write(wrapOutboundOut(head), promise: nil)
+    }
+
+    /// Sends request body bytes, framed as the client framed them.
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     /// The bytes that came after a `101 Switching Protocols` head: the tunnel's first.

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// The keep-alive connections to one upstream on one event loop, and the requests in flight to
@@ -27,10 +26,7 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    var encoderConfiguration = HTTPRequestEncoder.Configuration()
-                    encoderConfiguration.automaticallySetFramingHeaders = false
                     try channel.pipeline.syncOperations.addHandlers(
-                        HTTPRequestEncoder(configuration: encoderConfiguration),
                         UpstreamHandler()
                     )
                 }

@@ -1,0 +1,93 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client's request head as it came over the wire, parsed in place and strictly: the
+/// proxy and the upstream must never disagree on where a request ends (request smuggling),
+/// so anything ambiguous is refused (see ``HeadFields``). The upstream gets the same bytes,
+/// minus the hop-by-hop fields, plus `X-Forwarded-*` and `X-Request-Id` (see
+/// ``HeaderRewriting/writeUpstreamRequestHead(_:peer:requestID:into:)``).
+struct RequestHead {
+    /// The request line is not `METHOD target HTTP/1.x`.
+    struct Malformed: Error {}
+
+    /// The head, from the request line up to and including the empty line.
+    let bytes: ByteBuffer
+    let method: HTTPMethod
+    /// The method and the request target (`GET /path?query`), as the upstream gets them.
+    let methodAndTarget: Range<Int>
+    let target: Range<Int>
+    let version: HTTPVersion
+    let fields: HeadFields
+
+    /// Whether the client keeps the connection open after this exchange.
+    var keepAlive: Bool {
+        version.minor >= 1 ? !fields.connectionClose : fields.connectionKeepAlive && !fields.connectionClose
+    }
+
+    /// The client asks to switch protocols (`Connection: upgrade` and `Upgrade`).
+    var isUpgrade: Bool {
+        fields.connectionUpgrade && fields.found.contains(.upgrade)
+    }
+
+    /// Whether a body follows the head.
+    var hasBody: Bool {
+        fields.isChunked || (fields.contentLength ?? 0) > 0
+    }
+
+    /// The `Host` value, if any.
+    var host: String? {
+        fields.host.map { string($0) }
+    }
+
+    /// The request target as text, for the access log.
+    var targetString: String {
+        string(target)
+    }
+
+    /// The value of the first field of `kind`, if any.
+    func value(of kind: HeaderScan) -> String? {
+        fields.fields.first { $0.kind.contains(kind) }.map { string($0.value) }
+    }
+
+    func string(_ range: Range<Int>) -> String {
+        bytes.getString(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ""
+    }
+
+    /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``).
+    init(_ head: ByteBuffer) throws {
+        bytes = head
+        (method, methodAndTarget, target, version, fields) = try head.withUnsafeReadableBytes { bytes in
+            var lines = HeadLines(bytes, requiresCR: true)
+            guard let line = lines.next(),
+                let methodEnd = bytes[line].firstIndex(of: UInt8(ascii: " ")), methodEnd > line.lowerBound,
+                bytes[line.lowerBound..<methodEnd].allSatisfy(HeadFields.isTokenCharacter),
+                line.count >= 10, bytes[(line.upperBound - 9)..<(line.upperBound - 1)].elementsEqual(" HTTP/1.".utf8),
+                let minor = HeadFields.digit(bytes[line.upperBound - 1])
+            else { throw Malformed() }
+            let target = (methodEnd + 1)..<(line.upperBound - 9)
+            guard !target.isEmpty, bytes[target].allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw Malformed() }
+            let fields = try HeadFields(bytes, lines: &lines, strict: true)
+            // HTTP/1.0 knows no chunked requests: a body framed so is read differently by some.
+            guard !lines.sawBareLineFeed, minor >= 1 || !fields.found.contains(.transferEncoding) else {
+                throw Malformed()
+            }
+            let method = Self.method(UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<methodEnd]))
+            return (method, line.lowerBound..<target.upperBound, target, HTTPVersion(major: 1, minor: minor), fields)
+        }
+    }
+
+    private static func method(_ name: UnsafeRawBufferPointer) -> HTTPMethod {
+        switch name.count {
+        case 3 where name.elementsEqual("GET".utf8): .GET
+        case 3 where name.elementsEqual("PUT".utf8): .PUT
+        case 4 where name.elementsEqual("POST".utf8): .POST
+        case 4 where name.elementsEqual("HEAD".utf8): .HEAD
+        case 5 where name.elementsEqual("PATCH".utf8): .PATCH
+        case 6 where name.elementsEqual("DELETE".utf8): .DELETE
+        case 7 where name.elementsEqual("OPTIONS".utf8): .OPTIONS
+        case 7 where name.elementsEqual("CONNECT".utf8): .CONNECT
+        case 5 where name.elementsEqual("TRACE".utf8): .TRACE
+        default: .RAW(value: String(decoding: name, as: UTF8.self))
+        }
+    }
+}
