@@ -67,4 +67,21 @@ struct UpgradeAndLimitsTests {
             #expect(closed)
         }
     }
+
+    @Test("A smuggling attempt (Content-Length with Transfer-Encoding) gets 400 and never reaches the app")
+    func smugglingRefused() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                let connection = try await RawConnection.connect(port: port)
+                let smuggled = "GET /admin HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                let (received, closed) = try await connection.exchange(
+                    "POST / HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 4\r\n"
+                        + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled
+                )
+                #expect(received.hasPrefix("HTTP/1.1 400"))
+                #expect(closed)
+                #expect(upstreams[0].receivedRequests == 0)
+            }
+        }
+    }
 }

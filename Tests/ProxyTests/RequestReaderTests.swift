@@ -1,0 +1,111 @@
+import NIOCore
+import Testing
+
+@testable import Proxy
+
+/// The client request reader on its own: the client is untrusted, so anything the proxy and an
+/// upstream could frame differently (request smuggling) is refused.
+@Suite("Request reader")
+struct RequestReaderTests {
+    private struct Read {
+        var heads: [RequestHead] = []
+        var body = ""
+        var ends = 0
+    }
+
+    private func read(_ bytes: String, readSize: Int = .max) throws(RequestReader.Failure) -> Read {
+        var reader = RequestReader(maxHeadBytes: 1024)
+        var result = Read()
+        let bytes = Array(bytes.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + min(readSize, bytes.count), bytes.count)
+            reader.feed(ByteBuffer(bytes: bytes[offset..<end]))
+            offset = end
+            while let event = try reader.next() {
+                switch event {
+                case .head(let head): result.heads.append(head)
+                case .body(let buffer): result.body += String(buffer: buffer)
+                case .end: result.ends += 1
+                }
+            }
+        }
+        return result
+    }
+
+    @Test("Pipelined requests with length and chunked bodies, whole and byte by byte, bodies forwarded as sent")
+    func pipelined() throws {
+        let chunked = "5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n"
+        let bytes =
+            "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\n\r\nabc"
+            + "\r\nPUT /b?x=1 HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+            + "GET /c HTTP/1.0\r\nHost: app\r\nConnection: keep-alive\r\n\r\n"
+        for readSize in [Int.max, 1, 7] {
+            let result = try read(bytes, readSize: readSize)
+            #expect(result.heads.map(\.targetString) == ["/a", "/b?x=1", "/c"], "read size \(readSize)")
+            #expect(result.heads.map(\.method) == [.POST, .PUT, .GET])
+            #expect(result.heads.map(\.keepAlive) == [true, true, true])
+            #expect(result.heads.map(\.hasBody) == [true, true, false])
+            #expect(result.body == "abc" + chunked)
+            #expect(result.ends == 3)
+        }
+    }
+
+    @Test("Ambiguous framing and malformed heads are refused with 400")
+    func smuggling() {
+        let refused = [
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n",
+            "GET / HTTP/1.1\nHost: a\n\n",
+            "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX: b\rc\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX: b\u{0}c\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            "G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+        ]
+        for request in refused {
+            #expect(throws: RequestReader.Failure.malformed, "\(request.debugDescription)") {
+                _ = try read(request)
+            }
+        }
+    }
+
+    @Test("A head over the limit is refused with 431, even before it ends")
+    func headTooLarge() {
+        let big = "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "x", count: 2000)
+        #expect(throws: RequestReader.Failure.headTooLarge) { _ = try read(big) }
+        #expect(throws: RequestReader.Failure.headTooLarge) { _ = try read(big + "\r\n\r\n", readSize: 100) }
+    }
+
+    @Test("Nothing after an upgrade request is parsed: those bytes belong to the tunnel")
+    func upgrade() throws {
+        var reader = RequestReader(maxHeadBytes: 1024)
+        reader.feed(
+            ByteBuffer(string: "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nframe")
+        )
+        guard case .head(let head)? = try reader.next() else {
+            Issue.record("expected the head")
+            return
+        }
+        #expect(head.isUpgrade)
+        guard case .end? = try reader.next() else {
+            Issue.record("expected the end of the request")
+            return
+        }
+        #expect(try reader.next() == nil)
+        #expect(reader.takeBufferedBytes().map { String(buffer: $0) } == "frame")
+    }
+}
