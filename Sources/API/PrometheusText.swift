@@ -29,13 +29,29 @@ public struct PrometheusText: Sendable {
 
     /// A histogram of `values` over `buckets` (upper bounds, ascending).
     public mutating func histogram(_ name: String, help: String, buckets: [Double], values: [Double]) {
+        let series = HistogramSeries(
+            labels: "",
+            cumulativeCounts: buckets.map { bound in values.filter { $0 <= bound }.count },
+            count: values.count,
+            sum: values.reduce(0, +)
+        )
+        histogram(name, help: help, buckets: buckets, series: [series])
+    }
+
+    /// A histogram whose observations were counted into `buckets` (upper bounds, ascending)
+    /// already, one series per label set.
+    public mutating func histogram(_ name: String, help: String, buckets: [Double], series: [HistogramSeries]) {
         header(name, help: help, type: "histogram")
-        for bound in buckets {
-            text += "\(name)_bucket{le=\"\(format(bound))\"} \(values.filter { $0 <= bound }.count)\n"
+        for series in series {
+            let labels = series.labels.isEmpty ? "" : series.labels + ","
+            for (bound, count) in zip(buckets, series.cumulativeCounts) {
+                text += "\(name)_bucket{\(labels)le=\"\(format(bound))\"} \(count)\n"
+            }
+            text += "\(name)_bucket{\(labels)le=\"+Inf\"} \(series.count)\n"
+            let braced = series.labels.isEmpty ? "" : "{\(series.labels)}"
+            text += "\(name)_sum\(braced) \(format(series.sum))\n"
+            text += "\(name)_count\(braced) \(series.count)\n"
         }
-        text += "\(name)_bucket{le=\"+Inf\"} \(values.count)\n"
-        text += "\(name)_sum \(format(values.reduce(0, +)))\n"
-        text += "\(name)_count \(values.count)\n"
     }
 
     private mutating func header(_ name: String, help: String, type: String) {
@@ -44,5 +60,24 @@ public struct PrometheusText: Sendable {
 
     private func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+/// One labelled series of a histogram.
+public struct HistogramSeries: Sendable {
+    /// `key="value"` pairs, comma-separated, without braces; empty for none.
+    public var labels: String
+    /// Observations at or below each bucket bound, in bucket order.
+    public var cumulativeCounts: [Int]
+    /// All observations.
+    public var count: Int
+    /// The sum of all observations.
+    public var sum: Double
+
+    public init(labels: String, cumulativeCounts: [Int], count: Int, sum: Double) {
+        self.labels = labels
+        self.cumulativeCounts = cumulativeCounts
+        self.count = count
+        self.sum = sum
     }
 }

@@ -2,8 +2,8 @@ import API
 import Proxy
 
 extension ProxyServer {
-    /// Appends the proxy's counters to `/metrics`: requests per app by status class, and
-    /// requests in flight per upstream.
+    /// Appends the proxy's counters to `/metrics`: requests per app by status class, their
+    /// latency per app, and requests in flight per upstream.
     @Sendable func appendMetrics(to text: inout PrometheusText) async {
         let statistics = await statistics()
         var samples: [(labels: String, value: Double)] = []
@@ -21,6 +21,17 @@ extension ProxyServer {
         }
         text.counter(
             "mini_proxy_requests_total", help: "Requests the proxy answered, by app and status class.", samples)
+        text.histogram(
+            "mini_proxy_request_duration_seconds",
+            help: "Time from a request's head to the end of its response, by app.",
+            buckets: LatencyHistogram.bounds,
+            series: statistics.latencies.sorted(by: { $0.key < $1.key }).map { app, histogram in
+                HistogramSeries(
+                    labels: "app=\"\(app)\"", cumulativeCounts: histogram.cumulativeCounts, count: histogram.count,
+                    sum: histogram.sum
+                )
+            }
+        )
         text.gauge(
             "mini_proxy_in_flight", help: "Requests in flight per upstream.",
             statistics.inFlight.sorted { $0.key.description < $1.key.description }.map {

@@ -268,7 +268,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Counts the answer and writes the access log line.
     func recordExchange() {
-        route?.counters.counts.count(statusCode: exchange.status)
+        if let counters = route?.counters {
+            counters.counts.count(statusCode: exchange.status)
+            counters.latency.record(seconds: Double((NIODeadline.now() - exchange.startedAt).nanoseconds) / 1e9)
+        }
         logExchange()
     }
 

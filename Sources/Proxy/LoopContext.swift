@@ -90,6 +90,7 @@ final class LoopContext {
         statistics.unrouted = unrouted
         for (name, counter) in counters {
             statistics.routes[name] = counter.counts
+            statistics.latencies[name] = counter.latency
         }
         for (upstream, pool) in pools where pool.inFlight > 0 {
             statistics.inFlight[upstream] = pool.inFlight

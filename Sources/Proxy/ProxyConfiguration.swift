@@ -31,7 +31,10 @@ public struct ProxyConfiguration: Sendable {
     /// How long a graceful shutdown waits for in-flight requests and open tunnels before it
     /// closes them.
     public var drainTimeout: Duration
-    /// The most idle keep-alive connections kept per upstream and event loop.
+    /// The most idle keep-alive connections kept per upstream and event loop. Default 512:
+    /// under 1,000 concurrent clients a cap of 64 (nginx's usual `keepalive 64`) made a third
+    /// of all requests open a new upstream connection; the app closes idle ones it does not
+    /// want (its keep-alive timeout), and the pool forgets them.
     public var maxIdleConnectionsPerUpstream: Int
 
     /// Creates a configuration; every argument has the documented default.
@@ -46,7 +49,7 @@ public struct ProxyConfiguration: Sendable {
         trustedProxies: Set<String> = [],
         accessLog: Bool = true,
         drainTimeout: Duration = .seconds(30),
-        maxIdleConnectionsPerUpstream: Int = 64
+        maxIdleConnectionsPerUpstream: Int = 512
     ) {
         self.host = host
         self.port = port

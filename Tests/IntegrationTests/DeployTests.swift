@@ -63,6 +63,22 @@ struct DeployTests {
             (status, body) = try await minid.getThroughProxy(host: "nothing.localhost")
             #expect(status == 404)
             #expect(!body.contains("hello"))
+
+            // /metrics needs the token, and counts the jobs and the proxy's answers and latency.
+            (status, _) = try await minid.getFromAPI("/metrics", authenticated: false)
+            #expect(status == 401)
+            let metrics: String
+            (status, metrics) = try await minid.getFromAPI("/metrics")
+            #expect(status == 200)
+            for line in [
+                "mini_jobs{state=\"succeeded\"} 2", "mini_jobs{state=\"failed\"} 1", "mini_queue_depth 0",
+                "mini_job_duration_seconds_count 3", "mini_proxy_requests_total{app=\"hello\",status=\"2xx\"} 3",
+                "mini_proxy_requests_total{app=\"\",status=\"4xx\"} 1",
+                "mini_proxy_request_duration_seconds_count{app=\"hello\"} 3",
+                "mini_proxy_request_duration_seconds_bucket{app=\"hello\",le=\"+Inf\"} 3",
+            ] {
+                #expect(metrics.contains(line + "\n"), "\(line) is missing from /metrics:\n\(metrics)")
+            }
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -103,6 +103,20 @@ final class MinidProcess {
         return (code, lines.joined(separator: "\n"))
     }
 
+    /// GET `path` from the API by curl, with the admin token unless `authenticated` is false:
+    /// (status code, body).
+    func getFromAPI(_ path: String, authenticated: Bool = true) async throws -> (Int, String) {
+        let authorization = authenticated ? ["-H", "Authorization: Bearer \(token)"] : []
+        let result = try await run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            ["-sS", "--max-time", "5", "-w", "\n%{http_code}"] + authorization + ["\(apiURL)\(path)"],
+            timeout: .seconds(10)
+        )
+        var lines = result.stdout.components(separatedBy: "\n")
+        let code = Int(lines.popLast() ?? "") ?? 0
+        return (code, lines.joined(separator: "\n"))
+    }
+
     /// Stops minid gracefully, removes its containers and images, and deletes its data.
     func stop() async {
         if process.isRunning {

@@ -66,6 +66,10 @@ struct DrainTests {
                 #expect(statistics.routes["empty"]?.serverError == 1)
                 #expect(statistics.unrouted.clientError == 1)
                 #expect(statistics.inFlight.isEmpty)
+                let latency = try #require(statistics.latencies["app"])
+                #expect(latency.count == 4)
+                #expect(latency.cumulativeCounts.last == 4, "every local request takes less than 10 s")
+                #expect(latency.sum > 0)
             }
         }
     }
