@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MiniCore
+import Proxy
 import Queue
 import Store
 
@@ -45,6 +46,24 @@ struct ProxyOptions: ParsableArguments {
 
     @Option(help: "Apps are served at <app>.<domain>.")
     var domain: String = "localhost"
+
+    @OptionGroup var trust: TrustedProxyOptions
+}
+
+/// Proxies in front of mini's proxy.
+struct TrustedProxyOptions: ParsableArguments {
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: "An IP or CIDR range (10.0.0.0/8) of a proxy in front whose X-Forwarded-* are kept (repeatable)."
+    )
+    var trustedProxies: [String] = []
+
+    func validate() throws {
+        for entry in trustedProxies where AddressRange(entry) == nil {
+            throw ValidationError(
+                "--trusted-proxy '\(entry)' is neither an IP address nor a CIDR range like 10.0.0.0/8")
+        }
+    }
 }
 
 /// Build settings of a worker.

@@ -28,6 +28,8 @@ struct ProxyCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Log one line per request.")
     var accessLog: Bool = true
 
+    @OptionGroup var trust: TrustedProxyOptions
+
     @OptionGroup var log: LogOptions
 
     func run() async throws {
@@ -35,6 +37,7 @@ struct ProxyCommand: AsyncParsableCommand {
         var options = ProxyOptions()
         options.proxyPort = port
         options.domain = domain
+        options.trust = trust
         let server = makeProxyServer(bind: bind, options: options, accessLog: accessLog, logger: logger)
         let staticRoutes = try parseStaticRoutes(routes)
         var services: [any Service] = [server]
@@ -75,5 +78,6 @@ func makeProxyServer(bind: String, options: ProxyOptions, accessLog: Bool = true
     configuration.port = options.proxyPort
     configuration.domain = options.domain
     configuration.accessLog = accessLog
+    configuration.trustedProxies = Set(options.trust.trustedProxies)
     return ProxyServer(configuration: configuration, logger: logger)
 }

@@ -51,8 +51,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let address = context.channel.remoteAddress?.ipAddress ?? "-"
-        peer = ClientPeer(address: address, isTrustedProxy: loop.settings.trustedProxies.contains(address))
+        let remote = context.channel.remoteAddress
+        peer = ClientPeer(
+            address: remote?.ipAddress ?? "-",
+            isTrustedProxy: remote.map { address in loop.settings.trustedProxies.contains { $0.contains(address) } }
+                ?? false
+        )
         setDeadline(.now() + loop.settings.idleTimeout)
     }
 

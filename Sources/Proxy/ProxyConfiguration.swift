@@ -22,9 +22,10 @@ public struct ProxyConfiguration: Sendable {
     /// The most bytes a request head (request line and header fields) may take; larger ones get
     /// 431 and the connection is closed.
     public var maxHeaderBytes: Int
-    /// Peer IP addresses (exact, as in `127.0.0.1` or `::1`) of proxies in front of this one whose
-    /// `X-Forwarded-For`, `-Proto` and `-Host` are kept (and appended to). From any other peer
-    /// those headers are replaced.
+    /// Proxies in front of this one, as IP addresses or CIDR ranges (`127.0.0.1`,
+    /// `10.0.0.0/8`, `fd00::/8`), whose `X-Forwarded-For`, `-Proto` and `-Host` are kept (and
+    /// appended to). From any other peer those headers are replaced. Entries that are neither
+    /// are ignored; `minid` refuses them when it starts.
     public var trustedProxies: Set<String>
     /// Whether to log one line per request (app, status, bytes, duration, upstream).
     public var accessLog: Bool

@@ -8,7 +8,7 @@ struct ProxySettings: Sendable {
     let responseHeaderTimeout: TimeAmount
     let idleTimeout: TimeAmount
     let maxHeaderBytes: Int
-    let trustedProxies: Set<String>
+    let trustedProxies: [AddressRange]
     let accessLog: Bool
     let maxIdleConnectionsPerUpstream: Int
 
@@ -18,7 +18,7 @@ struct ProxySettings: Sendable {
         responseHeaderTimeout = TimeAmount(configuration.responseHeaderTimeout)
         idleTimeout = TimeAmount(configuration.idleTimeout)
         maxHeaderBytes = configuration.maxHeaderBytes
-        trustedProxies = configuration.trustedProxies
+        trustedProxies = configuration.trustedProxies.compactMap(AddressRange.init)
         accessLog = configuration.accessLog
         maxIdleConnectionsPerUpstream = configuration.maxIdleConnectionsPerUpstream
     }

@@ -54,7 +54,7 @@ struct HeaderTests {
     @Test("From a trusted proxy X-Forwarded-* are kept and appended to; X-Request-Id is kept")
     func trustedProxy() async throws {
         try await withUpstreams(["app"]) { upstreams in
-            let configuration = ProxyConfiguration(trustedProxies: ["127.0.0.1"], accessLog: false)
+            let configuration = ProxyConfiguration(trustedProxies: ["10.0.0.0/8", "127.0.0.0/8"], accessLog: false)
             try await withProxy(configuration, routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
                 try await withHTTPClient { client in
                     let response = try await client.get(
