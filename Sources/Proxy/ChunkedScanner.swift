@@ -3,12 +3,16 @@
 /// are (or only the data, for an HTTP/1.0 client) without decoding and re-encoding them.
 ///
 /// ```
-///   size ─▶ sizeExtension ─▶ (LF) ─▶ data(n) ─▶ dataCR ─▶ dataLF ─▶ size ...
+///   size ─▶ sizeExtension ─▶ sizeLF ─▶ data(n) ─▶ dataCR ─▶ dataLF ─▶ size ...
 ///    │ "0"
-///    └──(LF)──▶ trailerLineStart ─▶ trailerLine ─(LF)─▶ trailerLineStart ─(empty line)─▶ done
+///    └─▶ trailerLineStart ─▶ trailerName ─▶ trailerValue ─▶ trailerLF ─▶ trailerLineStart
+///                   └─(empty line)─▶ done
 /// ```
 ///
-/// CRLF and bare LF line ends are both accepted, as nginx does.
+/// A request body is forwarded as it came, so the upstream must frame it exactly as the proxy
+/// does: `strict` (requests) requires CRLF line ends, an extension of visible characters, and
+/// trailer lines that are field lines. Otherwise (responses, read as nginx does) a bare LF
+/// ends a line and extensions and trailers are skipped unread.
 struct ChunkedScanner {
     /// What one call of ``advance(_:)`` found.
     struct Step {
@@ -25,23 +29,34 @@ struct ChunkedScanner {
 
     private enum State {
         case size(digits: Int)
-        case sizeExtension
+        case sizeExtension(length: Int)
         case sizeLF
         case data(remaining: Int)
         case dataCR
         case dataLF
         case trailerLineStart
-        case trailerLine
+        case trailerName
+        case trailerValue
+        case trailerLF
         case trailerEndLF
         case done
     }
 
-    /// Chunks above this size are refused: 2^40 bytes (1 TiB) is more than any body here, and
-    /// the bound keeps the size arithmetic far from overflow.
-    private static let maxChunkSize = 1 << 40
+    /// At most 16 hex digits (leading zeros included), as Go and nginx allow.
+    private static let maxSizeDigits = 16
+    /// Chunks above 2^60 bytes are refused, which keeps the size arithmetic from overflowing.
+    private static let maxChunkSize = 1 << 60
+    private static let maxExtensionLength = 4096
+    private static let maxTrailerBytes = 16 * 1024
 
+    private let strict: Bool
     private var state = State.size(digits: 0)
     private var size = 0
+    private var trailerBytes = 0
+
+    init(strict: Bool) {
+        self.strict = strict
+    }
 
     /// Whether the message ended.
     var isDone: Bool {
@@ -74,23 +89,28 @@ struct ChunkedScanner {
         switch state {
         case .size(let digits):
             if let value = Self.hexValue(byte) {
-                guard size <= Self.maxChunkSize >> 4 else { throw MalformedChunk() }
+                guard digits < Self.maxSizeDigits, size <= Self.maxChunkSize >> 4 else { throw MalformedChunk() }
                 size = size << 4 | value
                 state = .size(digits: digits + 1)
-            } else if digits > 0
-                && (byte == UInt8(ascii: ";") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t"))
-            {
-                state = .sizeExtension
+            } else if digits > 0 && byte == UInt8(ascii: ";") {
+                state = .sizeExtension(length: 0)
+            } else if digits > 0 && !strict && (byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")) {
+                state = .sizeExtension(length: 0)
             } else if digits > 0 && byte == UInt8(ascii: "\r") {
                 state = .sizeLF
-            } else if digits > 0 && byte == UInt8(ascii: "\n") {
+            } else if digits > 0 && !strict && byte == UInt8(ascii: "\n") {
                 endSizeLine()
             } else {
                 throw MalformedChunk()
             }
-        case .sizeExtension:
-            if byte == UInt8(ascii: "\n") {
+        case .sizeExtension(let length):
+            if byte == UInt8(ascii: "\r") && strict {
+                state = .sizeLF
+            } else if byte == UInt8(ascii: "\n") && !strict {
                 endSizeLine()
+            } else if strict {
+                guard length < Self.maxExtensionLength, Self.isVisibleOrSpace(byte) else { throw MalformedChunk() }
+                state = .sizeExtension(length: length + 1)
             }
         case .sizeLF:
             guard byte == UInt8(ascii: "\n") else { throw MalformedChunk() }
@@ -98,7 +118,7 @@ struct ChunkedScanner {
         case .dataCR:
             if byte == UInt8(ascii: "\r") {
                 state = .dataLF
-            } else if byte == UInt8(ascii: "\n") {
+            } else if byte == UInt8(ascii: "\n") && !strict {
                 state = .size(digits: 0)
             } else {
                 throw MalformedChunk()
@@ -109,15 +129,36 @@ struct ChunkedScanner {
         case .trailerLineStart:
             if byte == UInt8(ascii: "\r") {
                 state = .trailerEndLF
-            } else if byte == UInt8(ascii: "\n") {
+            } else if byte == UInt8(ascii: "\n") && !strict {
                 state = .done
+            } else if !strict {
+                state = .trailerValue
             } else {
-                state = .trailerLine
+                try countTrailerByte()
+                guard HeadFields.isTokenCharacter(byte) else { throw MalformedChunk() }
+                state = .trailerName
             }
-        case .trailerLine:
-            if byte == UInt8(ascii: "\n") {
-                state = .trailerLineStart
+        case .trailerName:
+            try countTrailerByte()
+            if byte == UInt8(ascii: ":") {
+                state = .trailerValue
+            } else if !HeadFields.isTokenCharacter(byte) {
+                throw MalformedChunk()
             }
+        case .trailerValue:
+            if !strict {
+                if byte == UInt8(ascii: "\n") { state = .trailerLineStart }
+                return
+            }
+            try countTrailerByte()
+            if byte == UInt8(ascii: "\r") {
+                state = .trailerLF
+            } else if !HeadFields.isFieldValueCharacter(byte) {
+                throw MalformedChunk()
+            }
+        case .trailerLF:
+            guard byte == UInt8(ascii: "\n") else { throw MalformedChunk() }
+            state = .trailerLineStart
         case .trailerEndLF:
             guard byte == UInt8(ascii: "\n") else { throw MalformedChunk() }
             state = .done
@@ -129,6 +170,15 @@ struct ChunkedScanner {
     private mutating func endSizeLine() {
         state = size == 0 ? .trailerLineStart : .data(remaining: size)
         size = 0
+    }
+
+    private mutating func countTrailerByte() throws {
+        trailerBytes += 1
+        guard trailerBytes <= Self.maxTrailerBytes else { throw MalformedChunk() }
+    }
+
+    private static func isVisibleOrSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || (0x21...0x7E).contains(byte)
     }
 
     private static func hexValue(_ byte: UInt8) -> Int? {

@@ -71,7 +71,8 @@ extension ClientHandler {
             upstream = nil
             connection.owner = nil
             connection.hasCarriedRequests = true
-            if reusable, let pool {
+            // Bytes past the end of the response would be read as the next one: never pooled.
+            if reusable, !connection.hasUnreadBytes, let pool {
                 pool.release(connection)
             } else {
                 connection.close()

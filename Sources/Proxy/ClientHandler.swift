@@ -100,7 +100,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if state.wantsClientRead(upstreamWritable: upstream?.isWritable ?? false, queuedParts: queue.count) {
+        // After an upgrade request, bytes wait in the socket until the tunnel (or the close).
+        if !reader.isStopped
+            && state.wantsClientRead(upstreamWritable: upstream?.isWritable ?? false, queuedParts: queue.count)
+        {
             context.read()
         } else {
             readPending = true
@@ -177,7 +180,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             method: head.method, uri: loop.settings.accessLog ? head.targetString : "", version: head.version)
         exchange.hasBody = head.hasBody
         exchange.isUpgrade = head.isUpgrade
-        state.requestHeadReceived(keepAlive: head.keepAlive && !isClosing)
+        // Nothing after an upgrade request is parsed, whether it is switched, declined or
+        // answered here: the connection closes after this exchange unless it becomes a tunnel.
+        state.requestHeadReceived(keepAlive: head.keepAlive && !head.isUpgrade && !isClosing)
         setDeadline(exchange.startedAt + loop.settings.responseHeaderTimeout)
         guard let host = head.host, head.method != .CONNECT else {
             loop.unrouted.count(statusCode: 400)
@@ -201,10 +206,6 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if loop.settings.accessLog {
             exchange.requestID = addedID ?? head.value(of: .requestID)
         }
-        if head.isUpgrade {
-            // Nothing after an upgrade request is parsed, declined or not.
-            state.stopKeepingAlive()
-        }
         request = forwarded
         poolIndex = route.nextPoolIndex()
         acquireUpstream()
@@ -221,7 +222,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Reads from the client again if a read was held back and the state now allows it.
     func resumeClientReading() {
-        guard readPending, let context,
+        guard readPending, let context, !reader.isStopped,
             state.wantsClientRead(upstreamWritable: upstream?.isWritable ?? false, queuedParts: queue.count)
         else { return }
         readPending = false

@@ -31,11 +31,12 @@ struct HeadFields {
     /// The first `Host` value.
     private(set) var host: Range<Int>?
 
-    /// Parses the field lines that `lines` yields, up to the empty line.
+    /// Parses the field lines that `lines` yields, up to the empty line. Field names must be
+    /// tokens with no space before the colon, values free of control characters (so no
+    /// obs-fold, no stray CR).
     ///
-    /// `strict` (requests): field names must be tokens with no space before the colon, values
-    /// free of control characters, no obs-fold, at most one `Host` and one `Transfer-Encoding`,
-    /// which must be `chunked` alone and not come with `Content-Length`.
+    /// `strict` (requests) also allows at most one `Host`, one `Content-Length` and one
+    /// `Transfer-Encoding`, which must be `chunked` alone and not come with `Content-Length`.
     init(_ bytes: UnsafeRawBufferPointer, lines: inout HeadLines, strict: Bool) throws {
         fields.reserveCapacity(12)
         var transferEncodings = 0
@@ -45,17 +46,15 @@ struct HeadFields {
             }
             let name = line.lowerBound..<colon
             let value = Self.trimmed(bytes, (colon + 1)..<line.upperBound)
-            if strict {
-                guard bytes[name].allSatisfy(Self.isTokenCharacter),
-                    bytes[value].allSatisfy(Self.isFieldValueCharacter)
-                else { throw Malformed() }
-            }
+            guard bytes[name].allSatisfy(Self.isTokenCharacter), bytes[value].allSatisfy(Self.isFieldValueCharacter)
+            else { throw Malformed() }
             let kind = HeaderScan.classify(UnsafeRawBufferPointer(rebasing: bytes[name]))
             found.formUnion(kind)
             if kind.contains(.contentLength) {
-                guard let length = Self.decimal(bytes[value]), contentLength == nil || contentLength == length else {
-                    throw Malformed()
-                }
+                // Strict: one Content-Length only (some upstreams refuse even identical repeats).
+                guard let length = Self.decimal(bytes[value]),
+                    contentLength == nil || (!strict && contentLength == length)
+                else { throw Malformed() }
                 contentLength = length
             } else if kind.contains(.transferEncoding) {
                 transferEncodings += 1
@@ -66,7 +65,8 @@ struct HeadFields {
                     count += 1
                 }
                 isChunked = last.map { HeaderScan.equalsIgnoringCase($0, "chunked") } ?? false
-                if strict && (count != 1 || !isChunked) {
+                // Strict: exactly `chunked`, nothing around it (`chunked,` included).
+                if strict && (count != 1 || !isChunked || bytes[value].count != 7) {
                     throw Malformed()
                 }
             } else if kind.contains(.connection) {
@@ -90,6 +90,12 @@ struct HeadFields {
         if strict && (transferEncodings > 1 || (transferEncodings == 1 && contentLength != nil)) {
             throw Malformed()
         }
+    }
+
+    /// Whether the sender keeps the connection open after this message: by default from
+    /// HTTP/1.1 on, with `Connection: keep-alive` before.
+    func keepsConnection(minorVersion: Int) -> Bool {
+        minorVersion >= 1 ? !connectionClose : connectionKeepAlive && !connectionClose
     }
 
     /// Whether the field is one the next hop must not get: a hop-by-hop field, or one that
@@ -119,7 +125,7 @@ struct HeadFields {
 
     /// Visible characters, spaces, tabs and obs-text; no other control character (a stray CR
     /// included).
-    private static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
+    static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
     }
 
@@ -166,17 +172,15 @@ struct HeadFields {
     }
 }
 
-/// The lines of a head, without their line ends. `requiresCR`: a bare LF is an error (requests);
-/// otherwise CRLF and LF both end a line (responses: CGI scripts write bare LFs).
+/// The lines of a head, without their line ends (CRLF or a bare LF; ``sawBareLineFeed``
+/// tells which).
 struct HeadLines {
     let bytes: UnsafeRawBufferPointer
-    let requiresCR: Bool
     private(set) var sawBareLineFeed = false
     private var index = 0
 
-    init(_ bytes: UnsafeRawBufferPointer, requiresCR: Bool) {
+    init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
-        self.requiresCR = requiresCR
     }
 
     mutating func next() -> Range<Int>? {

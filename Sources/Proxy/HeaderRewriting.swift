@@ -28,6 +28,8 @@ enum HeaderRewriting {
         writeBytes(of: head.bytes, head.methodAndTarget, into: &out)
         out.writeStaticString(" HTTP/1.1\r\n")
         var forwardedFor: [Range<Int>] = []
+        // What reaches the upstream: a field named in `Connection` is gone, and is added anew.
+        var kept: HeaderScan = []
         for field in fields.fields {
             if head.bytes.withUnsafeReadableBytes({ fields.isHopByHop(field, in: $0, keepingUpgrade: head.isUpgrade) })
             {
@@ -40,6 +42,7 @@ enum HeaderRewriting {
                     continue
                 }
             }
+            kept.formUnion(field.kind)
             writeBytes(of: head.bytes, field.line, into: &out)
             out.writeStaticString("\r\n")
         }
@@ -53,16 +56,16 @@ enum HeaderRewriting {
         }
         out.writeString(peer.address)
         out.writeStaticString("\r\n")
-        if !(trusted && fields.found.contains(.forwardedProto)) {
+        if !kept.contains(.forwardedProto) {
             out.writeStaticString("x-forwarded-proto: http\r\n")
         }
-        if !(trusted && fields.found.contains(.forwardedHost)), let host = fields.host {
+        if !kept.contains(.forwardedHost), let host = fields.host {
             out.writeStaticString("x-forwarded-host: ")
             writeBytes(of: head.bytes, host, into: &out)
             out.writeStaticString("\r\n")
         }
         var added: String?
-        if !fields.found.contains(.requestID) {
+        if !kept.contains(.requestID) {
             let id = requestID()
             out.writeStaticString("x-request-id: ")
             out.writeString(id)
@@ -107,7 +110,9 @@ enum HeaderRewriting {
             break
         case .untilClose:
             if clientSpeaksChunked {
+                // A length next to the proxy's chunks would contradict them.
                 addsChunked = true
+                dropContentLength = true
             } else {
                 keepAlive = false
             }
@@ -115,6 +120,9 @@ enum HeaderRewriting {
         out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
         out.writeStaticString("HTTP/1.1 ")
         writeBytes(of: head.bytes, head.statusLine, into: &out)
+        if head.statusLine.count == 3 {
+            out.writeStaticString(" ")  // `HTTP/1.1 200` needs the space before an empty reason
+        }
         out.writeStaticString("\r\n")
         let fields = head.fields
         for field in fields.fields {

@@ -7,7 +7,8 @@ import NIOHTTP1
 /// minus the hop-by-hop fields, plus `X-Forwarded-*` and `X-Request-Id` (see
 /// ``HeaderRewriting/writeUpstreamRequestHead(_:peer:requestID:into:)``).
 struct RequestHead {
-    /// The request line is not `METHOD target HTTP/1.x`.
+    /// The request line is not `METHOD target HTTP/1.x`, a line ends with a bare LF, or the
+    /// fields break a rule of ``HeadFields``.
     struct Malformed: Error {}
 
     /// The head, from the request line up to and including the empty line.
@@ -21,7 +22,7 @@ struct RequestHead {
 
     /// Whether the client keeps the connection open after this exchange.
     var keepAlive: Bool {
-        version.minor >= 1 ? !fields.connectionClose : fields.connectionKeepAlive && !fields.connectionClose
+        fields.keepsConnection(minorVersion: version.minor)
     }
 
     /// The client asks to switch protocols (`Connection: upgrade` and `Upgrade`).
@@ -57,15 +58,17 @@ struct RequestHead {
     init(_ head: ByteBuffer) throws {
         bytes = head
         (method, methodAndTarget, target, version, fields) = try head.withUnsafeReadableBytes { bytes in
-            var lines = HeadLines(bytes, requiresCR: true)
+            var lines = HeadLines(bytes)
             guard let line = lines.next(),
                 let methodEnd = bytes[line].firstIndex(of: UInt8(ascii: " ")), methodEnd > line.lowerBound,
                 bytes[line.lowerBound..<methodEnd].allSatisfy(HeadFields.isTokenCharacter),
                 line.count >= 10, bytes[(line.upperBound - 9)..<(line.upperBound - 1)].elementsEqual(" HTTP/1.".utf8),
                 let minor = HeadFields.digit(bytes[line.upperBound - 1])
             else { throw Malformed() }
+            // `GET HTTP/1.1` has no target: the method's space is the version's.
+            guard methodEnd + 1 < line.upperBound - 9 else { throw Malformed() }
             let target = (methodEnd + 1)..<(line.upperBound - 9)
-            guard !target.isEmpty, bytes[target].allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw Malformed() }
+            guard bytes[target].allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { throw Malformed() }
             let fields = try HeadFields(bytes, lines: &lines, strict: true)
             // HTTP/1.0 knows no chunked requests: a body framed so is read differently by some.
             guard !lines.sawBareLineFeed, minor >= 1 || !fields.found.contains(.transferEncoding) else {

@@ -38,8 +38,7 @@ struct RequestReader {
     }
 
     private var state = State.head
-    private var buffer: ByteBuffer?
-    private var headScanOffset = 0
+    private var buffer = HeadBuffer()
     private var stopsAfterRequest = false
     let maxHeadBytes: Int
 
@@ -48,18 +47,20 @@ struct RequestReader {
     }
 
     mutating func feed(_ bytes: ByteBuffer) {
-        if buffer == nil || buffer!.readableBytes == 0 {
-            buffer = bytes
-        } else {
-            var bytes = bytes
-            buffer!.writeBuffer(&bytes)
-        }
+        buffer.append(bytes)
     }
 
     /// The bytes read but not parsed: after an upgrade request, the tunnel's first.
     mutating func takeBufferedBytes() -> ByteBuffer? {
-        defer { buffer = nil }
-        return buffer.flatMap { $0.readableBytes > 0 ? $0 : nil }
+        buffer.takeAll()
+    }
+
+    /// Whether nothing more will be parsed: an upgrade request was read (or a broken one).
+    var isStopped: Bool {
+        switch state {
+        case .stopped, .failed: true
+        case .head, .body, .ending: false
+        }
     }
 
     /// The next event from the bytes fed so far, or nil when more bytes are needed.
@@ -78,50 +79,36 @@ struct RequestReader {
                 throw error
             }
         case .body(var body):
-            guard var bytes = buffer, bytes.readableBytes > 0 else { return nil }
             let taken: (bytes: ByteBuffer?, ended: Bool)
             do {
-                taken = try body.take(from: &bytes)
+                taken = try buffer.takeBody(&body)
             } catch {
                 state = .failed
                 throw .malformed
             }
-            buffer = bytes
             state = taken.ended ? .ending : .body(body)
-            guard let slice = taken.bytes else { return try next() }
+            guard let slice = taken.bytes else { return taken.ended ? try next() : nil }
             return .body(slice)
         }
     }
 
     private mutating func nextHead() throws(Failure) -> Event? {
-        guard var bytes = buffer else { return nil }
-        // RFC 9112 §2.2: empty lines before a request line are ignored (some clients end a
-        // body with an extra CRLF).
-        while let byte = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self),
-            byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
-        {
-            bytes.moveReaderIndex(forwardBy: 1)
-            headScanOffset = 0
+        let bytes: ByteBuffer?
+        do {
+            bytes = try buffer.takeHead(maxBytes: maxHeadBytes)
+        } catch {
+            throw .headTooLarge
         }
-        buffer = bytes
-        guard bytes.readableBytes > 0 else { return nil }
-        let end = bytes.withUnsafeReadableBytes { HeadLines.endOfHead(in: $0, from: headScanOffset) }
-        guard let end, end <= maxHeadBytes else {
-            guard bytes.readableBytes <= maxHeadBytes else { throw .headTooLarge }
-            headScanOffset = max(0, bytes.readableBytes - 2)
-            return nil
-        }
+        guard let bytes else { return nil }
         let head: RequestHead
         do {
-            head = try RequestHead(bytes.readSlice(length: end)!)
+            head = try RequestHead(bytes)
         } catch {
             throw .malformed
         }
-        buffer = bytes
-        headScanOffset = 0
         stopsAfterRequest = head.isUpgrade
         if head.fields.isChunked {
-            state = .body(MessageBody(.chunked(ChunkedScanner())))
+            state = .body(MessageBody(.chunked(ChunkedScanner(strict: true))))
         } else if let length = head.fields.contentLength, length > 0 {
             state = .body(MessageBody(.length(remaining: length)))
         } else {

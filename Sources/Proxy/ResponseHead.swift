@@ -6,9 +6,10 @@ import NIOCore
 /// ``HeaderRewriting/writeClientResponseHead(_:framing:clientVersion:keepAlive:into:)``),
 /// instead of a head decoded into strings and encoded again.
 ///
-/// Lenient where nginx is: lines may end with a bare LF (CGI scripts, busybox httpd).
+/// Lenient where nginx is, about line ends only: lines may end with a bare LF (CGI scripts,
+/// busybox httpd). Field lines must be well-formed (``HeadFields``).
 struct ResponseHead {
-    /// The status line is not HTTP/1.x with a three-digit code.
+    /// The status line is not HTTP/1.x with a three-digit code, or a field line is malformed.
     struct Malformed: Error {}
 
     /// The head, from the status line up to and including the empty line.
@@ -22,19 +23,20 @@ struct ResponseHead {
     /// Whether the upstream keeps the connection open after this response, by its version and
     /// `Connection` field.
     var keepsConnection: Bool {
-        minorVersion >= 1 ? !fields.connectionClose : fields.connectionKeepAlive && !fields.connectionClose
+        fields.keepsConnection(minorVersion: minorVersion)
     }
 
     /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``).
     init(_ head: ByteBuffer) throws {
         bytes = head
         (minorVersion, status, statusLine, fields) = try head.withUnsafeReadableBytes { bytes in
-            var lines = HeadLines(bytes, requiresCR: false)
+            var lines = HeadLines(bytes)
             guard let first = lines.next(), first.count >= 12, bytes[first].starts(with: "HTTP/1.".utf8),
                 let minor = HeadFields.digit(bytes[first.lowerBound + 7]),
                 bytes[first.lowerBound + 8] == UInt8(ascii: " "),
                 let code = HeadFields.decimal(bytes[(first.lowerBound + 9)..<(first.lowerBound + 12)]),
-                code >= 100, first.count == 12 || bytes[first.lowerBound + 12] == UInt8(ascii: " ")
+                code >= 100, first.count == 12 || bytes[first.lowerBound + 12] == UInt8(ascii: " "),
+                bytes[first].allSatisfy(HeadFields.isFieldValueCharacter)
             else { throw Malformed() }
             let fields = try HeadFields(bytes, lines: &lines, strict: false)
             return (minor, code, (first.lowerBound + 9)..<first.upperBound, fields)

@@ -47,9 +47,7 @@ struct ResponseReader {
     }
 
     private var state = State.idle
-    private var buffer: ByteBuffer?
-    /// Where to go on looking for the end of the head in ``buffer``.
-    private var headScanOffset = 0
+    private var buffer = HeadBuffer()
     private var requestIsHEAD = false
     private var dechunks = false
     let maxHeadBytes: Int
@@ -62,24 +60,23 @@ struct ResponseReader {
     /// speaks HTTP/1.0, so a chunked body reaches it as plain data.
     mutating func expectResponse(toHEAD: Bool, dechunksBody: Bool) {
         state = .head
-        headScanOffset = 0
         requestIsHEAD = toHEAD
         dechunks = dechunksBody
     }
 
     mutating func feed(_ bytes: ByteBuffer) {
-        if buffer == nil || buffer!.readableBytes == 0 {
-            buffer = bytes
-        } else {
-            var bytes = bytes
-            buffer!.writeBuffer(&bytes)
-        }
+        buffer.append(bytes)
     }
 
     /// The bytes read past a `101` response, for the tunnel.
     mutating func takeBufferedBytes() -> ByteBuffer? {
-        defer { buffer = nil }
-        return buffer.flatMap { $0.readableBytes > 0 ? $0 : nil }
+        buffer.takeAll()
+    }
+
+    /// Whether bytes were read that belong to no response (a connection holding them must
+    /// not carry another request).
+    var hasUnreadBytes: Bool {
+        !buffer.isEmpty
     }
 
     /// Whether a response is under way (its head or body partly read).
@@ -94,7 +91,7 @@ struct ResponseReader {
     mutating func next() throws -> Event? {
         switch state {
         case .idle:
-            if let buffer, buffer.readableBytes > 0 {
+            if !buffer.isEmpty {
                 throw ProtocolError(reason: "bytes from the upstream while no request was waiting")
             }
             return nil
@@ -125,19 +122,14 @@ struct ResponseReader {
     }
 
     private mutating func nextHead() throws -> Event? {
-        guard var bytes = buffer else { return nil }
-        let end = bytes.withUnsafeReadableBytes { HeadLines.endOfHead(in: $0, from: headScanOffset) }
-        guard let end else {
-            guard bytes.readableBytes <= maxHeadBytes else {
-                throw ProtocolError(reason: "response head larger than \(maxHeadBytes) bytes")
-            }
-            // Resume one byte back: the line end may be split between reads.
-            headScanOffset = max(0, bytes.readableBytes - 2)
-            return nil
+        let bytes: ByteBuffer?
+        do {
+            bytes = try buffer.takeHead(maxBytes: maxHeadBytes)
+        } catch {
+            throw ProtocolError(reason: "response head larger than \(maxHeadBytes) bytes")
         }
-        let head = try ResponseHead(bytes.readSlice(length: end)!)
-        buffer = bytes
-        headScanOffset = 0
+        guard let bytes else { return nil }
+        let head = try ResponseHead(bytes)
         switch head.status {
         case 101:
             state = .switched
@@ -153,7 +145,7 @@ struct ResponseReader {
                 let length = head.fields.contentLength ?? 0
                 state = length == 0 ? .ending : .body(MessageBody(.length(remaining: length)))
             case .chunked:
-                state = .body(MessageBody(.chunked(ChunkedScanner()), dechunks: dechunks))
+                state = .body(MessageBody(.chunked(ChunkedScanner(strict: false)), dechunks: dechunks))
             case .untilClose:
                 state = .body(MessageBody(.untilClose))
             }
@@ -174,12 +166,10 @@ struct ResponseReader {
     }
 
     private mutating func nextBody(_ body: MessageBody) throws -> Event? {
-        guard var bytes = buffer, bytes.readableBytes > 0 else { return nil }
         var body = body
-        let (slice, ended) = try body.take(from: &bytes)
-        buffer = bytes
+        let (slice, ended) = try buffer.takeBody(&body)
         state = ended ? .ending : .body(body)
-        guard let slice else { return try next() }
+        guard let slice else { return ended ? try next() : nil }
         return .body(slice)
     }
 }

@@ -21,6 +21,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var reader = ResponseReader()
 
     var isActive: Bool { context?.channel.isActive ?? false }
+    /// Whether bytes arrived that belong to no response.
+    var hasUnreadBytes: Bool { reader.hasUnreadBytes }
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var channel: (any Channel)? { context?.channel }
 

@@ -75,7 +75,33 @@ struct RequestReaderTests {
             "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n",
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+            // No target: the method's space is the version's.
+            "GET HTTP/1.1\r\n\r\n",
+            "A HTTP/1.1\r\n\r\n",
+            // Duplicate Content-Length, even identical; Transfer-Encoding not exactly chunked.
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked,\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , chunked\r\n\r\n",
         ]
+        let chunkedHead = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let refusedBodies = [
+            "2;\nxx\r\n0\r\n\r\n",  // a bare LF ends no line
+            "3\r\nabc\n0\r\n\r\n",
+            "3;a\u{0}\rb\r\nabc\r\n0\r\n\r\n",  // control characters in an extension
+            "3 \r\nabc\r\n0\r\n\r\n",  // no space after the size
+            "00000000000000003\r\nabc\r\n0\r\n\r\n",  // 17 digits
+            "0\r\nX-Trailer: 1\n\r\n",
+            "0\r\nBad Name: 1\r\n\r\n",
+            "0\r\nX: a\u{1}b\r\n\r\n",
+            "0\r\n\n",
+        ]
+        for body in refusedBodies {
+            #expect(throws: RequestReader.Failure.malformed, "\(body.debugDescription)") {
+                _ = try read(chunkedHead + body)
+            }
+        }
+        let accepted = try? read(chunkedHead + "3;name=\"quoted value\"\r\nabc\r\n0\r\nX-Trailer: ok\r\n\r\n")
+        #expect(accepted?.ends == 1, "an extension and a trailer within the rules pass")
         for request in refused {
             #expect(throws: RequestReader.Failure.malformed, "\(request.debugDescription)") {
                 _ = try read(request)

@@ -101,6 +101,10 @@ struct ResponseReaderTests {
             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "HTTP/1.1 200 OK\r\nContent\rLength: 5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n",
+            "HTTP/1.1 200 O\rK\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nX: a\u{0}b\r\n\r\n",
         ] {
             #expect(throws: (any Error).self, "\(response)") { _ = try read(response, readSize: 4) }
         }
@@ -148,5 +152,31 @@ struct ResponseReaderTests {
             head, framing: framing, clientVersion: .http1_0, keepAlive: &keepAliveOld, into: &oldClient
         )
         #expect(String(buffer: oldClient).hasSuffix("connection: keep-alive\r\n\r\n"))
+    }
+
+    @Test("A status line without a reason keeps its space; a proxy-chunked body drops the upstream's length")
+    func framingFixes() throws {
+        var reader = ResponseReader()
+        reader.expectResponse(toHEAD: false, dechunksBody: false)
+        reader.feed(ByteBuffer(string: "HTTP/1.1 200\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n"))
+        guard case .head(let head, let framing)? = try reader.next() else {
+            Issue.record("expected a head")
+            return
+        }
+        #expect(framing == .untilClose, "a transfer coding other than chunked ends with the connection")
+        var keepAlive = true
+        var out = ByteBuffer()
+        let chunks = HeaderRewriting.writeClientResponseHead(
+            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
+        )
+        #expect(chunks)
+        #expect(String(buffer: out) == "HTTP/1.1 200 \r\nTransfer-Encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n")
+    }
+
+    @Test("Stray CRLFs before a response head are skipped")
+    func leadingEmptyLines() throws {
+        let result = try read("\r\nHTTP/1.1 204 No Content\r\n\r\n", readSize: 1)
+        #expect(result.statuses == [204])
+        #expect(result.ends == 1)
     }
 }

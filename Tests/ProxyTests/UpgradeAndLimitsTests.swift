@@ -84,4 +84,19 @@ struct UpgradeAndLimitsTests {
             }
         }
     }
+
+    @Test("An upgrade request the proxy answers itself closes the connection: nothing after it is parsed")
+    func upgradeAnsweredLocally() async throws {
+        try await withProxy(routes: RouteTable()) { _, port in
+            let connection = try await RawConnection.connect(port: port)
+            let (received, closed) = try await connection.exchange(
+                "GET / HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n"
+                    + "GET / HTTP/1.1\r\nHost: nosuch.localhost\r\n\r\n"
+            )
+            #expect(received.hasPrefix("HTTP/1.1 404"))
+            #expect(received.lowercased().contains("connection: close"))
+            #expect(received.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(received)")
+            #expect(closed)
+        }
+    }
 }
