@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "MiniCore", "Archive", "Docker", "Store", "Queue",
+                "MiniCore", "Archive", "Docker", "Store", "Queue", "Proxy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

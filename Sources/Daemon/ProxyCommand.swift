@@ -48,6 +48,9 @@ struct ProxyCommand: AsyncParsableCommand {
             services.append(
                 RouteSync(apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
             )
+            services.append(
+                ProxyControlServer(socketPath: directory.proxyControlSocketPath, proxy: server, logger: logger)
+            )
         } else {
             server.updateRoutes(RouteTable(staticRoutes: staticRoutes))
         }

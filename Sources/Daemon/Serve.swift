@@ -45,6 +45,9 @@ struct Serve: AsyncParsableCommand {
             docker: DockerClient(socketPath: docker.dockerSocket, logger: logger), logger: logger
         )
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
+        let proxyControl = ProxyControlServer(
+            socketPath: directory.proxyControlSocketPath, proxy: proxyServer, logger: logger
+        )
         let workerArguments = workerArguments(directory: directory)
         let supervisor = WorkerSupervisor(
             count: workers, executable: try currentExecutable(), logger: logger,
@@ -64,7 +67,7 @@ struct Serve: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [apiService, janitor, proxyServer, routeSync, supervisor, reconciler],
+                services: [apiService, janitor, proxyServer, proxyControl, routeSync, supervisor, reconciler],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -3,6 +3,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case notRunning
         case unknownEventLoop
+        case controlAnswer(String)
     }
 
     private let code: Code
@@ -14,12 +15,17 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A connection arrived on an event loop outside the group the server was created with.
     public static let unknownEventLoop = ProxyError(.unknownEventLoop)
 
+    /// The control socket answered something other than a count.
+    static func controlAnswer(_ answer: String) -> ProxyError { ProxyError(.controlAnswer(answer)) }
+
     public var description: String {
         switch code {
         case .notRunning:
             "the proxy is not running: call run() (for example in a ServiceGroup) before asking for its port"
         case .unknownEventLoop:
             "a connection arrived on an event loop outside the proxy's group: pass the same group to the server bootstrap and the ProxyServer"
+        case .controlAnswer(let answer):
+            "the proxy control socket answered '\(answer)' instead of a count: is a proxy of the same mini version running?"
         }
     }
 }

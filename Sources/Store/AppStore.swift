@@ -102,8 +102,11 @@ public struct AppStore: Sendable {
             arguments: [app.rawValue, release]
         )
         try db.execute(
-            sql: "UPDATE instances SET state = 'draining' WHERE app = ? AND release != ?",
-            arguments: [app.rawValue, release]
+            sql: """
+                UPDATE instances SET state = 'draining', draining_since = COALESCE(draining_since, ?)
+                WHERE app = ? AND release != ?
+                """,
+            arguments: [Date().timeIntervalSince1970, app.rawValue, release]
         )
         return try InstanceRecord.filter(
             Column("app") == app.rawValue && Column("state") == InstanceState.draining.rawValue

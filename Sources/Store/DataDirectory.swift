@@ -20,6 +20,9 @@ public struct DataDirectory: Sendable, Equatable {
     public var uploadsPath: String { root + "/uploads" }
     public var logsPath: String { root + "/logs" }
     public var adminTokenPath: String { root + "/admin.token" }
+    /// The proxy's control socket (see `ProxyControlServer`), which workers ask before they
+    /// stop an old release.
+    public var proxyControlSocketPath: String { root + "/proxy.sock" }
 
     /// Where the build context of `job` is kept until the job ends.
     public func uploadPath(job: Int64) -> String { "\(uploadsPath)/\(job).tar.gz" }

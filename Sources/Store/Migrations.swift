@@ -122,6 +122,11 @@ extension MiniDatabase {
                     """
             )
         }
+        migrator.registerMigration("v4: when an instance started draining") { db in
+            // The reconciler removes a draining instance only once its worker has clearly
+            // given up on it; before, it raced the worker waiting for requests in flight.
+            try db.execute(sql: "ALTER TABLE instances ADD COLUMN draining_since REAL")
+        }
         return migrator
     }
 }

@@ -70,6 +70,8 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Per
     public var port: Int
     public var state: InstanceState
     public var createdAt: Double
+    /// When the instance left the routes to finish its requests in flight (state `draining`).
+    public var drainingSince: Double?
 
     public init(
         name: String, app: String, release: Int, containerId: String?, host: String = "127.0.0.1",

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Logging
 import MiniCore
+import Proxy
 import Queue
 import Store
 
@@ -39,10 +40,24 @@ struct DeployPipeline {
         var limits: AppRecord?
     }
 
-    /// Runs the deploy and returns the new release's version.
-    func run() async throws -> Int {
+    /// A release that now serves, and the instances of the one before, to be retired.
+    struct Released {
+        var version: Int
+        var draining: [InstanceRecord]
+    }
+
+    /// Runs the deploy up to the end of its job: the new release serves.
+    func run() async throws -> Released {
         let plan = try await job.info.kind == .deploy ? buildPlan() : releasePlan()
         return try await roll(plan)
+    }
+
+    /// After the job: stops the previous release's instances once the proxy has no request in
+    /// flight to them, and removes images beyond the kept ones. Runs outside the job's lease
+    /// (the job has ended), so it is not cut short when the lease check sees the job gone.
+    func retire(_ released: Released) async {
+        await drain(released.draining)
+        await removeOldImages()
     }
 
     /// Builds the uploaded context into the next release's image.
@@ -100,8 +115,8 @@ struct DeployPipeline {
     }
 
     /// Starts the plan's instances beside the old ones, waits until all are healthy,
-    /// publishes the release and drains the old instances.
-    private func roll(_ plan: ReleasePlan) async throws -> Int {
+    /// publishes the release and ends the job.
+    private func roll(_ plan: ReleasePlan) async throws -> Released {
         try log.append(
             "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
         var started: [InstanceRecord] = []
@@ -136,9 +151,7 @@ struct DeployPipeline {
         try await Task.sleep(for: configuration.routePropagationDelay)
         try queue.complete(job.lease, release: plan.version) { _ in }
         logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
-        await drain(draining)
-        await removeOldImages()
-        return plan.version
+        return Released(version: plan.version, draining: draining)
     }
 
     private func build(tag: String) async throws -> String {
@@ -242,7 +255,10 @@ struct DeployPipeline {
     }
 
     /// Stops the old instances gracefully, once the proxy routes to the new ones.
+    /// Stops old instances once the proxy has no request in flight to them (or after the
+    /// drain timeout); they get SIGTERM, then SIGKILL after the stop grace period.
     private func drain(_ instances: [InstanceRecord]) async {
+        await waitUntilProxyIsDone(with: instances)
         for instance in instances {
             let id = instance.containerId ?? instance.name
             do {
@@ -254,5 +270,26 @@ struct DeployPipeline {
                     "could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])
             }
         }
+    }
+
+    /// Asks the proxy on this VM (its control socket) until no request is in flight to
+    /// `instances`. Without a local proxy (a worker on another VM) there is nothing to ask:
+    /// the route propagation delay was the only wait.
+    private func waitUntilProxyIsDone(with instances: [InstanceRecord]) async {
+        let upstreams = instances.map { Upstream(host: $0.host, port: $0.port) }
+        guard !upstreams.isEmpty else { return }
+        let socket = configuration.dataDirectory.proxyControlSocketPath
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        while ContinuousClock.now < deadline {
+            do {
+                let inFlight = try await ProxyControlClient.inFlight(socketPath: socket, upstreams: upstreams)
+                if inFlight == 0 { return }
+                logger.debug("waiting for requests in flight", metadata: ["count": "\(inFlight)"])
+                try await Task.sleep(for: .milliseconds(100))
+            } catch {
+                return
+            }
+        }
+        logger.warning("drain timeout: stopping old instances with requests still in flight")
     }
 }

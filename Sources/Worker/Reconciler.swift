@@ -19,18 +19,22 @@ public struct Reconciler: Service {
     let docker: DockerClient
     let httpClient: HTTPClient
     let interval: Duration
+    /// How long a worker may take to drain old instances (its drain timeout plus the stop
+    /// grace period, with room to spare) before the reconciler removes them itself.
+    let abandonedDrainAfter: TimeInterval
     let logger: Logger
     private let backoff = RecreateBackoff()
 
     public init(
         queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .shared,
-        interval: Duration = .seconds(2), logger: Logger
+        interval: Duration = .seconds(2), abandonedDrainAfter: TimeInterval = 90, logger: Logger
     ) {
         self.apps = AppStore(database: queue.database)
         self.queue = queue
         self.docker = docker
         self.httpClient = httpClient
         self.interval = interval
+        self.abandonedDrainAfter = abandonedDrainAfter
         self.logger = logger
     }
 
@@ -73,7 +77,10 @@ public struct Reconciler: Service {
     private func reconcile(_ instance: InstanceRecord, app: AppRecord, container: ContainerSummary?) async throws {
         switch instance.state {
         case .draining:
-            // Its worker stopped before it finished draining.
+            // Its worker drains it (waiting for requests in flight), unless it stopped before
+            // it finished: then the instance is long past its drain.
+            let since = instance.drainingSince ?? instance.createdAt
+            guard Date().timeIntervalSince1970 - since > abandonedDrainAfter else { return }
             try? await docker.removeContainer(instance.name, force: true, ignoreMissing: true)
             try apps.removeInstance(named: instance.name)
         case .serving, .starting, .crashed:

@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     /// How long the proxy may take to pick up a route change: the job ends and old
     /// instances stop only after it. Default 300 ms (the proxy watches the store every 50 ms).
     public var routePropagationDelay: Duration = .milliseconds(300)
+    /// How long old instances may finish the requests (and WebSocket tunnels) the proxy still
+    /// has in flight to them before they are stopped anyway. Default 30 s.
+    public var drainTimeout: Duration = .seconds(30)
     /// The grace period of `docker stop` before SIGKILL, in seconds. Default 10.
     public var stopGraceSeconds: Int = 10
 

@@ -64,10 +64,13 @@ public struct WorkerService: Service {
             logger.info("shutting down: handing the job back")
         }
         finish(job, outcome: outcome, log: log, logger: logger)
+        if case .released(let released) = outcome {
+            await pipeline.retire(released)
+        }
     }
 
     enum Outcome {
-        case released(Int)
+        case released(DeployPipeline.Released)
         case failed(any Error)
         case leaseLost
         case timedOut
@@ -125,8 +128,8 @@ public struct WorkerService: Service {
         let lease = job.lease
         do {
             switch outcome {
-            case .released(let version):
-                logger.info("job succeeded", metadata: ["release": "v\(version)"])
+            case .released(let released):
+                logger.info("job succeeded", metadata: ["release": "v\(released.version)"])
             case .leaseLost:
                 logger.warning("lease lost: stopped the build and wrote nothing more")
             case .timedOut:

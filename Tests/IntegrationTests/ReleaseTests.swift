@@ -26,6 +26,12 @@ struct ReleaseTests {
             """
         try source.write(to: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        // A request that takes 3 s, to see that a redeploy lets it finish.
+        let slow = cgi.appendingPathComponent("slow")
+        try "#!/bin/busybox sh\n/bin/busybox sleep 3\necho 'Content-Type: text/plain'\necho\necho slow-done\n".write(
+            to: slow, atomically: true, encoding: .utf8
+        )
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: slow.path)
         return app
     }
 
@@ -42,8 +48,19 @@ struct ReleaseTests {
             let first = try await minid.mini(["deploy", v1.path, "--app", app])
             try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
 
-            // Requests flow through the proxy without pause while v2 replaces v1.
+            // Requests flow through the proxy without pause while v2 replaces v1, and a slow
+            // request to v1 finishes: v1 stops only once the proxy has nothing in flight to it.
             let load = Task { [port = minid.proxyPort] in try await Self.hammer(port: port, host: "\(app).localhost") }
+            let slow = Task { [port = minid.proxyPort] in
+                try await run(
+                    URL(fileURLWithPath: "/usr/bin/curl"),
+                    [
+                        "-sS", "--max-time", "15", "-H", "Host: \(app).localhost",
+                        "http://127.0.0.1:\(port)/cgi-bin/slow",
+                    ],
+                    timeout: .seconds(20)
+                )
+            }
             try await Task.sleep(for: .milliseconds(300))
             let v2 = try Self.makeInfoApp(in: work, as: "v2", body: "two")
             let second = try await minid.mini(["deploy", v2.path, "--app", app])
@@ -54,6 +71,11 @@ struct ReleaseTests {
             #expect(result.failures == 0, "failed requests during the redeploy: \(result.failureSamples)")
             #expect(result.bodies.contains("one") && result.bodies.contains("two"), "bodies seen: \(result.bodies)")
             #expect(result.total > 50)
+            let slowResult = try await slow.value
+            #expect(
+                slowResult.stdout.contains("slow-done"),
+                "the slow request was cut by the redeploy: \(slowResult.stdout)\(slowResult.stderr)"
+            )
 
             // A release that never answers fails after the health timeout; v2 keeps serving.
             let silent = try copyExample("hello", into: work, as: "silent")

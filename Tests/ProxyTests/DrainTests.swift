@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import Logging
 import NIOHTTP1
 import ServiceLifecycle
@@ -102,6 +103,46 @@ struct GracefulShutdownTests {
                     _ = try await RawConnection.connect(port: port)
                 }
             }
+        }
+    }
+}
+
+@Suite("Proxy control socket")
+struct ProxyControlTests {
+    @Test("Workers learn the requests in flight to the instances they will stop, over a 0600 Unix socket")
+    func inFlightOverSocket() async throws {
+        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("ctl-\(UUID().uuidString).sock").path
+        try await withUpstreams(["app"]) { upstreams in
+            let upstream = upstreams[0].upstream
+            try await withProxy(routes: RouteTable(apps: ["app": [upstream]])) { server, port in
+                let control = ProxyControlServer(socketPath: socket, proxy: server, logger: Logger(label: "control"))
+                let controlTask = Task { try await control.run() }
+                try await waitFor { FileManager.default.fileExists(atPath: socket) }
+                let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+                #expect(mode == 0o600)
+                #expect(try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [upstream]) == 0)
+
+                // `/delay` answers after 300 ms: while it runs, one request is in flight.
+                let request = Task {
+                    try await withHTTPClient { client in
+                        _ = try await client.get("/delay", host: "app.localhost", port: port)
+                    }
+                }
+                try await waitFor {
+                    try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [upstream]) == 1
+                }
+                let other = Upstream(host: "127.0.0.1", port: 1)
+                #expect(try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [other]) == 0)
+                try await request.value
+                try await waitFor {
+                    try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [upstream]) == 0
+                }
+                controlTask.cancel()
+                _ = await controlTask.result
+            }
+        }
+        await #expect(throws: (any Error).self, "no proxy listens any more") {
+            _ = try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [])
         }
     }
 }

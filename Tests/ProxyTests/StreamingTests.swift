@@ -8,9 +8,9 @@ import Testing
 
 @Suite("Streaming and framing")
 struct StreamingTests {
-    @Test("200 MB up and 200 MB down stream through with flat memory")
+    @Test("2 GiB up and 2 GiB down stream through with flat memory")
     func largeBodies() async throws {
-        let size = 200 * 1024 * 1024
+        let size = 2 * 1024 * 1024 * 1024
         try await withUpstreams(["app"]) { upstreams in
             try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
                 try await withHTTPClient { client in
@@ -22,12 +22,12 @@ struct StreamingTests {
                     let chunk = ByteBuffer(repeating: UInt8(ascii: "u"), count: 256 * 1024)
                     let chunks = size / chunk.readableBytes
                     upload.body = .stream(Chunks(Array(repeating: chunk, count: chunks)), length: .known(Int64(size)))
-                    let uploaded = try await client.execute(upload, timeout: .seconds(120))
+                    let uploaded = try await client.execute(upload, timeout: .seconds(600))
                     #expect(String(buffer: try await uploaded.body.collect(upTo: 1024)) == "received \(size)")
 
                     var download = HTTPClientRequest(url: "http://127.0.0.1:\(port)/download/\(size)")
                     download.headers.replaceOrAdd(name: "host", value: "app.localhost")
-                    let downloaded = try await client.execute(download, timeout: .seconds(120))
+                    let downloaded = try await client.execute(download, timeout: .seconds(600))
                     var bytes = 0
                     for try await part in downloaded.body {
                         bytes += part.readableBytes
