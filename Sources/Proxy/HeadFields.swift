@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The header field lines of an HTTP/1.x head, parsed in place: where each name and value is,
 /// what kind of field it is, and the few values that decide framing and connection handling.
 /// Shared by ``RequestHead`` (strict: the client is untrusted) and ``ResponseHead``.
@@ -41,7 +47,7 @@ struct HeadFields {
         fields.reserveCapacity(12)
         var transferEncodings = 0
         while let line = lines.next(), !line.isEmpty {
-            guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound else {
+            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":"), in: line), colon > line.lowerBound else {
                 throw Malformed()
             }
             let name = line.lowerBound..<colon
@@ -162,7 +168,7 @@ struct HeadFields {
     ) {
         var start = value.lowerBound
         while start < value.upperBound {
-            let comma = bytes[start..<value.upperBound].firstIndex(of: UInt8(ascii: ",")) ?? value.upperBound
+            let comma = bytes.firstIndex(of: UInt8(ascii: ","), in: start..<value.upperBound) ?? value.upperBound
             let token = trimmed(bytes, start..<comma)
             if !token.isEmpty {
                 body(UnsafeRawBufferPointer(rebasing: bytes[token]))
@@ -185,7 +191,7 @@ struct HeadLines {
 
     mutating func next() -> Range<Int>? {
         guard index < bytes.count,
-            let lineFeed = bytes[index...].firstIndex(of: UInt8(ascii: "\n"))
+            let lineFeed = bytes.firstIndex(of: UInt8(ascii: "\n"), in: index..<bytes.count)
         else { return nil }
         var end = lineFeed
         if end > index && bytes[end - 1] == UInt8(ascii: "\r") {
@@ -202,7 +208,7 @@ struct HeadLines {
     static func endOfHead(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
         var index = start
         while index < bytes.count {
-            guard let lineFeed = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            guard let lineFeed = bytes.firstIndex(of: UInt8(ascii: "\n"), in: index..<bytes.count) else { return nil }
             let next = lineFeed + 1
             if next < bytes.count && bytes[next] == UInt8(ascii: "\n") {
                 return next + 1
@@ -213,5 +219,15 @@ struct HeadLines {
             index = next
         }
         return nil
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The index of the first `byte` within `range`, found with `memchr` (vectorized), not a
+    /// byte-by-byte loop: heads are searched for line ends and colons on every request.
+    func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
+        guard let base = baseAddress, !range.isEmpty else { return nil }
+        guard let found = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 }

@@ -60,7 +60,7 @@ struct RequestHead {
         (method, methodAndTarget, target, version, fields) = try head.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
             guard let line = lines.next(),
-                let methodEnd = bytes[line].firstIndex(of: UInt8(ascii: " ")), methodEnd > line.lowerBound,
+                let methodEnd = bytes.firstIndex(of: UInt8(ascii: " "), in: line), methodEnd > line.lowerBound,
                 bytes[line.lowerBound..<methodEnd].allSatisfy(HeadFields.isTokenCharacter),
                 line.count >= 10, bytes[(line.upperBound - 9)..<(line.upperBound - 1)].elementsEqual(" HTTP/1.".utf8),
                 let minor = HeadFields.digit(bytes[line.upperBound - 1])
