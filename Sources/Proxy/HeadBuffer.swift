@@ -46,12 +46,22 @@ struct HeadBuffer {
             return nil
         }
         scanOffset = 0
+        defer { releaseIfEmpty() }
         return bytes.readSlice(length: end)
+    }
+
+    /// Lets go of a fully read buffer, so that NIO can read into it again instead of
+    /// allocating a new one for the next read.
+    private mutating func releaseIfEmpty() {
+        if bytes.readableBytes == 0 {
+            bytes = ByteBuffer()
+        }
     }
 
     /// The next bytes of `body`, taken out of the buffer, and whether the body ended with them.
     mutating func takeBody(_ body: inout MessageBody) throws -> (bytes: ByteBuffer?, ended: Bool) {
         guard bytes.readableBytes > 0 else { return (nil, false) }
+        defer { releaseIfEmpty() }
         return try body.take(from: &bytes)
     }
 
