@@ -48,6 +48,6 @@ struct RouteSync: Service {
     private func makeTable() throws -> RouteTable {
         let routes = try apps.routes()
         let apps = routes.mapValues { instances in instances.map { Upstream(host: $0.host, port: $0.port) } }
-        return RouteTable(apps: apps, staticRoutes: staticRoutes)
+        return RouteTable(apps: apps, domains: try self.apps.domainRoutes(), staticRoutes: staticRoutes)
     }
 }

@@ -40,9 +40,17 @@ final class LoopContext {
             routed.formUnion(upstreams)
             return LoopRoute(name: name, pools: upstreams.map(pool(for:)), counters: counters(for: name))
         }
+        var appRoutes: [String: LoopRoute] = [:]
         for (app, upstreams) in table.apps {
             let name = HostName.normalize(app)
-            newRoutes[name + settings.domainSuffix] = makeRoute(name: name, upstreams: upstreams)
+            let route = makeRoute(name: name, upstreams: upstreams)
+            appRoutes[name] = route
+            newRoutes[name + settings.domainSuffix] = route
+        }
+        for (host, app) in table.domains {
+            if let route = appRoutes[HostName.normalize(app)] {
+                newRoutes[HostName.normalize(host)] = route
+            }
         }
         for (host, upstreams) in table.staticRoutes {
             let name = HostName.normalize(host)

@@ -3,13 +3,19 @@ public struct RouteTable: Sendable, Equatable {
     /// App name → its instances. `Host: <app>.<domain>` is balanced round-robin across them; an
     /// empty array means the app exists but has no healthy instance (503 with `Retry-After`).
     public var apps: [String: [Upstream]]
-    /// Full host name (a custom domain, or a service that is not an app) → its upstreams.
-    /// A static route wins over an app with the same host.
+    /// Custom domain (a full host name) → the app it serves: the same instances, counters and
+    /// round-robin as `<app>.<domain>`. Domains of unknown apps are ignored.
+    public var domains: [String: String]
+    /// Full host name of a service that is not an app → its upstreams. A static route wins
+    /// over an app or a domain with the same host.
     public var staticRoutes: [String: [Upstream]]
 
-    /// Creates a table; both parts default to empty.
-    public init(apps: [String: [Upstream]] = [:], staticRoutes: [String: [Upstream]] = [:]) {
+    /// Creates a table; every part defaults to empty.
+    public init(
+        apps: [String: [Upstream]] = [:], domains: [String: String] = [:], staticRoutes: [String: [Upstream]] = [:]
+    ) {
         self.apps = apps
+        self.domains = domains
         self.staticRoutes = staticRoutes
     }
 }

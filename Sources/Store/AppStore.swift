@@ -44,6 +44,54 @@ public struct AppStore: Sendable {
         }
     }
 
+    /// Custom domains → the app each one serves, for the proxy's routes.
+    public func domainRoutes() throws -> [String: String] {
+        try database.read { db in
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT host, app FROM domains").map {
+                    ($0["host"] as String, $0["app"] as String)
+                }
+            )
+        }
+    }
+
+    /// The custom domains of an app, sorted.
+    public func domains(of app: AppName) throws -> [DomainName] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT host FROM domains WHERE app = ? ORDER BY host", arguments: [app.rawValue]
+            )
+            .compactMap { try? DomainName($0) }
+        }
+    }
+
+    /// Adds a custom domain to an app.
+    /// - Returns: false when another app has it already (nothing changed).
+    public func addDomain(_ host: DomainName, to app: AppName) throws -> Bool {
+        try database.write { db in
+            if let owner = try String.fetchOne(
+                db, sql: "SELECT app FROM domains WHERE host = ?", arguments: [host.rawValue])
+            {
+                return owner == app.rawValue
+            }
+            try db.execute(
+                sql: "INSERT INTO domains (host, app, created_at) VALUES (?, ?, ?)",
+                arguments: [host.rawValue, app.rawValue, Date().timeIntervalSince1970]
+            )
+            return true
+        }
+    }
+
+    /// Removes a custom domain from an app. Returns false when the app did not have it.
+    public func removeDomain(_ host: DomainName, from app: AppName) throws -> Bool {
+        try database.write { db in
+            try db.execute(
+                sql: "DELETE FROM domains WHERE host = ? AND app = ?", arguments: [host.rawValue, app.rawValue]
+            )
+            return db.changesCount > 0
+        }
+    }
+
     /// The instances of an app, in every state.
     public func instances(of app: AppName) throws -> [InstanceRecord] {
         try database.read { db in

@@ -127,6 +127,18 @@ extension MiniDatabase {
             // given up on it; before, it raced the worker waiting for requests in flight.
             try db.execute(sql: "ALTER TABLE instances ADD COLUMN draining_since REAL")
         }
+        migrator.registerMigration("v5: custom domains") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE domains (
+                        host TEXT PRIMARY KEY NOT NULL,
+                        app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX domains_by_app ON domains(app);
+                    """
+            )
+        }
         return migrator
     }
 }

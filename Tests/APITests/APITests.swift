@@ -206,4 +206,45 @@ struct APITests {
             }
         }
     }
+
+    @Test("custom domains: added, listed, refused when invalid or taken, removed, gone with the app")
+    func domains() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        let apps = AppStore(database: fixture.database)
+        for name in ["web", "other"] {
+            let app = try AppName(name)
+            try fixture.database.write { db in try AppStore.ensureApp(app, in: db) }
+        }
+        try await fixture.app.test(.router) { client in
+            for (app, host, status) in [
+                ("web", "WWW.Example.com", HTTPResponse.Status.created), ("web", "example.com", .created),
+                ("other", "www.example.com", .conflict), ("web", "localhost", .badRequest),
+                ("web", "bad_name.example.com", .badRequest), ("web", "example.com:8080", .badRequest),
+                ("nope", "a.example.com", .notFound),
+            ] {
+                let body = ByteBuffer(string: "{\"host\": \"\(host)\"}")
+                try await client.execute(
+                    uri: "/v1/apps/\(app)/domains", method: .post, headers: fixture.auth, body: body
+                ) { response in
+                    #expect(response.status == status, "\(app) \(host)")
+                }
+            }
+            try await client.execute(uri: "/v1/apps/web/domains", method: .get, headers: fixture.auth) { response in
+                let list = try JSONDecoder.mini.decode(DomainList.self, from: Data(buffer: response.body))
+                #expect(list.domains.map(\.rawValue) == ["example.com", "www.example.com"])
+            }
+            #expect(try apps.domainRoutes() == ["example.com": "web", "www.example.com": "web"])
+            try await client.execute(uri: "/v1/apps/web/domains/example.com", method: .delete, headers: fixture.auth) {
+                response in
+                #expect(response.status == .noContent)
+            }
+            try await client.execute(uri: "/v1/apps/web/domains/example.com", method: .delete, headers: fixture.auth) {
+                response in
+                #expect(response.status == .notFound)
+            }
+        }
+        try fixture.database.write { db in try db.execute(sql: "DELETE FROM apps WHERE name = 'web'") }
+        #expect(try apps.domainRoutes().isEmpty, "domains go with their app")
+    }
 }

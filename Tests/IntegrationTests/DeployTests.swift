@@ -79,6 +79,20 @@ struct DeployTests {
             ] {
                 #expect(metrics.contains(line + "\n"), "\(line) is missing from /metrics:\n\(metrics)")
             }
+
+            // A custom domain serves the app as soon as it is added, and stops when removed.
+            let added = try await minid.mini(["domains", "add", "hello", "www.hello.test"])
+            #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+            let invalid = try await minid.mini(["domains", "add", "hello", "not a domain"])
+            #expect(invalid.status == 2, "a bad host name is a usage error")
+            try await waitUntil { try await minid.getThroughProxy(host: "www.hello.test").0 == 200 }
+            (status, body) = try await minid.getThroughProxy(host: "www.hello.test")
+            #expect(body.contains("Second release"))
+            let listed = try await minid.mini(["domains", "hello"])
+            #expect(listed.stdout.contains("www.hello.test"))
+            let removed = try await minid.mini(["domains", "remove", "hello", "www.hello.test"])
+            #expect(removed.status == 0, "\(removed.stderr)")
+            try await waitUntil { try await minid.getThroughProxy(host: "www.hello.test").0 == 404 }
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -115,3 +115,16 @@ func copyExample(_ name: String, into directory: TemporaryDirectory, as folder: 
     }
     return destination
 }
+
+/// Polls `condition` every 50 ms until it holds, failing after `timeout`.
+func waitUntil(
+    timeout: Duration = .seconds(5), _ condition: () async throws -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("the condition did not hold within \(timeout)", sourceLocation: sourceLocation)
+}

@@ -108,4 +108,23 @@ struct RoutingTests {
             }
         }
     }
+
+    @Test("A custom domain reaches its app's instances and counts as the app; one of an unknown app is ignored")
+    func customDomains() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            let routes = RouteTable(
+                apps: ["app": [upstreams[0].upstream]], domains: ["www.example.com": "app", "old.example.com": "gone"]
+            )
+            try await withProxy(routes: routes) { server, port in
+                try await withHTTPClient { client in
+                    let viaDomain = try await client.get("/hello", host: "WWW.example.com:80", port: port)
+                    #expect(viaDomain.status == .ok)
+                    #expect(viaDomain.body.contains("hello from app"))
+                    let unknown = try await client.get("/hello", host: "old.example.com", port: port)
+                    #expect(unknown.status == .notFound)
+                }
+                #expect(await server.statistics().routes["app"]?.successful == 1)
+            }
+        }
+    }
 }

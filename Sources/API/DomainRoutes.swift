@@ -1,0 +1,59 @@
+import Hummingbird
+import MiniCore
+import Store
+
+/// Custom domains: `GET`, `POST /v1/apps/{app}/domains` and
+/// `DELETE /v1/apps/{app}/domains/{host}`. The proxy serves an app at each of its domains
+/// besides `<app>.<domain>`, within ~50 ms of the change.
+struct DomainRoutes {
+    let apps: AppStore
+
+    func register(on group: RouterGroup<MiniRequestContext>) {
+        group.get("apps/:app/domains", use: list)
+        group.post("apps/:app/domains", use: add)
+        group.delete("apps/:app/domains/:host", use: remove)
+    }
+
+    @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try existingAppName(context)
+        return try jsonResponse(DomainList(domains: try apps.domains(of: name)))
+    }
+
+    @Sendable func add(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try existingAppName(context)
+        let body: DomainRequest
+        do {
+            body = try await request.decode(as: DomainRequest.self, context: context)
+        } catch {
+            throw APIError.badRequest("send {\"host\": \"www.example.com\"}")
+        }
+        let host = try Self.domain(body.host)
+        guard try apps.addDomain(host, to: name) else {
+            throw APIError.conflict("\(host) already belongs to another app; remove it there first")
+        }
+        return try jsonResponse(DomainList(domains: try apps.domains(of: name)), status: .created)
+    }
+
+    @Sendable func remove(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try existingAppName(context)
+        let host = try Self.domain(try context.parameters.require("host"))
+        guard try apps.removeDomain(host, from: name) else {
+            throw APIError.notFound("\(name) has no domain \(host); list them with `mini domains \(name)`")
+        }
+        return Response(status: .noContent)
+    }
+
+    private func existingAppName(_ context: MiniRequestContext) throws -> AppName {
+        let name = try context.parameters.appName()
+        _ = try apps.existingApp(name)
+        return name
+    }
+
+    private static func domain(_ text: String) throws -> DomainName {
+        do {
+            return try DomainName(text)
+        } catch {
+            throw APIError.badRequest(error.message)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import MiniCore
+
+extension Mini {
+    /// `mini domains [list|add|remove]`
+    struct Domains: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List, add or remove an app's custom domains.",
+            discussion: """
+                The proxy serves the app at each of its domains besides <app>.<domain>, as soon as
+                the change is made. Point the domain's DNS at this machine (or at the load
+                balancer in front of it).
+                """,
+            subcommands: [List.self, Add.self, Remove.self],
+            defaultSubcommand: List.self
+        )
+
+        /// `mini domains [list] <app> [--json]`
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List an app's custom domains.")
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @Flag(help: "Print JSON.")
+            var json = false
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let name = try AppArgument.validated(app)
+                let list: DomainList = try await api.client().get("/v1/apps/\(name)/domains")
+                if json { return Terminal.output(try JobDisplay.json(list)) }
+                Terminal.output(list.domains.map(\.rawValue).joined(separator: "\n"))
+            }
+        }
+
+        /// `mini domains add <app> <host>`
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Serve the app at a custom domain too.")
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @Argument(help: "The host name, such as www.example.com.")
+            var host: String
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let name = try AppArgument.validated(app)
+                let domain = try Domains.validated(host)
+                let _: DomainList = try await api.client().send(
+                    .POST, "/v1/apps/\(name)/domains", json: DomainRequest(host: domain.rawValue)
+                )
+                Terminal.output("\(name) is served at http://\(domain) too")
+            }
+        }
+
+        /// `mini domains remove <app> <host>`
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Stop serving the app at a custom domain.")
+
+            @Argument(help: "The app.")
+            var app: String
+
+            @Argument(help: "The host name.")
+            var host: String
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let name = try AppArgument.validated(app)
+                let domain = try Domains.validated(host)
+                try await api.client().delete("/v1/apps/\(name)/domains/\(domain)")
+                Terminal.output("\(name) is no longer served at \(domain)")
+            }
+        }
+
+        static func validated(_ text: String) throws -> DomainName {
+            do {
+                return try DomainName(text)
+            } catch {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+}
