@@ -6,6 +6,7 @@ import Store
 /// `DELETE /v1/apps/{app}/domains/{host}`. The proxy serves an app at each of its domains
 /// besides `<app>.<domain>`, within ~50 ms of the change.
 struct DomainRoutes {
+    let configuration: APIConfiguration
     let apps: AppStore
 
     func register(on group: RouterGroup<MiniRequestContext>) {
@@ -28,6 +29,12 @@ struct DomainRoutes {
             throw APIError.badRequest("send {\"host\": \"www.example.com\"}")
         }
         let host = try Self.domain(body.host)
+        let appsDomain = configuration.domain.lowercased()
+        guard host.rawValue != appsDomain, !host.rawValue.hasSuffix("." + appsDomain) else {
+            throw APIError.badRequest(
+                "\(host) is under \(appsDomain), where every app has its own host already; use a domain of your own"
+            )
+        }
         guard try apps.addDomain(host, to: name) else {
             throw APIError.conflict("\(host) already belongs to another app; remove it there first")
         }

@@ -48,8 +48,10 @@ final class LoopContext {
             newRoutes[name + settings.domainSuffix] = route
         }
         for (host, app) in table.domains {
-            if let route = appRoutes[HostName.normalize(app)] {
-                newRoutes[HostName.normalize(host)] = route
+            let host = HostName.normalize(host)
+            // An app's own host is never taken over by another app's custom domain.
+            if let route = appRoutes[HostName.normalize(app)], newRoutes[host] == nil {
+                newRoutes[host] = route
             }
         }
         for (host, upstreams) in table.staticRoutes {

@@ -221,7 +221,7 @@ struct APITests {
                 ("web", "WWW.Example.com", HTTPResponse.Status.created), ("web", "example.com", .created),
                 ("other", "www.example.com", .conflict), ("web", "localhost", .badRequest),
                 ("web", "bad_name.example.com", .badRequest), ("web", "example.com:8080", .badRequest),
-                ("nope", "a.example.com", .notFound),
+                ("nope", "a.example.com", .notFound), ("web", "other.localhost", .badRequest),
             ] {
                 let body = ByteBuffer(string: "{\"host\": \"\(host)\"}")
                 try await client.execute(

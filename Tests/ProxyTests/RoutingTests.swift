@@ -113,7 +113,8 @@ struct RoutingTests {
     func customDomains() async throws {
         try await withUpstreams(["app"]) { upstreams in
             let routes = RouteTable(
-                apps: ["app": [upstreams[0].upstream]], domains: ["www.example.com": "app", "old.example.com": "gone"]
+                apps: ["app": [upstreams[0].upstream], "other": []],
+                domains: ["www.example.com": "app", "old.example.com": "gone", "other.localhost": "app"]
             )
             try await withProxy(routes: routes) { server, port in
                 try await withHTTPClient { client in
@@ -122,6 +123,8 @@ struct RoutingTests {
                     #expect(viaDomain.body.contains("hello from app"))
                     let unknown = try await client.get("/hello", host: "old.example.com", port: port)
                     #expect(unknown.status == .notFound)
+                    let hijack = try await client.get("/hello", host: "other.localhost", port: port)
+                    #expect(hijack.status == .serviceUnavailable, "an app's own host stays the app's")
                 }
                 #expect(await server.statistics().routes["app"]?.successful == 1)
             }
