@@ -29,16 +29,21 @@ struct DomainRoutes {
             throw APIError.badRequest("send {\"host\": \"www.example.com\"}")
         }
         let host = try Self.domain(body.host)
-        let appsDomain = configuration.domain.lowercased()
+        var appsDomain = configuration.domain.lowercased()
+        while appsDomain.hasSuffix(".") { appsDomain.removeLast() }
         guard host.rawValue != appsDomain, !host.rawValue.hasSuffix("." + appsDomain) else {
             throw APIError.badRequest(
                 "\(host) is under \(appsDomain), where every app has its own host already; use a domain of your own"
             )
         }
-        guard try apps.addDomain(host, to: name) else {
+        let status: HTTPResponse.Status
+        switch try apps.addDomain(host, to: name) {
+        case .added: status = .created
+        case .alreadyThere: status = .ok
+        case .takenByAnotherApp:
             throw APIError.conflict("\(host) already belongs to another app; remove it there first")
         }
-        return try jsonResponse(DomainList(domains: try apps.domains(of: name)), status: .created)
+        return try jsonResponse(DomainList(domains: try apps.domains(of: name)), status: status)
     }
 
     @Sendable func remove(request: Request, context: MiniRequestContext) async throws -> Response {

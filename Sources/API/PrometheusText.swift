@@ -54,6 +54,21 @@ public struct PrometheusText: Sendable {
         }
     }
 
+    /// A label value escaped for the exposition format: `\`, `"` and line feeds.
+    public static func escape(_ value: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(value.utf8.count)
+        for character in value {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
     private mutating func header(_ name: String, help: String, type: String) {
         text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
     }

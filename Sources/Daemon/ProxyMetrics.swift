@@ -13,7 +13,12 @@ extension ProxyServer {
         ]
         for (app, counts) in statistics.routes.sorted(by: { $0.key < $1.key }) {
             for (name, path) in classes {
-                samples.append((labels: "{app=\"\(app)\",status=\"\(name)\"}", value: Double(counts[keyPath: path])))
+                samples.append(
+                    (
+                        labels: "{app=\"\(PrometheusText.escape(app))\",status=\"\(name)\"}",
+                        value: Double(counts[keyPath: path])
+                    )
+                )
             }
         }
         for (name, path) in classes {
@@ -27,7 +32,8 @@ extension ProxyServer {
             buckets: LatencyHistogram.bounds,
             series: statistics.latencies.sorted(by: { $0.key < $1.key }).map { app, histogram in
                 HistogramSeries(
-                    labels: "app=\"\(app)\"", cumulativeCounts: histogram.cumulativeCounts, count: histogram.count,
+                    labels: "app=\"\(PrometheusText.escape(app))\"", cumulativeCounts: histogram.cumulativeCounts,
+                    count: histogram.count,
                     sum: histogram.sum
                 )
             }
@@ -35,7 +41,7 @@ extension ProxyServer {
         text.gauge(
             "mini_proxy_in_flight", help: "Requests in flight per upstream.",
             statistics.inFlight.sorted { $0.key.description < $1.key.description }.map {
-                (labels: "{upstream=\"\($0.key)\"}", value: Double($0.value))
+                (labels: "{upstream=\"\(PrometheusText.escape($0.key.description))\"}", value: Double($0.value))
             }
         )
     }

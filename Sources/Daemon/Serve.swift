@@ -40,9 +40,13 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
+        let workerDefaults = WorkerConfiguration(dataDirectory: directory)
         let reconciler = Reconciler(
             queue: jobs,
-            docker: DockerClient(socketPath: docker.dockerSocket, logger: logger), logger: logger
+            docker: DockerClient(socketPath: docker.dockerSocket, logger: logger),
+            abandonedDrainAfter: workerDefaults.drainTimeout + .seconds(workerDefaults.stopGraceSeconds)
+                + .seconds(30),
+            logger: logger
         )
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
         let proxyControl = ProxyControlServer(

@@ -1,6 +1,6 @@
 /// A validated custom domain of an app (`www.example.com`): lowercase DNS labels of 1–63
 /// characters (`a-z`, `0-9`, inner `-`), at least two of them, at most 253 characters, no
-/// port, no trailing dot.
+/// port, no trailing dot, and not an IP address (a last label of digits only).
 public struct DomainName: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     /// The validated name, lowercased.
     public let rawValue: String
@@ -28,6 +28,9 @@ public struct DomainName: Hashable, Sendable, Codable, CustomStringConvertible, 
                     "domain '\(text)' is not a host name: labels of letters, digits and inner '-', separated by '.'"
                 )
             }
+        }
+        guard labels.last?.allSatisfy(\.isNumber) == false else {
+            throw DomainNameError("'\(text)' is an IP address; a custom domain is a host name, such as www.example.com")
         }
         rawValue = name
     }

@@ -93,6 +93,11 @@ final class LoopContext {
         pools = pools.filter { !$0.value.isRetired || $0.value.inFlight > 0 }
     }
 
+    /// Whether this loop's route table sends requests to `upstream`.
+    func routes(_ upstream: Upstream) -> Bool {
+        pools[upstream].map { !$0.isRetired } ?? false
+    }
+
     /// This loop's counters and in-flight requests.
     func statistics() -> ProxyStatistics {
         pruneRetiredPools()

@@ -3,14 +3,39 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The proxy's local control socket, a Unix socket in the data directory (mode 0600, so only
-/// mini's user can talk to it): worker processes ask it how many requests are still in flight
-/// to the instances they are about to stop, and stop them once none are (deploy draining).
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How far the proxy is from being done with some upstreams (the old instances of a release).
+public struct ProxyDrainState: Sendable, Equatable {
+    /// Requests being forwarded to them right now, and open tunnels.
+    public var inFlight: Int
+    /// How many of them an event loop still routes to (its route table is not updated yet).
+    public var stillRouted: Int
+
+    public init(inFlight: Int, stillRouted: Int) {
+        self.inFlight = inFlight
+        self.stillRouted = stillRouted
+    }
+
+    /// No request can reach them any more: they may be stopped.
+    public var isDone: Bool { inFlight == 0 && stillRouted == 0 }
+}
+
+/// The proxy's local control socket, a Unix socket in the data directory (mode 0600 from the
+/// moment it has its name, so only mini's user can talk to it): worker processes ask how far
+/// the proxy is from being done with the instances they are about to stop.
 ///
 /// One request line per connection, one answer line:
 /// ```
-/// in-flight 127.0.0.1:41001 127.0.0.1:41002\n   →   3\n
+/// drain-state 127.0.0.1:41001 127.0.0.1:41002\n   →   <in flight> <still routed>\n
 /// ```
+///
+/// A failure to listen (a path too long for a Unix socket, a read-only folder) is logged and
+/// leaves the rest of `minid` running: workers then stop old releases without asking.
 public struct ProxyControlServer: Service {
     let socketPath: String
     let proxy: ProxyServer
@@ -23,17 +48,20 @@ public struct ProxyControlServer: Service {
     }
 
     public func run() async throws {
-        // A socket file left by a process that was killed would make the bind fail.
-        unlink(socketPath)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        chmod(socketPath, 0o600)
+        let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        do {
+            server = try await bind()
+        } catch {
+            logger.error(
+                "proxy control socket unavailable: deploys will stop old releases without waiting for their requests",
+                metadata: ["path": "\(socketPath)", "error": "\(error)"]
+            )
+            try? await gracefulShutdown()
+            return
+        }
+        let identity = Self.identity(of: socketPath)
         logger.info("proxy control socket listening", metadata: ["path": "\(socketPath)"])
-        try await cancelWhenGracefulShutdown {
+        try? await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
@@ -42,7 +70,29 @@ public struct ProxyControlServer: Service {
                 }
             }
         }
-        unlink(socketPath)
+        // Only our own socket: a newer proxy may have bound the name since.
+        if let identity, Self.identity(of: socketPath) == identity {
+            unlink(socketPath)
+        }
+    }
+
+    /// Binds under a temporary name, restricts it to the owner, then renames it into place,
+    /// so no one ever sees the socket with looser permissions.
+    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        let temporary = socketPath + ".\(getpid()).new"
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(unixDomainSocketPath: temporary, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        guard chmod(temporary, 0o600) == 0, rename(temporary, socketPath) == 0 else {
+            let error = ProxyError.controlSocket(path: socketPath, errno: errno)
+            unlink(temporary)
+            try? await server.channel.close()
+            throw error
+        }
+        return server
     }
 
     private func answer(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
@@ -56,30 +106,46 @@ public struct ProxyControlServer: Service {
                 }
             }
             let answer: String
-            if let upstreams = ProxyControlRequest.parseInFlight(String(buffer: line)) {
-                let inFlight = await proxy.inFlightRequests()
-                answer = String(upstreams.reduce(0) { $0 + (inFlight[$1] ?? 0) })
+            if let upstreams = ProxyControlRequest.parse(String(buffer: line)) {
+                let state = await proxy.drainState(of: upstreams)
+                answer = "\(state.inFlight) \(state.stillRouted)"
             } else {
-                answer = "error: expected 'in-flight HOST:PORT ...'"
+                answer = "error: expected 'drain-state HOST:PORT ...'"
             }
             try await outbound.write(ByteBuffer(string: answer + "\n"))
         }
+    }
+
+    /// The device and inode of the file at `path`, if any.
+    private static func identity(of path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 }
 
 /// Asks a ``ProxyControlServer``.
 public enum ProxyControlClient {
-    /// Requests in flight (and open tunnels) to `upstreams`, summed.
-    /// - Throws: when no proxy listens at `socketPath` or it answers something else.
-    public static func inFlight(socketPath: String, upstreams: [Upstream]) async throws -> Int {
+    /// How far the proxy is from being done with `upstreams`.
+    /// - Throws: when no proxy answers at `socketPath` within `timeout`, or it answers
+    ///   something else.
+    public static func drainState(
+        socketPath: String, upstreams: [Upstream], timeout: Duration = .seconds(2)
+    ) async throws -> ProxyDrainState {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.init(timeout))
             .connect(unixDomainSocketPath: socketPath) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        // A proxy that accepts but never answers must not hold the caller forever.
+        let deadline = channel.channel.eventLoop.scheduleTask(in: .init(timeout)) {
+            channel.channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
         let answer = try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: ProxyControlRequest.inFlight(upstreams) + "\n"))
+            try await outbound.write(ByteBuffer(string: ProxyControlRequest.line(upstreams) + "\n"))
             var text = ""
             for try await chunk in inbound {
                 text += String(buffer: chunk)
@@ -87,23 +153,22 @@ public enum ProxyControlClient {
             }
             return text
         }
-        guard let count = Int(answer.split(whereSeparator: \.isWhitespace).first ?? "") else {
-            throw ProxyError.controlAnswer(answer)
-        }
-        return count
+        let numbers = answer.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        guard numbers.count == 2 else { throw ProxyError.controlAnswer(answer) }
+        return ProxyDrainState(inFlight: numbers[0], stillRouted: numbers[1])
     }
 }
 
 /// The control socket's request line.
 enum ProxyControlRequest {
-    static func inFlight(_ upstreams: [Upstream]) -> String {
-        (["in-flight"] + upstreams.map(\.description)).joined(separator: " ")
+    static func line(_ upstreams: [Upstream]) -> String {
+        (["drain-state"] + upstreams.map(\.description)).joined(separator: " ")
     }
 
-    /// The upstreams of an `in-flight` line, or nil when it is not one.
-    static func parseInFlight(_ line: String) -> [Upstream]? {
+    /// The upstreams of a `drain-state` line, or nil when it is not one.
+    static func parse(_ line: String) -> [Upstream]? {
         let words = line.split(whereSeparator: \.isWhitespace)
-        guard words.first == "in-flight" else { return nil }
+        guard words.first == "drain-state" else { return nil }
         var upstreams: [Upstream] = []
         for word in words.dropFirst() {
             guard let colon = word.lastIndex(of: ":"), let port = Int(word[word.index(after: colon)...]) else {

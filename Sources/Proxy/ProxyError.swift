@@ -4,6 +4,7 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case notRunning
         case unknownEventLoop
         case controlAnswer(String)
+        case controlSocket(path: String, errno: Int32)
     }
 
     private let code: Code
@@ -15,8 +16,12 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A connection arrived on an event loop outside the group the server was created with.
     public static let unknownEventLoop = ProxyError(.unknownEventLoop)
 
-    /// The control socket answered something other than a count.
+    /// The control socket answered something other than its two counts.
     static func controlAnswer(_ answer: String) -> ProxyError { ProxyError(.controlAnswer(answer)) }
+    /// The control socket could not be given its permissions or its name.
+    static func controlSocket(path: String, errno: Int32) -> ProxyError {
+        ProxyError(.controlSocket(path: path, errno: errno))
+    }
 
     public var description: String {
         switch code {
@@ -25,7 +30,9 @@ public struct ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unknownEventLoop:
             "a connection arrived on an event loop outside the proxy's group: pass the same group to the server bootstrap and the ProxyServer"
         case .controlAnswer(let answer):
-            "the proxy control socket answered '\(answer)' instead of a count: is a proxy of the same mini version running?"
+            "the proxy control socket answered '\(answer)' instead of two counts: is a proxy of the same mini version running?"
+        case .controlSocket(let path, let errno):
+            "could not set up the proxy control socket \(path) (errno \(errno)): check that the data folder is writable"
         }
     }
 }

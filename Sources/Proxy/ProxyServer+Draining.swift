@@ -14,6 +14,20 @@ extension ProxyServer {
         await statistics().inFlight
     }
 
+    /// How far the proxy is from being done with `upstreams`: requests in flight to them, and
+    /// how many an event loop still routes to.
+    public func drainState(of upstreams: [Upstream]) async -> ProxyDrainState {
+        let perLoop = await forEachLoop { loop in
+            (loop.statistics().inFlight, upstreams.filter(loop.routes).count)
+        }
+        var state = ProxyDrainState(inFlight: 0, stillRouted: 0)
+        for (inFlight, routed) in perLoop {
+            state.inFlight += upstreams.reduce(0) { $0 + inFlight[$1, default: 0] }
+            state.stillRouted += routed
+        }
+        return state
+    }
+
     /// Waits until no request or tunnel is in flight to any of `upstreams`, checking every 20 ms.
     ///
     /// Call it after ``updateRoutes(_:)`` has removed them: the check runs on every event loop

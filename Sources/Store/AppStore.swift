@@ -66,19 +66,18 @@ public struct AppStore: Sendable {
     }
 
     /// Adds a custom domain to an app.
-    /// - Returns: false when another app has it already (nothing changed).
-    public func addDomain(_ host: DomainName, to app: AppName) throws -> Bool {
+    public func addDomain(_ host: DomainName, to app: AppName) throws -> DomainAddition {
         try database.write { db in
             if let owner = try String.fetchOne(
                 db, sql: "SELECT app FROM domains WHERE host = ?", arguments: [host.rawValue])
             {
-                return owner == app.rawValue
+                return owner == app.rawValue ? .alreadyThere : .takenByAnotherApp
             }
             try db.execute(
                 sql: "INSERT INTO domains (host, app, created_at) VALUES (?, ?, ?)",
                 arguments: [host.rawValue, app.rawValue, Date().timeIntervalSince1970]
             )
-            return true
+            return .added
         }
     }
 
@@ -230,4 +229,13 @@ public struct AppStore: Sendable {
     public func removeInstance(named name: String) throws {
         try database.write { db in _ = try InstanceRecord.deleteOne(db, key: name) }
     }
+}
+
+/// What ``AppStore/addDomain(_:to:)`` did.
+public enum DomainAddition: Sendable {
+    case added
+    /// The app had the domain already; nothing changed.
+    case alreadyThere
+    /// Another app has the domain; nothing changed.
+    case takenByAnotherApp
 }

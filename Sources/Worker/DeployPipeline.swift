@@ -6,6 +6,7 @@ import Logging
 import MiniCore
 import Proxy
 import Queue
+import ServiceLifecycle
 import Store
 
 /// One deploy attempt: build the uploaded context, start the new release beside the old one,
@@ -254,42 +255,53 @@ struct DeployPipeline {
         }.value
     }
 
-    /// Stops the old instances gracefully, once the proxy routes to the new ones.
-    /// Stops old instances once the proxy has no request in flight to them (or after the
-    /// drain timeout); they get SIGTERM, then SIGKILL after the stop grace period.
+    /// Stops old instances, all at once, once the proxy is done with them (or after the drain
+    /// timeout); each gets SIGTERM, then SIGKILL after the stop grace period.
     private func drain(_ instances: [InstanceRecord]) async {
         await waitUntilProxyIsDone(with: instances)
-        for instance in instances {
-            let id = instance.containerId ?? instance.name
-            do {
-                try await docker.stopContainer(id, timeout: configuration.stopGraceSeconds)
-                try await docker.removeContainer(id, force: true)
-                try apps.removeInstance(named: instance.name)
-            } catch {
-                logger.warning(
-                    "could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])
+        await withDiscardingTaskGroup { group in
+            for instance in instances {
+                group.addTask { await stop(instance) }
             }
         }
     }
 
-    /// Asks the proxy on this VM (its control socket) until no request is in flight to
-    /// `instances`. Without a local proxy (a worker on another VM) there is nothing to ask:
+    private func stop(_ instance: InstanceRecord) async {
+        let id = instance.containerId ?? instance.name
+        do {
+            try await docker.stopContainer(id, timeout: configuration.stopGraceSeconds)
+            try await docker.removeContainer(id, force: true)
+            try apps.removeInstance(named: instance.name)
+        } catch {
+            logger.warning(
+                "could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Asks the proxy on this VM (its control socket) until it routes nothing to `instances`
+    /// and has no request in flight to them, up to the drain timeout or a graceful shutdown.
+    /// Without a local proxy (no socket: a worker on another VM) there is nothing to ask, and
     /// the route propagation delay was the only wait.
     private func waitUntilProxyIsDone(with instances: [InstanceRecord]) async {
         let upstreams = instances.map { Upstream(host: $0.host, port: $0.port) }
-        guard !upstreams.isEmpty else { return }
         let socket = configuration.dataDirectory.proxyControlSocketPath
+        guard !upstreams.isEmpty, FileManager.default.fileExists(atPath: socket) else { return }
         let deadline = ContinuousClock.now + configuration.drainTimeout
-        while ContinuousClock.now < deadline {
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
             do {
-                let inFlight = try await ProxyControlClient.inFlight(socketPath: socket, upstreams: upstreams)
-                if inFlight == 0 { return }
-                logger.debug("waiting for requests in flight", metadata: ["count": "\(inFlight)"])
-                try await Task.sleep(for: .milliseconds(100))
+                let state = try await ProxyControlClient.drainState(socketPath: socket, upstreams: upstreams)
+                if state.isDone { return }
+                lastError = nil
             } catch {
-                return
+                // A proxy restarting, or not answering: ask again until the deadline.
+                if lastError == nil {
+                    logger.warning("cannot ask the proxy about requests in flight", metadata: ["error": "\(error)"])
+                }
+                lastError = error
             }
+            try? await Task.sleep(for: .milliseconds(100))
         }
-        logger.warning("drain timeout: stopping old instances with requests still in flight")
+        logger.warning("stopping old instances before the proxy was done with them (drain timeout or shutdown)")
     }
 }

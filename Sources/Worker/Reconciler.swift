@@ -20,14 +20,15 @@ public struct Reconciler: Service {
     let httpClient: HTTPClient
     let interval: Duration
     /// How long a worker may take to drain old instances (its drain timeout plus the stop
-    /// grace period, with room to spare) before the reconciler removes them itself.
-    let abandonedDrainAfter: TimeInterval
+    /// grace period, with room to spare; it stops them all at once) before the reconciler
+    /// removes them itself.
+    let abandonedDrainAfter: Duration
     let logger: Logger
     private let backoff = RecreateBackoff()
 
     public init(
         queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .shared,
-        interval: Duration = .seconds(2), abandonedDrainAfter: TimeInterval = 90, logger: Logger
+        interval: Duration = .seconds(2), abandonedDrainAfter: Duration = .seconds(70), logger: Logger
     ) {
         self.apps = AppStore(database: queue.database)
         self.queue = queue
@@ -80,7 +81,7 @@ public struct Reconciler: Service {
             // Its worker drains it (waiting for requests in flight), unless it stopped before
             // it finished: then the instance is long past its drain.
             let since = instance.drainingSince ?? instance.createdAt
-            guard Date().timeIntervalSince1970 - since > abandonedDrainAfter else { return }
+            guard Date().timeIntervalSince1970 - since > Double(abandonedDrainAfter.components.seconds) else { return }
             try? await docker.removeContainer(instance.name, force: true, ignoreMissing: true)
             try apps.removeInstance(named: instance.name)
         case .serving, .starting, .crashed:

@@ -34,21 +34,28 @@ public struct WorkerService: Service {
     public func run() async throws {
         let observer = try queue.database.makeChangeObserver()
         logger.info("worker ready", metadata: ["worker": "\(identity)"])
-        while !Task.isShuttingDownGracefully {
-            let seen = try observer.version()
-            if let job = try queue.claim(as: identity) {
-                await process(job)
-                continue
-            }
-            try await cancelWhenGracefulShutdown {
-                _ = try await observer.waitForChange(since: seen, timeout: configuration.idleWait)
+        // Old releases are retired (drained, then stopped) beside the next jobs: a drain can
+        // take up to the drain timeout, and the worker need not wait for it.
+        try await withThrowingDiscardingTaskGroup { retirements in
+            while !Task.isShuttingDownGracefully {
+                let seen = try observer.version()
+                if let job = try queue.claim(as: identity) {
+                    if let retire = await process(job) {
+                        retirements.addTask { await retire() }
+                    }
+                    continue
+                }
+                try await cancelWhenGracefulShutdown {
+                    _ = try await observer.waitForChange(since: seen, timeout: configuration.idleWait)
+                }
             }
         }
         logger.info("worker stopped", metadata: ["worker": "\(identity)"])
     }
 
-    /// Runs one job to its end: success, failure, lease loss, timeout or shutdown.
-    func process(_ job: ClaimedJob) async {
+    /// Runs one job to its end: success, failure, lease loss, timeout or shutdown. After a
+    /// release, returns the retirement of the previous one, which no longer needs the job.
+    func process(_ job: ClaimedJob) async -> (@Sendable () async -> Void)? {
         let lease = job.lease
         var logger = logger
         logger[metadataKey: "job"] = "\(lease.job)"
@@ -64,9 +71,8 @@ public struct WorkerService: Service {
             logger.info("shutting down: handing the job back")
         }
         finish(job, outcome: outcome, log: log, logger: logger)
-        if case .released(let released) = outcome {
-            await pipeline.retire(released)
-        }
+        guard case .released(let released) = outcome else { return nil }
+        return { await pipeline.retire(released) }
     }
 
     enum Outcome {

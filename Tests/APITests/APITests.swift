@@ -222,6 +222,7 @@ struct APITests {
                 ("other", "www.example.com", .conflict), ("web", "localhost", .badRequest),
                 ("web", "bad_name.example.com", .badRequest), ("web", "example.com:8080", .badRequest),
                 ("nope", "a.example.com", .notFound), ("web", "other.localhost", .badRequest),
+                ("web", "10.0.0.5", .badRequest), ("web", "example.com", .ok),
             ] {
                 let body = ByteBuffer(string: "{\"host\": \"\(host)\"}")
                 try await client.execute(
@@ -246,5 +247,14 @@ struct APITests {
         }
         try fixture.database.write { db in try db.execute(sql: "DELETE FROM apps WHERE name = 'web'") }
         #expect(try apps.domainRoutes().isEmpty, "domains go with their app")
+    }
+
+    @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")
+    func prometheusText() {
+        var text = PrometheusText()
+        text.histogram("t", help: "h", buckets: [1, 5], values: [0.5, 2, 9])
+        #expect(text.text.contains("t_bucket{le=\"1\"} 1\nt_bucket{le=\"5\"} 2\nt_bucket{le=\"+Inf\"} 3\n"))
+        #expect(text.text.contains("t_sum 11.5\nt_count 3\n"))
+        #expect(PrometheusText.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")
     }
 }

@@ -20,7 +20,7 @@ struct DrainTests {
                         for _ in 0..<4 {
                             group.addTask {
                                 var bodies: [String] = []
-                                let end = ContinuousClock.now + .milliseconds(1500)
+                                let end = ContinuousClock.now + .milliseconds(3000)
                                 while ContinuousClock.now < end {
                                     let response = try await client.get("/", host: "app.localhost", port: port)
                                     bodies.append(
@@ -29,7 +29,9 @@ struct DrainTests {
                                 return bodies
                             }
                         }
-                        try await Task.sleep(for: .milliseconds(500))
+                        // Switch once the old instance is busy (a fixed sleep is too short on a
+                        // loaded machine).
+                        try await waitFor { old.receivedRequests >= 5 }
                         server.updateRoutes(RouteTable(apps: ["app": [new.upstream]]))
                         #expect(await server.waitUntilIdle(upstreams: [old.upstream], timeout: .seconds(5)))
                         await old.stop()
@@ -109,8 +111,8 @@ struct GracefulShutdownTests {
 
 @Suite("Proxy control socket")
 struct ProxyControlTests {
-    @Test("Workers learn the requests in flight to the instances they will stop, over a 0600 Unix socket")
-    func inFlightOverSocket() async throws {
+    @Test("Workers learn whether the proxy still routes to or has requests in flight to old instances")
+    func drainStateOverSocket() async throws {
         let socket = FileManager.default.temporaryDirectory.appendingPathComponent("ctl-\(UUID().uuidString).sock").path
         try await withUpstreams(["app"]) { upstreams in
             let upstream = upstreams[0].upstream
@@ -119,30 +121,36 @@ struct ProxyControlTests {
                 let controlTask = Task { try await control.run() }
                 try await waitFor { FileManager.default.fileExists(atPath: socket) }
                 let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
-                #expect(mode == 0o600)
-                #expect(try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [upstream]) == 0)
+                #expect(mode == 0o600, "the socket has its name only once it is the owner's alone")
+                @Sendable func state() async throws -> ProxyDrainState {
+                    try await ProxyControlClient.drainState(socketPath: socket, upstreams: [upstream])
+                }
+                let routed = try await state()
+                #expect(routed.inFlight == 0 && routed.stillRouted > 0, "\(routed)")
 
-                // `/delay` answers after 300 ms: while it runs, one request is in flight.
+                // `/slow` never answers: while the client waits, one request is in flight, also
+                // once the upstream has left the routes; it ends when the client gives up.
                 let request = Task {
                     try await withHTTPClient { client in
-                        _ = try await client.get("/delay", host: "app.localhost", port: port)
+                        var slow = HTTPClientRequest(url: "http://127.0.0.1:\(port)/slow")
+                        slow.headers.replaceOrAdd(name: "host", value: "app.localhost")
+                        _ = try? await client.execute(slow, timeout: .seconds(2))
                     }
                 }
-                try await waitFor {
-                    try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [upstream]) == 1
-                }
+                try await waitFor { try await state().inFlight == 1 }
+                server.updateRoutes(RouteTable())
+                try await waitFor { try await state() == ProxyDrainState(inFlight: 1, stillRouted: 0) }
                 let other = Upstream(host: "127.0.0.1", port: 1)
-                #expect(try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [other]) == 0)
+                #expect(try await ProxyControlClient.drainState(socketPath: socket, upstreams: [other]).isDone)
                 try await request.value
-                try await waitFor {
-                    try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [upstream]) == 0
-                }
+                try await waitFor { try await state().isDone }
                 controlTask.cancel()
                 _ = await controlTask.result
             }
         }
+        #expect(!FileManager.default.fileExists(atPath: socket), "the proxy removes its socket when it stops")
         await #expect(throws: (any Error).self, "no proxy listens any more") {
-            _ = try await ProxyControlClient.inFlight(socketPath: socket, upstreams: [])
+            _ = try await ProxyControlClient.drainState(socketPath: socket, upstreams: [])
         }
     }
 }

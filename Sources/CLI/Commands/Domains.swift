@@ -31,6 +31,10 @@ extension Mini {
                 let name = try AppArgument.validated(app)
                 let list: DomainList = try await api.client().get("/v1/apps/\(name)/domains")
                 if json { return Terminal.output(try JobDisplay.json(list)) }
+                guard !list.domains.isEmpty else {
+                    return Terminal.error(
+                        "\(name) has no custom domains; add one with `mini domains add \(name) <host>`")
+                }
                 Terminal.output(list.domains.map(\.rawValue).joined(separator: "\n"))
             }
         }
