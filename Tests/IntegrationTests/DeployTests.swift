@@ -26,7 +26,7 @@ struct DeployTests {
             // 2. An asynchronous deploy of a changed copy prints only the job id.
             let second = try copyExample("hello", into: work, as: "hello-v2")
             try "<h1>Second release</h1>\n".write(
-                to: second.appendingPathComponent("www/index.html"), atomically: true, encoding: .utf8
+                to: second.appendingPathComponent("www/index.html"), atomically: false, encoding: .utf8
             )
             let queued = try await minid.mini(["deploy", second.path, "--app", "hello", "--async"])
             #expect(queued.status == 0, "\(queued.stderr)")
@@ -43,7 +43,7 @@ struct DeployTests {
             // 3. A build that fails ends `failed` with its error in the log; v2 keeps serving.
             let broken = try copyExample("hello", into: work, as: "broken")
             try "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"false\"]\n".write(
-                to: broken.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8
+                to: broken.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8
             )
             let failed = try await minid.mini(["deploy", broken.path, "--app", "hello"])
             #expect(failed.status == 1, "a failed build must exit 1:\n\(failed.stdout)\n\(failed.stderr)")

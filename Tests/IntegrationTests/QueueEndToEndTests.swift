@@ -14,7 +14,7 @@ struct QueueEndToEndTests {
             COPY www /www
             CMD ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]
             """
-        try dockerfile.write(to: app.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        try dockerfile.write(to: app.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8)
         return app
     }
 

@@ -10,7 +10,7 @@ struct ReleaseTests {
     /// An app that reports its env and container over CGI, on top of examples/hello.
     static func makeInfoApp(in work: TemporaryDirectory, as folder: String, body: String) throws -> URL {
         let app = try copyExample("hello", into: work, as: folder)
-        try body.write(to: app.appendingPathComponent("www/index.html"), atomically: true, encoding: .utf8)
+        try body.write(to: app.appendingPathComponent("www/index.html"), atomically: false, encoding: .utf8)
         let cgi = app.appendingPathComponent("www/cgi-bin")
         try FileManager.default.createDirectory(at: cgi, withIntermediateDirectories: true)
         let script = cgi.appendingPathComponent("info")
@@ -24,12 +24,12 @@ struct ReleaseTests {
             echo "$body"
 
             """
-        try source.write(to: script, atomically: true, encoding: .utf8)
+        try source.write(to: script, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         // A request that takes 3 s, to see that a redeploy lets it finish.
         let slow = cgi.appendingPathComponent("slow")
         try "#!/bin/busybox sh\n/bin/busybox sleep 3\necho 'Content-Type: text/plain'\necho\necho slow-done\n".write(
-            to: slow, atomically: true, encoding: .utf8
+            to: slow, atomically: false, encoding: .utf8
         )
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: slow.path)
         return app
@@ -80,7 +80,7 @@ struct ReleaseTests {
             // A release that never answers fails after the health timeout; v2 keeps serving.
             let silent = try copyExample("hello", into: work, as: "silent")
             try "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n".write(
-                to: silent.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8
+                to: silent.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8
             )
             let unhealthy = try await minid.mini(["deploy", silent.path, "--app", app])
             #expect(unhealthy.status == 1)
@@ -90,7 +90,7 @@ struct ReleaseTests {
             let crashing = try copyExample("hello", into: work, as: "crashing")
             try
                 "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to crash; exit 3\"]\n"
-                .write(to: crashing.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+                .write(to: crashing.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8)
             let crashed = try await minid.mini(["deploy", crashing.path, "--app", app])
             #expect(crashed.status == 1)
             #expect(crashed.stdout.contains("exited with code 3"), "\(crashed.stdout)")

@@ -137,7 +137,7 @@ struct CloseDelimitedTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let script = cgiBin.appendingPathComponent("info")
         try "#!/bin/busybox sh\necho 'Content-Type: text/plain'\necho\necho \"hello from cgi\"\n"
-            .write(to: script, atomically: true, encoding: .utf8)
+            .write(to: script, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
 
         let port = try await closedPort()

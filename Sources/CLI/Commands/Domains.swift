@@ -6,11 +6,9 @@ extension Mini {
     struct Domains: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List, add or remove an app's custom domains.",
-            discussion: """
-                The proxy serves the app at each of its domains besides <app>.<domain>, as soon as
-                the change is made. Point the domain's DNS at this machine (or at the load
-                balancer in front of it).
-                """,
+            discussion:
+                "The proxy serves the app at each of its domains besides <app>.<domain>, as soon as the change is "
+                + "made. Point the domain's DNS at this machine (or at the load balancer in front of it).",
             subcommands: [List.self, Add.self, Remove.self],
             defaultSubcommand: List.self
         )
@@ -39,21 +37,21 @@ extension Mini {
             }
         }
 
-        /// `mini domains add <app> <host>`
+        /// `mini domains add <app> <domain>`
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Serve the app at a custom domain too.")
 
             @Argument(help: "The app.")
             var app: String
 
-            @Argument(help: "The host name, such as www.example.com.")
-            var host: String
+            @Argument(help: "The domain, such as www.example.com.")
+            var domain: String
 
             @OptionGroup var api: APIOptions
 
             func run() async throws {
                 let name = try AppArgument.validated(app)
-                let domain = try Domains.validated(host)
+                let domain = try Domains.validated(self.domain)
                 let _: DomainList = try await api.client().send(
                     .POST, "/v1/apps/\(name)/domains", json: DomainRequest(host: domain.rawValue)
                 )
@@ -61,21 +59,21 @@ extension Mini {
             }
         }
 
-        /// `mini domains remove <app> <host>`
+        /// `mini domains remove <app> <domain>`
         struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Stop serving the app at a custom domain.")
 
             @Argument(help: "The app.")
             var app: String
 
-            @Argument(help: "The host name.")
-            var host: String
+            @Argument(help: "The domain.")
+            var domain: String
 
             @OptionGroup var api: APIOptions
 
             func run() async throws {
                 let name = try AppArgument.validated(app)
-                let domain = try Domains.validated(host)
+                let domain = try Domains.validated(self.domain)
                 try await api.client().delete("/v1/apps/\(name)/domains/\(domain)")
                 Terminal.output("\(name) is no longer served at \(domain)")
             }
