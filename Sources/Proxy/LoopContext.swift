@@ -93,9 +93,17 @@ final class LoopContext {
         pools = pools.filter { !$0.value.isRetired || $0.value.inFlight > 0 }
     }
 
-    /// Whether this loop's route table sends requests to `upstream`.
-    func routes(_ upstream: Upstream) -> Bool {
-        pools[upstream].map { !$0.isRetired } ?? false
+    /// This loop's part of ``ProxyServer/drainState(of:)``: requests in flight to `upstreams`
+    /// (their pools, retired ones included, count them) and how many its route table still
+    /// sends requests to.
+    func drainState(of upstreams: [Upstream]) -> ProxyDrainState {
+        var state = ProxyDrainState(inFlight: 0, stillRouted: 0)
+        for upstream in upstreams {
+            guard let pool = pools[upstream] else { continue }
+            state.inFlight += pool.inFlight
+            state.stillRouted += pool.isRetired ? 0 : 1
+        }
+        return state
     }
 
     /// This loop's counters and in-flight requests.

@@ -17,13 +17,10 @@ extension ProxyServer {
     /// How far the proxy is from being done with `upstreams`: requests in flight to them, and
     /// how many an event loop still routes to.
     public func drainState(of upstreams: [Upstream]) async -> ProxyDrainState {
-        let perLoop = await forEachLoop { loop in
-            (loop.statistics().inFlight, upstreams.filter(loop.routes).count)
-        }
         var state = ProxyDrainState(inFlight: 0, stillRouted: 0)
-        for (inFlight, routed) in perLoop {
-            state.inFlight += upstreams.reduce(0) { $0 + inFlight[$1, default: 0] }
-            state.stillRouted += routed
+        for loopState in await forEachLoop({ $0.drainState(of: upstreams) }) {
+            state.inFlight += loopState.inFlight
+            state.stillRouted += loopState.stillRouted
         }
         return state
     }
@@ -37,8 +34,7 @@ extension ProxyServer {
     public func waitUntilIdle(upstreams: [Upstream], timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let inFlight = await inFlightRequests()
-            if upstreams.allSatisfy({ inFlight[$0, default: 0] == 0 }) {
+            if await drainState(of: upstreams).inFlight == 0 {
                 return true
             }
             guard ContinuousClock.now < deadline else {

@@ -79,14 +79,6 @@ struct ResponseReader {
         !buffer.isEmpty
     }
 
-    /// Whether a response is under way (its head or body partly read).
-    var isMidResponse: Bool {
-        switch state {
-        case .head, .body, .ending: true
-        case .idle, .switched: false
-        }
-    }
-
     /// The next event from the bytes fed so far, or nil when more bytes are needed.
     mutating func next() throws -> Event? {
         switch state {

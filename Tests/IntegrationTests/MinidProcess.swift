@@ -90,26 +90,20 @@ final class MinidProcess {
 
     /// GET through the proxy with `Host: <host>`, by curl: (status code, body).
     func getThroughProxy(host: String, path: String = "/") async throws -> (Int, String) {
-        let result = try await run(
-            URL(fileURLWithPath: "/usr/bin/curl"),
-            [
-                "-sS", "--max-time", "5", "-H", "Host: \(host)", "-w", "\n%{http_code}",
-                "http://127.0.0.1:\(proxyPort)\(path)",
-            ],
-            timeout: .seconds(10)
-        )
-        var lines = result.stdout.components(separatedBy: "\n")
-        let code = Int(lines.popLast() ?? "") ?? 0
-        return (code, lines.joined(separator: "\n"))
+        try await curlGet(["-H", "Host: \(host)", "http://127.0.0.1:\(proxyPort)\(path)"])
     }
 
     /// GET `path` from the API by curl, with the admin token unless `authenticated` is false:
     /// (status code, body).
     func getFromAPI(_ path: String, authenticated: Bool = true) async throws -> (Int, String) {
         let authorization = authenticated ? ["-H", "Authorization: Bearer \(token)"] : []
+        return try await curlGet(authorization + ["\(apiURL)\(path)"])
+    }
+
+    /// curl with `arguments` (headers and the URL): (status code, body).
+    private func curlGet(_ arguments: [String]) async throws -> (Int, String) {
         let result = try await run(
-            URL(fileURLWithPath: "/usr/bin/curl"),
-            ["-sS", "--max-time", "5", "-w", "\n%{http_code}"] + authorization + ["\(apiURL)\(path)"],
+            URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "5", "-w", "\n%{http_code}"] + arguments,
             timeout: .seconds(10)
         )
         var lines = result.stdout.components(separatedBy: "\n")
