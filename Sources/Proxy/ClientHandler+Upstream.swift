@@ -91,7 +91,7 @@ extension ClientHandler {
     /// Whether the upstream connection should read: only for the exchange under way, and only
     /// while the client can take more.
     var wantsUpstreamRead: Bool {
-        state.wantsUpstreamRead && (context?.channel.isWritable ?? false)
+        state.wantsUpstreamRead && isWritable
     }
 
     func upstreamRead(_ event: ResponseReader.Event) {
@@ -107,23 +107,25 @@ extension ClientHandler {
             // `100 Continue` and friends; HTTP/1.0 clients do not know them.
             if exchange.clientVersion.minor >= 1 {
                 var keepAlive = true
-                var out = context.channel.allocator.buffer(capacity: 0)
+                var out = responseHeads.take()
                 HeaderRewriting.writeClientResponseHead(
                     head, framing: .bodiless, clientVersion: exchange.clientVersion, keepAlive: &keepAlive, into: &out
                 )
                 context.write(wrapOutboundOut(out), promise: nil)
+                responseHeads.giveBack(out)
             }
         case .head(let head, let framing):
             exchange.status = head.status
             // An early answer (request still arriving) closes the client connection afterwards.
             var keepAlive = state.keepAlive && state.requestComplete
-            var out = context.channel.allocator.buffer(capacity: 0)
+            var out = responseHeads.take()
             exchange.chunksResponse = HeaderRewriting.writeClientResponseHead(
                 head, framing: framing, clientVersion: exchange.clientVersion, keepAlive: &keepAlive, into: &out
             )
             exchange.upstreamKeepAlive = head.keepsConnection && framing != .untilClose
             state.responseStarted(keepAlive: keepAlive)
             context.write(wrapOutboundOut(out), promise: nil)
+            responseHeads.giveBack(out)
         case .body(let body):
             exchange.responseBytes += body.readableBytes
             if exchange.chunksResponse {

@@ -27,6 +27,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The proxy shuts down: close after the current exchange.
     private var isClosing = false
     var peer = ClientPeer(address: "-", isTrustedProxy: false)
+    /// The channel's writability, as its last change said (asking the channel costs more).
+    private(set) var isWritable = true
+
+    /// The route the last request's `Host` led to.
+    private var routeCache = RouteCache()
 
     // The exchange under way.
     var exchange = ExchangeRecord()
@@ -36,6 +41,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var upstream: UpstreamHandler?
     /// The request head as sent upstream (kept to send it again on a retry).
     var request: ByteBuffer?
+    /// Memory for the heads this connection writes, upstream and to the client.
+    private var requestHeads = ReusableBuffer()
+    var responseHeads = ReusableBuffer()
 
     // One lazily re-armed timer: moving the deadline later costs nothing.
     private var deadline = NIODeadline.distantFuture
@@ -51,6 +59,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        isWritable = context.channel.isWritable
         let remote = context.channel.remoteAddress
         peer = ClientPeer(
             address: remote?.ipAddress ?? "-",
@@ -93,7 +102,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if let upstream {
+        if let upstream, upstream.hasUnflushedWrites {
             upstream.flush()
             noteProgress()
         }
@@ -111,7 +120,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        isWritable = context.channel.isWritable
+        if isWritable {
             upstream?.resumeReading()
         }
         context.fireChannelWritabilityChanged()
@@ -184,12 +194,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // answered here: the connection closes after this exchange unless it becomes a tunnel.
         state.requestHeadReceived(keepAlive: head.keepAlive && !head.isUpgrade && !isClosing)
         setDeadline(exchange.startedAt + loop.settings.responseHeaderTimeout)
-        guard let host = head.host, head.method != .CONNECT else {
+        guard let host = head.fields.host, head.method != .CONNECT else {
             loop.unrouted.count(statusCode: 400)
             answerLocally(.badRequest)
             return
         }
-        guard let route = loop.route(forHost: host) else {
+        let route = head.bytes.withUnsafeReadableBytes { bytes in
+            routeCache.route(forHost: UnsafeRawBufferPointer(rebasing: bytes[host]), in: loop)
+        }
+        guard let route else {
             loop.unrouted.count(statusCode: 404)
             answerLocally(.notFound)
             return
@@ -199,12 +212,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             answerLocally(.serviceUnavailable)
             return
         }
-        var forwarded = context?.channel.allocator.buffer(capacity: 0) ?? ByteBuffer()
+        var forwarded = requestHeads.take()
         let addedID = HeaderRewriting.writeUpstreamRequestHead(
             head, peer: peer, requestID: { loop.requestIDs.next() }, into: &forwarded
         )
         if loop.settings.accessLog {
-            exchange.requestID = addedID ?? head.value(of: .requestID)
+            exchange.requestID = addedID ?? head.requestID
         }
         request = forwarded
         poolIndex = route.nextPoolIndex()
@@ -214,7 +227,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Goes back to waiting for the next request, handling it at once if it is queued.
     func startIdle() {
         route = nil
-        request = nil
+        if let request {
+            requestHeads.giveBack(request)
+            self.request = nil
+        }
         setDeadline(.now() + loop.settings.idleTimeout)
         drainQueue()
         resumeClientReading()

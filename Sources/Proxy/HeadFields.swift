@@ -1,26 +1,34 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// The header field lines of an HTTP/1.x head, parsed in place: where each name and value is,
-/// what kind of field it is, and the few values that decide framing and connection handling.
+/// The header field lines of an HTTP/1.x head, parsed in place: where the fields a proxy may
+/// drop or act on are, and the few values that decide framing and connection handling.
 /// Shared by ``RequestHead`` (strict: the client is untrusted) and ``ResponseHead``.
+///
+/// Costs no allocation for a usual head: only the *notable* fields (any kind but `Host` and
+/// plain ones) are remembered, inline, and the rewriting copies the lines between them in
+/// runs (``forEachSegment(in:_:)``).
 struct HeadFields {
-    /// One header field line: where its name and value are in the head, and what it is.
+    /// One header field line: where it is in the head, and what it is.
     struct Field {
+        /// The line, without its line end.
         var line: Range<Int>
+        /// Where the next line starts.
+        var next: Int
         var name: Range<Int>
         var value: Range<Int>
         var kind: HeaderScan
+    }
+
+    /// A piece of the field lines, in order, as ``forEachSegment(in:_:)`` hands them out.
+    enum Segment {
+        /// Whole field lines, CRLF-terminated, that pass unchanged.
+        case verbatim(Range<Int>)
+        /// A field the rewriting decides on (its line end not included).
+        case field(Field)
     }
 
     /// The fields could not be parsed, or (strict) break a rule that keeps requests from being
     /// read differently by the proxy and the upstream.
     struct Malformed: Error {}
 
-    private(set) var fields: [Field] = []
     /// Every kind of field found.
     private(set) var found: HeaderScan = []
     /// `Content-Length`, when present (several must agree).
@@ -36,6 +44,29 @@ struct HeadFields {
     private(set) var connectionListed: Set<String> = []
     /// The first `Host` value.
     private(set) var host: Range<Int>?
+    /// The first `X-Request-Id` value.
+    private(set) var requestID: Range<Int>?
+
+    /// A notable field, compactly: heads are passed around by value.
+    private struct Notable {
+        var start: UInt32
+        var colon: UInt32
+        var lineEnd: UInt32
+        var next: UInt32
+        var kind: HeaderScan
+
+        static let none = Notable(start: 0, colon: 0, lineEnd: 0, next: 0, kind: [])
+    }
+
+    /// Where the first field line starts, and where the empty line does.
+    private let start: Int
+    private var end: Int
+    /// The notable fields, in order; a head with more than fit is walked line by line.
+    private var notable = InlineArray<4, Notable>(repeating: .none)
+    private var notableCount = 0
+    /// The field lines cannot be copied in runs: a line ends with a bare LF, `Connection`
+    /// names other fields, or there are more notable fields than kept inline.
+    private var walksEveryLine = false
 
     /// Parses the field lines that `lines` yields, up to the empty line. Field names must be
     /// tokens with no space before the colon, values free of control characters (so no
@@ -44,17 +75,14 @@ struct HeadFields {
     /// `strict` (requests) also allows at most one `Host`, one `Content-Length` and one
     /// `Transfer-Encoding`, which must be `chunked` alone and not come with `Content-Length`.
     init(_ bytes: UnsafeRawBufferPointer, lines: inout HeadLines, strict: Bool) throws {
-        fields.reserveCapacity(12)
+        start = lines.position
+        end = start
         var transferEncodings = 0
-        while let line = lines.next(), !line.isEmpty {
-            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":"), in: line), colon > line.lowerBound else {
-                throw Malformed()
-            }
-            let name = line.lowerBound..<colon
-            let value = Self.trimmed(bytes, (colon + 1)..<line.upperBound)
-            guard bytes[name].allSatisfy(Self.isTokenCharacter), bytes[value].allSatisfy(Self.isFieldValueCharacter)
-            else { throw Malformed() }
-            let kind = HeaderScan.classify(UnsafeRawBufferPointer(rebasing: bytes[name]))
+        while let line = lines.next() {
+            guard !line.isEmpty else { break }
+            guard let field = Self.field(bytes, line: line, next: lines.position) else { throw Malformed() }
+            let value = field.value
+            let kind = field.kind
             found.formUnion(kind)
             if kind.contains(.contentLength) {
                 // Strict: one Content-Length only (some upstreams refuse even identical repeats).
@@ -90,12 +118,26 @@ struct HeadFields {
             } else if kind.contains(.host) {
                 guard host == nil || !strict else { throw Malformed() }
                 host = host ?? value
+            } else if kind.contains(.requestID) {
+                requestID = requestID ?? value
             }
-            fields.append(Field(line: line, name: name, value: value, kind: kind))
+            if !kind.isEmpty && kind != .host {
+                if notableCount < notable.count {
+                    notable[notableCount] = Notable(
+                        start: UInt32(line.lowerBound), colon: UInt32(field.name.upperBound),
+                        lineEnd: UInt32(line.upperBound), next: UInt32(lines.position), kind: kind
+                    )
+                    notableCount += 1
+                } else {
+                    walksEveryLine = true
+                }
+            }
+            end = lines.position
         }
         if strict && (transferEncodings > 1 || (transferEncodings == 1 && contentLength != nil)) {
             throw Malformed()
         }
+        walksEveryLine = walksEveryLine || lines.sawBareLineFeed || !connectionListed.isEmpty
     }
 
     /// Whether the sender keeps the connection open after this message: by default from
@@ -104,28 +146,77 @@ struct HeadFields {
         minorVersion >= 1 ? !connectionClose : connectionKeepAlive && !connectionClose
     }
 
-    /// Whether the field is one the next hop must not get: a hop-by-hop field, or one that
+    /// Hands out the field lines in order: runs of lines that pass unchanged, and each field
+    /// the rewriting may drop or act on. When the lines cannot be copied as they came (bare
+    /// LFs, fields named in `Connection`), every line is a ``Segment/field(_:)``, and the ones
+    /// `Connection` names are marked ``HeaderScan/listedInConnection``.
+    func forEachSegment(in bytes: UnsafeRawBufferPointer, _ body: (Segment) -> Void) {
+        if walksEveryLine {
+            var lines = HeadLines(bytes, from: start)
+            while let line = lines.next(), !line.isEmpty {
+                guard var field = Self.field(bytes, line: line, next: lines.position) else { continue }
+                if !connectionListed.isEmpty, field.kind.isDisjoint(with: [.contentLength, .transferEncoding, .host]),
+                    connectionListed.contains(String(decoding: bytes[field.name], as: UTF8.self).lowercased())
+                {
+                    field.kind.insert(.listedInConnection)
+                }
+                body(.field(field))
+            }
+            return
+        }
+        var cursor = start
+        for index in 0..<notableCount {
+            let found = notable[index]
+            let line = Int(found.start)..<Int(found.lineEnd)
+            if cursor < line.lowerBound {
+                body(.verbatim(cursor..<line.lowerBound))
+            }
+            let colon = Int(found.colon)
+            let value = Self.trimmed(bytes, (colon + 1)..<line.upperBound)
+            body(
+                .field(
+                    Field(
+                        line: line, next: Int(found.next), name: line.lowerBound..<colon, value: value, kind: found.kind
+                    )))
+            cursor = Int(found.next)
+        }
+        if cursor < end {
+            body(.verbatim(cursor..<end))
+        }
+    }
+
+    /// Whether the next hop must not get the field: a hop-by-hop field, or one that
     /// `Connection` names (never the framing fields, which the body as forwarded still needs).
-    func isHopByHop(_ field: Field, in bytes: UnsafeRawBufferPointer, keepingUpgrade: Bool) -> Bool {
+    static func isHopByHop(_ field: Field, keepingUpgrade: Bool) -> Bool {
         if field.kind.contains(.hopByHop) {
             return !(keepingUpgrade && field.kind.contains(.upgrade))
         }
-        guard !connectionListed.isEmpty, !field.kind.contains(.contentLength),
-            !field.kind.contains(.transferEncoding), !field.kind.contains(.host)
-        else { return false }
-        return connectionListed.contains(String(decoding: bytes[field.name], as: UTF8.self).lowercased())
+        return field.kind.contains(.listedInConnection)
+    }
+
+    /// Parses one field line: a token name right before the colon, a value of field
+    /// characters (trimmed); nil when malformed.
+    private static func field(_ bytes: UnsafeRawBufferPointer, line: Range<Int>, next: Int) -> Field? {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":"), in: line), colon > line.lowerBound else {
+            return nil
+        }
+        let name = line.lowerBound..<colon
+        let value = trimmed(bytes, (colon + 1)..<line.upperBound)
+        guard bytes[name].allSatisfy(isTokenCharacter), bytes[value].allSatisfy(isFieldValueCharacter) else {
+            return nil
+        }
+        let kind = HeaderScan.classify(UnsafeRawBufferPointer(rebasing: bytes[name]))
+        return Field(line: line, next: next, name: name, value: value, kind: kind)
     }
 
     // MARK: Character classes and small parsers
 
-    /// RFC 9110 `tchar`.
+    /// RFC 9110 `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``, looked up in a bitmap.
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        default:
-            "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        case 0..<64: (0x03FF_6CFA_0000_0000 as UInt64) >> byte & 1 == 1
+        case 64..<128: (0x57FF_FFFF_C7FF_FFFE as UInt64) >> (byte - 64) & 1 == 1
+        default: false
         }
     }
 
@@ -175,59 +266,5 @@ struct HeadFields {
             }
             start = comma + 1
         }
-    }
-}
-
-/// The lines of a head, without their line ends (CRLF or a bare LF; ``sawBareLineFeed``
-/// tells which).
-struct HeadLines {
-    let bytes: UnsafeRawBufferPointer
-    private(set) var sawBareLineFeed = false
-    private var index = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) {
-        self.bytes = bytes
-    }
-
-    mutating func next() -> Range<Int>? {
-        guard index < bytes.count,
-            let lineFeed = bytes.firstIndex(of: UInt8(ascii: "\n"), in: index..<bytes.count)
-        else { return nil }
-        var end = lineFeed
-        if end > index && bytes[end - 1] == UInt8(ascii: "\r") {
-            end -= 1
-        } else {
-            sawBareLineFeed = true
-        }
-        defer { index = lineFeed + 1 }
-        return index..<end
-    }
-
-    /// Where a head ends in `bytes` (just past its empty line), or nil while it is incomplete;
-    /// the search starts at `start`.
-    static func endOfHead(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        var index = start
-        while index < bytes.count {
-            guard let lineFeed = bytes.firstIndex(of: UInt8(ascii: "\n"), in: index..<bytes.count) else { return nil }
-            let next = lineFeed + 1
-            if next < bytes.count && bytes[next] == UInt8(ascii: "\n") {
-                return next + 1
-            }
-            if next + 1 < bytes.count && bytes[next] == UInt8(ascii: "\r") && bytes[next + 1] == UInt8(ascii: "\n") {
-                return next + 2
-            }
-            index = next
-        }
-        return nil
-    }
-}
-
-extension UnsafeRawBufferPointer {
-    /// The index of the first `byte` within `range`, found with `memchr` (vectorized), not a
-    /// byte-by-byte loop: heads are searched for line ends and colons on every request.
-    func firstIndex(of byte: UInt8, in range: Range<Int>) -> Int? {
-        guard let base = baseAddress, !range.isEmpty else { return nil }
-        guard let found = memchr(base + range.lowerBound, Int32(byte), range.count) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
     }
 }

@@ -24,45 +24,51 @@ enum HeaderRewriting {
     ) -> String? {
         let fields = head.fields
         let trusted = peer.isTrustedProxy
+        let isUpgrade = head.isUpgrade
         out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 160)
-        writeBytes(of: head.bytes, head.methodAndTarget, into: &out)
-        out.writeStaticString(" HTTP/1.1\r\n")
         var forwardedFor: [Range<Int>] = []
         // What reaches the upstream: a field named in `Connection` is gone, and is added anew.
         var kept: HeaderScan = []
-        for field in fields.fields {
-            if head.bytes.withUnsafeReadableBytes({ fields.isHopByHop(field, in: $0, keepingUpgrade: head.isUpgrade) })
-            {
-                continue
-            }
-            if !field.kind.isDisjoint(with: .anyForwarding) {
-                guard trusted else { continue }
-                if field.kind.contains(.forwardedFor) {
-                    forwardedFor.append(field.value)
-                    continue
+        head.bytes.withUnsafeReadableBytes { bytes in
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.methodAndTarget]))
+            out.writeStaticString(" HTTP/1.1\r\n")
+            fields.forEachSegment(in: bytes) { segment in
+                switch segment {
+                case .verbatim(let lines):
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[lines]))
+                case .field(let field):
+                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {
+                        return
+                    }
+                    if !field.kind.isDisjoint(with: .anyForwarding) {
+                        guard trusted else { return }
+                        if field.kind.contains(.forwardedFor) {
+                            forwardedFor.append(field.value)
+                            return
+                        }
+                    }
+                    kept.formUnion(field.kind)
+                    writeLine(field, of: bytes, into: &out)
                 }
             }
-            kept.formUnion(field.kind)
-            writeBytes(of: head.bytes, field.line, into: &out)
+            if isUpgrade {
+                out.writeStaticString("connection: upgrade\r\n")
+            }
+            out.writeStaticString("x-forwarded-for: ")
+            for value in forwardedFor {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                out.writeStaticString(", ")
+            }
+            out.writeString(peer.address)
             out.writeStaticString("\r\n")
-        }
-        if head.isUpgrade {
-            out.writeStaticString("connection: upgrade\r\n")
-        }
-        out.writeStaticString("x-forwarded-for: ")
-        for value in forwardedFor {
-            writeBytes(of: head.bytes, value, into: &out)
-            out.writeStaticString(", ")
-        }
-        out.writeString(peer.address)
-        out.writeStaticString("\r\n")
-        if !kept.contains(.forwardedProto) {
-            out.writeStaticString("x-forwarded-proto: http\r\n")
-        }
-        if !kept.contains(.forwardedHost), let host = fields.host {
-            out.writeStaticString("x-forwarded-host: ")
-            writeBytes(of: head.bytes, host, into: &out)
-            out.writeStaticString("\r\n")
+            if !kept.contains(.forwardedProto) {
+                out.writeStaticString("x-forwarded-proto: http\r\n")
+            }
+            if !kept.contains(.forwardedHost), let host = fields.host {
+                out.writeStaticString("x-forwarded-host: ")
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[host]))
+                out.writeStaticString("\r\n")
+            }
         }
         var added: String?
         if !kept.contains(.requestID) {
@@ -119,21 +125,26 @@ enum HeaderRewriting {
         }
         out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
         out.writeStaticString("HTTP/1.1 ")
-        writeBytes(of: head.bytes, head.statusLine, into: &out)
-        if head.statusLine.count == 3 {
-            out.writeStaticString(" ")  // `HTTP/1.1 200` needs the space before an empty reason
-        }
-        out.writeStaticString("\r\n")
-        let fields = head.fields
-        for field in fields.fields {
-            if head.bytes.withUnsafeReadableBytes({ fields.isHopByHop(field, in: $0, keepingUpgrade: isUpgrade) })
-                || (dropTransferEncoding && field.kind.contains(.transferEncoding))
-                || (dropContentLength && field.kind.contains(.contentLength))
-            {
-                continue
+        head.bytes.withUnsafeReadableBytes { bytes in
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusLine]))
+            if head.statusLine.count == 3 {
+                out.writeStaticString(" ")  // `HTTP/1.1 200` needs the space before an empty reason
             }
-            writeBytes(of: head.bytes, field.line, into: &out)
             out.writeStaticString("\r\n")
+            head.fields.forEachSegment(in: bytes) { segment in
+                switch segment {
+                case .verbatim(let lines):
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[lines]))
+                case .field(let field):
+                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
+                        || (dropTransferEncoding && field.kind.contains(.transferEncoding))
+                        || (dropContentLength && field.kind.contains(.contentLength))
+                    {
+                        return
+                    }
+                    writeLine(field, of: bytes, into: &out)
+                }
+            }
         }
         if addsChunked {
             out.writeStaticString("transfer-encoding: chunked\r\n")
@@ -151,10 +162,12 @@ enum HeaderRewriting {
         return addsChunked
     }
 
-    private static func writeBytes(of bytes: ByteBuffer, _ range: Range<Int>, into out: inout ByteBuffer) {
-        bytes.withUnsafeReadableBytes { bytes in
-            _ = out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
-        }
+    /// Writes a field's line with a CRLF (whatever line end it came with).
+    private static func writeLine(
+        _ field: HeadFields.Field, of bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer
+    ) {
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
+        out.writeStaticString("\r\n")
     }
 }
 
@@ -186,6 +199,8 @@ struct HeaderScan: OptionSet {
     static let transferEncoding = HeaderScan(rawValue: 1 << 8)
     static let connection = HeaderScan(rawValue: 1 << 9)
     static let host = HeaderScan(rawValue: 1 << 10)
+    /// Named in the head's `Connection` field (set by ``HeadFields/forEachSegment(in:_:)``).
+    static let listedInConnection = HeaderScan(rawValue: 1 << 11)
 
     static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]
 

@@ -1,30 +1,30 @@
 /// Host names as the routing table keys them: lowercase, without port or trailing dot.
 enum HostName {
-    /// Normalizes a `Host` header value (or a configured name): strips the port (also from
-    /// `[v6]:port`) and a trailing dot, and lowercases ASCII letters. Returns the input itself
-    /// when it is already normal, which is the common case and costs no allocation.
+    /// Normalizes a `Host` header value or a configured name (see ``key(_:)``).
     static func normalize(_ host: String) -> String {
-        let utf8 = host.utf8
-        let isNormal =
-            !utf8.contains { $0 == UInt8(ascii: ":") || isUpper($0) } && utf8.last != UInt8(ascii: ".")
-        if isNormal {
-            return host
-        }
-        var bytes = Array(host.utf8)
-        if bytes.first == UInt8(ascii: "[") {
-            if let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
-                bytes.removeSubrange((close + 1)...)
+        var host = host
+        return host.withUTF8 { key(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The routing key of a `Host` value given as bytes: without the port (also from
+    /// `[v6]:port`) and a trailing dot, ASCII letters lowercased.
+    static func key(_ host: UnsafeRawBufferPointer) -> String {
+        var end = host.count
+        if host.first == UInt8(ascii: "[") {
+            if let close = host.firstIndex(of: UInt8(ascii: "]"), in: 0..<host.count) {
+                end = close + 1
             }
-        } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
-            bytes.removeSubrange(colon...)
+        } else if let colon = host.firstIndex(of: UInt8(ascii: ":"), in: 0..<host.count) {
+            end = colon
         }
-        if bytes.last == UInt8(ascii: ".") {
-            bytes.removeLast()
+        if end > 0 && host[end - 1] == UInt8(ascii: ".") {
+            end -= 1
         }
-        for index in bytes.indices where isUpper(bytes[index]) {
-            bytes[index] |= 0x20
+        let name = UnsafeRawBufferPointer(rebasing: host[..<end])
+        guard name.contains(where: isUpper) else {
+            return String(decoding: name, as: UTF8.self)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: name.lazy.map { isUpper($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     private static func isUpper(_ byte: UInt8) -> Bool {

@@ -25,9 +25,12 @@ final class LoopContext {
         self.logger = logger
     }
 
-    /// The route for a `Host` header value (port, case and trailing dot ignored).
-    func route(forHost host: String) -> LoopRoute? {
-        routes[HostName.normalize(host)]
+    /// Counts route table swaps, so that connections know when a route they remember is stale.
+    private(set) var routeGeneration = 0
+
+    /// The route for a `Host` header value given as bytes (port, case and trailing dot ignored).
+    func route(forHost host: UnsafeRawBufferPointer) -> LoopRoute? {
+        routes[HostName.key(host)]
     }
 
     /// Replaces the route table. Pools of upstreams that stay are kept with their connections;
@@ -59,6 +62,7 @@ final class LoopContext {
             newRoutes[name] = makeRoute(name: name, upstreams: upstreams)
         }
         routes = newRoutes
+        routeGeneration += 1
         for (upstream, pool) in pools where !routed.contains(upstream) {
             pool.setRetired(true)
         }

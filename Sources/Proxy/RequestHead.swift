@@ -35,19 +35,14 @@ struct RequestHead {
         fields.isChunked || (fields.contentLength ?? 0) > 0
     }
 
-    /// The `Host` value, if any.
-    var host: String? {
-        fields.host.map { string($0) }
-    }
-
     /// The request target as text, for the access log.
     var targetString: String {
         string(target)
     }
 
-    /// The value of the first field of `kind`, if any.
-    func value(of kind: HeaderScan) -> String? {
-        fields.fields.first { $0.kind.contains(kind) }.map { string($0.value) }
+    /// The first `X-Request-Id` value, if any.
+    var requestID: String? {
+        fields.requestID.map { string($0) }
     }
 
     func string(_ range: Range<Int>) -> String {
@@ -62,7 +57,7 @@ struct RequestHead {
             guard let line = lines.next(),
                 let methodEnd = bytes.firstIndex(of: UInt8(ascii: " "), in: line), methodEnd > line.lowerBound,
                 bytes[line.lowerBound..<methodEnd].allSatisfy(HeadFields.isTokenCharacter),
-                line.count >= 10, bytes[(line.upperBound - 9)..<(line.upperBound - 1)].elementsEqual(" HTTP/1.".utf8),
+                line.count >= 10, bytes.hasBytes(" HTTP/1.", at: line.upperBound - 9),
                 let minor = HeadFields.digit(bytes[line.upperBound - 1])
             else { throw Malformed() }
             // `GET HTTP/1.1` has no target: the method's space is the version's.
@@ -74,23 +69,24 @@ struct RequestHead {
             guard !lines.sawBareLineFeed, minor >= 1 || !fields.found.contains(.transferEncoding) else {
                 throw Malformed()
             }
-            let method = Self.method(UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<methodEnd]))
+            let method = Self.method(bytes, line.lowerBound..<methodEnd)
             return (method, line.lowerBound..<target.upperBound, target, HTTPVersion(major: 1, minor: minor), fields)
         }
     }
 
-    private static func method(_ name: UnsafeRawBufferPointer) -> HTTPMethod {
+    private static func method(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> HTTPMethod {
+        let at = name.lowerBound
         switch name.count {
-        case 3 where name.elementsEqual("GET".utf8): .GET
-        case 3 where name.elementsEqual("PUT".utf8): .PUT
-        case 4 where name.elementsEqual("POST".utf8): .POST
-        case 4 where name.elementsEqual("HEAD".utf8): .HEAD
-        case 5 where name.elementsEqual("PATCH".utf8): .PATCH
-        case 6 where name.elementsEqual("DELETE".utf8): .DELETE
-        case 7 where name.elementsEqual("OPTIONS".utf8): .OPTIONS
-        case 7 where name.elementsEqual("CONNECT".utf8): .CONNECT
-        case 5 where name.elementsEqual("TRACE".utf8): .TRACE
-        default: .RAW(value: String(decoding: name, as: UTF8.self))
+        case 3 where bytes.hasBytes("GET", at: at): return .GET
+        case 3 where bytes.hasBytes("PUT", at: at): return .PUT
+        case 4 where bytes.hasBytes("POST", at: at): return .POST
+        case 4 where bytes.hasBytes("HEAD", at: at): return .HEAD
+        case 5 where bytes.hasBytes("PATCH", at: at): return .PATCH
+        case 6 where bytes.hasBytes("DELETE", at: at): return .DELETE
+        case 7 where bytes.hasBytes("OPTIONS", at: at): return .OPTIONS
+        case 7 where bytes.hasBytes("CONNECT", at: at): return .CONNECT
+        case 5 where bytes.hasBytes("TRACE", at: at): return .TRACE
+        default: return .RAW(value: String(decoding: bytes[name], as: UTF8.self))
         }
     }
 }

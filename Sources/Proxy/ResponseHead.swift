@@ -31,7 +31,7 @@ struct ResponseHead {
         bytes = head
         (minorVersion, status, statusLine, fields) = try head.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
-            guard let first = lines.next(), first.count >= 12, bytes[first].starts(with: "HTTP/1.".utf8),
+            guard let first = lines.next(), first.count >= 12, bytes.hasBytes("HTTP/1.", at: first.lowerBound),
                 let minor = HeadFields.digit(bytes[first.lowerBound + 7]),
                 bytes[first.lowerBound + 8] == UInt8(ascii: " "),
                 let code = HeadFields.decimal(bytes[(first.lowerBound + 9)..<(first.lowerBound + 12)]),

@@ -23,11 +23,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var isActive: Bool { context?.channel.isActive ?? false }
     /// Whether bytes arrived that belong to no response.
     var hasUnreadBytes: Bool { reader.hasUnreadBytes }
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    /// The channel's writability, as its last change said (asking the channel costs more).
+    private(set) var isWritable = true
+    /// Bytes were written since the last flush.
+    private(set) var hasUnflushedWrites = false
     var channel: (any Channel)? { context?.channel }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        isWritable = context.channel.isWritable
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -55,6 +59,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        isWritable = context.channel.isWritable
         owner?.upstreamWritabilityChanged()
         context.fireChannelWritabilityChanged()
     }
@@ -88,11 +93,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// client speaks HTTP/1.0 and cannot take a chunked body.
     func sendHead(_ head: ByteBuffer, toHEAD: Bool, dechunksResponse: Bool) {
         reader.expectResponse(toHEAD: toHEAD, dechunksBody: dechunksResponse)
-        context?.write(wrapOutboundOut(head), promise: nil)
+        write(head)
     }
 
     /// Sends request body bytes, framed as the client framed them.
     func write(_ bytes: ByteBuffer) {
+        hasUnflushedWrites = true
         context?.write(wrapOutboundOut(bytes), promise: nil)
     }
 
@@ -101,8 +107,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         reader.takeBufferedBytes()
     }
 
+    /// Flushes what was written since the last flush, if anything.
     func flush() {
-        context?.flush()
+        if hasUnflushedWrites {
+            hasUnflushedWrites = false
+            context?.flush()
+        }
     }
 
     /// Reads again if a read was held back while the client was not writable.

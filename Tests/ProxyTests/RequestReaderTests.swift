@@ -134,4 +134,33 @@ struct RequestReaderTests {
         #expect(try reader.next() == nil)
         #expect(reader.takeBufferedBytes().map { String(buffer: $0) } == "frame")
     }
+
+    @Test("The upstream head keeps plain fields in order, in runs, however many fields are dropped around them")
+    func upstreamHead() throws {
+        var fields = ["Host: app.test", "Connection: keep-alive"]
+        for index in 0..<10 {
+            fields += ["X-Forwarded-For: 10.0.0.\(index)", "X-App-\(index): \(index)"]
+        }
+        let bytes = "GET /x?y=1 HTTP/1.1\r\n" + fields.map { $0 + "\r\n" }.joined() + "X-Request-Id: abc\r\n\r\n"
+        let head = try #require(try read(bytes).heads.first)
+        var out = ByteBuffer()
+        let added = HeaderRewriting.writeUpstreamRequestHead(
+            head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false), requestID: { "new" }, into: &out
+        )
+        let kept = ["Host: app.test"] + (0..<10).map { "X-App-\($0): \($0)" } + ["X-Request-Id: abc"]
+        let expected =
+            "GET /x?y=1 HTTP/1.1\r\n" + kept.map { $0 + "\r\n" }.joined()
+            + "x-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-forwarded-host: app.test\r\n\r\n"
+        #expect(String(buffer: out) == expected)
+        #expect(added == nil, "the client's X-Request-Id is kept")
+        #expect(head.requestID == "abc")
+    }
+
+    @Test("Token characters are exactly RFC 9110's tchar")
+    func tokenCharacters() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(HeadFields.isTokenCharacter(byte) == tchar.contains(byte), "byte \(byte)")
+        }
+    }
 }

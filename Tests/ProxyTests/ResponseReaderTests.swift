@@ -179,4 +179,31 @@ struct ResponseReaderTests {
         #expect(result.statuses == [204])
         #expect(result.ends == 1)
     }
+
+    @Test("Field lines pass in runs; many hop-by-hop fields and bare LFs give the same client head")
+    func manyNotableFields() throws {
+        // Twelve hop-by-hop fields between the kept ones: more than are remembered inline.
+        var lines = ["HTTP/1.1 200 OK", "Server: a"]
+        for index in 0..<12 {
+            lines += ["Keep-Alive: timeout=\(index)", "X-Kept-\(index): \(index)"]
+        }
+        lines += ["Content-Length: 0", "", ""]
+        let kept = ["Server: a"] + (0..<12).map { "X-Kept-\($0): \($0)" } + ["Content-Length: 0"]
+        let expected = "HTTP/1.1 200 OK\r\n" + kept.map { $0 + "\r\n" }.joined() + "\r\n"
+        for lineEnd in ["\r\n", "\n"] {
+            var reader = ResponseReader()
+            reader.expectResponse(toHEAD: false, dechunksBody: false)
+            reader.feed(ByteBuffer(string: lines.joined(separator: lineEnd)))
+            guard case .head(let head, let framing)? = try reader.next() else {
+                Issue.record("expected a head")
+                return
+            }
+            var keepAlive = true
+            var out = ByteBuffer()
+            HeaderRewriting.writeClientResponseHead(
+                head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
+            )
+            #expect(String(buffer: out) == expected, "line end \(lineEnd.debugDescription)")
+        }
+    }
 }

@@ -34,6 +34,30 @@ struct RoutingTests {
         }
     }
 
+    @Test("A new route table reaches requests on a connection kept alive across the swap")
+    func routeSwapOnOpenConnection() async throws {
+        try await withUpstreams(["alpha", "beta"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { server, port in
+                try await withHTTPClient { client in
+                    for _ in 0..<3 {
+                        let response = try await client.get("/", host: "app.localhost", port: port)
+                        #expect(response.body == "hello from alpha")
+                    }
+                    server.updateRoutes(RouteTable(apps: ["app": [upstreams[1].upstream]]))
+                    try await Task.sleep(for: .milliseconds(100))
+                    for _ in 0..<3 {
+                        let response = try await client.get("/", host: "app.localhost", port: port)
+                        #expect(response.body == "hello from beta")
+                    }
+                    server.updateRoutes(RouteTable(apps: [:]))
+                    try await Task.sleep(for: .milliseconds(100))
+                    let gone = try await client.get("/", host: "app.localhost", port: port)
+                    #expect(gone.status == .notFound)
+                }
+            }
+        }
+    }
+
     @Test("Instances of an app are balanced round-robin")
     func roundRobin() async throws {
         try await withUpstreams(["one", "two"]) { upstreams in
