@@ -22,6 +22,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Parses the client's bytes into requests.
     var reader: RequestReader
     private var isDrainingQueue = false
+    /// A head the reader refused after the parts in the queue: answered when their turn is over.
+    private var refusal: RequestReader.Failure?
     /// A read the channel asked for but the state held back.
     private var readPending = false
     /// The proxy shuts down: close after the current exchange.
@@ -90,12 +92,22 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers a request the reader refused, then closes: the stream cannot be resynced.
+    /// Answers a request the reader refused, then closes: the stream cannot be resynced. A
+    /// refused head waits until the requests before it are answered; a broken body closes the
+    /// connection at once (its request cannot be completed).
     private func refuse(_ failure: RequestReader.Failure) {
-        guard state.phase == .idle, queue.isEmpty else {
+        guard failure != .malformedBody else {
             close()
             return
         }
+        refusal = failure
+        answerRefusal()
+    }
+
+    /// Answers the refused head once every exchange before it is over.
+    private func answerRefusal() {
+        guard let failure = refusal, state.phase == .idle, queue.isEmpty else { return }
+        refusal = nil
         exchange.begin(method: .GET, uri: "-", version: .http1_1)
         state.requestHeadReceived(keepAlive: false)
         answerLocally(failure == .headTooLarge ? .headerFieldsTooLarge : .badRequest)
@@ -167,6 +179,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             queue.removeFirst()
             consume(part)
         }
+        answerRefusal()
     }
 
     private func consume(_ part: RequestReader.Event) {

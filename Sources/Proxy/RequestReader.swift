@@ -23,8 +23,10 @@ struct RequestReader {
     enum Failure: Error, Equatable {
         /// The head is larger than the limit (431).
         case headTooLarge
-        /// The head or the chunked framing is malformed or ambiguous (400).
+        /// The head is malformed or its framing ambiguous (400).
         case malformed
+        /// The chunked framing of a body is malformed: the request cannot be completed.
+        case malformedBody
     }
 
     private enum State {
@@ -84,7 +86,7 @@ struct RequestReader {
                 taken = try buffer.takeBody(&body)
             } catch {
                 state = .failed
-                throw .malformed
+                throw .malformedBody
             }
             state = taken.ended ? .ending : .body(body)
             guard let slice = taken.bytes else { return taken.ended ? try next() : nil }

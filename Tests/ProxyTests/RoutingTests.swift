@@ -113,6 +113,27 @@ struct RoutingTests {
         }
     }
 
+    @Test("A malformed head after pipelined requests is answered 400 after them, then the connection closes")
+    func malformedAfterPipelined() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                let request =
+                    "GET /echo?n=1 HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                    + "GET /chunked HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                    + "GET / HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"
+                let connection = try await RawConnection.connect(port: port)
+                let (received, closed) = try await connection.exchange(request)
+                #expect(closed)
+                let statusLines = received.utf8.split(separator: UInt8(ascii: "\n"))
+                    .map { String(decoding: $0, as: UTF8.self) }
+                    .filter { $0.hasPrefix("HTTP/1.1 ") }
+                    .map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+                #expect(statusLines == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"])
+                #expect(received.contains("first,"))
+            }
+        }
+    }
+
     @Test("A route update takes effect at once and keeps the pool of upstreams that stay")
     func routeUpdate() async throws {
         try await withUpstreams(["old", "new"]) { upstreams in
