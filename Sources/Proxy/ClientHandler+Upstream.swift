@@ -124,10 +124,19 @@ extension ClientHandler {
             )
             exchange.upstreamKeepAlive = head.keepsConnection && framing != .untilClose
             state.responseStarted(keepAlive: keepAlive)
-            context.write(wrapOutboundOut(out), promise: nil)
-            responseHeads.giveBack(out)
-        case .body(let body):
+            // Held until the body's first bytes: a small body goes out in the same buffer.
+            pendingHead = out
+        case .body(var body):
             exchange.responseBytes += body.readableBytes
+            if !exchange.chunksResponse, body.readableBytes <= Self.maxBodyBytesWithHead,
+                var head = pendingHead.take()
+            {
+                head.writeBuffer(&body)
+                context.write(wrapOutboundOut(head), promise: nil)
+                responseHeads.giveBack(head)
+                return
+            }
+            writePendingHead()
             if exchange.chunksResponse {
                 var size = context.channel.allocator.buffer(capacity: 18)
                 size.writeString(String(body.readableBytes, radix: 16))
@@ -139,12 +148,21 @@ extension ClientHandler {
                 context.write(wrapOutboundOut(body), promise: nil)
             }
         case .end:
+            writePendingHead()
             detachUpstream(reusable: exchange.upstreamKeepAlive && state.requestComplete)
             endResponse()
         }
     }
 
+    /// Writes the response head held for the body's first bytes, if any.
+    private func writePendingHead() {
+        guard let head = pendingHead.take(), let context else { return }
+        context.write(wrapOutboundOut(head), promise: nil)
+        responseHeads.giveBack(head)
+    }
+
     func upstreamReadComplete() {
+        writePendingHead()
         context?.flush()
         noteProgress()
     }
@@ -172,6 +190,7 @@ extension ClientHandler {
             }
         default:
             // The response was cut short: the client must see the connection end too.
+            writePendingHead()
             detachUpstream(reusable: false)
             close()
         }

@@ -46,6 +46,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Memory for the heads this connection writes, upstream and to the client.
     private var requestHeads = ReusableBuffer()
     var responseHeads = ReusableBuffer()
+    /// A response head not written yet: the body's first bytes may join it (see
+    /// ``maxBodyBytesWithHead``).
+    var pendingHead: ByteBuffer?
+    /// Bodies up to this size are copied into the response head's buffer, so that head and
+    /// body go through the pipeline as one write.
+    static let maxBodyBytesWithHead = 2048
 
     // One lazily re-armed timer: moving the deadline later costs nothing.
     private var deadline = NIODeadline.distantFuture

@@ -5,7 +5,7 @@ import NIOCore
 /// without allocating; while the channel still holds it, a new one is allocated instead.
 struct ReusableBuffer {
     /// Buffers that grew past this (a huge head) are not kept.
-    private static let maxKeptCapacity = 4096
+    private static let maxKeptCapacity = 8192
     private var spare: ByteBuffer?
 
     /// An empty buffer: the spare one when nobody else holds it, a new one otherwise.
