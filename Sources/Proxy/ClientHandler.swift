@@ -236,7 +236,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head, peer: peer, requestID: { loop.requestIDs.next() }, into: &forwarded
         )
         if loop.settings.accessLog {
-            exchange.requestID = addedID ?? head.requestID
+            exchange.requestID = addedID?.description ?? head.requestID
         }
         request = forwarded
         poolIndex = route.nextPoolIndex()

@@ -1,10 +1,12 @@
+import NIOCore
+
 /// The header field lines of an HTTP/1.x head, parsed in place: where the fields a proxy may
 /// drop or act on are, and the few values that decide framing and connection handling.
 /// Shared by ``RequestHead`` (strict: the client is untrusted) and ``ResponseHead``.
 ///
 /// Costs no allocation for a usual head: only the *notable* fields (any kind but `Host` and
-/// plain ones) are remembered, inline, and the rewriting copies the lines between them in
-/// runs (``forEachSegment(in:_:)``).
+/// plain ones) are remembered, inline, and the rewriting copies the lines around the ones it
+/// drops in runs (``write(from:leadingFrom:into:keep:)``).
 struct HeadFields {
     /// One header field line: where it is in the head, and what it is.
     struct Field {
@@ -15,14 +17,6 @@ struct HeadFields {
         var name: Range<Int>
         var value: Range<Int>
         var kind: HeaderScan
-    }
-
-    /// A piece of the field lines, in order, as ``forEachSegment(in:_:)`` hands them out.
-    enum Segment {
-        /// Whole field lines, CRLF-terminated, that pass unchanged.
-        case verbatim(Range<Int>)
-        /// A field the rewriting decides on (its line end not included).
-        case field(Field)
     }
 
     /// The fields could not be parsed, or (strict) break a rule that keeps requests from being
@@ -146,12 +140,25 @@ struct HeadFields {
         minorVersion >= 1 ? !connectionClose : connectionKeepAlive && !connectionClose
     }
 
-    /// Hands out the field lines in order: runs of lines that pass unchanged, and each field
-    /// the rewriting may drop or act on. When the lines cannot be copied as they came (bare
-    /// LFs, fields named in `Connection`), every line is a ``Segment/field(_:)``, and the ones
-    /// `Connection` names are marked ``HeaderScan/listedInConnection``.
-    func forEachSegment(in bytes: UnsafeRawBufferPointer, _ body: (Segment) -> Void) {
-        if walksEveryLine {
+    /// Whether the field lines can be copied as they came, in runs: every line ends with
+    /// CRLF, `Connection` names no other field, and the notable fields were all kept inline.
+    var copiesRuns: Bool { !walksEveryLine }
+
+    /// Writes the field lines to `out`, without those `keep` refuses. `keep` sees the fields
+    /// the rewriting may drop or act on, in order; the lines between them are copied in runs,
+    /// kept fields included. When the lines cannot be copied as they came (see
+    /// ``copiesRuns``), `keep` sees every field, those `Connection` names marked
+    /// ``HeaderScan/listedInConnection``, and kept lines are written with CRLF.
+    ///
+    /// `leadingFrom`: where the first run starts when ``copiesRuns`` (the lines before the
+    /// fields, such as a status line that passes as it is); ignored otherwise.
+    func write(
+        from bytes: UnsafeRawBufferPointer,
+        leadingFrom: Int? = nil,
+        into out: inout ByteBuffer,
+        keep: (Field) -> Bool
+    ) {
+        guard copiesRuns else {
             var lines = HeadLines(bytes, from: start)
             while let line = lines.next(), !line.isEmpty {
                 guard var field = Self.field(bytes, line: line, next: lines.position) else { continue }
@@ -160,28 +167,30 @@ struct HeadFields {
                 {
                     field.kind.insert(.listedInConnection)
                 }
-                body(.field(field))
+                if keep(field) {
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
+                    out.writeStaticString("\r\n")
+                }
             }
             return
         }
-        var cursor = start
+        var runStart = leadingFrom ?? start
         for index in 0..<notableCount {
             let found = notable[index]
             let line = Int(found.start)..<Int(found.lineEnd)
-            if cursor < line.lowerBound {
-                body(.verbatim(cursor..<line.lowerBound))
-            }
             let colon = Int(found.colon)
             let value = Self.trimmed(bytes, (colon + 1)..<line.upperBound)
-            body(
-                .field(
-                    Field(
-                        line: line, next: Int(found.next), name: line.lowerBound..<colon, value: value, kind: found.kind
-                    )))
-            cursor = Int(found.next)
+            let field = Field(
+                line: line, next: Int(found.next), name: line.lowerBound..<colon, value: value, kind: found.kind)
+            if !keep(field) {
+                if runStart < line.lowerBound {
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<line.lowerBound]))
+                }
+                runStart = field.next
+            }
         }
-        if cursor < end {
-            body(.verbatim(cursor..<end))
+        if runStart < end {
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]))
         }
     }
 

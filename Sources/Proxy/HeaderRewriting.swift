@@ -4,9 +4,17 @@ import NIOHTTP1
 /// Who is on the other end of a client connection, worked out once per connection.
 struct ClientPeer {
     /// The peer's IP address as text, for `X-Forwarded-For`.
-    var address: String
+    let address: String
     /// Whether the peer is a configured trusted proxy whose `X-Forwarded-*` are kept.
-    var isTrustedProxy: Bool
+    let isTrustedProxy: Bool
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` as most requests get them, ready to copy.
+    let forwardedFields: ByteBuffer
+
+    init(address: String, isTrustedProxy: Bool) {
+        self.address = address
+        self.isTrustedProxy = isTrustedProxy
+        forwardedFields = ByteBuffer(string: "x-forwarded-for: \(address)\r\nx-forwarded-proto: http\r\n")
+    }
 }
 
 /// The header rewrites of a reverse proxy, done while copying a head's bytes once.
@@ -19,9 +27,9 @@ enum HeaderRewriting {
     static func writeUpstreamRequestHead(
         _ head: RequestHead,
         peer: ClientPeer,
-        requestID: () -> String,
+        requestID: () -> RequestID,
         into out: inout ByteBuffer
-    ) -> String? {
+    ) -> RequestID? {
         let fields = head.fields
         let trusted = peer.isTrustedProxy
         let isUpgrade = head.isUpgrade
@@ -32,37 +40,36 @@ enum HeaderRewriting {
         head.bytes.withUnsafeReadableBytes { bytes in
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.methodAndTarget]))
             out.writeStaticString(" HTTP/1.1\r\n")
-            fields.forEachSegment(in: bytes) { segment in
-                switch segment {
-                case .verbatim(let lines):
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[lines]))
-                case .field(let field):
-                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {
-                        return
-                    }
-                    if !field.kind.isDisjoint(with: .anyForwarding) {
-                        guard trusted else { return }
-                        if field.kind.contains(.forwardedFor) {
-                            forwardedFor.append(field.value)
-                            return
-                        }
-                    }
-                    kept.formUnion(field.kind)
-                    writeLine(field, of: bytes, into: &out)
+            fields.write(from: bytes, into: &out) { field in
+                if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {
+                    return false
                 }
+                if !field.kind.isDisjoint(with: .anyForwarding) {
+                    guard trusted else { return false }
+                    if field.kind.contains(.forwardedFor) {
+                        forwardedFor.append(field.value)
+                        return false
+                    }
+                }
+                kept.formUnion(field.kind)
+                return true
             }
             if isUpgrade {
                 out.writeStaticString("connection: upgrade\r\n")
             }
-            out.writeStaticString("x-forwarded-for: ")
-            for value in forwardedFor {
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[value]))
-                out.writeStaticString(", ")
-            }
-            out.writeString(peer.address)
-            out.writeStaticString("\r\n")
-            if !kept.contains(.forwardedProto) {
-                out.writeStaticString("x-forwarded-proto: http\r\n")
+            if forwardedFor.isEmpty && !kept.contains(.forwardedProto) {
+                out.writeImmutableBuffer(peer.forwardedFields)
+            } else {
+                out.writeStaticString("x-forwarded-for: ")
+                for value in forwardedFor {
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                    out.writeStaticString(", ")
+                }
+                out.writeString(peer.address)
+                out.writeStaticString("\r\n")
+                if !kept.contains(.forwardedProto) {
+                    out.writeStaticString("x-forwarded-proto: http\r\n")
+                }
             }
             if !kept.contains(.forwardedHost), let host = fields.host {
                 out.writeStaticString("x-forwarded-host: ")
@@ -70,11 +77,11 @@ enum HeaderRewriting {
                 out.writeStaticString("\r\n")
             }
         }
-        var added: String?
+        var added: RequestID?
         if !kept.contains(.requestID) {
             let id = requestID()
             out.writeStaticString("x-request-id: ")
-            out.writeString(id)
+            id.write(into: &out)
             out.writeStaticString("\r\n")
             added = id
         }
@@ -124,26 +131,21 @@ enum HeaderRewriting {
             }
         }
         out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
-        out.writeStaticString("HTTP/1.1 ")
+        // `HTTP/1.1 200 OK` with CRLF passes as it is, in the first run of field lines.
+        let passesStatusLine = head.minorVersion == 1 && head.statusLine.count > 3 && head.fields.copiesRuns
         head.bytes.withUnsafeReadableBytes { bytes in
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusLine]))
-            if head.statusLine.count == 3 {
-                out.writeStaticString(" ")  // `HTTP/1.1 200` needs the space before an empty reason
-            }
-            out.writeStaticString("\r\n")
-            head.fields.forEachSegment(in: bytes) { segment in
-                switch segment {
-                case .verbatim(let lines):
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[lines]))
-                case .field(let field):
-                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
-                        || (dropTransferEncoding && field.kind.contains(.transferEncoding))
-                        || (dropContentLength && field.kind.contains(.contentLength))
-                    {
-                        return
-                    }
-                    writeLine(field, of: bytes, into: &out)
+            if !passesStatusLine {
+                out.writeStaticString("HTTP/1.1 ")
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusLine]))
+                if head.statusLine.count == 3 {
+                    out.writeStaticString(" ")  // `HTTP/1.1 200` needs the space before an empty reason
                 }
+                out.writeStaticString("\r\n")
+            }
+            head.fields.write(from: bytes, leadingFrom: passesStatusLine ? 0 : nil, into: &out) { field in
+                !(HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
+                    || (dropTransferEncoding && field.kind.contains(.transferEncoding))
+                    || (dropContentLength && field.kind.contains(.contentLength)))
             }
         }
         if addsChunked {
@@ -160,14 +162,6 @@ enum HeaderRewriting {
         }
         out.writeStaticString("\r\n")
         return addsChunked
-    }
-
-    /// Writes a field's line with a CRLF (whatever line end it came with).
-    private static func writeLine(
-        _ field: HeadFields.Field, of bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer
-    ) {
-        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
-        out.writeStaticString("\r\n")
     }
 }
 
@@ -199,7 +193,7 @@ struct HeaderScan: OptionSet {
     static let transferEncoding = HeaderScan(rawValue: 1 << 8)
     static let connection = HeaderScan(rawValue: 1 << 9)
     static let host = HeaderScan(rawValue: 1 << 10)
-    /// Named in the head's `Connection` field (set by ``HeadFields/forEachSegment(in:_:)``).
+    /// Named in the head's `Connection` field (set by ``HeadFields/write(from:leadingFrom:into:keep:)``).
     static let listedInConnection = HeaderScan(rawValue: 1 << 11)
 
     static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]

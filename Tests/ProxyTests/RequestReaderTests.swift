@@ -145,7 +145,8 @@ struct RequestReaderTests {
         let head = try #require(try read(bytes).heads.first)
         var out = ByteBuffer()
         let added = HeaderRewriting.writeUpstreamRequestHead(
-            head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false), requestID: { "new" }, into: &out
+            head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
+            requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
         )
         let kept = ["Host: app.test"] + (0..<10).map { "X-App-\($0): \($0)" } + ["X-Request-Id: abc"]
         let expected =
