@@ -1,5 +1,3 @@
-import NIOCore
-
 /// The header field lines of an HTTP/1.x head, parsed in place: where the fields a proxy may
 /// drop or act on are, and the few values that decide framing and connection handling.
 /// Shared by ``RequestHead`` (strict: the client is untrusted) and ``ResponseHead``.
@@ -155,7 +153,7 @@ struct HeadFields {
     func write(
         from bytes: UnsafeRawBufferPointer,
         leadingFrom: Int? = nil,
-        into out: inout ByteBuffer,
+        into out: inout HeadWriter,
         keep: (Field) -> Bool
     ) {
         guard copiesRuns else {
@@ -168,8 +166,8 @@ struct HeadFields {
                     field.kind.insert(.listedInConnection)
                 }
                 if keep(field) {
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.line]))
-                    out.writeStaticString("\r\n")
+                    out.write(bytes, field.line)
+                    out.write("\r\n")
                 }
             }
             return
@@ -184,13 +182,13 @@ struct HeadFields {
                 line: line, next: Int(found.next), name: line.lowerBound..<colon, value: value, kind: found.kind)
             if !keep(field) {
                 if runStart < line.lowerBound {
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<line.lowerBound]))
+                    out.write(bytes, runStart..<line.lowerBound)
                 }
                 runStart = field.next
             }
         }
         if runStart < end {
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[runStart..<end]))
+            out.write(bytes, runStart..<end)
         }
     }
 
@@ -206,14 +204,16 @@ struct HeadFields {
     /// Parses one field line: a token name right before the colon, a value of field
     /// characters (trimmed); nil when malformed.
     private static func field(_ bytes: UnsafeRawBufferPointer, line: Range<Int>, next: Int) -> Field? {
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":"), in: line), colon > line.lowerBound else {
-            return nil
+        // Names are short: one pass finds the colon and checks the name's characters.
+        var colon = line.lowerBound
+        while colon < line.upperBound && bytes[colon] != UInt8(ascii: ":") {
+            guard isTokenCharacter(bytes[colon]) else { return nil }
+            colon += 1
         }
+        guard colon < line.upperBound, colon > line.lowerBound else { return nil }
         let name = line.lowerBound..<colon
         let value = trimmed(bytes, (colon + 1)..<line.upperBound)
-        guard bytes[name].allSatisfy(isTokenCharacter), bytes[value].allSatisfy(isFieldValueCharacter) else {
-            return nil
-        }
+        guard areFieldValueCharacters(UnsafeRawBufferPointer(rebasing: bytes[value])) else { return nil }
         let kind = HeaderScan.classify(UnsafeRawBufferPointer(rebasing: bytes[name]))
         return Field(line: line, next: next, name: name, value: value, kind: kind)
     }
@@ -233,6 +233,17 @@ struct HeadFields {
     /// included).
     static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// Whether all of `bytes` are ``isFieldValueCharacter(_:)``; one pass without early exit,
+    /// which the compiler vectorizes.
+    static func areFieldValueCharacters(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var invalid: UInt8 = 0
+        for byte in bytes {
+            let isControl = (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F
+            invalid |= isControl ? 1 : 0
+        }
+        return invalid == 0
     }
 
     static func digit(_ byte: UInt8) -> Int? {
@@ -275,5 +286,15 @@ struct HeadFields {
             }
             start = comma + 1
         }
+    }
+}
+
+/// ``HeadFields`` in a box: a head passes through several layers of events, and a reference
+/// moves for less than the fields' positions do.
+final class HeadFieldsBox {
+    let fields: HeadFields
+
+    init(_ fields: HeadFields) {
+        self.fields = fields
     }
 }

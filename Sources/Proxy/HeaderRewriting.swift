@@ -33,59 +33,62 @@ enum HeaderRewriting {
         let fields = head.fields
         let trusted = peer.isTrustedProxy
         let isUpgrade = head.isUpgrade
-        out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 160)
         var forwardedFor: [Range<Int>] = []
         // What reaches the upstream: a field named in `Connection` is gone, and is added anew.
         var kept: HeaderScan = []
-        head.bytes.withUnsafeReadableBytes { bytes in
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.methodAndTarget]))
-            out.writeStaticString(" HTTP/1.1\r\n")
-            fields.write(from: bytes, into: &out) { field in
-                if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {
-                    return false
-                }
-                if !field.kind.isDisjoint(with: .anyForwarding) {
-                    guard trusted else { return false }
-                    if field.kind.contains(.forwardedFor) {
-                        forwardedFor.append(field.value)
+        var added: RequestID?
+        // Every piece comes from the head (the host twice) or is one of a few short lines.
+        let maxBytes = 2 * head.bytes.readableBytes + peer.forwardedFields.readableBytes + 160
+        HeadWriter.write(into: &out, maxBytes: maxBytes) { out in
+            head.bytes.withUnsafeReadableBytes { bytes in
+                out.write(bytes, head.methodAndTarget)
+                out.write(" HTTP/1.1\r\n")
+                fields.write(from: bytes, into: &out) { field in
+                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {
                         return false
                     }
+                    if !field.kind.isDisjoint(with: .anyForwarding) {
+                        guard trusted else { return false }
+                        if field.kind.contains(.forwardedFor) {
+                            forwardedFor.append(field.value)
+                            return false
+                        }
+                    }
+                    kept.formUnion(field.kind)
+                    return true
                 }
-                kept.formUnion(field.kind)
-                return true
-            }
-            if isUpgrade {
-                out.writeStaticString("connection: upgrade\r\n")
-            }
-            if forwardedFor.isEmpty && !kept.contains(.forwardedProto) {
-                out.writeImmutableBuffer(peer.forwardedFields)
-            } else {
-                out.writeStaticString("x-forwarded-for: ")
-                for value in forwardedFor {
-                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[value]))
-                    out.writeStaticString(", ")
+                if isUpgrade {
+                    out.write("connection: upgrade\r\n")
                 }
-                out.writeString(peer.address)
-                out.writeStaticString("\r\n")
-                if !kept.contains(.forwardedProto) {
-                    out.writeStaticString("x-forwarded-proto: http\r\n")
+                if forwardedFor.isEmpty && !kept.contains(.forwardedProto) {
+                    out.write(peer.forwardedFields)
+                } else {
+                    out.write("x-forwarded-for: ")
+                    for value in forwardedFor {
+                        out.write(bytes, value)
+                        out.write(", ")
+                    }
+                    out.write(peer.address)
+                    out.write("\r\n")
+                    if !kept.contains(.forwardedProto) {
+                        out.write("x-forwarded-proto: http\r\n")
+                    }
+                }
+                if !kept.contains(.forwardedHost), let host = fields.host {
+                    out.write("x-forwarded-host: ")
+                    out.write(bytes, host)
+                    out.write("\r\n")
                 }
             }
-            if !kept.contains(.forwardedHost), let host = fields.host {
-                out.writeStaticString("x-forwarded-host: ")
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[host]))
-                out.writeStaticString("\r\n")
+            if !kept.contains(.requestID) {
+                let id = requestID()
+                out.write("x-request-id: ")
+                id.write(into: &out)
+                out.write("\r\n")
+                added = id
             }
+            out.write("\r\n")
         }
-        var added: RequestID?
-        if !kept.contains(.requestID) {
-            let id = requestID()
-            out.writeStaticString("x-request-id: ")
-            id.write(into: &out)
-            out.writeStaticString("\r\n")
-            added = id
-        }
-        out.writeStaticString("\r\n")
         return added
     }
 
@@ -130,37 +133,39 @@ enum HeaderRewriting {
                 keepAlive = false
             }
         }
-        out.reserveCapacity(minimumWritableBytes: head.bytes.readableBytes + 64)
         // `HTTP/1.1 200 OK` with CRLF passes as it is, in the first run of field lines.
         let passesStatusLine = head.minorVersion == 1 && head.statusLine.count > 3 && head.fields.copiesRuns
-        head.bytes.withUnsafeReadableBytes { bytes in
-            if !passesStatusLine {
-                out.writeStaticString("HTTP/1.1 ")
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusLine]))
-                if head.statusLine.count == 3 {
-                    out.writeStaticString(" ")  // `HTTP/1.1 200` needs the space before an empty reason
+        let keepAlive = keepAlive
+        HeadWriter.write(into: &out, maxBytes: head.bytes.readableBytes + 96) { out in
+            head.bytes.withUnsafeReadableBytes { bytes in
+                if !passesStatusLine {
+                    out.write("HTTP/1.1 ")
+                    out.write(bytes, head.statusLine)
+                    if head.statusLine.count == 3 {
+                        out.write(" ")  // `HTTP/1.1 200` needs the space before an empty reason
+                    }
+                    out.write("\r\n")
                 }
-                out.writeStaticString("\r\n")
+                head.fields.write(from: bytes, leadingFrom: passesStatusLine ? 0 : nil, into: &out) { field in
+                    !(HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
+                        || (dropTransferEncoding && field.kind.contains(.transferEncoding))
+                        || (dropContentLength && field.kind.contains(.contentLength)))
+                }
             }
-            head.fields.write(from: bytes, leadingFrom: passesStatusLine ? 0 : nil, into: &out) { field in
-                !(HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
-                    || (dropTransferEncoding && field.kind.contains(.transferEncoding))
-                    || (dropContentLength && field.kind.contains(.contentLength)))
+            if addsChunked {
+                out.write("transfer-encoding: chunked\r\n")
             }
-        }
-        if addsChunked {
-            out.writeStaticString("transfer-encoding: chunked\r\n")
-        }
-        if isUpgrade {
-            out.writeStaticString("connection: upgrade\r\n")
-        } else if head.status >= 200 {
-            if !keepAlive {
-                out.writeStaticString("connection: close\r\n")
-            } else if !clientSpeaksChunked {
-                out.writeStaticString("connection: keep-alive\r\n")
+            if isUpgrade {
+                out.write("connection: upgrade\r\n")
+            } else if head.status >= 200 {
+                if !keepAlive {
+                    out.write("connection: close\r\n")
+                } else if !clientSpeaksChunked {
+                    out.write("connection: keep-alive\r\n")
+                }
             }
+            out.write("\r\n")
         }
-        out.writeStaticString("\r\n")
         return addsChunked
     }
 }

@@ -18,7 +18,8 @@ struct RequestHead {
     let methodAndTarget: Range<Int>
     let target: Range<Int>
     let version: HTTPVersion
-    let fields: HeadFields
+    private let fieldsBox: HeadFieldsBox
+    var fields: HeadFields { fieldsBox.fields }
 
     /// Whether the client keeps the connection open after this exchange.
     var keepAlive: Bool {
@@ -52,7 +53,7 @@ struct RequestHead {
     /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``).
     init(_ head: ByteBuffer) throws {
         bytes = head
-        (method, methodAndTarget, target, version, fields) = try head.withUnsafeReadableBytes { bytes in
+        (method, methodAndTarget, target, version, fieldsBox) = try head.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
             guard let line = lines.next(),
                 let methodEnd = bytes.firstIndex(of: UInt8(ascii: " "), in: line), methodEnd > line.lowerBound,
@@ -70,7 +71,10 @@ struct RequestHead {
                 throw Malformed()
             }
             let method = Self.method(bytes, line.lowerBound..<methodEnd)
-            return (method, line.lowerBound..<target.upperBound, target, HTTPVersion(major: 1, minor: minor), fields)
+            return (
+                method, line.lowerBound..<target.upperBound, target, HTTPVersion(major: 1, minor: minor),
+                HeadFieldsBox(fields)
+            )
         }
     }
 

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// An `X-Request-Id` value: 32 hex digits, a random per-loop prefix followed by a counter.
 /// Written straight into a head; text only for the access log.
 struct RequestID: CustomStringConvertible {
@@ -7,18 +5,20 @@ struct RequestID: CustomStringConvertible {
     let counter: UInt64
 
     /// Writes the 32 hex digits.
-    func write(into out: inout ByteBuffer) {
-        out.writeWithUnsafeMutableBytes(minimumWritableBytes: 32) { buffer in
-            Self.writeHex(prefix, into: buffer, at: 0)
-            Self.writeHex(counter, into: buffer, at: 16)
-            return 32
-        }
+    func write(into out: inout HeadWriter) {
+        withDigits { out.write($0) }
     }
 
     var description: String {
-        var buffer = ByteBuffer()
-        write(into: &buffer)
-        return String(buffer: buffer)
+        withDigits { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func withDigits<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { buffer in
+            Self.writeHex(prefix, into: buffer, at: 0)
+            Self.writeHex(counter, into: buffer, at: 16)
+            return body(UnsafeRawBufferPointer(buffer))
+        }
     }
 
     private static func writeHex(_ value: UInt64, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {

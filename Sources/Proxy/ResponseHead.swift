@@ -18,7 +18,8 @@ struct ResponseHead {
     let status: Int
     /// The status code and reason phrase (`200 OK`), without the line end.
     let statusLine: Range<Int>
-    let fields: HeadFields
+    private let fieldsBox: HeadFieldsBox
+    var fields: HeadFields { fieldsBox.fields }
 
     /// Whether the upstream keeps the connection open after this response, by its version and
     /// `Connection` field.
@@ -29,7 +30,7 @@ struct ResponseHead {
     /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``).
     init(_ head: ByteBuffer) throws {
         bytes = head
-        (minorVersion, status, statusLine, fields) = try head.withUnsafeReadableBytes { bytes in
+        (minorVersion, status, statusLine, fieldsBox) = try head.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
             guard let first = lines.next(), first.count >= 12, bytes.hasBytes("HTTP/1.", at: first.lowerBound),
                 let minor = HeadFields.digit(bytes[first.lowerBound + 7]),
@@ -39,7 +40,7 @@ struct ResponseHead {
                 bytes[first].allSatisfy(HeadFields.isFieldValueCharacter)
             else { throw Malformed() }
             let fields = try HeadFields(bytes, lines: &lines, strict: false)
-            return (minor, code, (first.lowerBound + 9)..<first.upperBound, fields)
+            return (minor, code, (first.lowerBound + 9)..<first.upperBound, HeadFieldsBox(fields))
         }
     }
 }
