@@ -6,6 +6,14 @@ import Testing
 
 @Suite("Routing")
 struct RoutingTests {
+    /// The status lines of the responses in `received`, in order.
+    private static func statusLines(in received: String) -> [String] {
+        received.utf8.split(separator: UInt8(ascii: "\n"))
+            .map { String(decoding: $0, as: UTF8.self) }
+            .filter { $0.hasPrefix("HTTP/1.1 ") }
+            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+    }
+
     @Test("Host picks the app: port stripped, case ignored; static routes; unknown hosts get 404")
     func routesByHost() async throws {
         try await withUpstreams(["alpha", "beta"]) { upstreams in
@@ -102,10 +110,7 @@ struct RoutingTests {
                 let connection = try await RawConnection.connect(port: port)
                 let (received, closed) = try await connection.exchange(request)
                 #expect(closed)
-                let statusLines = received.utf8.split(separator: UInt8(ascii: "\n"))
-                    .map { String(decoding: $0, as: UTF8.self) }
-                    .filter { $0.hasPrefix("HTTP/1.1 ") }
-                    .map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+                let statusLines = Self.statusLines(in: received)
                 #expect(statusLines == ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"])
                 #expect(received.hasSuffix("0\r\n\r\n"))
                 #expect(received.contains("first,"))
@@ -124,10 +129,7 @@ struct RoutingTests {
                 let connection = try await RawConnection.connect(port: port)
                 let (received, closed) = try await connection.exchange(request)
                 #expect(closed)
-                let statusLines = received.utf8.split(separator: UInt8(ascii: "\n"))
-                    .map { String(decoding: $0, as: UTF8.self) }
-                    .filter { $0.hasPrefix("HTTP/1.1 ") }
-                    .map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+                let statusLines = Self.statusLines(in: received)
                 #expect(statusLines == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"])
                 #expect(received.contains("first,"))
             }
