@@ -92,7 +92,10 @@ public final class ProxyServer: Service {
     private func makeBootstrap() -> ServerBootstrap {
         let loops = self.loops
         return ServerBootstrap(group: eventLoopGroup)
-            .serverChannelOption(.backlog, value: 1024)
+            // Bursts of new connections wait in a long queue (the kernel caps it at somaxconn)
+            // and are accepted 16 per wake-up, not NIO's default 4.
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.maxMessagesPerRead, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
