@@ -8,7 +8,8 @@ extension Mini {
             abstract: "List, add or remove an app's custom domains.",
             discussion:
                 "The proxy serves the app at each of its domains besides <app>.<domain>, as soon as the change is "
-                + "made. Point the domain's DNS at this machine (or at the load balancer in front of it).",
+                + "made. Point the domain's DNS at this machine (or at the load balancer in front of it). "
+                + "For an app named add, remove or list, say `mini domains list <app>`.",
             subcommands: [List.self, Add.self, Remove.self],
             defaultSubcommand: List.self
         )
