@@ -136,7 +136,9 @@ enum HeaderRewriting {
         // `HTTP/1.1 200 OK` with CRLF passes as it is, in the first run of field lines.
         let passesStatusLine = head.minorVersion == 1 && head.statusLine.count > 3 && head.fields.copiesRuns
         let keepAlive = keepAlive
-        HeadWriter.write(into: &out, maxBytes: head.bytes.readableBytes + 96) { out in
+        // Lines that came with a bare LF leave with CRLF: at most one more byte per line of at
+        // least three (`a:` and its LF), so twice the head is room enough.
+        HeadWriter.write(into: &out, maxBytes: 2 * head.bytes.readableBytes + 96) { out in
             head.bytes.withUnsafeReadableBytes { bytes in
                 if !passesStatusLine {
                     out.write("HTTP/1.1 ")

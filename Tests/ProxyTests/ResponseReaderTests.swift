@@ -206,4 +206,25 @@ struct ResponseReaderTests {
             #expect(String(buffer: out) == expected, "line end \(lineEnd.debugDescription)")
         }
     }
+
+    @Test("A head of many short bare-LF lines grows by their CRLFs and is written whole")
+    func manyBareLineFeeds() throws {
+        // 3,998 bytes: with room for the head plus a little, the buffer would be 4 KiB, and the
+        // 997 CRs added would not fit.
+        let lines = ["HTTP/1.1 204"] + (0..<996).map { "x:\($0 % 10)" } + ["", ""]
+        var reader = ResponseReader()
+        reader.expectResponse(toHEAD: false, dechunksBody: false)
+        reader.feed(ByteBuffer(string: lines.joined(separator: "\n")))
+        guard case .head(let head, let framing)? = try reader.next() else {
+            Issue.record("expected a head")
+            return
+        }
+        var keepAlive = true
+        var out = ByteBuffer()
+        HeaderRewriting.writeClientResponseHead(
+            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
+        )
+        let expected = "HTTP/1.1 204 \r\n" + (0..<996).map { "x:\($0 % 10)\r\n" }.joined() + "\r\n"
+        #expect(String(buffer: out) == expected)
+    }
 }
