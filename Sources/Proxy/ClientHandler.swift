@@ -185,6 +185,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             queue.removeFirst()
             consume(part)
         }
+        // Body parts of a pipelined request may have gone out here, outside any read of the
+        // client (whose read-complete flushes): flush them.
+        upstream?.flush()
         answerRefusal()
     }
 

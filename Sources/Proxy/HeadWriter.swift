@@ -44,10 +44,6 @@ struct HeadWriter {
         write(UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
 
-    mutating func write(_ literal: StaticString) {
-        write(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-    }
-
     mutating func write(_ buffer: ByteBuffer) {
         buffer.withUnsafeReadableBytes { write($0) }
     }

@@ -17,7 +17,8 @@ struct ProxySettings: Sendable {
         connectTimeout = TimeAmount(configuration.connectTimeout)
         responseHeaderTimeout = TimeAmount(configuration.responseHeaderTimeout)
         idleTimeout = TimeAmount(configuration.idleTimeout)
-        maxHeaderBytes = configuration.maxHeaderBytes
+        // Heads are indexed with 32-bit offsets (``HeadFields``); no sane limit comes near.
+        maxHeaderBytes = min(configuration.maxHeaderBytes, 1 << 24)
         trustedProxies = configuration.trustedProxies.compactMap(AddressRange.init)
         accessLog = configuration.accessLog
         maxIdleConnectionsPerUpstream = configuration.maxIdleConnectionsPerUpstream

@@ -227,4 +227,27 @@ struct ResponseReaderTests {
         let expected = "HTTP/1.1 204 \r\n" + (0..<996).map { "x:\($0 % 10)\r\n" }.joined() + "\r\n"
         #expect(String(buffer: out) == expected)
     }
+
+    @Test("With few notable fields, the lines around a dropped one are copied in runs, status line included")
+    func runsAroundDroppedFields() throws {
+        let raw =
+            "HTTP/1.1 200 OK\r\nServer: a\r\nKeep-Alive: timeout=5\r\nDate: b\r\nContent-Length: 2\r\n"
+            + "Connection: keep-alive\r\nETag: \"c\"\r\n\r\nok"
+        var reader = ResponseReader()
+        reader.expectResponse(toHEAD: false, dechunksBody: false)
+        reader.feed(ByteBuffer(string: raw))
+        guard case .head(let head, let framing)? = try reader.next() else {
+            Issue.record("expected a head")
+            return
+        }
+        #expect(head.fields.copiesRuns)
+        var keepAlive = true
+        var out = ByteBuffer()
+        HeaderRewriting.writeClientResponseHead(
+            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
+        )
+        #expect(
+            String(buffer: out) == "HTTP/1.1 200 OK\r\nServer: a\r\nDate: b\r\nContent-Length: 2\r\nETag: \"c\"\r\n\r\n"
+        )
+    }
 }

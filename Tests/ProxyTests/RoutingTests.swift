@@ -136,6 +136,28 @@ struct RoutingTests {
         }
     }
 
+    @Test("Pipelined requests with bodies each reach the upstream whole, over a reused upstream connection")
+    func pipelinedBodies() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            let configuration = ProxyConfiguration(responseHeaderTimeout: .seconds(3), accessLog: false)
+            try await withProxy(configuration, routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                let request =
+                    "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 5\r\n\r\nhello"
+                    + "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 6\r\n\r\nworld!"
+                    + "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                let connection = try await RawConnection.connect(port: port)
+                let (received, closed) = try await connection.exchange(request)
+                #expect(closed)
+                // The bodies end without a line end: count the answers, not the lines.
+                #expect(received.components(separatedBy: "HTTP/1.1 200 OK\r\n").count == 4)
+                #expect(
+                    received.contains("received 5") && received.contains("received 6")
+                        && received.contains("received 2"))
+            }
+            #expect(upstreams[0].acceptedConnections == 1)
+        }
+    }
+
     @Test("A route update takes effect at once and keeps the pool of upstreams that stay")
     func routeUpdate() async throws {
         try await withUpstreams(["old", "new"]) { upstreams in
