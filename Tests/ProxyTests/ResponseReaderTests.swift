@@ -180,6 +180,24 @@ struct ResponseReaderTests {
         #expect(result.ends == 1)
     }
 
+    private struct NoHead: Error {}
+
+    /// Reads the head of `raw` (a response to a GET) and writes it for an HTTP/1.1 client.
+    private func rewrittenHead(_ raw: String) throws -> (head: ResponseHead, written: String) {
+        var reader = ResponseReader()
+        reader.expectResponse(toHEAD: false, dechunksBody: false)
+        reader.feed(ByteBuffer(string: raw))
+        guard case .head(let head, let framing)? = try reader.next() else {
+            throw NoHead()
+        }
+        var keepAlive = true
+        var out = ByteBuffer()
+        HeaderRewriting.writeClientResponseHead(
+            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
+        )
+        return (head, String(buffer: out))
+    }
+
     @Test("Field lines pass in runs; many hop-by-hop fields and bare LFs give the same client head")
     func manyNotableFields() throws {
         // Twelve hop-by-hop fields between the kept ones: more than are remembered inline.
@@ -191,19 +209,8 @@ struct ResponseReaderTests {
         let kept = ["Server: a"] + (0..<12).map { "X-Kept-\($0): \($0)" } + ["Content-Length: 0"]
         let expected = "HTTP/1.1 200 OK\r\n" + kept.map { $0 + "\r\n" }.joined() + "\r\n"
         for lineEnd in ["\r\n", "\n"] {
-            var reader = ResponseReader()
-            reader.expectResponse(toHEAD: false, dechunksBody: false)
-            reader.feed(ByteBuffer(string: lines.joined(separator: lineEnd)))
-            guard case .head(let head, let framing)? = try reader.next() else {
-                Issue.record("expected a head")
-                return
-            }
-            var keepAlive = true
-            var out = ByteBuffer()
-            HeaderRewriting.writeClientResponseHead(
-                head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
-            )
-            #expect(String(buffer: out) == expected, "line end \(lineEnd.debugDescription)")
+            let (_, written) = try rewrittenHead(lines.joined(separator: lineEnd))
+            #expect(written == expected, "line end \(lineEnd.debugDescription)")
         }
     }
 
@@ -212,20 +219,9 @@ struct ResponseReaderTests {
         // 3,998 bytes: with room for the head plus a little, the buffer would be 4 KiB, and the
         // 997 CRs added would not fit.
         let lines = ["HTTP/1.1 204"] + (0..<996).map { "x:\($0 % 10)" } + ["", ""]
-        var reader = ResponseReader()
-        reader.expectResponse(toHEAD: false, dechunksBody: false)
-        reader.feed(ByteBuffer(string: lines.joined(separator: "\n")))
-        guard case .head(let head, let framing)? = try reader.next() else {
-            Issue.record("expected a head")
-            return
-        }
-        var keepAlive = true
-        var out = ByteBuffer()
-        HeaderRewriting.writeClientResponseHead(
-            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
-        )
+        let (_, written) = try rewrittenHead(lines.joined(separator: "\n"))
         let expected = "HTTP/1.1 204 \r\n" + (0..<996).map { "x:\($0 % 10)\r\n" }.joined() + "\r\n"
-        #expect(String(buffer: out) == expected)
+        #expect(written == expected)
     }
 
     @Test("With few notable fields, the lines around a dropped one are copied in runs, status line included")
@@ -233,21 +229,8 @@ struct ResponseReaderTests {
         let raw =
             "HTTP/1.1 200 OK\r\nServer: a\r\nKeep-Alive: timeout=5\r\nDate: b\r\nContent-Length: 2\r\n"
             + "Connection: keep-alive\r\nETag: \"c\"\r\n\r\nok"
-        var reader = ResponseReader()
-        reader.expectResponse(toHEAD: false, dechunksBody: false)
-        reader.feed(ByteBuffer(string: raw))
-        guard case .head(let head, let framing)? = try reader.next() else {
-            Issue.record("expected a head")
-            return
-        }
+        let (head, written) = try rewrittenHead(raw)
         #expect(head.fields.copiesRuns)
-        var keepAlive = true
-        var out = ByteBuffer()
-        HeaderRewriting.writeClientResponseHead(
-            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out
-        )
-        #expect(
-            String(buffer: out) == "HTTP/1.1 200 OK\r\nServer: a\r\nDate: b\r\nContent-Length: 2\r\nETag: \"c\"\r\n\r\n"
-        )
+        #expect(written == "HTTP/1.1 200 OK\r\nServer: a\r\nDate: b\r\nContent-Length: 2\r\nETag: \"c\"\r\n\r\n")
     }
 }
