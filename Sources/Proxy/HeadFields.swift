@@ -240,8 +240,7 @@ struct HeadFields {
     static func areFieldValueCharacters(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var invalid: UInt8 = 0
         for byte in bytes {
-            let isControl = (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F
-            invalid |= isControl ? 1 : 0
+            invalid |= isFieldValueCharacter(byte) ? 0 : 1
         }
         return invalid == 0
     }
