@@ -1,19 +1,19 @@
 /// A validated custom domain of an app (`www.example.com`): lowercase DNS labels of 1–63
 /// characters (`a-z`, `0-9`, inner `-`), at least two of them, at most 253 characters, no
 /// port, no trailing dot, and not an IP address (a last label of digits only).
-public struct DomainName: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+public struct DomainName: ValidatedName {
     /// The validated name, lowercased.
     public let rawValue: String
 
-    /// Validates `text` (case is ignored), throwing ``DomainNameError`` with what is wrong.
-    public init(_ text: String) throws(DomainNameError) {
+    /// Validates `text` (case is ignored), throwing a ``NameError`` with what is wrong.
+    public init(_ text: String) throws(NameError) {
         let name = text.lowercased()
         guard !name.isEmpty, name.utf8.count <= 253 else {
-            throw DomainNameError("domain '\(text)' must have 1 to 253 characters")
+            throw NameError("domain '\(text)' must have 1 to 253 characters")
         }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else {
-            throw DomainNameError("domain '\(text)' needs at least two labels, such as www.example.com")
+            throw NameError("domain '\(text)' needs at least two labels, such as www.example.com")
         }
         for label in labels {
             let bytes = Array(label.utf8)
@@ -24,37 +24,17 @@ public struct DomainName: Hashable, Sendable, Codable, CustomStringConvertible, 
                         || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
                 }
             guard valid else {
-                throw DomainNameError(
+                throw NameError(
                     "domain '\(text)' is not a host name: labels of letters, digits and inner '-', separated by '.'"
                 )
             }
         }
         guard labels.last?.allSatisfy(\.isNumber) == false else {
-            throw DomainNameError("'\(text)' is an IP address; a custom domain is a host name, such as www.example.com")
+            throw NameError("'\(text)' is an IP address; a custom domain is a host name, such as www.example.com")
         }
         rawValue = name
     }
 
-    public var description: String { rawValue }
-
-    public static func < (lhs: DomainName, rhs: DomainName) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        self = try DomainName(container.decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
-
-/// Why a text is not a ``DomainName``.
-public struct DomainNameError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 /// `GET /v1/apps/{app}/domains` answer.

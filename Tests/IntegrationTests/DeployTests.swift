@@ -85,6 +85,12 @@ struct DeployTests {
             #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
             let invalid = try await minid.mini(["domains", "add", "hello", "not a domain"])
             #expect(invalid.status == 2, "a bad host name is a usage error")
+            // A bad app name is refused before any call, with the usage of the command given.
+            let badApp = try await minid.mini(["scale", "Hello", "2"])
+            #expect(badApp.status == 2, "a bad app name is a usage error")
+            #expect(
+                badApp.stderr.contains("lowercase") && badApp.stderr.contains("Usage: mini scale <app>"),
+                "\(badApp.stderr)")
             try await waitUntil { try await minid.getThroughProxy(host: "www.hello.test").0 == 200 }
             (status, body) = try await minid.getThroughProxy(host: "www.hello.test")
             #expect(body.contains("Second release"))

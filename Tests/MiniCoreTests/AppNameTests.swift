@@ -13,7 +13,7 @@ struct AppNameTests {
         arguments: ["", "Hello", "-app", "app-", "my_app", "a.b", "ünï", "a b", String(repeating: "x", count: 41)]
     )
     func invalid(name: String) {
-        #expect(throws: AppNameError.self) { try AppName(name) }
+        #expect(throws: NameError.self) { try AppName(name) }
     }
 
     @Test("folder names are made valid")

@@ -42,4 +42,24 @@ struct RawConnection {
             return (received, true)
         }
     }
+
+    /// Runs `body` with an `exchange` function that sends a request and reads until `isDone`
+    /// accepts what arrived for it, so that several exchanges share this one connection.
+    /// Throws `ChannelError.eof` when the peer closes first.
+    func session<Result>(
+        _ body: (_ exchange: (_ text: String, _ isDone: (String) -> Bool) async throws -> String) async throws -> Result
+    ) async throws -> Result {
+        try await channel.executeThenClose { inbound, outbound in
+            var responses = inbound.makeAsyncIterator()
+            return try await body { text, isDone in
+                try await outbound.write(ByteBuffer(string: text))
+                var received = ""
+                while !isDone(received) {
+                    guard let chunk = try await responses.next() else { throw ChannelError.eof }
+                    received += String(buffer: chunk)
+                }
+                return received
+            }
+        }
+    }
 }

@@ -43,8 +43,8 @@ extension Mini {
                 abstract: "Show an app: URL, release, instances and their state, limits."
             )
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Flag(help: "Print JSON.")
             var json = false
@@ -52,7 +52,7 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let info: AppInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))")
+                let info: AppInfo = try await api.client().get("/v1/apps/\(app)")
                 if json { return Terminal.output(try JobDisplay.json(info)) }
                 var lines =
                     [
@@ -81,8 +81,8 @@ extension Mini {
                 discussion: "Nothing of the app is left. Repeat its name with --confirm to go ahead."
             )
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Option(help: "The app's name again, to confirm.")
             var confirm: String?
@@ -90,25 +90,25 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func validate() throws {
-                guard confirm == app else {
+                guard confirm == app.rawValue else {
                     throw ValidationError("destroying \(app) cannot be undone; repeat its name: --confirm \(app)")
                 }
             }
 
             func run() async throws {
-                let name = try AppArgument.validated(app)
-                try await api.client().delete("/v1/apps/\(name)", query: ["confirm": name.rawValue])
-                Terminal.output("destroyed \(name)")
+                try await api.client().delete("/v1/apps/\(app)", query: ["confirm": app.rawValue])
+                Terminal.output("destroyed \(app)")
             }
         }
     }
 }
 
-/// App names given as arguments.
-enum AppArgument {
-    static func validated(_ text: String) throws -> AppName {
+/// Names given as command-line arguments.
+extension ValidatedName {
+    /// Validates a command-line argument: a bad name is a usage error that says what is wrong.
+    static func argument(_ text: String) throws -> Self {
         do {
-            return try AppName(text)
+            return try Self(text)
         } catch {
             throw ValidationError(error.message)
         }

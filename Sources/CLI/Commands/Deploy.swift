@@ -19,8 +19,8 @@ extension Mini {
         @Argument(help: "The folder to deploy.", completion: .directory)
         var path = "."
 
-        @Option(help: "The app's name (default: the folder's name, made a valid name).")
-        var app: String?
+        @Option(help: "The app's name (default: the folder's name, made a valid name).", transform: AppName.argument)
+        var app: AppName?
 
         @Flag(
             name: .customLong("async"),
@@ -101,7 +101,7 @@ extension Mini {
 
         /// `--app`, validated, or the folder's name made valid.
         private func appName() throws -> AppName {
-            if let app { return try AppArgument.validated(app) }
+            if let app { return app }
             let folderName = URL(fileURLWithPath: folder).lastPathComponent
             guard let name = AppName(sanitizing: folderName) else {
                 throw ValidationError(

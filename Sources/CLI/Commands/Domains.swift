@@ -18,8 +18,8 @@ extension Mini {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List an app's custom domains.")
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Flag(help: "Print JSON.")
             var json = false
@@ -27,12 +27,11 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let name = try AppArgument.validated(app)
-                let list: DomainList = try await api.client().get("/v1/apps/\(name)/domains")
+                let list: DomainList = try await api.client().get("/v1/apps/\(app)/domains")
                 if json { return Terminal.output(try JobDisplay.json(list)) }
                 guard !list.domains.isEmpty else {
                     return Terminal.error(
-                        "\(name) has no custom domains; add one with `mini domains add \(name) <host>`")
+                        "\(app) has no custom domains; add one with `mini domains add \(app) <host>`")
                 }
                 Terminal.output(list.domains.map(\.rawValue).joined(separator: "\n"))
             }
@@ -42,21 +41,14 @@ extension Mini {
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Serve the app at a custom domain too.")
 
-            @Argument(help: "The app.")
-            var app: String
-
-            @Argument(help: "The domain, such as www.example.com.")
-            var domain: String
-
+            @OptionGroup var target: AppDomain
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let name = try AppArgument.validated(app)
-                let domain = try Domains.validated(self.domain)
                 let _: DomainList = try await api.client().send(
-                    .POST, "/v1/apps/\(name)/domains", json: DomainRequest(host: domain.rawValue)
+                    .POST, "/v1/apps/\(target.app)/domains", json: DomainRequest(host: target.domain.rawValue)
                 )
-                Terminal.output("\(name) is served at http://\(domain) too")
+                Terminal.output("\(target.app) is served at http://\(target.domain) too")
             }
         }
 
@@ -64,28 +56,22 @@ extension Mini {
         struct Remove: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Stop serving the app at a custom domain.")
 
-            @Argument(help: "The app.")
-            var app: String
-
-            @Argument(help: "The domain.")
-            var domain: String
-
+            @OptionGroup var target: AppDomain
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let name = try AppArgument.validated(app)
-                let domain = try Domains.validated(self.domain)
-                try await api.client().delete("/v1/apps/\(name)/domains/\(domain)")
-                Terminal.output("\(name) is no longer served at \(domain)")
+                try await api.client().delete("/v1/apps/\(target.app)/domains/\(target.domain)")
+                Terminal.output("\(target.app) is no longer served at \(target.domain)")
             }
         }
 
-        static func validated(_ text: String) throws -> DomainName {
-            do {
-                return try DomainName(text)
-            } catch {
-                throw ValidationError(error.message)
-            }
+        /// The `<app> <domain>` pair `add` and `remove` take.
+        struct AppDomain: ParsableArguments {
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
+
+            @Argument(help: "The domain, such as www.example.com.", transform: DomainName.argument)
+            var domain: DomainName
         }
     }
 }

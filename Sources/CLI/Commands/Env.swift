@@ -16,8 +16,8 @@ extension Mini {
         struct Show: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show an app's environment, values masked.")
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Flag(help: "Show the values.")
             var reveal = false
@@ -28,7 +28,7 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let info: EnvironmentInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))/env")
+                let info: EnvironmentInfo = try await api.client().get("/v1/apps/\(app)/env")
                 let shown = reveal ? info.env : info.env.mapValues { _ in "••••••" }
                 if json { return Terminal.output(try JobDisplay.json(EnvironmentInfo(env: shown))) }
                 Terminal.output(
@@ -40,8 +40,8 @@ extension Mini {
         struct Set: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Set variables (a new release).")
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Argument(help: "KEY=VALUE pairs.")
             var pairs: [String]
@@ -64,8 +64,8 @@ extension Mini {
         struct Unset: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Remove variables (a new release).")
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Argument(help: "Names of the variables.")
             var keys: [String]
@@ -77,11 +77,10 @@ extension Mini {
             }
         }
 
-        static func patch(app: String, _ change: EnvironmentPatch, api: APIOptions) async throws {
-            let name = try AppArgument.validated(app)
+        static func patch(app: AppName, _ change: EnvironmentPatch, api: APIOptions) async throws {
             let client = try api.client()
-            let answer: EnvironmentInfo = try await client.send(.PATCH, "/v1/apps/\(name)/env", json: change)
-            try await client.finishRelease(answer.job, app: name, doing: "env change")
+            let answer: EnvironmentInfo = try await client.send(.PATCH, "/v1/apps/\(app)/env", json: change)
+            try await client.finishRelease(answer.job, app: app, doing: "env change")
         }
     }
 }

@@ -13,8 +13,8 @@ extension Mini {
                 """
         )
 
-        @Argument(help: "The app whose logs to print.")
-        var app: String?
+        @Argument(help: "The app whose logs to print.", transform: AppName.argument)
+        var app: AppName?
 
         @Option(help: "Print the build log of this job instead.")
         var build: JobID?
@@ -33,7 +33,6 @@ extension Mini {
             guard (build == nil) != (app == nil) else {
                 throw ValidationError("give an app (mini logs APP) or a job (mini logs --build JOB), not both")
             }
-            if let app { _ = try AppArgument.validated(app) }
         }
 
         func run() async throws {

@@ -7,8 +7,8 @@ extension Mini {
     struct Releases: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List an app's releases, newest first.")
 
-        @Argument(help: "The app.")
-        var app: String
+        @Argument(help: "The app.", transform: AppName.argument)
+        var app: AppName
 
         @Flag(help: "Print JSON.")
         var json = false
@@ -16,7 +16,7 @@ extension Mini {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let list: ReleaseList = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))/releases")
+            let list: ReleaseList = try await api.client().get("/v1/apps/\(app)/releases")
             if json { return Terminal.output(try JobDisplay.json(list)) }
             Terminal.output(
                 TextTable.render(
@@ -39,8 +39,8 @@ extension Mini {
             discussion: "Without a release, rolls back to the one before the current. Exits 0 once it serves."
         )
 
-        @Argument(help: "The app.")
-        var app: String
+        @Argument(help: "The app.", transform: AppName.argument)
+        var app: AppName
 
         @Argument(help: "The release to go back to, such as v3 (default: the previous one).")
         var release: String?
@@ -48,19 +48,18 @@ extension Mini {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let name = try AppArgument.validated(app)
             var version: Int?
             if let release {
                 guard let parsed = Int(release.hasPrefix("v") ? String(release.dropFirst()) : release) else {
-                    throw ValidationError("'\(release)' is not a release; use vN as listed by mini releases \(name)")
+                    throw ValidationError("'\(release)' is not a release; use vN as listed by mini releases \(app)")
                 }
                 version = parsed
             }
             let client = try api.client()
             let accepted: ChangeAccepted = try await client.send(
-                .POST, "/v1/apps/\(name)/rollback", json: RollbackRequest(release: version)
+                .POST, "/v1/apps/\(app)/rollback", json: RollbackRequest(release: version)
             )
-            try await client.finishRelease(accepted.job, app: name, doing: "rollback")
+            try await client.finishRelease(accepted.job, app: app, doing: "rollback")
         }
     }
 
@@ -71,8 +70,8 @@ extension Mini {
             discussion: "The proxy balances requests over the instances. Exits 0 once they serve."
         )
 
-        @Argument(help: "The app.")
-        var app: String
+        @Argument(help: "The app.", transform: AppName.argument)
+        var app: AppName
 
         @Argument(help: "How many instances.")
         var instances: Int
@@ -80,12 +79,11 @@ extension Mini {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let name = try AppArgument.validated(app)
             let client = try api.client()
             let accepted: ChangeAccepted = try await client.send(
-                .PUT, "/v1/apps/\(name)/scale", json: ScaleRequest(instances: instances)
+                .PUT, "/v1/apps/\(app)/scale", json: ScaleRequest(instances: instances)
             )
-            try await client.finishRelease(accepted.job, app: name, doing: "scale to \(instances)")
+            try await client.finishRelease(accepted.job, app: app, doing: "scale to \(instances)")
         }
     }
 
@@ -102,13 +100,13 @@ extension Mini {
         struct Show: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Show an app's limits.")
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let info: AppInfo = try await api.client().get("/v1/apps/\(try AppArgument.validated(app))")
+                let info: AppInfo = try await api.client().get("/v1/apps/\(app)")
                 Terminal.output(LimitsDisplay.lines(info.limits).joined(separator: "\n"))
             }
         }
@@ -120,8 +118,8 @@ extension Mini {
                 discussion: "An option left out removes that limit."
             )
 
-            @Argument(help: "The app.")
-            var app: String
+            @Argument(help: "The app.", transform: AppName.argument)
+            var app: AppName
 
             @Option(help: "Memory limit, such as 256m or 1g.")
             var memory: String?
@@ -132,11 +130,10 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let name = try AppArgument.validated(app)
                 let limits = Limits(memoryBytes: try memory.map(Self.bytes), cpus: cpus)
                 let client = try api.client()
-                let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(name)/limits", json: limits)
-                try await client.finishRelease(accepted.job, app: name, doing: "limits")
+                let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
+                try await client.finishRelease(accepted.job, app: app, doing: "limits")
             }
 
             private static func bytes(_ text: String) throws -> Int64 {
