@@ -291,9 +291,27 @@ struct HeadFields {
 /// ``HeadFields`` in a box: a head passes through several layers of events, and a reference
 /// moves for less than the fields' positions do.
 final class HeadFieldsBox {
-    let fields: HeadFields
+    fileprivate(set) var fields: HeadFields
 
     init(_ fields: HeadFields) {
         self.fields = fields
+    }
+}
+
+/// A reader's ``HeadFieldsBox``, refilled for each head once nothing holds the previous one
+/// (it was handled as it was read, as it is unless requests are pipelined), so that parsing a
+/// head allocates nothing; while a queued head still holds it, a new box is made.
+struct ReusableFieldsBox {
+    private var box: HeadFieldsBox?
+
+    /// A box holding `fields`: the kept one when nobody else holds it, a new one otherwise.
+    mutating func holding(_ fields: HeadFields) -> HeadFieldsBox {
+        if isKnownUniquelyReferenced(&box), let box {
+            box.fields = fields
+            return box
+        }
+        let fresh = HeadFieldsBox(fields)
+        box = fresh
+        return fresh
     }
 }

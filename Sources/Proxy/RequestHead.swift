@@ -18,7 +18,7 @@ struct RequestHead {
     let methodAndTarget: Range<Int>
     let target: Range<Int>
     let version: HTTPVersion
-    private let fieldsBox: HeadFieldsBox
+    let fieldsBox: HeadFieldsBox
     var fields: HeadFields { fieldsBox.fields }
 
     /// Whether the client keeps the connection open after this exchange.
@@ -50,8 +50,9 @@ struct RequestHead {
         bytes.getString(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ""
     }
 
-    /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``).
-    init(_ head: ByteBuffer) throws {
+    /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``), its fields
+    /// into the box `boxes` can spare.
+    init(_ head: ByteBuffer, boxes: inout ReusableFieldsBox) throws {
         bytes = head
         (method, methodAndTarget, target, version, fieldsBox) = try head.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
@@ -73,7 +74,7 @@ struct RequestHead {
             let method = Self.method(bytes, line.lowerBound..<methodEnd)
             return (
                 method, line.lowerBound..<target.upperBound, target, HTTPVersion(major: 1, minor: minor),
-                HeadFieldsBox(fields)
+                boxes.holding(fields)
             )
         }
     }

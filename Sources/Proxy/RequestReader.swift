@@ -41,6 +41,7 @@ struct RequestReader {
 
     private var state = State.head
     private var buffer = HeadBuffer()
+    private var fieldsBoxes = ReusableFieldsBox()
     private var stopsAfterRequest = false
     let maxHeadBytes: Int
 
@@ -104,7 +105,7 @@ struct RequestReader {
         guard let bytes else { return nil }
         let head: RequestHead
         do {
-            head = try RequestHead(bytes)
+            head = try RequestHead(bytes, boxes: &fieldsBoxes)
         } catch {
             throw .malformed
         }

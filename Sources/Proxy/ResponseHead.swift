@@ -18,7 +18,7 @@ struct ResponseHead {
     let status: Int
     /// The status code and reason phrase (`200 OK`), without the line end.
     let statusLine: Range<Int>
-    private let fieldsBox: HeadFieldsBox
+    let fieldsBox: HeadFieldsBox
     var fields: HeadFields { fieldsBox.fields }
 
     /// Whether the upstream keeps the connection open after this response, by its version and
@@ -27,8 +27,9 @@ struct ResponseHead {
         fields.keepsConnection(minorVersion: minorVersion)
     }
 
-    /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``).
-    init(_ head: ByteBuffer) throws {
+    /// Parses a complete head (as delimited by ``HeadLines/endOfHead(in:from:)``), its fields
+    /// into the box `boxes` can spare.
+    init(_ head: ByteBuffer, boxes: inout ReusableFieldsBox) throws {
         bytes = head
         (minorVersion, status, statusLine, fieldsBox) = try head.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
@@ -40,7 +41,7 @@ struct ResponseHead {
                 bytes[first].allSatisfy(HeadFields.isFieldValueCharacter)
             else { throw Malformed() }
             let fields = try HeadFields(bytes, lines: &lines, strict: false)
-            return (minor, code, (first.lowerBound + 9)..<first.upperBound, HeadFieldsBox(fields))
+            return (minor, code, (first.lowerBound + 9)..<first.upperBound, boxes.holding(fields))
         }
     }
 }

@@ -48,6 +48,7 @@ struct ResponseReader {
 
     private var state = State.idle
     private var buffer = HeadBuffer()
+    private var fieldsBoxes = ReusableFieldsBox()
     private var requestIsHEAD = false
     private var dechunks = false
     let maxHeadBytes: Int
@@ -121,7 +122,7 @@ struct ResponseReader {
             throw ProtocolError(reason: "response head larger than \(maxHeadBytes) bytes")
         }
         guard let bytes else { return nil }
-        let head = try ResponseHead(bytes)
+        let head = try ResponseHead(bytes, boxes: &fieldsBoxes)
         switch head.status {
         case 101:
             state = .switched

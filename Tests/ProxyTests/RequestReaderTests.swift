@@ -33,6 +33,33 @@ struct RequestReaderTests {
         return result
     }
 
+    @Test("A head's fields box is refilled once the previous head is gone, never while a head still holds it")
+    func fieldsBoxReuse() throws {
+        var reader = RequestReader(maxHeadBytes: 1024)
+        reader.feed(
+            ByteBuffer(
+                string: ["a", "b", "c"].map { "GET /\($0) HTTP/1.1\r\nHost: \($0).test\r\n\r\n" }.joined()
+            )
+        )
+        func nextHead() throws -> RequestHead {
+            while let event = try reader.next() {
+                if case .head(let head) = event { return head }
+            }
+            throw RequestReader.Failure.malformed
+        }
+        func host(_ head: RequestHead) -> String { head.fields.host.map(head.string) ?? "" }
+
+        let first = try nextHead()
+        var second: RequestHead? = try nextHead()
+        #expect(first.fieldsBox !== second?.fieldsBox, "a held head keeps its own fields")
+        // The reader keeps the second box alive, so its identifier cannot be taken over.
+        let secondBox = ObjectIdentifier(try #require(second).fieldsBox)
+        second = nil
+        let third = try nextHead()
+        #expect(ObjectIdentifier(third.fieldsBox) == secondBox, "a box nobody holds is refilled")
+        #expect(host(first) == "a.test" && host(third) == "c.test")
+    }
+
     @Test("Pipelined requests with length and chunked bodies, whole and byte by byte, bodies forwarded as sent")
     func pipelined() throws {
         let chunked = "5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n"
