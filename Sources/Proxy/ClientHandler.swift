@@ -276,11 +276,13 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let keepAlive = state.keepAlive && (state.requestComplete || !exchange.hasBody)
         state.responseStarted(keepAlive: keepAlive)
         exchange.status = Int(response.status.code)
-        exchange.responseBytes = response.text.utf8.count
-        context.write(
-            wrapOutboundOut(response.bytes(keepAlive: keepAlive, allocator: context.channel.allocator)),
-            promise: nil
+        let isHEAD = exchange.method == .HEAD
+        exchange.responseBytes = isHEAD ? 0 : response.text.utf8.count
+        let bytes = response.bytes(
+            keepAlive: keepAlive, clientVersion: exchange.clientVersion, isHEAD: isHEAD,
+            allocator: context.channel.allocator
         )
+        context.write(wrapOutboundOut(bytes), promise: nil)
         endResponse()
     }
 

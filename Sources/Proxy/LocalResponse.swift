@@ -42,8 +42,11 @@ enum LocalResponse {
     /// Seconds a client should wait before retrying, sent as `Retry-After` with 503.
     static let retryAfterSeconds = "5"
 
-    /// The whole response, head and body, with `Connection: close` unless `keepAlive`.
-    func bytes(keepAlive: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// The whole response: the head, then the text unless it answers a HEAD request (whose
+    /// answer has the length of the body it does not carry). `Connection: close` unless
+    /// `keepAlive`; an HTTP/1.0 client that keeps the connection is told so, as it expects.
+    func bytes(keepAlive: Bool, clientVersion: HTTPVersion, isHEAD: Bool, allocator: ByteBufferAllocator) -> ByteBuffer
+    {
         var out = allocator.buffer(capacity: 256)
         out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         out.writeStaticString("content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n")
@@ -53,9 +56,13 @@ enum LocalResponse {
         }
         if !keepAlive {
             out.writeStaticString("connection: close\r\n")
+        } else if clientVersion.minor == 0 {
+            out.writeStaticString("connection: keep-alive\r\n")
         }
         out.writeStaticString("\r\n")
-        out.writeString(text)
+        if !isHEAD {
+            out.writeString(text)
+        }
         return out
     }
 }

@@ -41,6 +41,32 @@ struct FailureTests {
         }
     }
 
+    @Test("The proxy's own answers: none to a HEAD carries a body; an HTTP/1.0 client kept alive is told so")
+    func localAnswersFrameLikeUpstreamOnes() async throws {
+        try await withProxy(routes: RouteTable(apps: ["empty": []])) { _, port in
+            let connection = try await RawConnection.connect(port: port)
+            try await connection.session { exchange in
+                func answer(_ request: String) async throws -> String {
+                    try await exchange(request) {
+                        $0.hasSuffix("\r\n\r\n") || $0.hasSuffix("\n") && $0.contains("\r\n\r\n")
+                    }
+                }
+                // A HEAD answered here: the head alone, so the next answer starts right after it.
+                let head = try await answer("HEAD / HTTP/1.1\r\nHost: nope.localhost\r\n\r\n")
+                #expect(head.hasPrefix("HTTP/1.1 404 ") && head.hasSuffix("\r\n\r\n"), "\(head)")
+                #expect(head.lowercased().contains("content-length: 12\r\n"))
+                let unavailable = try await answer("HEAD / HTTP/1.1\r\nHost: empty.localhost\r\n\r\n")
+                #expect(unavailable.hasPrefix("HTTP/1.1 503 ") && unavailable.hasSuffix("\r\n\r\n"), "\(unavailable)")
+                // An HTTP/1.0 keep-alive request answered here keeps the connection and says so.
+                let old = try await answer("GET / HTTP/1.0\r\nHost: nope.localhost\r\nConnection: keep-alive\r\n\r\n")
+                #expect(old.hasPrefix("HTTP/1.1 404 ") && old.hasSuffix("no app here\n"), "\(old)")
+                #expect(old.lowercased().contains("connection: keep-alive\r\n"))
+                let after = try await answer("GET / HTTP/1.1\r\nHost: nope.localhost\r\n\r\n")
+                #expect(after.hasPrefix("HTTP/1.1 404 ") && after.hasSuffix("no app here\n"), "\(after)")
+            }
+        }
+    }
+
     @Test("A connect failure is retried on the next instance")
     func retriesOnAnotherInstance() async throws {
         let deadPort = try await closedPort()
