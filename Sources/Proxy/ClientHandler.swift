@@ -303,6 +303,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             drainQueue()
             resumeClientReading()
         case .close:
+            // A client that stops reading cannot hold the connection open past the idle timeout.
+            setDeadline(.now() + loop.settings.idleTimeout)
             let flushed = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: flushed)
             flushed.futureResult.assumeIsolated().whenComplete { _ in
@@ -364,19 +366,21 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func timeoutFired() {
         timeoutTask = nil
-        guard state.phase != .closed else { return }
         if NIODeadline.now() < deadline {
             scheduleTimeout(at: deadline)
             return
         }
         switch state.phase {
+        case .closed:
+            // The last response is still waiting for a client that stopped reading.
+            context?.close(promise: nil)
         case .connecting:
             answerLocally(.gatewayTimeout)
         case .forwarding where !state.responseStarted:
             answerLocally(.gatewayTimeout)
         case .idle, .awaitingRequestEnd, .forwarding:
             close()
-        case .upgrading, .closed:
+        case .upgrading:
             break
         }
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import Proxy
@@ -53,6 +54,31 @@ struct UpgradeAndLimitsTests {
             #expect(received.isEmpty)
             #expect(ContinuousClock.now - started < .seconds(3))
         }
+    }
+
+    @Test("A client that stops reading the last response of a closing connection is cut after the idle timeout")
+    func stalledClientOnClosingConnection() async throws {
+        // More than the kernel buffers take, little enough for the proxy to read it all: the
+        // response ends upstream while the client still has most of it to read.
+        let bodySize = 4 << 20
+        let upstream = try await RawUpstream.start(
+            head: "HTTP/1.1 200 OK\r\nContent-Length: \(bodySize)", bodySize: bodySize)
+        let configuration = ProxyConfiguration(idleTimeout: .milliseconds(300), accessLog: false)
+        try await withProxy(configuration, routes: RouteTable(apps: ["big": [upstream.upstream]])) { server, port in
+            // A client that never reads, with a small receive buffer.
+            let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+                .channelOption(.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: port)
+                .get()
+            try await client.writeAndFlush(
+                ByteBuffer(string: "GET / HTTP/1.1\r\nHost: big.localhost\r\nConnection: close\r\n\r\n")
+            )
+            try await Task.sleep(for: .seconds(1))
+            #expect(await server.forEachLoop { $0.connectionCount }.reduce(0, +) == 0)
+            try? await client.close()
+        }
+        await upstream.stop()
     }
 
     @Test("A request head over the limit gets 431")
