@@ -34,7 +34,7 @@ extension ClientHandler {
         connection.owner = nil
         connection.pool = nil
         cancelTimer()
-        let tunnel = TunnelHandler.makePair { pool.inFlight -= 1 }
+        let tunnel = TunnelHandler.makePair(lingerTimeout: loop.settings.idleTimeout) { pool.inFlight -= 1 }
         let clientChannel = context.channel
         let client = clientChannel.pipeline.syncOperations
         let upstream = upstreamChannel.pipeline.syncOperations

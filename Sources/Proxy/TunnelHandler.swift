@@ -2,7 +2,9 @@ import NIOCore
 
 /// One end of a byte tunnel between a client and an upstream connection after an Upgrade
 /// (WebSocket and the like). Reads only while the other end is writable, passes a half-close on
-/// as a half-close, and closes its connection once both directions are shut.
+/// as a half-close, and closes its connection once both directions are shut. What one end
+/// read is delivered by the other before it shuts or closes, even when the first end's
+/// connection is already gone (within ``lingerTimeout``).
 final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -12,18 +14,31 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var readPending = false
     private var inputClosed = false
+    /// The output is being shut: what was written before is still going out.
+    private var outputClosing = false
+    /// The output is shut.
     private var outputClosed = false
+    /// The partner is gone: close this connection once what it sent is delivered.
+    private var closesAfterOutput = false
+    /// How long this end may take to deliver what a partner that is gone sent.
+    private let lingerTimeout: TimeAmount
+    private var lingerTask: Scheduled<Void>?
     /// Runs once when this end's connection closes.
     private var onClose: (() -> Void)?
 
-    private init(onClose: (() -> Void)?) {
+    private init(lingerTimeout: TimeAmount, onClose: (() -> Void)?) {
+        self.lingerTimeout = lingerTimeout
         self.onClose = onClose
     }
 
-    /// Makes the two ends; `onUpstreamClose` runs once when the tunnel is gone.
-    static func makePair(onUpstreamClose: @escaping () -> Void) -> (client: TunnelHandler, upstream: TunnelHandler) {
-        let client = TunnelHandler(onClose: nil)
-        let upstream = TunnelHandler(onClose: onUpstreamClose)
+    /// Makes the two ends; `onUpstreamClose` runs once when the tunnel is gone. An end whose
+    /// partner closed gets `lingerTimeout` to deliver what the partner sent before it closes.
+    static func makePair(
+        lingerTimeout: TimeAmount,
+        onUpstreamClose: @escaping () -> Void
+    ) -> (client: TunnelHandler, upstream: TunnelHandler) {
+        let client = TunnelHandler(lingerTimeout: lingerTimeout, onClose: nil)
+        let upstream = TunnelHandler(lingerTimeout: lingerTimeout, onClose: onUpstreamClose)
         client.partner = upstream
         upstream.partner = client
         return (client, upstream)
@@ -34,6 +49,8 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        lingerTask?.cancel()
+        lingerTask = nil
         self.context = nil
         partner = nil
     }
@@ -47,7 +64,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        partner?.partnerClose()
+        partner?.partnerClosed()
         partner = nil
         onClose?()
         onClose = nil
@@ -60,7 +77,9 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         inputClosed = true
-        partner?.partnerShutdownOutput()
+        partner?.finishOutput(closeAfter: false)
+        // Once a shut output is done too, both directions are over (while it is still being
+        // shut, its completion closes).
         if outputClosed {
             context.close(promise: nil)
         }
@@ -97,22 +116,39 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context?.flush()
     }
 
-    private func partnerShutdownOutput() {
-        guard let context, !outputClosed else { return }
-        outputClosed = true
-        // Shut the output only after what was written before it has gone out.
+    /// Delivers what was written so far, then shuts this end's output, or closes the whole
+    /// connection when its input is over too or `closeAfter` (the partner is gone).
+    private func finishOutput(closeAfter: Bool) {
+        guard let context else { return }
+        if closeAfter && !closesAfterOutput {
+            closesAfterOutput = true
+            lingerTask = context.eventLoop.assumeIsolated().scheduleTask(in: lingerTimeout) {
+                context.close(promise: nil)
+            }
+        }
+        if outputClosed {
+            if closesAfterOutput {
+                context.close(promise: nil)
+            }
+            return
+        }
+        guard !outputClosing else { return }  // its completion sees `closesAfterOutput`
+        outputClosing = true
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: written)
         written.futureResult.assumeIsolated().whenComplete { _ in
-            context.close(mode: .output, promise: nil)
-            if self.inputClosed {
+            self.outputClosed = true
+            if self.inputClosed || self.closesAfterOutput {
                 context.close(promise: nil)
+            } else {
+                context.close(mode: .output, promise: nil)
             }
         }
     }
 
-    private func partnerClose() {
-        context?.close(promise: nil)
+    /// The partner's connection is gone: deliver what it sent, then close.
+    private func partnerClosed() {
+        finishOutput(closeAfter: true)
     }
 
     private func partnerBecameWritable() {

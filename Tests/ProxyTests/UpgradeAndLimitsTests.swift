@@ -43,6 +43,50 @@ struct UpgradeAndLimitsTests {
         }
     }
 
+    @Test("A tunnel delivers everything the app sent before it closed, to a client that half-closed and reads slowly")
+    func tunnelDrainsAfterHalfClose() async throws {
+        let size = 8 << 20
+        let app = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SendAllAfterHalfClose(size: size))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        let upstream = Upstream(host: "127.0.0.1", port: app.localAddress!.port!)
+        try await withProxy(routes: RouteTable(apps: ["ws": [upstream]])) { server, port in
+            let connection = try await RawConnection.connect(port: port, receiveBuffer: 4096)
+            let received = try await connection.channel.executeThenClose { inbound, outbound in
+                var reader = inbound.makeAsyncIterator()
+                try await outbound.write(
+                    ByteBuffer(
+                        string:
+                            "GET / HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+                )
+                var head = ""
+                while !head.contains("\r\n\r\n"), let chunk = try await reader.next() {
+                    head += String(buffer: chunk)
+                }
+                #expect(head.hasPrefix("HTTP/1.1 101"))
+                // Bytes that came after the head, in the same reads.
+                let bytes = Array(head.utf8)
+                let headEnd = (0...(bytes.count - 4)).first { bytes[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }
+                var received = bytes.count - (headEnd ?? bytes.count - 4) - 4
+                outbound.finish()  // the client is done sending; the app answers with everything
+                while let chunk = try await reader.next() {
+                    received += chunk.readableBytes
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                return received
+            }
+            #expect(received == size)
+            try await waitFor { await server.inFlightRequests().isEmpty }
+        }
+        try await app.close()
+    }
+
     @Test("A client that sends its head too slowly is cut after the idle timeout")
     func slowHeaderClient() async throws {
         let configuration = ProxyConfiguration(idleTimeout: .milliseconds(300), accessLog: false)
@@ -123,6 +167,37 @@ struct UpgradeAndLimitsTests {
             #expect(received.lowercased().contains("connection: close"))
             #expect(received.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(received)")
             #expect(closed)
+        }
+    }
+}
+
+/// An app behind an upgrade that waits for the client to half-close, then sends `size` bytes
+/// and closes once they are written.
+private final class SendAllAfterHalfClose: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let size: Int
+    private var head = ""
+
+    init(size: Int) {
+        self.size = size
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !head.contains("\r\n\r\n") else { return }
+        head += String(buffer: unwrapInboundIn(data))
+        if head.contains("\r\n\r\n") {
+            let switched = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: switched)), promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else { return }
+        let body = ByteBuffer(repeating: UInt8(ascii: "b"), count: size)
+        context.writeAndFlush(wrapOutboundOut(body)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
         }
     }
 }
