@@ -41,7 +41,15 @@ enum HeaderRewriting {
         let maxBytes = 2 * head.bytes.readableBytes + peer.forwardedFields.readableBytes + 160
         HeadWriter.write(into: &out, maxBytes: maxBytes) { out in
             head.bytes.withUnsafeReadableBytes { bytes in
-                out.write(bytes, head.methodAndTarget)
+                if let path = head.pathOfAbsoluteTarget {
+                    out.write(bytes, head.methodAndTarget.lowerBound..<head.target.lowerBound)
+                    if path.isEmpty || bytes[path.lowerBound] != UInt8(ascii: "/") {
+                        out.write("/")  // `http://host` and `http://host?query` have an empty path
+                    }
+                    out.write(bytes, path)
+                } else {
+                    out.write(bytes, head.methodAndTarget)
+                }
                 out.write(" HTTP/1.1\r\n")
                 fields.write(from: bytes, into: &out) { field in
                     if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {

@@ -17,6 +17,9 @@ struct RequestHead {
     /// The method and the request target (`GET /path?query`), as the upstream gets them.
     let methodAndTarget: Range<Int>
     let target: Range<Int>
+    /// For an absolute-form target (`http://host/path?query`), the part after the authority:
+    /// what the upstream gets as its target (after a `/` when its path is empty).
+    let pathOfAbsoluteTarget: Range<Int>?
     let version: HTTPVersion
     let fieldsBox: HeadFieldsBox
     var fields: HeadFields { fieldsBox.fields }
@@ -54,7 +57,8 @@ struct RequestHead {
     /// into the box `boxes` can spare.
     init(_ head: ByteBuffer, boxes: inout ReusableFieldsBox) throws {
         bytes = head
-        (method, methodAndTarget, target, version, fieldsBox) = try head.withUnsafeReadableBytes { bytes in
+        (method, methodAndTarget, target, pathOfAbsoluteTarget, version, fieldsBox) = try head.withUnsafeReadableBytes {
+            bytes in
             var lines = HeadLines(bytes)
             guard let line = lines.next(),
                 let methodEnd = bytes.firstIndex(of: UInt8(ascii: " "), in: line), methodEnd > line.lowerBound,
@@ -72,11 +76,50 @@ struct RequestHead {
                 throw Malformed()
             }
             let method = Self.method(bytes, line.lowerBound..<methodEnd)
+            let path = try Self.pathOfAbsoluteTarget(bytes, target, host: fields.host)
             return (
-                method, line.lowerBound..<target.upperBound, target, HTTPVersion(major: 1, minor: minor),
+                method, line.lowerBound..<target.upperBound, target, path, HTTPVersion(major: 1, minor: minor),
                 boxes.holding(fields)
             )
         }
+    }
+
+    /// The path and query of an absolute-form target (`http://host/path?query`), which the
+    /// upstream gets as an origin-form target; nil for any other form. RFC 9112 §3.2.2 has a
+    /// server take the target's authority over `Host`; the proxy routes by `Host` and the app
+    /// reads `Host`, so a target naming another host is refused rather than let the two differ.
+    private static func pathOfAbsoluteTarget(
+        _ bytes: UnsafeRawBufferPointer, _ target: Range<Int>, host: Range<Int>?
+    ) throws -> Range<Int>? {
+        guard bytes[target.lowerBound] != UInt8(ascii: "/") else { return nil }  // origin-form
+        let authorityStart: Int
+        if hasPrefixIgnoringCase(bytes, target, "http://") {
+            authorityStart = target.lowerBound + 7
+        } else if hasPrefixIgnoringCase(bytes, target, "https://") {
+            authorityStart = target.lowerBound + 8
+        } else {
+            return nil  // `*` or a CONNECT authority
+        }
+        let authorityEnd =
+            bytes[authorityStart..<target.upperBound].firstIndex {
+                $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?")
+            } ?? target.upperBound
+        guard let host, host.count == authorityEnd - authorityStart,
+            zip(bytes[host], bytes[authorityStart..<authorityEnd]).allSatisfy({ lowercased($0) == lowercased($1) })
+        else { throw Malformed() }
+        return authorityEnd..<target.upperBound
+    }
+
+    private static func hasPrefixIgnoringCase(
+        _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ prefix: StaticString
+    ) -> Bool {
+        range.count > prefix.utf8CodeUnitCount
+            && zip(bytes[range], UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+                .allSatisfy { lowercased($0) == $1 }
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
     }
 
     private static func method(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> HTTPMethod {

@@ -51,6 +51,24 @@ struct HeaderTests {
         }
     }
 
+    @Test("An absolute-form target reaches the app in origin form; one naming another host gets 400")
+    func absoluteFormTarget() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            try await withProxy(routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                let forwarded = try await RawConnection.connect(port: port).exchange(
+                    "GET http://app.localhost/echo?a=1 HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n"
+                )
+                #expect(forwarded.received.hasPrefix("HTTP/1.1 200 "))
+                #expect(received(forwarded.received)["target"] == ["/echo?a=1"])
+                let refused = try await RawConnection.connect(port: port).exchange(
+                    "GET http://other.localhost/echo HTTP/1.1\r\nHost: app.localhost\r\n\r\n"
+                )
+                #expect(refused.received.hasPrefix("HTTP/1.1 400 "))
+                #expect(upstreams[0].receivedRequests == 1)
+            }
+        }
+    }
+
     @Test("From a trusted proxy X-Forwarded-* are kept and appended to; X-Request-Id is kept")
     func trustedProxy() async throws {
         try await withUpstreams(["app"]) { upstreams in

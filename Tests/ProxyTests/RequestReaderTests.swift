@@ -184,6 +184,32 @@ struct RequestReaderTests {
         #expect(head.requestID == "abc")
     }
 
+    @Test(
+        "An absolute-form target reaches the upstream in origin form; one naming another host than Host is refused",
+        arguments: [
+            ("http://app.test/x?y=1", "Host: app.test", "GET /x?y=1 HTTP/1.1"),
+            ("HTTP://App.Test?y=1", "Host: app.test", "GET /?y=1 HTTP/1.1"),
+            ("https://app.test:8443", "Host: APP.test:8443", "GET / HTTP/1.1"),
+            ("/plain", "Host: app.test", "GET /plain HTTP/1.1"),
+            ("http://other.test/x", "Host: app.test", nil),
+            ("http://app.test/x", "X-Other: 1", nil),
+        ] as [(String, String, String?)]
+    )
+    func absoluteFormTarget(target: String, field: String, requestLine: String?) throws {
+        let bytes = "GET \(target) HTTP/1.1\r\n\(field)\r\n\r\n"
+        guard let requestLine else {
+            #expect(throws: RequestReader.Failure.malformed) { try read(bytes) }
+            return
+        }
+        let head = try #require(try read(bytes).heads.first)
+        var out = ByteBuffer()
+        HeaderRewriting.writeUpstreamRequestHead(
+            head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
+            requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+        )
+        #expect(String(buffer: out).hasPrefix(requestLine + "\r\n\(field)\r\n"), "\(String(buffer: out))")
+    }
+
     @Test("Token characters are exactly RFC 9110's tchar")
     func tokenCharacters() {
         let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)

@@ -5,7 +5,7 @@ import NIOPosix
 import Proxy
 
 /// A real HTTP/1.1 server on loopback standing in for an app instance. Paths:
-/// `/echo` answers the request headers as `name: value` lines; `/delay` answers after 300 ms; `/upload` counts the body;
+/// `/echo` answers the method, target and request headers as `name: value` lines; `/delay` answers after 300 ms; `/upload` counts the body;
 /// `/download/N` streams N bytes; `/chunked` answers in chunks; `/status/N` answers status N
 /// without a body; `/slow` never answers; `/close` drops the connection; `/ws` upgrades to a
 /// byte echo. Every answer carries `x-upstream: <name>`.
@@ -105,7 +105,7 @@ private final class TestUpstreamHandler: ChannelInboundHandler, RemovableChannel
         case "/close":
             context.close(promise: nil)
         case "/echo":
-            var lines = "method: \(head.method.rawValue)\n"
+            var lines = "method: \(head.method.rawValue)\ntarget: \(head.uri)\n"
             for (name, value) in head.headers {
                 lines += "\(name.lowercased()): \(value)\n"
             }
