@@ -7,7 +7,10 @@ extension ClientHandler {
     /// Takes a kept-alive connection to the chosen instance, or opens one.
     func acquireUpstream() {
         guard let route else { return }
-        let pool = route.pools[poolIndex]
+        var pool = route.pools[poolIndex]
+        if pool.isRetired {
+            pool = loop.tracked(pool)
+        }
         self.pool = pool
         pool.inFlight += 1
         exchange.upstream = pool.upstream

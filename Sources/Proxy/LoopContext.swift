@@ -93,6 +93,17 @@ final class LoopContext {
         return created
     }
 
+    /// `pool`, tracked again if it was dropped: a retry can reach an instance whose upstream
+    /// left the route table after the request arrived, and draining must count that request.
+    /// (If its upstream came back meanwhile, the pool now kept for it is used instead.)
+    func tracked(_ pool: UpstreamPool) -> UpstreamPool {
+        if let kept = pools[pool.upstream] {
+            return kept
+        }
+        pools[pool.upstream] = pool
+        return pool
+    }
+
     private func pruneRetiredPools() {
         pools = pools.filter { !$0.value.isRetired || $0.value.inFlight > 0 }
     }

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import Testing
 
@@ -111,6 +113,40 @@ struct GracefulShutdownTests {
 
 @Suite("Proxy control socket")
 struct ProxyControlTests {
+    @Test("A retry that reaches an instance the routes left after the request came is still counted for draining")
+    func retryToRetiredInstanceIsCounted() async throws {
+        // An instance whose accept queue is full: a connect to it hangs until the timeout.
+        let stuck = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 0)
+            .serverChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        let stuckPort = stuck.localAddress!.port!
+        // With a backlog of 0, one connection waiting to be accepted fills the queue.
+        let filler = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: stuckPort).get()
+        try await withUpstreams(["old", "new"]) { upstreams in
+            let old = upstreams[0].upstream
+            let configuration = ProxyConfiguration(connectTimeout: .milliseconds(500), accessLog: false)
+            let routes = RouteTable(apps: ["app": [Upstream(host: "127.0.0.1", port: stuckPort), old]])
+            try await withProxy(configuration, routes: routes) { server, port in
+                try await withHTTPClient { client in
+                    // `/delay` answers after 300 ms: the retry is in flight for that long.
+                    async let response = client.get("/delay", host: "app.localhost", port: port)
+                    try await Task.sleep(for: .milliseconds(100))
+                    server.updateRoutes(RouteTable(apps: ["app": [upstreams[1].upstream]]))
+                    try await waitFor { await server.drainState(of: [old]).inFlight == 1 }
+                    let answer = try await response
+                    #expect(answer.status == .ok)
+                    #expect(answer.body == "hello from old")
+                    #expect(await server.drainState(of: [old]).isDone)
+                }
+            }
+        }
+        try? await filler.close()
+        try await stuck.close()
+    }
+
     @Test("Workers learn whether the proxy still routes to or has requests in flight to old instances")
     func drainStateOverSocket() async throws {
         let socket = FileManager.default.temporaryDirectory.appendingPathComponent("ctl-\(UUID().uuidString).sock").path
