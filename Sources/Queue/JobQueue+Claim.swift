@@ -85,15 +85,8 @@ extension JobQueue {
         for job in expired {
             let expiries = job.leaseExpiries + 1
             try endAttempt(job: job.id, outcome: "lease lost", in: db)
-            let newerQueued =
-                try Bool.fetchOne(
-                    db,
-                    sql:
-                        "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND id > ? AND state IN ('queued', 'running'))",
-                    arguments: [job.app, job.id]
-                ) ?? false
             let (state, reason): (JobState, String) =
-                if newerQueued {
+                if try isSuperseded(job.id, in: db) {
                     (.cancelled, "superseded")
                 } else if job.attempt >= job.maxAttempts || expiries >= configuration.maxLeaseExpiries {
                     (.failed, "worker crashed")

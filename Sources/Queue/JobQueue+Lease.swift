@@ -46,13 +46,17 @@ extension JobQueue {
     }
 
     /// Ends the attempt: a permanent failure ends the job `failed`; a transient one queues it
-    /// again after a backoff while attempts are left.
+    /// again after a backoff while attempts are left, unless a newer job supersedes it
+    /// (``isSuperseded(_:in:)``), which ends it `cancelled`: a retried old deploy must not
+    /// overwrite a newer one.
     public func fail(_ lease: Lease, _ failure: JobFailure) throws {
         let configuration = configuration
         try fenced(lease) { db in
             switch failure {
             case .permanent(let reason, let error):
                 try Self.finish(lease, state: .failed, reason: reason, error: error, release: nil, in: db)
+            case .transient(_, let error) where try Self.isSuperseded(lease.job, in: db):
+                try Self.finish(lease, state: .cancelled, reason: "superseded", error: error, release: nil, in: db)
             case .transient(let reason, let error):
                 let attempt =
                     try Int.fetchOne(db, sql: "SELECT attempt FROM jobs WHERE id = ?", arguments: [lease.job]) ?? 1
@@ -77,9 +81,13 @@ extension JobQueue {
     }
 
     /// Gives the job back to the queue at once without counting the attempt, as a worker
-    /// does when it is asked to stop.
+    /// does when it is asked to stop; a job a newer one supersedes ends `cancelled` instead.
     public func release(_ lease: Lease) throws {
         try fenced(lease) { db in
+            if try Self.isSuperseded(lease.job, in: db) {
+                try Self.finish(lease, state: .cancelled, reason: "superseded", error: nil, release: nil, in: db)
+                return
+            }
             try Self.endAttempt(job: lease.job, outcome: "handed back", in: db)
             try db.execute(
                 sql: """

@@ -136,13 +136,21 @@ extension JobQueue {
     }
 
     /// Queues a `release` job: the app's current image (or that of `change.rollbackTo`)
-    /// released again with the app's settings. Older queued release jobs of the app end
-    /// `superseded`; they would read the same, newer settings anyway.
+    /// released again with the app's settings. Older queued release jobs of the app that are
+    /// not rollbacks end `superseded`: they would read the same, newer settings anyway; a
+    /// rollback names its own image, so it stays.
     public func enqueueRelease(app: AppName, change: ReleaseChange) throws -> JobInfo {
         let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
         return try database.write { db in
             let now = Self.now()
-            try Self.supersedeQueued(app: app.rawValue, kind: .release, now: now, in: db)
+            try db.executeCached(
+                """
+                UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
+                WHERE app = ? AND kind = 'release' AND state = 'queued'
+                  AND json_extract(payload, '$.rollbackTo') IS NULL
+                """,
+                arguments: [now, app.rawValue]
+            )
             let record = try JobRecord.fetchOne(
                 db,
                 sql: """
@@ -163,6 +171,29 @@ extension JobQueue {
             """,
             arguments: [now, app, kind.rawValue]
         )
+    }
+
+    /// Whether a newer job of the same app, queued or running, makes `job` pointless should it
+    /// go back to the queue: a deploy is superseded by a newer deploy; a settings change (env,
+    /// scale, limits) by any newer job, which reads the same settings; a rollback by a newer
+    /// deploy or rollback. A newer job of another kind runs after it and builds on its result.
+    static func isSuperseded(_ job: JobID, in db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT EXISTS (
+                        SELECT 1 FROM jobs old, jobs newer INDEXED BY jobs_by_app
+                        WHERE old.id = ? AND newer.app = old.app AND newer.id > old.id
+                          AND newer.state IN ('queued', 'running')
+                          AND CASE
+                            WHEN old.kind = 'deploy' THEN newer.kind = 'deploy'
+                            WHEN json_extract(old.payload, '$.rollbackTo') IS NULL THEN 1
+                            ELSE newer.kind = 'deploy' OR json_extract(newer.payload, '$.rollbackTo') IS NOT NULL
+                          END)
+                    """
+            ),
+            arguments: [job]
+        ) ?? false
     }
 
     /// Writes the history row of the attempt a running job is in, from the job's row: call

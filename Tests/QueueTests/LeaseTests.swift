@@ -93,6 +93,59 @@ struct LeaseTests {
         #expect(try queue.job(newest.id).state == .queued)
     }
 
+    func enqueueRelease(_ app: String, rollbackTo: Int? = nil) throws -> JobInfo {
+        try queue.enqueueRelease(
+            app: try AppName(app), change: ReleaseChange(rollbackTo: rollbackTo, description: "change"))
+    }
+
+    @Test("an old deploy going back to the queue ends superseded by a newer deploy, not by a newer settings change")
+    func requeuedOldDeploy() async throws {
+        // Handed back by a stopping worker while a newer deploy waits: it must not run after it.
+        let old = try enqueue("app")
+        let first = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        let newer = try enqueue("app")
+        try queue.release(first.lease)
+        #expect(try queue.job(old.id).state == .cancelled)
+        #expect(try queue.job(old.id).reason == "superseded")
+        #expect(try queue.claim(as: WorkerIdentity(name: "w"))?.info.id == newer.id)
+
+        // Failed for a platform reason while a newer deploy waits: the same.
+        let retried = try enqueue("other")
+        let attempt = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        _ = try enqueue("other")
+        try queue.fail(attempt.lease, .transient(reason: "docker unreachable", error: "refused"))
+        #expect(try queue.job(retried.id).reason == "superseded")
+
+        // A newer scale or env change does not replace a deploy: the deploy is retried.
+        let deploy = try enqueue("third")
+        let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        _ = try enqueueRelease("third")
+        try queue.fail(claimed.lease, .transient(reason: "docker unreachable", error: "refused"))
+        #expect(try queue.job(deploy.id).state == .queued)
+    }
+
+    @Test("a deploy whose worker died is retried when only a settings change came after it")
+    func rescuedDeployWithNewerRelease() async throws {
+        let deploy = try enqueue("app")
+        _ = try #require(try queue.claim(as: WorkerIdentity(name: "doomed")))
+        let scale = try enqueueRelease("app")
+        try await Task.sleep(for: .milliseconds(350))
+        try queue.rescueExpiredLeases()
+        #expect(try queue.job(deploy.id).state == .queued)
+        #expect(try queue.job(deploy.id).reason == "lease lost")
+        #expect(try queue.job(scale.id).state == .queued)
+    }
+
+    @Test("a settings change supersedes queued settings changes, never a queued rollback")
+    func releaseSupersession() throws {
+        let env = try enqueueRelease("app")
+        let rollback = try enqueueRelease("app", rollbackTo: 3)
+        let scale = try enqueueRelease("app")
+        #expect(try queue.job(env.id).reason == "superseded")
+        #expect(try queue.job(rollback.id).state == .queued)
+        #expect(try queue.job(scale.id).state == .queued)
+    }
+
     @Test("cancelling a running job takes the lease away at once")
     func cancelRunning() throws {
         _ = try enqueue("app")
