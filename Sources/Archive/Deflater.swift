@@ -20,17 +20,19 @@ final class Deflater {
     /// Compresses all of `input` into `output`, growing `output` as needed. With `finish`, also
     /// flushes zlib and writes the gzip trailer; nothing may be fed afterwards.
     func deflate(_ input: inout ByteBuffer, into output: inout ByteBuffer, finish: Bool) throws {
-        repeat {
+        while true {
             output.reserveCapacity(minimumWritableBytes: max(compressor.maxSize(from: input), 4096))
             do {
                 try compressor.deflate(from: &input, to: &output, flush: finish ? .finish : .no)
-                if finish { return }
             } catch let error as CompressNIOError where error == .bufferOverflow {
-                continue  // output is full: make room and go on
+                // Output is full: make room and go on. When finishing, this can happen after
+                // all input was taken, while zlib still holds its last block and the trailer.
+                continue
             } catch {
                 throw ArchiveError(.compression, "gzip compression failed: \(error)")
             }
-        } while input.readableBytes > 0
+            if finish || input.readableBytes == 0 { return }
+        }
     }
 }
 
