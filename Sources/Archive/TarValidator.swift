@@ -36,11 +36,24 @@ public struct TarValidator: Sendable {
     }
 
     /// What extension headers say about the next entry.
+    /// What extension headers say about the next entry, read as Go's archive/tar (dockerd's
+    /// reader) reads it: a GNU long name or link wins over a PAX one, and of several PAX
+    /// headers only the last counts.
     private struct Overrides: Sendable {
+        var gnuPath: [UInt8]?
+        var gnuLinkPath: [UInt8]?
+        var pax = PAXOverrides()
+    }
+
+    private struct PAXOverrides: Sendable {
         var path: [UInt8]?
         var linkPath: [UInt8]?
         var size: Int64?
     }
+
+    /// Entries larger than this are refused (their size would overflow the arithmetic that
+    /// skips them; no upload gets near it).
+    static let maxEntrySize: Int64 = 1 << 40
 
     private let dockerfile: [UInt8]
     private var state = State.header
@@ -143,7 +156,7 @@ public struct TarValidator: Sendable {
         case TarFormat.TypeFlag.paxGlobal: try startExtension(.paxGlobal, size: size)
         case TarFormat.TypeFlag.gnuLongName: try startExtension(.gnuLongName, size: size)
         case TarFormat.TypeFlag.gnuLongLink: try startExtension(.gnuLongLink, size: size)
-        default: try readEntry(block, typeFlag: typeFlag, size: overrides.size ?? size)
+        default: try readEntry(block, typeFlag: typeFlag, size: overrides.pax.size ?? size)
         }
     }
 
@@ -163,21 +176,25 @@ public struct TarValidator: Sendable {
     private mutating func apply(_ kind: Extension, _ data: ArraySlice<UInt8>) throws {
         switch kind {
         case .gnuLongName:
-            overrides.path = Array(data.prefix { $0 != 0 })
+            overrides.gnuPath = Array(data.prefix { $0 != 0 })
         case .gnuLongLink:
-            overrides.linkPath = Array(data.prefix { $0 != 0 })
+            overrides.gnuLinkPath = Array(data.prefix { $0 != 0 })
         case .paxGlobal:
             _ = try paxRecords(data)  // checked, then ignored, as Docker ignores them
         case .pax:
+            overrides.pax = PAXOverrides()
             for (key, value) in try paxRecords(data) {
                 switch key {
-                case "path": overrides.path = value
-                case "linkpath": overrides.linkPath = value
+                case "path": overrides.pax.path = value
+                case "linkpath": overrides.pax.linkPath = value
                 case "size":
                     guard let size = Int64(String(decoding: value, as: UTF8.self)), size >= 0 else {
                         throw malformed("a PAX size record is not a number")
                     }
-                    overrides.size = size
+                    overrides.pax.size = size
+                case _ where key.hasPrefix("GNU.sparse."):
+                    // Sparse files rename and reshape entries in ways a build context never needs.
+                    throw ArchiveError(.unsupportedEntry, "the archive holds a sparse file: send regular files")
                 default: continue
                 }
             }
@@ -211,10 +228,17 @@ public struct TarValidator: Sendable {
     }
 
     private mutating func readEntry(_ block: [UInt8], typeFlag: UInt8, size: Int64) throws {
-        let name = overrides.path ?? Self.ustarName(block)
-        let linkName = overrides.linkPath ?? Self.string(block[TarFormat.linkName])
+        let name = overrides.gnuPath ?? overrides.pax.path ?? Self.ustarName(block)
+        let linkName = overrides.gnuLinkPath ?? overrides.pax.linkPath ?? Self.string(block[TarFormat.linkName])
         overrides = Overrides()
         let path = try validatedPath(name)
+        guard size <= Self.maxEntrySize else {
+            throw malformed("entry \(Self.text(path)) announces \(size) bytes")
+        }
+        // An old-style regular entry named like a directory is one, without data (as Go reads it).
+        let typeFlag =
+            typeFlag == TarFormat.TypeFlag.regularOld && name.last == UInt8(ascii: "/")
+            ? TarFormat.TypeFlag.directory : typeFlag
         switch typeFlag {
         case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld, TarFormat.TypeFlag.contiguous:
             summary.contentBytes += size
@@ -232,7 +256,8 @@ public struct TarValidator: Sendable {
         case TarFormat.TypeFlag.hardLink:
             let target = CleanPath.clean(linkName)
             if linkName.first == UInt8(ascii: "/") || CleanPath.climbsOutOfRoot(target) {
-                note("hard link \(Self.text(path)) points outside the context to \(Self.text(linkName))")
+                // Docker refuses to build it: refused here, before the upload becomes a job.
+                throw unsafe(path, "is a hard link to \(Self.text(linkName)), outside the context")
             }
         case TarFormat.TypeFlag.characterDevice, TarFormat.TypeFlag.blockDevice,
             TarFormat.TypeFlag.fifo:

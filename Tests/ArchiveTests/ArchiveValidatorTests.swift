@@ -155,4 +155,98 @@ struct ArchiveValidatorTests {
             rejects(root + "/device.tar", as: .unsupportedEntry, mentioning: "null")
         }
     }
+
+    // MARK: Hand-made headers, read as dockerd's Go reader reads them
+
+    /// A ustar header block with a valid checksum; `sizeField` replaces the octal size.
+    private static func header(
+        _ name: String, type: Character = "0", size: Int = 0, sizeField: [UInt8]? = nil, linkName: String = ""
+    ) -> [UInt8] {
+        var block = [UInt8](repeating: 0, count: 512)
+        func put(_ bytes: some Collection<UInt8>, at offset: Int) {
+            block.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
+        }
+        put(name.utf8, at: 0)
+        put("0000644\0".utf8, at: 100)
+        put(
+            sizeField ?? Array((String(repeating: "0", count: 11) + String(size, radix: 8)).suffix(11).utf8) + [0],
+            at: 124)
+        put([type.asciiValue!], at: 156)
+        put(linkName.utf8, at: 157)
+        put("ustar\000".utf8, at: 257)
+        put([UInt8](repeating: UInt8(ascii: " "), count: 8), at: 148)
+        let sum = block.reduce(0) { $0 + Int($1) }
+        put(Array((String(repeating: "0", count: 6) + String(sum, radix: 8)).suffix(6).utf8) + [0, 32], at: 148)
+        return block
+    }
+
+    /// An entry: its header, then its data padded to whole blocks.
+    private static func entry(_ name: String, type: Character = "0", data: [UInt8]) -> [UInt8] {
+        header(name, type: type, size: data.count) + data + [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
+    }
+
+    private static func pax(_ records: [(String, String)]) -> [UInt8] {
+        let data = records.flatMap { key, value -> [UInt8] in
+            let body = " \(key)=\(value)\n"
+            var length = body.utf8.count + 1
+            while String(length).count + body.utf8.count > length { length += 1 }
+            return Array((String(length) + body).utf8)
+        }
+        return entry("PaxHeaders/x", type: "x", data: data)
+    }
+
+    /// `entries`, a Dockerfile and the end marker, written to a file and inspected.
+    private func inspect(_ entries: [UInt8]) async throws -> Result<ArchiveSummary, ArchiveError> {
+        try await withTemporaryDirectory { root in
+            let bytes =
+                Self.entry("Dockerfile", data: Array("FROM scratch\n".utf8)) + entries
+                + [UInt8](repeating: 0, count: 1024)
+            try Data(bytes).write(to: URL(fileURLWithPath: root + "/hand.tar"))
+            do {
+                return .success(try ArchiveValidator.inspect(file: root + "/hand.tar"))
+            } catch let error as ArchiveError {
+                return .failure(error)
+            }
+        }
+    }
+
+    @Test func refusesSizesThatWouldOverflow() async throws {
+        let base256 = [0x80] + [UInt8](repeating: 0, count: 3) + [0x7F] + [UInt8](repeating: 0xFF, count: 7)
+        for archive in [
+            Self.header("big", sizeField: base256),
+            Self.pax([("size", String(Int64.max))]) + Self.header("big"),
+        ] {
+            let result = try await inspect(archive)
+            #expect(throws: ArchiveError.self) { try result.get() }
+        }
+    }
+
+    @Test func namesAreTheOnesDockerReads() async throws {
+        // A GNU long name wins over a PAX path; of two PAX headers only the last counts.
+        let gnuOverPAX =
+            Self.entry("././@LongLink", type: "L", data: Array("../../x\0".utf8)) + Self.pax([("path", "ok")])
+            + Self.header("ok")
+        let twoPAX = Self.pax([("path", "ok")]) + Self.pax([("comment", "1")]) + Self.header("../../x")
+        for archive in [gnuOverPAX, twoPAX] {
+            let result = try await inspect(archive)
+            #expect(throws: ArchiveError.self) { try result.get() }
+            if case .failure(let error) = result { #expect(error.kind == .unsafeEntryPath, "\(error)") }
+        }
+    }
+
+    @Test func nothingHidesInTheDataOfADirectoryOrBehindOtherReaders() async throws {
+        // An old-style entry named `d/` is a directory without data: what follows is a header.
+        let hiddenDevice = Self.header("d/", type: "\0", size: 512) + Self.header("dev", type: "3")
+        let sparse = Self.pax([("GNU.sparse.major", "1"), ("GNU.sparse.name", "../x")]) + Self.header("s")
+        let hardLink = Self.header("link", type: "1", linkName: "../../etc/passwd")
+        let expected: [ArchiveError.Kind] = [.unsupportedEntry, .unsupportedEntry, .unsafeEntryPath]
+        for (archive, kind) in zip([hiddenDevice, sparse, hardLink], expected) {
+            let result = try await inspect(archive)
+            if case .failure(let error) = result {
+                #expect(error.kind == kind, "\(error)")
+            } else {
+                Issue.record("accepted an archive dockerd would read differently")
+            }
+        }
+    }
 }
