@@ -127,6 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Store"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Queue", "Store", "MiniCore"]),
         .testTarget(
             name: "ProxyTests",
             dependencies: [

@@ -31,7 +31,9 @@ struct BuildOutputDecoder: ResponseStreamDecoder {
     }
 
     private var messages = JSONLinesDecoder<Message>()
-    private var streamText = LineSplitter()
+    /// Build output, cut in lines of at most 64 KiB (a step that prints without newlines
+    /// would otherwise pile up here).
+    private var streamText = LineSplitter(maxLineBytes: 64 << 10)
 
     mutating func decode(_ chunk: ByteBuffer) throws -> [BuildEvent] {
         try messages.decode(chunk).flatMap { events(for: $0) }

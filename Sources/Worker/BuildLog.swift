@@ -2,11 +2,13 @@ import Foundation
 import Queue
 
 /// Appends lines to a job's build log, each append fenced by the job's lease: a worker that
-/// lost its lease cannot write a single line more.
+/// lost its lease cannot write a single line more. A log stops growing at `maxBytes` (a step
+/// such as `RUN yes` would fill the disk), with a last line that says so; the build goes on.
 struct BuildLog: Sendable {
     let path: String
     let lease: Lease
     let queue: JobQueue
+    var maxBytes: UInt64 = 16 << 20
 
     /// Appends `text` as one or more lines.
     func append(_ text: String) throws {
@@ -14,6 +16,7 @@ struct BuildLog: Sendable {
         if !line.hasSuffix("\n") { line += "\n" }
         let bytes = Data(line.utf8)
         let path = path
+        let maxBytes = maxBytes
         try queue.fenced(lease) { _ in
             // The write lock of the fenced transaction is held while the line is written, so
             // no other worker can take the lease in between.
@@ -24,8 +27,12 @@ struct BuildLog: Sendable {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
             defer { try? handle.close() }
-            try handle.seekToEnd()
+            guard try handle.seekToEnd() < maxBytes else { return }
             try handle.write(contentsOf: bytes)
+            if try handle.offset() >= maxBytes {
+                let note = "-----> The build log stops here: it reached \(maxBytes >> 20) MiB. The build goes on.\n"
+                try handle.write(contentsOf: Data(note.utf8))
+            }
         }
     }
 }

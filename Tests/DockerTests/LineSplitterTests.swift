@@ -43,4 +43,15 @@ import Testing
         splitter.append(ByteBuffer(bytes: bytes[2...]))
         #expect(splitter.nextLine() == "héllo")
     }
+
+    @Test func aCappedSplitterCutsLongLinesInPieces() {
+        var splitter = LineSplitter(maxLineBytes: 10)
+        splitter.append(ByteBuffer(string: String(repeating: "a", count: 25)))
+        var lines: [String] = []
+        while let line = splitter.nextLine() { lines.append(line) }
+        #expect(lines == [String(repeating: "a", count: 10), String(repeating: "a", count: 10)])
+        splitter.append(ByteBuffer(string: "b\nshort\n"))
+        while let line = splitter.nextLine() { lines.append(line) }
+        #expect(lines.suffix(2) == ["aaaaab", "short"])
+    }
 }

@@ -1,0 +1,36 @@
+import Foundation
+import MiniCore
+import Queue
+import Store
+import Testing
+
+@testable import Worker
+
+/// The build log on a real SQLite queue and a real file.
+@Suite("build log")
+struct BuildLogTests {
+    @Test("A log stops growing at its limit, with a last line that says so; the lease still fences it")
+    func logStopsAtItsLimit() throws {
+        let directory = DataDirectory(
+            FileManager.default.temporaryDirectory.appendingPathComponent("buildlog-\(UUID().uuidString)").path)
+        try directory.create()
+        defer { try? FileManager.default.removeItem(atPath: directory.root) }
+        let queue = JobQueue(database: try MiniDatabase(path: directory.databasePath))
+        _ = try queue.enqueue(app: try AppName("app"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
+        let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        var log = BuildLog(path: directory.logPath(job: claimed.info.id), lease: claimed.lease, queue: queue)
+        log.maxBytes = 1_000
+
+        let line = String(repeating: "x", count: 49)  // 50 bytes with its newline
+        for _ in 0..<100 { try log.append(line) }
+        let text = try String(contentsOfFile: log.path, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 21, "20 lines fill the 1,000 bytes, then the note")
+        #expect(lines.last?.hasPrefix("-----> The build log stops here") == true)
+        try log.append("more")
+        #expect(try String(contentsOfFile: log.path, encoding: .utf8) == text)
+
+        _ = try queue.cancel(claimed.info.id)
+        #expect(throws: QueueError.self) { try log.append("after the lease is gone") }
+    }
+}
