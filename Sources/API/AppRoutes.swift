@@ -97,10 +97,13 @@ struct AppRoutes {
 
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
+        // No body: the release before the current one. A body that is not a rollback request
+        // is an error, never read as "no body".
+        var request = request
+        let bytes = try await request.collectBody(upTo: 64 * 1024)
         let body =
-            request.headers[.contentLength] == "0"
-            ? RollbackRequest()
-            : (try? await decode(RollbackRequest.self, from: request, context: context)) ?? RollbackRequest()
+            bytes.readableBytes == 0
+            ? RollbackRequest() : try await decode(RollbackRequest.self, from: request, context: context)
         guard let current = app.currentRelease else {
             throw APIError.conflict("\(app.name) has no release to roll back from; deploy it first")
         }

@@ -249,6 +249,25 @@ struct APITests {
         #expect(try apps.domainRoutes().isEmpty, "domains go with their app")
     }
 
+    @Test("A rollback body that is not a rollback request is refused, not read as no body")
+    func rollbackBody() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
+        try await fixture.app.test(.router) { client in
+            for (body, status) in [
+                ("{\"release\": \"3\"}", HTTPResponse.Status.badRequest), ("not json", .badRequest),
+                ("", .conflict), ("{}", .conflict), ("{\"release\": 3}", .conflict),
+            ] {
+                try await client.execute(
+                    uri: "/v1/apps/web/rollback", method: .post, headers: fixture.auth, body: ByteBuffer(string: body)
+                ) { response in
+                    #expect(response.status == status, "body \(body)")
+                }
+            }
+        }
+    }
+
     @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")
     func prometheusText() {
         var text = PrometheusText()
