@@ -11,6 +11,7 @@ import Store
 public func makeAPIRouter(
     configuration: APIConfiguration, database: MiniDatabase, queue: JobQueue, docker: DockerClient
 ) -> Router<MiniRequestContext> {
+    UploadReceiver.removeLeftovers(in: configuration.dataDirectory.uploadsPath)
     let router = Router(context: MiniRequestContext.self)
     router.get("/healthz") { _, _ in "ok\n" }
     let authenticated = router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))

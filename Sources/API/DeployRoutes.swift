@@ -23,6 +23,9 @@ struct DeployRoutes {
         do {
             let job = try queue.enqueue(app: app, uploadBytes: upload.bytes) { id in
                 let destination = dataDirectory.uploadPath(job: id)
+                // A file there was moved by a transaction that then failed (disk full, a crash):
+                // the id is this job's now.
+                try? FileManager.default.removeItem(atPath: destination)
                 try FileManager.default.moveItem(atPath: upload.path, toPath: destination)
                 return destination
             }

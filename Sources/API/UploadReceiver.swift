@@ -11,6 +11,15 @@ struct UploadReceiver {
     let directory: String
     let maxBytes: Int64
 
+    /// Removes the temporary files of uploads a previous run of the API was receiving when it
+    /// stopped (nothing else would); call it before the API takes uploads.
+    static func removeLeftovers(in directory: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".upload-") && name.hasSuffix(".part") {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+        }
+    }
+
     /// A saved upload: the temporary file and its size.
     struct SavedUpload {
         let path: String

@@ -124,6 +124,16 @@ struct APITests {
         let body = try Self.archive([
             ("Dockerfile", "FROM scratch\n"), ("big.txt", String(repeating: "x", count: 300_000)),
         ])
+        // Left by a transaction that moved its upload and then failed: the id is free again.
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: fixture.directory.uploadPath(job: 1)))
+        // Left by an API that stopped mid-upload: gone once the API starts.
+        let part = fixture.directory.uploadsPath + "/.upload-stale.part"
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: part))
+        _ = makeAPIRouter(
+            configuration: APIConfiguration(dataDirectory: fixture.directory), database: fixture.database,
+            queue: JobQueue(database: fixture.database), docker: DockerClient(logger: Logger(label: "test"))
+        )
+        #expect(!FileManager.default.fileExists(atPath: part))
         try await fixture.app.test(.router) { client in
             let accepted = try await client.execute(
                 uri: "/v1/apps/hello/deploys", method: .post, headers: fixture.auth, body: body
@@ -132,6 +142,7 @@ struct APITests {
                 return try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body))
             }
             #expect(accepted.job.state == .queued)
+            #expect(accepted.job.id == 1)
             #expect(accepted.job.uploadBytes == Int64(body.readableBytes))
             let saved = try Data(contentsOf: URL(fileURLWithPath: fixture.directory.uploadPath(job: accepted.job.id)))
             #expect(saved == Data(buffer: body))
