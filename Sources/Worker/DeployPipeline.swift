@@ -123,7 +123,11 @@ struct DeployPipeline {
         var started: [InstanceRecord] = []
         do {
             for index in 0..<plan.instances {
-                started.append(try await startInstance(index: index + 1, plan: plan))
+                let instance = try await createInstance(index: index + 1, plan: plan)
+                // Counted before it starts, so that a failure or a cancellation from here on
+                // removes it too.
+                started.append(instance)
+                try await docker.startContainer(instance.containerId ?? instance.name)
             }
             for instance in started {
                 try await waitUntilHealthy(instance, path: plan.healthPath)
@@ -180,7 +184,8 @@ struct DeployPipeline {
         return 8080
     }
 
-    private func startInstance(index: Int, plan: ReleasePlan) async throws -> InstanceRecord {
+    /// Creates an instance's container and records it, `starting`.
+    private func createInstance(index: Int, plan: ReleasePlan) async throws -> InstanceRecord {
         let hostPort = try await PortAllocator.freeLoopbackPort()
         let spec = InstanceSpec.container(
             app: app.rawValue, version: plan.version, index: index, image: plan.image,
@@ -192,8 +197,11 @@ struct DeployPipeline {
         let instance = InstanceRecord(
             name: spec.name, app: app.rawValue, release: plan.version, containerId: id, port: hostPort, state: .starting
         )
-        try queue.fenced(job.lease) { db in try instance.insert(db) }
-        try await docker.startContainer(id)
+        try queue.fenced(job.lease) { db in
+            // A retried attempt may also find the record of an earlier one.
+            try db.execute(sql: "DELETE FROM instances WHERE name = ?", arguments: [instance.name])
+            try instance.insert(db)
+        }
         return instance
     }
 

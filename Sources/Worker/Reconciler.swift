@@ -80,11 +80,21 @@ public struct Reconciler: Service {
         case .draining:
             // Its worker drains it (waiting for requests in flight), unless it stopped before
             // it finished: then the instance is long past its drain.
-            let since = instance.drainingSince ?? instance.createdAt
-            guard Date().timeIntervalSince1970 - since > Double(abandonedDrainAfter.components.seconds) else { return }
+            guard isAbandoned(since: instance.drainingSince ?? instance.createdAt) else { return }
             try? await docker.removeContainer(instance.name, force: true, ignoreMissing: true)
             try apps.removeInstance(named: instance.name)
         case .serving, .starting, .crashed:
+            guard instance.release == app.currentRelease else {
+                // Started by an attempt that ended without publishing its release (its worker
+                // died): never health-checked to the end, so never promoted or routed; removed.
+                guard isAbandoned(since: instance.createdAt) else { return }
+                logger.info(
+                    "removing an instance of an unpublished release", metadata: ["instance": "\(instance.name)"])
+                try? await docker.removeContainer(
+                    instance.containerId ?? instance.name, force: true, ignoreMissing: true)
+                try apps.removeInstance(named: instance.name)
+                return
+            }
             if let container, container.state == .running {
                 if instance.state != .serving, await answers(port: instance.port) {
                     try apps.setState(of: instance.name, to: .serving)
@@ -106,6 +116,12 @@ public struct Reconciler: Service {
             }
             try await recreate(instance, app: app)
         }
+    }
+
+    /// Whether a state that began at `since` (seconds since 1970) is older than any worker
+    /// still working on it would let it get.
+    private func isAbandoned(since: Double) -> Bool {
+        Date().timeIntervalSince1970 - since > Double(abandonedDrainAfter.components.seconds)
     }
 
     private func recreate(_ instance: InstanceRecord, app: AppRecord) async throws {
