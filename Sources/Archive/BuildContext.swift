@@ -46,7 +46,15 @@ public struct BuildContext: Sendable {
     public init(scanning directory: String, dockerfile: String = "Dockerfile") throws {
         var root = directory
         while root.count > 1, root.hasSuffix("/") { root.removeLast() }
-        let status = try FileSystem.linkStatus(root)
+        var status = try FileSystem.linkStatus(root)
+        if FileSystem.fileType(status) == S_IFLNK {
+            // `mini deploy ./current`, with `current` a link to the folder: followed, as Docker
+            // follows it. Links inside the folder stay links.
+            guard let resolved = realpath(root, nil) else { throw FileSystem.unreadable(root, errno: errno) }
+            root = String(cString: resolved)
+            free(resolved)
+            status = try FileSystem.linkStatus(root)
+        }
         guard FileSystem.fileType(status) == S_IFDIR else {
             throw ArchiveError(
                 .unreadable, "\(root) is not a directory: give the folder that holds the Dockerfile")

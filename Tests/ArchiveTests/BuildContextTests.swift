@@ -51,6 +51,18 @@ struct BuildContextTests {
         }
     }
 
+    @Test func aLinkToTheFolderIsFollowed() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/releases/7/Dockerfile", Data("FROM scratch\n".utf8))
+            try FileManager.default.createSymbolicLink(atPath: root + "/current", withDestinationPath: "releases/7")
+            for path in [root + "/current", root + "/current/"] {
+                let context = try BuildContext(scanning: path)
+                #expect(context.hasDockerfile)
+                #expect(context.entries.map(\.path) == ["Dockerfile"])
+            }
+        }
+    }
+
     @Test func socketsAreSkippedWithANote() async throws {
         try await withTemporaryDirectory { root in
             try makeFile(root + "/Dockerfile", Data("FROM scratch\n".utf8))
