@@ -92,7 +92,15 @@ struct DeployPipeline {
             )
         }
         try log.append("-----> \(change.description): releasing the image of v\(sourceVersion) as v\(current.version)")
-        try await docker.tagImage(source.image, as: "mini/\(app):v\(current.version)")
+        do {
+            try await docker.tagImage(source.image, as: "mini/\(app):v\(current.version)")
+        } catch let error as DockerError where error.code == .notFound {
+            throw DeployFailure.permanent(
+                "image gone",
+                "the image of v\(sourceVersion) is no longer kept (mini keeps those of the newest "
+                    + "\(Self.keptReleaseImages) releases): roll back to a newer release, or deploy that code again"
+            )
+        }
         return ReleasePlan(
             version: current.version, image: source.image, containerPort: source.containerPort,
             environment: change.rollbackTo == nil ? current.environment : source.environment,
