@@ -184,6 +184,18 @@ struct ReleaseTests {
             )
             #expect(memory.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864 500000000")
 
+            // A rollback to a release whose image is gone fails at once and says why; the app
+            // keeps serving.
+            let image = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"), ["image", "inspect", "-f", "{{.Id}}", "mini/\(app):v3"])
+            let imageID = image.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let removed = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rmi", "-f", imageID])
+            #expect(removed.status == 0, "\(removed.stderr)")
+            let gone = try await minid.mini(["rollback", app, "v3"])
+            #expect(gone.status == 1, "\(gone.stdout)\(gone.stderr)")
+            #expect(gone.stderr.contains("no longer kept"), "\(gone.stderr)")
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").1.contains("body one"))
+
             // Scale to 0: the route answers 503.
             #expect(try await minid.mini(["scale", app, "0"]).status == 0)
             let (status, _) = try await minid.getThroughProxy(host: "\(app).localhost")
