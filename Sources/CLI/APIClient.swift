@@ -80,7 +80,11 @@ struct APIClient: Sendable {
                 pending.discardReadBytes()
             }
         } catch {
-            throw CLIFailure("the connection to \(endpoint.host) broke while reading \(path): \(error)")
+            throw CLIFailure(
+                "the connection to \(endpoint.host) broke while reading \(path) (\(error)); what runs on the "
+                    + "server goes on: check it with mini status or mini jobs",
+                exitCode: .unreachable
+            )
         }
         if pending.readableBytes > 0 { line(pending.readString(length: pending.readableBytes) ?? "") }
     }

@@ -78,14 +78,15 @@ final class MinidProcess {
 
     /// Runs the real `mini` CLI against this minid.
     func mini(_ arguments: [String], timeout: Duration = .seconds(180)) async throws -> ProcessResult {
-        try await run(
-            binary("mini"), arguments,
-            environment: [
-                "MINI_HOST": apiURL, "MINI_TOKEN": token,
-                "XDG_CONFIG_HOME": data.url.appendingPathComponent("config").path,
-            ],
-            timeout: timeout
-        )
+        try await run(binary("mini"), arguments, environment: miniEnvironment, timeout: timeout)
+    }
+
+    /// What `mini` needs to talk to this minid: its URL, the admin token, a config folder.
+    var miniEnvironment: [String: String] {
+        [
+            "MINI_HOST": apiURL, "MINI_TOKEN": token,
+            "XDG_CONFIG_HOME": data.url.appendingPathComponent("config").path,
+        ]
     }
 
     /// GET through the proxy with `Host: <host>`, by curl: (status code, body).

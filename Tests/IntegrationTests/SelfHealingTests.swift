@@ -21,7 +21,16 @@ struct SelfHealingTests {
                 try #require(deploy.status == 0, "\(deploy.stdout)\(deploy.stderr)")
             }
 
+            // A follower of the logs learns that the server went away: exit 3, not "failed".
+            let (mini, environment, followed) = (binary("mini"), minid.miniEnvironment, apps[0])
+            let follower = Task {
+                try await run(mini, ["logs", followed, "-f"], environment: environment, timeout: .seconds(60))
+            }
+            try await Task.sleep(for: .seconds(1))
             try await minid.killAndRestart()
+            let follow = try await follower.value
+            #expect(follow.status == 3, "\(follow.stderr)")
+            #expect(follow.stderr.contains("broke"), "\(follow.stderr)")
             for app in apps {
                 #expect(
                     try await Self.servesWithin(.seconds(10), minid: minid, host: "\(app).localhost"),
