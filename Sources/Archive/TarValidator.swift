@@ -35,7 +35,6 @@ public struct TarValidator: Sendable {
         case pax, paxGlobal, gnuLongName, gnuLongLink
     }
 
-    /// What extension headers say about the next entry.
     /// What extension headers say about the next entry, read as Go's archive/tar (dockerd's
     /// reader) reads it: a GNU long name or link wins over a PAX one, and of several PAX
     /// headers only the last counts.

@@ -113,9 +113,10 @@ struct RequestHead {
     private static func hasPrefixIgnoringCase(
         _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ prefix: StaticString
     ) -> Bool {
-        range.count > prefix.utf8CodeUnitCount
-            && zip(bytes[range], UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
-                .allSatisfy { lowercased($0) == $1 }
+        let count = prefix.utf8CodeUnitCount
+        return range.count > count
+            && HeaderScan.equalsIgnoringCase(
+                UnsafeRawBufferPointer(rebasing: bytes[range.lowerBound..<(range.lowerBound + count)]), prefix)
     }
 
     private static func lowercased(_ byte: UInt8) -> UInt8 {

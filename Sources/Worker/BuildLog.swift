@@ -27,9 +27,10 @@ struct BuildLog: Sendable {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
             defer { try? handle.close() }
-            guard try handle.seekToEnd() < maxBytes else { return }
+            let end = try handle.seekToEnd()
+            guard end < maxBytes else { return }
             try handle.write(contentsOf: bytes)
-            if try handle.offset() >= maxBytes {
+            if end + UInt64(bytes.count) >= maxBytes {
                 let note = "-----> The build log stops here: it reached \(maxBytes >> 20) MiB. The build goes on.\n"
                 try handle.write(contentsOf: Data(note.utf8))
             }
