@@ -62,7 +62,8 @@ extension JobQueue {
         """
 
     /// Gives expired leases back to the queue, or fails their jobs once they used up their
-    /// attempts or expired ``Configuration/maxLeaseExpiries`` times. Returns how many.
+    /// attempts or expired ``Configuration/maxLeaseExpiries`` times; a job whose end was
+    /// decided (a cancel request, a published release) ends so. Returns how many.
     @discardableResult
     public func rescueExpiredLeases() throws -> Int {
         let configuration = configuration
@@ -86,7 +87,12 @@ extension JobQueue {
             let expiries = job.leaseExpiries + 1
             try endAttempt(job: job.id, outcome: "lease lost", in: db)
             let (state, reason): (JobState, String) =
-                if try isSuperseded(job.id, in: db) {
+                if job.cancelRequestedAt != nil {
+                    (.cancelled, "cancelled by user")
+                } else if job.release != nil {
+                    // It published its release, which serves: done, whatever came after.
+                    (.succeeded, "deployed")
+                } else if try isSuperseded(job.id, in: db) {
                     (.cancelled, "superseded")
                 } else if job.attempt >= job.maxAttempts || expiries >= configuration.maxLeaseExpiries {
                     (.failed, "worker crashed")

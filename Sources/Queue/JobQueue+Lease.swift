@@ -16,42 +16,96 @@ extension JobQueue {
         }
     }
 
-    /// True while `lease` still holds its job; a cheap read for frequent checks.
+    /// True while `lease` still holds its job and no one asked to cancel it; a cheap read for
+    /// frequent checks.
     public func holds(_ lease: Lease) throws -> Bool {
-        try database.read { db in
-            try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)",
-                arguments: [lease.job, lease.token]
-            ) ?? false
-        }
+        try database.read { db in try Self.holds(lease, in: db) }
     }
 
-    /// Runs `body` in a write transaction only while `lease` still holds its job, so that a
-    /// worker that lost its lease can change nothing. Other processes cannot take the lease
-    /// while `body` runs: the transaction holds SQLite's write lock.
+    private static func holds(_ lease: Lease, in db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs
+                        WHERE id = ? AND state = 'running' AND lease_token = ? AND cancel_requested_at IS NULL)
+                    """
+            ),
+            arguments: [lease.job, lease.token]
+        ) ?? false
+    }
+
+    /// Runs `body` in a write transaction only while `lease` still holds its job and no one
+    /// asked to cancel it, so that a worker that lost its lease can change nothing. Other
+    /// processes cannot take the lease while `body` runs: the transaction holds SQLite's
+    /// write lock.
     /// - Throws: ``QueueError/leaseLost(_:)`` without running `body` when the lease is gone.
     public func fenced<T: Sendable>(_ lease: Lease, _ body: @Sendable (Database) throws -> T) throws -> T {
         try database.write { db in
-            let held =
-                try Bool.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)"
-                    ),
-                    arguments: [lease.job, lease.token]
-                ) ?? false
-            guard held else { throw QueueError.leaseLost(lease.job) }
+            guard try Self.holds(lease, in: db) else { throw QueueError.leaseLost(lease.job) }
             return try body(db)
         }
+    }
+
+    /// Runs `body` fenced (such as the worker switching the routes to `release`) and records
+    /// that the job published `release`: from then on the job can only end `succeeded`,
+    /// whatever its worker reports next (``endIfDecided(_:)``), and it can no longer be
+    /// cancelled.
+    public func publish<T: Sendable>(
+        _ lease: Lease, release: Int, with body: @Sendable (Database) throws -> T
+    ) throws -> T {
+        try fenced(lease) { db in
+            let published = try body(db)
+            try db.execute(sql: "UPDATE jobs SET release = ? WHERE id = ?", arguments: [release, lease.job])
+            return published
+        }
+    }
+
+    /// Ends the job of `lease` if its end is already decided: `cancelled` when a user asked
+    /// to cancel it, `succeeded` when it published its release. A worker calls it once it
+    /// has stopped and cleaned up after losing the fence. Returns whether it ended the job.
+    @discardableResult
+    public func endIfDecided(_ lease: Lease) throws -> Bool {
+        try database.write { db in try Self.endIfDecided(lease, in: db) }
+    }
+
+    /// For an end a worker reports: true when the job's end was already decided, and is now
+    /// recorded; false when `lease` holds the job for the worker's report.
+    /// - Throws: ``QueueError/leaseLost(_:)`` when `lease` holds the job no more.
+    private static func endedAsDecided(_ lease: Lease, in db: Database) throws -> Bool {
+        if try endIfDecided(lease, in: db) { return true }
+        guard try holds(lease, in: db) else { throw QueueError.leaseLost(lease.job) }
+        return false
+    }
+
+    private static func endIfDecided(_ lease: Lease, in db: Database) throws -> Bool {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT cancel_requested_at IS NOT NULL, release FROM jobs
+                    WHERE id = ? AND state = 'running' AND lease_token = ?
+                    """,
+                arguments: [lease.job, lease.token]
+            )
+        else { return false }
+        if row[0] as Bool {
+            try finish(lease, state: .cancelled, reason: "cancelled by user", error: nil, release: nil, in: db)
+        } else if let release = row[1] as Int? {
+            try finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
+        } else {
+            return false
+        }
+        return true
     }
 
     /// Ends the attempt: a permanent failure ends the job `failed`; a transient one queues it
     /// again after a backoff while attempts are left, unless a newer job supersedes it
     /// (``isSuperseded(_:in:)``), which ends it `cancelled`: a retried old deploy must not
-    /// overwrite a newer one.
+    /// overwrite a newer one. A job whose end is decided (``endIfDecided(_:)``) ends so.
     public func fail(_ lease: Lease, _ failure: JobFailure) throws {
         let configuration = configuration
-        try fenced(lease) { db in
+        try database.write { db in
+            if try Self.endedAsDecided(lease, in: db) { return }
             switch failure {
             case .permanent(let reason, let error):
                 try Self.finish(lease, state: .failed, reason: reason, error: error, release: nil, in: db)
@@ -81,9 +135,11 @@ extension JobQueue {
     }
 
     /// Gives the job back to the queue at once without counting the attempt, as a worker
-    /// does when it is asked to stop; a job a newer one supersedes ends `cancelled` instead.
+    /// does when it is asked to stop; a job a newer one supersedes ends `cancelled` instead,
+    /// and one whose end is decided (``endIfDecided(_:)``) ends so.
     public func release(_ lease: Lease) throws {
-        try fenced(lease) { db in
+        try database.write { db in
+            if try Self.endedAsDecided(lease, in: db) { return }
             if try Self.isSuperseded(lease.job, in: db) {
                 try Self.finish(lease, state: .cancelled, reason: "superseded", error: nil, release: nil, in: db)
                 return
@@ -101,7 +157,8 @@ extension JobQueue {
     }
 
     /// Ends the job and its attempt, if `lease` still holds the job: the update of the job
-    /// is its own fence, so a completion needs no separate lease check.
+    /// is its own fence, so a completion needs no separate lease check. A job a user asked
+    /// to cancel can only end `cancelled`.
     /// - Throws: ``QueueError/leaseLost(_:)``, having changed nothing, when it does not.
     static func finish(
         _ lease: Lease, state: JobState, reason: String, error: String?, release: Int?, in db: Database
@@ -114,10 +171,11 @@ extension JobQueue {
                         UPDATE jobs SET state = ?, reason = ?, error = ?, release = ?, finished_at = ?,
                             lease_token = NULL, lease_expires_at = NULL
                         WHERE id = ? AND state = 'running' AND lease_token = ?
+                          AND (cancel_requested_at IS NULL OR ? = 'cancelled')
                         RETURNING attempt, lease_owner, started_at
                         """
                 ),
-                arguments: [state.rawValue, reason, error, release, now, lease.job, lease.token]
+                arguments: [state.rawValue, reason, error, release, now, lease.job, lease.token, state.rawValue]
             )
         else { throw QueueError.leaseLost(lease.job) }
         try db.executeCached(

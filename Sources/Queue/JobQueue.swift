@@ -109,8 +109,13 @@ extension JobQueue {
         }
     }
 
-    /// Cancels a job: a queued one ends at once; a running one ends now in the store, and
-    /// its worker, whose lease is gone, stops the build at its next lease check.
+    /// Cancels a job. A queued one ends at once. A running one is asked to stop: its lease
+    /// no longer fences any write, its worker stops at its next lease check, removes what it
+    /// started and only then ends the job `cancelled` (``endIfDecided(_:)``), so that the app
+    /// takes no other job while that clean-up runs. A job whose worker died ends `cancelled`
+    /// when its lease expires.
+    /// - Throws: ``QueueError/jobReleased(_:app:release:)`` once the job has published its release:
+    ///   that release serves, and only a rollback undoes it.
     public func cancel(_ id: JobID) throws -> JobInfo {
         try database.write { db in
             guard
@@ -121,16 +126,21 @@ extension JobQueue {
             }
             let state = JobState(rawValue: record.state) ?? .failed
             guard !state.isFinal else { throw QueueError.jobFinished(id, state) }
-            try Self.endAttempt(job: id, outcome: "cancelled", in: db)
-            let updated = try JobRecord.fetchOne(
-                db,
-                sql: """
-                    UPDATE jobs SET state = 'cancelled', reason = 'cancelled by user', finished_at = ?,
-                        lease_token = NULL, lease_expires_at = NULL
+            let sql: String
+            if state == .queued {
+                sql = """
+                    UPDATE jobs SET state = 'cancelled', reason = 'cancelled by user', finished_at = ?
                     WHERE id = ? RETURNING \(JobRecord.columns)
-                    """,
-                arguments: [Self.now(), id]
-            )
+                    """
+            } else if let release = record.release {
+                throw QueueError.jobReleased(id, app: record.app, release: release)
+            } else {
+                sql = """
+                    UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), reason = 'cancelling'
+                    WHERE id = ? RETURNING \(JobRecord.columns)
+                    """
+            }
+            let updated = try JobRecord.fetchOne(db, sql: sql, arguments: [Self.now(), id])
             return try updated!.info()
         }
     }

@@ -30,12 +30,14 @@ struct JobRecord: FetchableRecord, Sendable {
     var release: Int?
     var kind: String
     var payload: String?
+    /// When a user asked to cancel the job while it ran; it ends once its worker stopped.
+    var cancelRequestedAt: Double?
 
     /// The columns ``init(row:)`` reads, in its order: select these, never `*`.
     static let columns = """
         id, app, state, attempt, max_attempts, run_at, lease_owner, lease_token, lease_expires_at, \
         heartbeat_at, lease_expiries, queued_at, started_at, finished_at, error, reason, upload_path, \
-        upload_bytes, release, kind, payload
+        upload_bytes, release, kind, payload, cancel_requested_at
         """
 
     /// The change a `release` job makes.
@@ -65,6 +67,7 @@ struct JobRecord: FetchableRecord, Sendable {
         release = try row.decode(atIndex: 18)
         kind = try row.decode(atIndex: 19)
         payload = try row.decode(atIndex: 20)
+        cancelRequestedAt = try row.decode(atIndex: 21)
     }
 
     /// The job as the API shows it.

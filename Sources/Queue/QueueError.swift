@@ -6,6 +6,7 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
         case leaseLost(JobID)
         case jobNotFound(JobID)
         case jobFinished(JobID, JobState)
+        case jobReleased(JobID, app: String, release: Int)
     }
 
     private let code: Code
@@ -20,6 +21,11 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The job already ended and cannot change.
     public static func jobFinished(_ job: JobID, _ state: JobState) -> QueueError {
         QueueError(code: .jobFinished(job, state))
+    }
+
+    /// The job published its release and is finishing: too late to cancel.
+    public static func jobReleased(_ job: JobID, app: String, release: Int) -> QueueError {
+        QueueError(code: .jobReleased(job, app: app, release: release))
     }
 
     public var isLeaseLost: Bool {
@@ -40,6 +46,9 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
             "no job \(job); list jobs with `mini jobs`"
         case .jobFinished(let job, let state):
             "job \(job) already ended (\(state.rawValue))"
+        case .jobReleased(let job, let app, let release):
+            "job \(job) already released v\(release) of \(app), which serves now; to undo it, run "
+                + "`mini rollback \(app)`"
         }
     }
 }

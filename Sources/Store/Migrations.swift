@@ -139,6 +139,11 @@ extension MiniDatabase {
                     """
             )
         }
+        migrator.registerMigration("v6: cancel requests") { db in
+            // Cancelling a running job asks its worker to stop; the job stays running, and
+            // its app busy, until the worker has removed what it started.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cancel_requested_at REAL")
+        }
         return migrator
     }
 }

@@ -141,15 +141,13 @@ struct DeployPipeline {
                 try await waitUntilHealthy(instance, path: plan.healthPath)
             }
         } catch {
-            await remove(started)
-            if job.info.kind == .deploy {
-                try? await docker.removeImage("mini/\(app):v\(plan.version)", force: false)
-            }
+            await remove(started, image: job.info.kind == .deploy ? "mini/\(app):v\(plan.version)" : nil)
             throw error
         }
 
         try log.append("-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
-        let draining = try queue.fenced(job.lease) { [app, job] db in
+        // From this transaction on, the job can only end `succeeded` (`JobQueue.publish`).
+        let draining = try queue.publish(job.lease, release: plan.version) { [app, job] db in
             _ = try AppStore.createRelease(
                 app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
                 instances: plan.instances, job: job.info.id, description: plan.description, in: db
@@ -258,8 +256,9 @@ struct DeployPipeline {
     /// How many releases per app keep their image, for rollbacks.
     static let keptReleaseImages = 5
 
-    /// Stops and forgets instances of a failed attempt, whatever happened to the task.
-    private func remove(_ instances: [InstanceRecord]) async {
+    /// Stops and forgets instances of a failed attempt, and the image it built, whatever
+    /// happened to the task (a cancelled job cleans up too).
+    private func remove(_ instances: [InstanceRecord], image: String?) async {
         let docker = docker
         let apps = apps
         await Task {
@@ -267,6 +266,9 @@ struct DeployPipeline {
                 try? await docker.removeContainer(
                     instance.containerId ?? instance.name, force: true, ignoreMissing: true)
                 try? apps.removeInstance(named: instance.name)
+            }
+            if let image {
+                try? await docker.removeImage(image, force: false, ignoreMissing: true)
             }
         }.value
     }

@@ -130,6 +130,17 @@ public struct WorkerService: Service {
         return .shutdown
     }
 
+    /// The fence refused this worker, which has stopped and removed what it started: a user
+    /// asked to cancel the job, or its lease expired and another worker may hold it now. A
+    /// cancelled job ends here, so that its app takes the next job only now.
+    private func endAfterLosingTheFence(_ lease: Lease, logger: Logger) throws {
+        if try queue.endIfDecided(lease) {
+            logger.info("job ended as decided while it ran (cancelled, or its release published)")
+        } else {
+            logger.warning("lease lost: stopped the build and wrote nothing more")
+        }
+    }
+
     private func finish(_ job: ClaimedJob, outcome: Outcome, log: BuildLog, logger: Logger) {
         let lease = job.lease
         do {
@@ -137,7 +148,9 @@ public struct WorkerService: Service {
             case .released(let released):
                 logger.info("job succeeded", metadata: ["release": "v\(released.version)"])
             case .leaseLost:
-                logger.warning("lease lost: stopped the build and wrote nothing more")
+                try endAfterLosingTheFence(lease, logger: logger)
+            case .failed(let error as QueueError) where error.isLeaseLost:
+                try endAfterLosingTheFence(lease, logger: logger)
             case .timedOut:
                 let message = "the build ran longer than \(configuration.buildTimeout)"
                 try? log.append("-----> Failed: \(message)")
@@ -148,8 +161,6 @@ public struct WorkerService: Service {
                 try? log.append("-----> Failed: \(error)")
                 try queue.fail(lease, error.failure)
                 logger.info("job failed", metadata: ["error": "\(error)"])
-            case .failed(let error as QueueError) where error.isLeaseLost:
-                logger.warning("lease lost: stopped the build and wrote nothing more")
             case .failed(let error as DockerError) where error.code == .daemonUnreachable:
                 try? log.append("-----> Docker is unreachable: \(error.message)")
                 try queue.fail(lease, .transient(reason: "docker unreachable", error: error.message))

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// The build queue with real processes: cancel, timeout, and a worker SIGKILLed mid-build.
+/// The build queue with real processes: cancel (of a build, of a health wait), timeout, and a
+/// worker SIGKILLed mid-build.
 @Suite("build queue, end to end", .serialized)
 struct QueueEndToEndTests {
     /// A context whose build sleeps `seconds` in a RUN step, then serves like examples/hello.
@@ -64,6 +65,55 @@ struct QueueEndToEndTests {
             #expect(took < .seconds(2), "the build kept running \(took) after the cancel")
             let status = try await minid.mini(["status", job, "--json"])
             #expect(status.stdout.contains("cancelled by user"))
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+
+    /// The ids of the app's containers, running or not.
+    static func containers(of app: String) async throws -> [Substring] {
+        let result = try await run(
+            URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-a", "-q", "--filter", "label=mini.app=\(app)"]
+        )
+        return result.stdout.split(separator: "\n")
+    }
+
+    @Test("cancel during the health wait: the new instance is gone when mini cancel returns, and the app deploys next")
+    func cancelDuringHealthWait() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "c-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess()
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let silent = try copyExample("hello", into: work, as: "silent")
+            try "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n".write(
+                to: silent.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8
+            )
+            let queued = try await minid.mini(["deploy", silent.path, "--app", app, "--async"])
+            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            for _ in 0..<300 where try await Self.containers(of: app).isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await Self.containers(of: app).count == 1, "the new instance should be waiting to get healthy")
+
+            let cancelled = try await minid.mini(["cancel", job])
+            #expect(cancelled.status == 0, "\(cancelled.stderr)")
+            #expect(cancelled.stdout.contains("job \(job) is cancelled"), "\(cancelled.stdout)")
+            #expect(
+                try await Self.containers(of: app).isEmpty, "the job ended before its worker removed its instance")
+            let status = try await minid.mini(["status", job, "--json"])
+            #expect(status.stdout.contains("cancelled by user"), "\(status.stdout)")
+
+            let hello = try copyExample("hello", into: work, as: "hello")
+            let deployed = try await minid.mini(["deploy", hello.path, "--app", app])
+            #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+            let (code, body) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(code == 200)
+            #expect(body.contains("Hello from mini"))
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -146,15 +146,97 @@ struct LeaseTests {
         #expect(try queue.job(scale.id).state == .queued)
     }
 
-    @Test("cancelling a running job takes the lease away at once")
+    @Test("cancelling a running job fences its worker at once and keeps the app busy until the worker ends it")
     func cancelRunning() throws {
         _ = try enqueue("app")
         let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
-        let cancelled = try queue.cancel(claimed.info.id)
-        #expect(cancelled.state == .cancelled)
-        #expect(cancelled.reason == "cancelled by user")
+        let next = try enqueue("app")
+        let cancelling = try queue.cancel(claimed.info.id)
+        #expect(cancelling.state == .running)
+        #expect(cancelling.reason == "cancelling")
         #expect(try !queue.holds(claimed.lease))
-        #expect(throws: QueueError.self) { try queue.cancel(claimed.info.id) }
+        #expect(throws: QueueError.leaseLost(claimed.lease.job)) { try queue.heartbeat(claimed.lease) }
+        #expect(throws: QueueError.leaseLost(claimed.lease.job)) {
+            try queue.publish(claimed.lease, release: 1) { _ in }
+        }
+        #expect(throws: QueueError.leaseLost(claimed.lease.job)) {
+            try queue.complete(claimed.lease, release: 1) { _ in }
+        }
+        #expect(try queue.cancel(claimed.info.id).reason == "cancelling", "asking twice changes nothing")
+        #expect(try queue.claim(as: WorkerIdentity(name: "w2")) == nil, "the app is busy while its worker cleans up")
+
+        #expect(try queue.endIfDecided(claimed.lease))
+        let ended = try queue.job(claimed.info.id)
+        #expect(ended.state == .cancelled)
+        #expect(ended.reason == "cancelled by user")
+        #expect(try queue.claim(as: WorkerIdentity(name: "w2"))?.info.id == next.id)
+        #expect(throws: QueueError.jobFinished(claimed.info.id, .cancelled)) { try queue.cancel(claimed.info.id) }
+    }
+
+    @Test("a worker stopping or failing after a cancel request ends the job cancelled, not queued again")
+    func cancelRequestedThenWorkerReports() throws {
+        _ = try enqueue("a")
+        _ = try enqueue("b")
+        let a = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        let b = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        _ = try queue.cancel(a.info.id)
+        _ = try queue.cancel(b.info.id)
+        try queue.release(a.lease)
+        try queue.fail(b.lease, .transient(reason: "docker unreachable", error: "refused"))
+        for job in [a, b] {
+            let ended = try queue.job(job.info.id)
+            #expect(ended.state == .cancelled)
+            #expect(ended.reason == "cancelled by user")
+        }
+    }
+
+    @Test("a cancel request whose worker died ends the job cancelled when its lease expires")
+    func cancelRequestedWorkerDied() async throws {
+        _ = try enqueue("app")
+        let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        _ = try queue.cancel(claimed.info.id)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try queue.rescueExpiredLeases() == 1)
+        let ended = try queue.job(claimed.info.id)
+        #expect(ended.state == .cancelled)
+        #expect(ended.reason == "cancelled by user")
+        #expect(try queue.claim(as: WorkerIdentity(name: "w")) == nil, "nothing is queued again")
+    }
+
+    @Test("a job that published its release cannot be cancelled, and ends succeeded however its worker stops")
+    func publishedJobEndsSucceeded() async throws {
+        _ = try enqueue("stopping")
+        _ = try enqueue("failing")
+        _ = try enqueue("dying")
+        let stopping = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        let failing = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        let dying = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        for (version, job) in [stopping, failing, dying].enumerated() {
+            #expect(try queue.publish(job.lease, release: version + 1) { _ in "routes switched" } == "routes switched")
+            #expect(throws: QueueError.jobReleased(job.info.id, app: job.info.app.rawValue, release: version + 1)) {
+                try queue.cancel(job.info.id)
+            }
+            #expect(try queue.job(job.info.id).state == .running, "it still runs until its worker ends it")
+        }
+        try queue.release(stopping.lease)
+        try queue.fail(failing.lease, .permanent(reason: "timed out", error: "the build ran too long"))
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try queue.rescueExpiredLeases() == 1)
+        for (version, job) in [stopping, failing, dying].enumerated() {
+            let ended = try queue.job(job.info.id)
+            #expect(ended.state == .succeeded, "\(job.info.app)")
+            #expect(ended.release == version + 1)
+            #expect(ended.reason == "deployed")
+        }
+    }
+
+    @Test("a job with neither a cancel request nor a published release is not ended by endIfDecided")
+    func undecidedJobStays() throws {
+        _ = try enqueue("app")
+        let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        #expect(try !queue.endIfDecided(claimed.lease))
+        #expect(try queue.job(claimed.info.id).state == .running)
+        #expect(try queue.holds(claimed.lease))
     }
 
     @Test("a platform failure is retried with backoff, a build failure is not")
@@ -210,12 +292,13 @@ struct LeaseTests {
         let b = try enqueue("b")
         let worker = WorkerIdentity(name: "w1")
         let first = try #require(try queue.claim(as: worker))
-        let cancelled = try queue.cancel(first.info.id)
-        #expect(cancelled.state == .cancelled)
+        let cancelling = try queue.cancel(first.info.id)
+        #expect(cancelling.reason == "cancelling")
         #expect(throws: QueueError.leaseLost(a.id)) {
             try queue.complete(first.lease, release: 1, claimingNextAs: worker)
         }
         #expect(try queue.job(b.id).state == .queued, "a refused completion claims nothing")
+        #expect(try queue.job(a.id).state == .running, "nor does it end the job: its worker does (cancelled)")
 
         let second = try #require(try queue.claim(as: worker))
         _ = try enqueue("c")

@@ -2,12 +2,25 @@ import ArgumentParser
 import MiniCore
 
 extension Mini {
-    /// `mini cancel <job>`
+    /// `mini cancel <job> [--async] [--json]`
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running job.")
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a queued or running job.",
+            discussion: """
+                A queued job ends at once. A running job stops at its worker's next lease check \
+                (within about a second); mini waits until the worker has removed what the job \
+                started, unless --async is given. A job that has already switched the routes to \
+                its release cannot be cancelled: roll back instead.
+                """
+        )
 
         @Argument(help: "The job id.")
         var job: JobID
+
+        @Flag(
+            name: .customLong("async"),
+            help: "Return once the cancel is requested, without waiting for the job to end.")
+        var returnAtOnce = false
 
         @Flag(help: "Print the job as JSON.")
         var json = false
@@ -15,8 +28,19 @@ extension Mini {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let info: JobInfo = try await api.client().post("/v1/jobs/\(job)/cancel")
-            Terminal.output(json ? try JobDisplay.json(info) : "job \(info.id) is \(info.state.rawValue)")
+            let client = try api.client()
+            var info: JobInfo = try await client.post("/v1/jobs/\(job)/cancel")
+            if !info.state.isFinal, !returnAtOnce {
+                Terminal.error("cancelling job \(info.id): waiting for its worker to stop...")
+                info = try await client.waitForJob(info.id)
+            }
+            if json {
+                Terminal.output(try JobDisplay.json(info))
+            } else if info.state.isFinal {
+                Terminal.output("job \(info.id) is \(info.state.rawValue)")
+            } else {
+                Terminal.output("job \(info.id) is cancelling; `mini status \(info.id) --wait` waits for its end")
+            }
         }
     }
 }
