@@ -123,7 +123,10 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(
             name: "DockerTests",
-            dependencies: ["Docker", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "Docker", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Store"]),

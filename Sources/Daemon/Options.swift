@@ -1,4 +1,5 @@
 import ArgumentParser
+import Docker
 import Foundation
 import Logging
 import MiniCore
@@ -76,6 +77,24 @@ struct BuildOptions: ParsableArguments {
 
     @Option(help: "Seconds a new release may take to answer its health check.")
     var healthTimeout: Int = 60
+
+    @Option(
+        help: ArgumentHelp(
+            "Host ports (on 127.0.0.1) instances are published on, as FIRST-LAST (default: 20000-29999).",
+            discussion: "Keep it below the kernel's ephemeral range (net.ipv4.ip_local_port_range).",
+            valueName: "first-last"),
+        transform: parsePortRange)
+    var instancePorts: ClosedRange<Int> = PortAllocator.defaultRange
+}
+
+/// Reads `FIRST-LAST` (unprivileged ports) for `--instance-ports`.
+private func parsePortRange(_ text: String) throws -> ClosedRange<Int> {
+    let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+    guard bounds.count == 2, let first = bounds[0], let last = bounds[1], 1024 <= first, first <= last, last <= 65535
+    else {
+        throw ValidationError("--instance-ports wants FIRST-LAST within 1024-65535, such as 20000-29999; got \(text)")
+    }
+    return first...last
 }
 
 /// Queue settings, shared by every process on the same data folder.

@@ -83,6 +83,7 @@ struct Serve: AsyncParsableCommand {
         var arguments = [
             "--data-dir", directory.root, "--docker-socket", docker.dockerSocket,
             "--build-timeout", String(build.buildTimeout), "--health-timeout", String(build.healthTimeout),
+            "--instance-ports", "\(build.instancePorts.lowerBound)-\(build.instancePorts.upperBound)",
             "--log-level", log.logLevel.rawValue, "--lease-seconds", String(queue.leaseSeconds),
             "--parent-pid", String(ProcessInfo.processInfo.processIdentifier),
         ]

@@ -32,6 +32,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var configuration = WorkerConfiguration(dataDirectory: directory)
         configuration.buildTimeout = .seconds(build.buildTimeout)
         configuration.healthTimeout = .seconds(build.healthTimeout)
+        configuration.instancePorts = build.instancePorts
         configuration.buildMemoryLimit = try build.buildMemory.map(parseByteSize)
         let worker = WorkerService(
             identity: WorkerIdentity(name: name), queue: queue.queue(database),

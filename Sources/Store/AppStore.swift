@@ -98,6 +98,12 @@ public struct AppStore: Sendable {
         }
     }
 
+    /// The host ports recorded for instances of every app: the reconciler publishes an
+    /// instance on its port again when it recreates it, so no other instance may take one.
+    public func recordedPorts() throws -> Set<Int> {
+        try database.read { db in Set(try Int.fetchAll(db, sql: "SELECT port FROM instances")) }
+    }
+
     /// Creates the app if it does not exist yet.
     public static func ensureApp(_ name: AppName, in db: Database) throws {
         try db.execute(

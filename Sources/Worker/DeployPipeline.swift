@@ -192,7 +192,8 @@ struct DeployPipeline {
 
     /// Creates an instance's container and records it, `starting`.
     private func createInstance(index: Int, plan: ReleasePlan) async throws -> InstanceRecord {
-        let hostPort = try await PortAllocator.freeLoopbackPort()
+        let hostPort = try await PortAllocator.freeLoopbackPort(
+            in: configuration.instancePorts, excluding: try apps.recordedPorts())
         let spec = InstanceSpec.container(
             app: app.rawValue, version: plan.version, index: index, image: plan.image,
             containerPort: plan.containerPort, environment: plan.environment, hostPort: hostPort, limits: plan.limits

@@ -1,3 +1,4 @@
+import Docker
 import Foundation
 import Store
 
@@ -22,6 +23,9 @@ public struct WorkerConfiguration: Sendable {
     /// How long old instances may finish the requests (and WebSocket tunnels) the proxy still
     /// has in flight to them before they are stopped anyway. Default 30 s.
     public var drainTimeout: Duration = .seconds(30)
+    /// The host ports instances are published on (on 127.0.0.1). Default 20000–29999, below
+    /// the kernel's ephemeral range (see ``PortAllocator/defaultRange``).
+    public var instancePorts: ClosedRange<Int> = PortAllocator.defaultRange
     /// The grace period of `docker stop` before SIGKILL, in seconds. Default 10.
     public var stopGraceSeconds: Int = 10
 

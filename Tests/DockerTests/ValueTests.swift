@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import Docker
@@ -47,8 +49,21 @@ import Testing
         #expect(DockerClient.pathSegment("mini/hello:v1") == "mini/hello:v1")
     }
 
-    @Test func freeLoopbackPortsAreUsablePorts() async throws {
+    @Test func freeLoopbackPortsComeFromTheRangeAndSkipRecordedAndBusyPorts() async throws {
         let port = try await PortAllocator.freeLoopbackPort()
-        #expect((1024...65535).contains(port))
+        #expect(PortAllocator.defaultRange.contains(port))
+
+        // A listener holds one port of a three-port range, a recorded instance another.
+        let busy = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let busyPort = try #require(busy.localAddress?.port)
+        let range = (busyPort - 1)...(busyPort + 1)
+        for _ in 0..<10 {
+            #expect(try await PortAllocator.freeLoopbackPort(in: range, excluding: [busyPort - 1]) == busyPort + 1)
+        }
+        await #expect(throws: PortAllocator.NoFreePort.self) {
+            try await PortAllocator.freeLoopbackPort(in: range, excluding: [busyPort - 1, busyPort + 1])
+        }
+        try await busy.close()
     }
 }

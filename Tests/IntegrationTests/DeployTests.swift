@@ -19,6 +19,9 @@ struct DeployTests {
             let deploy = try await minid.mini(["deploy", first.path])
             #expect(deploy.status == 0, "mini deploy failed:\n\(deploy.stdout)\n\(deploy.stderr)\n\(minid.log())")
             #expect(deploy.stdout.contains("Step 1/"), "the build log was not followed:\n\(deploy.stdout)")
+            let port = try #require(
+                deploy.stdout.firstMatch(of: /is healthy on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
+            #expect((20000...29999).contains(port), "instances are published below the ephemeral range")
             var (status, body) = try await minid.getThroughProxy(host: "hello.localhost")
             #expect(status == 200)
             #expect(body.contains("Hello from mini"))
