@@ -4,13 +4,19 @@ import Hummingbird
 import MiniCore
 import NIOCore
 import Store
+import Synchronization
 
 /// `GET /v1/apps/{app}/logs?follow=1&tail=N`: stdout and stderr of all instances, each line
-/// prefixed with its instance; when following, instances that appear later (a redeploy, a
-/// scale-up) are followed too.
+/// prefixed with its instance. When following, instances that appear later (a redeploy, a
+/// scale-up) are followed too, an instance whose container the engine restarts or the
+/// reconciler recreates is followed on, and the stream ends once the client has gone.
 struct AppLogRoutes {
     let apps: AppStore
     let docker: DockerClient
+
+    /// Lines waiting for a slow client; beyond it the oldest are dropped, and the client
+    /// reads how many.
+    static let bufferedLines = 10_000
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.get("apps/:app/logs", use: logs)
@@ -21,67 +27,134 @@ struct AppLogRoutes {
         _ = try apps.existingApp(name)
         let query = request.uri.queryParameters
         let follow = ["1", "true", "yes"].contains(query["follow"].map(String.init) ?? "")
-        let tail = query["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
+        let reader = LogReader(
+            app: name, apps: apps, docker: docker, follow: follow,
+            tail: query["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
+        )
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
         headers[.cacheControl] = "no-cache"
-        let apps = apps
-        let docker = docker
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                let lines = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-                let producer = Task {
-                    await Self.produce(
-                        app: name, apps: apps, docker: docker, follow: follow, tail: tail, into: lines.continuation)
-                }
-                defer { producer.cancel() }
-                for await line in lines.stream {
-                    try await writer.write(line)
+                if follow {
+                    // Hummingbird does not cancel a response body when its client goes away;
+                    // a quiet app would be followed on forever.
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await reader.copy(to: &writer)
+                    }
+                } else {
+                    try await reader.copy(to: &writer)
                 }
                 try await writer.finish(nil)
             }
         )
     }
+}
 
-    /// Reads every instance's log into `output`; when following, looks for new instances
-    /// every second until cancelled (the client went away).
-    private static func produce(
-        app: AppName, apps: AppStore, docker: DockerClient, follow: Bool, tail: Int,
-        into output: AsyncStream<ByteBuffer>.Continuation
-    ) async {
-        await withTaskGroup(of: Void.self) { group in
-            var followed = Set<String>()
-            repeat {
-                let instances = (try? apps.instances(of: app)) ?? []
-                for instance in instances where !followed.contains(instance.name) {
-                    followed.insert(instance.name)
-                    let container = instance.containerId ?? instance.name
-                    group.addTask {
-                        await copyLines(
-                            of: instance.name, container: container, docker: docker, follow: follow,
-                            tail: tail, into: output
-                        )
-                    }
-                }
-                if follow { try? await Task.sleep(for: .seconds(1)) }
-            } while follow && !Task.isCancelled
-            await group.waitForAll()
+/// Reads the logs of an app's instances for one request.
+private struct LogReader: Sendable {
+    let app: AppName
+    let apps: AppStore
+    let docker: DockerClient
+    let follow: Bool
+    let tail: Int
+
+    /// Writes every line to `writer` until the logs end (or, when following, until cancelled).
+    func copy(to writer: inout any ResponseBodyWriter) async throws {
+        let (lines, continuation) = AsyncStream<ByteBuffer>.makeStream(
+            bufferingPolicy: .bufferingNewest(AppLogRoutes.bufferedLines))
+        let sink = LineSink(continuation: continuation)
+        let producer = Task { await produce(into: sink) }
+        defer { producer.cancel() }
+        for await line in lines {
+            let dropped = sink.takeDropped()
+            if dropped > 0 {
+                try await writer.write(
+                    ByteBuffer(string: "(mini: \(dropped) log lines dropped: the client read too slowly)\n"))
+            }
+            try await writer.write(line)
         }
-        output.finish()
     }
 
-    private static func copyLines(
-        of instance: String, container: String, docker: DockerClient, follow: Bool, tail: Int,
-        into output: AsyncStream<ByteBuffer>.Continuation
-    ) async {
+    /// Reads every instance's log into `sink`. When following, looks at the instances every
+    /// second: a new one is followed from its last `tail` lines, one whose stream ended (its
+    /// container stopped, restarted or was recreated) again from where it ended.
+    private func produce(into sink: LineSink) async {
+        await withTaskGroup(of: String?.self) { group in
+            var following = Set<String>()
+            var endedAt: [String: Date] = [:]
+            func followNewStreams() {
+                for instance in (try? apps.instances(of: app)) ?? [] where !following.contains(instance.name) {
+                    following.insert(instance.name)
+                    let since = endedAt[instance.name]
+                    group.addTask {
+                        await copyLines(of: instance, since: since, into: sink)
+                        return instance.name
+                    }
+                }
+            }
+            func tick() {
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(1))
+                    return nil
+                }
+            }
+            followNewStreams()
+            if follow { tick() }
+            while let ended = await group.next() {
+                if let instance = ended {
+                    following.remove(instance)
+                    endedAt[instance] = Date()
+                } else if !Task.isCancelled {
+                    followNewStreams()
+                    tick()
+                }
+            }
+        }
+        sink.finish()
+    }
+
+    /// One stream of one instance's container: from its last `tail` lines, or every line
+    /// after `since`.
+    private func copyLines(of instance: InstanceRecord, since: Date?, into sink: LineSink) async {
+        let container = instance.containerId ?? instance.name
         do {
-            for try await line in docker.containerLogs(container, follow: follow, tail: tail) {
-                output.yield(ByteBuffer(string: "[\(instance)] \(line.text)\n"))
+            let lines = docker.containerLogs(container, follow: follow, tail: since == nil ? tail : nil, since: since)
+            for try await line in lines {
+                sink.yield("[\(instance.name)] \(line.text)\n")
             }
         } catch is CancellationError {
+        } catch let error as DockerError where error.code == .notFound && since != nil {
+            // Recreated under a new id meanwhile: the next look finds it.
         } catch {
-            output.yield(ByteBuffer(string: "[\(instance)] (log unavailable: \(error))\n"))
+            sink.yield("[\(instance.name)] (log unavailable: \(error))\n")
         }
+    }
+}
+
+/// Where the instances' lines go: the stream to the client, which keeps the newest
+/// ``AppLogRoutes/bufferedLines`` and counts what it drops.
+final class LineSink: Sendable {
+    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private let dropped = Atomic<Int>(0)
+
+    init(continuation: AsyncStream<ByteBuffer>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func yield(_ line: String) {
+        if case .dropped = continuation.yield(ByteBuffer(string: line)) {
+            dropped.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// How many lines were dropped since the last call.
+    func takeDropped() -> Int {
+        dropped.exchange(0, ordering: .relaxed)
+    }
+
+    func finish() {
+        continuation.finish()
     }
 }
