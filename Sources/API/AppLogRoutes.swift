@@ -31,24 +31,9 @@ struct AppLogRoutes {
             app: name, apps: apps, docker: docker, follow: follow,
             tail: query["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
         )
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; charset=utf-8"
-        headers[.cacheControl] = "no-cache"
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                if follow {
-                    // Hummingbird does not cancel a response body when its client goes away;
-                    // a quiet app would be followed on forever.
-                    try await request.body.consumeWithCancellationOnInboundClose { _ in
-                        try await reader.copy(to: &writer)
-                    }
-                } else {
-                    try await reader.copy(to: &writer)
-                }
-                try await writer.finish(nil)
-            }
-        )
+        return Response.textStream(for: request, follow: follow) { writer in
+            try await reader.copy(to: &writer)
+        }
     }
 }
 

@@ -52,15 +52,8 @@ struct JobRoutes {
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
             pollInterval: configuration.logPollInterval
         )
-        var headers = HTTPFields()
-        headers[.contentType] = "text/plain; charset=utf-8"
-        headers[.cacheControl] = "no-cache"
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
-                try await writer.finish(nil)
-            }
-        )
+        return Response.textStream(for: request, follow: follow) { writer in
+            try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
+        }
     }
 }
