@@ -86,8 +86,18 @@ private struct Walker {
     /// Walks the directory at `relativePath` (nil: the root).
     mutating func walk(_ relativePath: String?) throws {
         let names = try FileSystem.directoryNames(relativePath.map { root + "/" + $0 } ?? root)
-        for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            let path = relativePath.map { $0 + "/" + name } ?? name
+        for name in names.sorted(by: { $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }) {
+            let path = relativePath.map { $0 + "/" + name.text } ?? name.text
+            guard name.isUTF8 else {
+                // Sent names are UTF-8 (as tar's PAX names are); an excluded one is no matter.
+                guard rules.excludes(path) else {
+                    throw ArchiveError(
+                        .unsupportedEntry,
+                        "the name of \(path) (shown with \u{FFFD} for its bytes) is not UTF-8; rename it, "
+                            + "or exclude it in .dockerignore")
+                }
+                continue
+            }
             try visit(path)
         }
     }

@@ -36,19 +36,28 @@ enum FileSystem {
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A name read from a directory.
+    struct DirectoryName {
+        /// The name; bytes that are not UTF-8 show as U+FFFD, so such a name names no file.
+        var text: String
+        /// Whether the name on disk is valid UTF-8, so that `text` is exactly it.
+        var isUTF8: Bool
+    }
+
     /// The names in a directory, `.` and `..` left out, in no particular order.
-    static func directoryNames(_ path: String) throws -> [String] {
+    static func directoryNames(_ path: String) throws -> [DirectoryName] {
         guard let directory = opendir(path) else { throw unreadable(path, errno: errno) }
         defer { closedir(directory) }
-        var names: [String] = []
+        var names: [DirectoryName] = []
         errno = 0
         while let entry = readdir(directory) {
             let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
                 field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) {
-                    String(cString: $0)
+                    String(validatingCString: $0).map { DirectoryName(text: $0, isUTF8: true) }
+                        ?? DirectoryName(text: String(cString: $0), isUTF8: false)
                 }
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name.text != "." && name.text != ".." { names.append(name) }
         }
         guard errno == 0 else { throw unreadable(path, errno: errno) }
         return names

@@ -86,6 +86,29 @@ struct BuildContextTests {
         }
     }
 
+    @Test func aNameThatIsNotUTF8IsRefusedClearlyUnlessExcluded() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/Dockerfile", Data("FROM scratch\n".utf8))
+            // "data-\xff.bin": a Latin-1 name, as old archives bring them.
+            let name =
+                Array((root + "/data-").utf8).map { CChar(bitPattern: $0) } + [CChar(bitPattern: 0xff)]
+                + Array(".bin".utf8).map { CChar(bitPattern: $0) } + [0]
+            let descriptor = open(name, O_CREAT | O_WRONLY, 0o644)
+            try #require(descriptor >= 0)
+            close(descriptor)
+            #expect {
+                try BuildContext(scanning: root)
+            } throws: { error in
+                guard let error = error as? ArchiveError else { return false }
+                return error.kind == .unsupportedEntry && error.message.contains("data-\u{FFFD}.bin")
+                    && error.message.contains("not UTF-8")
+            }
+            try makeFile(root + "/.dockerignore", Data("*.bin\n".utf8))
+            let context = try BuildContext(scanning: root)
+            #expect(context.entries.map(\.path).sorted() == [".dockerignore", "Dockerfile"])
+        }
+    }
+
     @Test func missingFolderAndUnreadableFilesGiveClearErrors() async throws {
         #expect {
             try BuildContext(scanning: "/nonexistent/mini-\(UUID())")
