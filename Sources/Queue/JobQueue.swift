@@ -153,14 +153,7 @@ extension JobQueue {
         let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
         return try database.write { db in
             let now = Self.now()
-            try db.executeCached(
-                """
-                UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
-                WHERE app = ? AND kind = 'release' AND state = 'queued'
-                  AND json_extract(payload, '$.rollbackTo') IS NULL
-                """,
-                arguments: [now, app.rawValue]
-            )
+            try Self.supersedeQueued(app: app.rawValue, kind: .release, now: now, in: db)
             let record = try JobRecord.fetchOne(
                 db,
                 sql: """
@@ -173,11 +166,14 @@ extension JobQueue {
         }
     }
 
+    /// Ends the app's queued jobs of `kind` `superseded`, as a newer job of that kind is
+    /// queued: it would do the same with newer input. A queued rollback stays: it names its
+    /// own image.
     static func supersedeQueued(app: String, kind: JobKind, now: Double, in db: Database) throws {
         try db.executeCached(
             """
             UPDATE jobs SET state = 'cancelled', reason = 'superseded', finished_at = ?
-            WHERE app = ? AND kind = ? AND state = 'queued'
+            WHERE app = ? AND kind = ? AND state = 'queued' AND json_extract(payload, '$.rollbackTo') IS NULL
             """,
             arguments: [now, app, kind.rawValue]
         )
