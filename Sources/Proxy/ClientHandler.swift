@@ -28,6 +28,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     /// The proxy shuts down: close after the current exchange.
     private var isClosing = false
+    /// The last response is out and the output shut: what the client still sends is dropped
+    /// until it closes or ``lingerTimeout`` passes.
+    private var isLingering = false
+    /// The longest a connection lingers after answering a request it did not read to the end
+    /// (nginx's `lingering_timeout`).
+    static let lingerTimeout = TimeAmount.seconds(5)
     var peer = ClientPeer(address: "-", isTrustedProxy: false)
     /// The channel's writability, as its last change said (asking the channel costs more).
     private(set) var isWritable = true
@@ -127,6 +133,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        if isLingering {
+            context.read()
+            return
+        }
         // After an upgrade request, bytes wait in the socket until the tunnel (or the close).
         if !reader.isStopped
             && state.wantsClientRead(upstreamWritable: upstream?.isWritable ?? false, queuedParts: queue.count)
@@ -305,12 +315,30 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .close:
             // A client that stops reading cannot hold the connection open past the idle timeout.
             setDeadline(.now() + loop.settings.idleTimeout)
+            let lingers = !state.requestComplete
             let flushed = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: flushed)
-            flushed.futureResult.assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
+            flushed.futureResult.assumeIsolated().whenComplete { result in
+                if lingers, case .success = result {
+                    self.linger(context)
+                } else {
+                    context.close(promise: nil)
+                }
             }
         }
+    }
+
+    /// Closes a connection whose request may still be arriving (a refused head, a body the
+    /// answer did not wait for) the way nginx does: shut the output, then read and drop what
+    /// the client still sends until it closes, for up to ``lingerTimeout``. Closing at once
+    /// with unread input sends a reset, which fails a client still sending and may destroy
+    /// the answer before the client has read it.
+    private func linger(_ context: ChannelHandlerContext) {
+        isLingering = true
+        let timeout = min(Self.lingerTimeout, loop.settings.idleTimeout)
+        setDeadline(.now() + timeout)
+        context.close(mode: .output, promise: nil)
+        context.read()
     }
 
     /// Counts the answer and writes the access log line.

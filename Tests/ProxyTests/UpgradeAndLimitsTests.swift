@@ -138,6 +138,31 @@ struct UpgradeAndLimitsTests {
         }
     }
 
+    @Test(
+        "A client still sending after the proxy answered can finish, then read the answer (lingering close)",
+        arguments: [
+            ("GET / HTTP/1.1\r\nHost: x.localhost\r\nX-Big: \(String(repeating: "a", count: 40 * 1024))\r\n", "431"),
+            ("POST /upload HTTP/1.1\r\nHost: nosuch.localhost\r\nContent-Length: 1000000000\r\n\r\n", "404"),
+        ])
+    func lingeringClose(head: String, status: String) async throws {
+        try await withProxy(routes: RouteTable()) { _, port in
+            let connection = try await RawConnection.connect(port: port)
+            let (received, closed) = try await connection.channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: head))
+                try await Task.sleep(for: .milliseconds(200))  // the proxy has answered by now
+                // 64 MiB more: far beyond what socket buffers hold once the proxy stopped reading.
+                let chunk = ByteBuffer(repeating: UInt8(ascii: "b"), count: 1 << 20)
+                for _ in 0..<64 { try await outbound.write(chunk) }
+                outbound.finish()
+                var received = ""
+                for try await part in inbound { received += String(buffer: part) }
+                return (received, true)
+            }
+            #expect(received.hasPrefix("HTTP/1.1 \(status)"), "\(received.prefix(200))")
+            #expect(closed)
+        }
+    }
+
     @Test("A smuggling attempt (Content-Length with Transfer-Encoding) gets 400 and never reaches the app")
     func smugglingRefused() async throws {
         try await withUpstreams(["app"]) { upstreams in
