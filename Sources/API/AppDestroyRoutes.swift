@@ -23,9 +23,7 @@ struct AppDestroyRoutes {
         guard request.uri.queryParameters["confirm"].map(String.init) == name.rawValue else {
             throw APIError.badRequest("destroying \(name) deletes everything of it; confirm with ?confirm=\(name)")
         }
-        for job in try queue.jobs(app: name, limit: 10_000) where !job.state.isFinal {
-            _ = try? queue.cancel(job.id)
-        }
+        try await stopJobs(of: name)
         do {
             for container in try await docker.listContainers(labels: ["mini.app": name.rawValue], all: true) {
                 // A worker may be removing the same container right now (a drain).
@@ -52,6 +50,27 @@ struct AppDestroyRoutes {
         }
         context.logger.info("destroyed app", metadata: ["app": "\(name)"])
         return Response(status: .noContent)
+    }
+
+    /// How long a destroy waits for the app's running job to stop and clean up.
+    static let jobStopTimeout = Duration.seconds(30)
+
+    /// Cancels the app's queued and running jobs and waits until none runs: a running job's
+    /// worker removes what it started before the job ends, and one that published its release
+    /// ends within a second. Until then, its worker could still create a container.
+    private func stopJobs(of app: AppName) async throws {
+        for job in try queue.jobs(app: app, limit: 10_000) where !job.state.isFinal {
+            // A job that already published its release cannot be cancelled; it ends soon.
+            _ = try? queue.cancel(job.id)
+        }
+        let deadline = ContinuousClock.now + Self.jobStopTimeout
+        while let running = try queue.jobs(app: app, state: .running, limit: 1).first {
+            guard ContinuousClock.now < deadline else {
+                throw APIError.conflict(
+                    "job \(running.id) of \(app) is still stopping, so \(app) was not destroyed; try again in a moment")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// Runs `body`, trying again for up to 3 s while the engine answers "conflict" (a

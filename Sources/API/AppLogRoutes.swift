@@ -66,54 +66,79 @@ private struct LogReader: Sendable {
     /// second: a new one is followed from its last `tail` lines, one whose stream ended (its
     /// container stopped, restarted or was recreated) again from where it ended.
     private func produce(into sink: LineSink) async {
-        await withTaskGroup(of: String?.self) { group in
+        await withTaskGroup(of: GroupEvent.self) { group in
             var following = Set<String>()
-            var endedAt: [String: Date] = [:]
+            /// Where each instance's next stream starts: where its last one ended.
+            var resumeAt: [String: Date] = [:]
+            /// Instances whose last stream failed: said once, until one works again.
+            var failing = Set<String>()
             func followNewStreams() {
                 for instance in (try? apps.instances(of: app)) ?? [] where !following.contains(instance.name) {
                     following.insert(instance.name)
-                    let since = endedAt[instance.name]
+                    let (since, reportsFailure) = (resumeAt[instance.name], !failing.contains(instance.name))
                     group.addTask {
-                        await copyLines(of: instance, since: since, into: sink)
-                        return instance.name
+                        let ended = await copyLines(
+                            of: instance, since: since, reportsFailure: reportsFailure, into: sink)
+                        return .streamEnded(instance: instance.name, at: ended)
                     }
                 }
             }
             func tick() {
                 group.addTask {
                     try? await Task.sleep(for: .seconds(1))
-                    return nil
+                    return .tick
                 }
             }
             followNewStreams()
             if follow { tick() }
-            while let ended = await group.next() {
-                if let instance = ended {
+            while let event = await group.next() {
+                switch event {
+                case .streamEnded(let instance, let endedAt):
                     following.remove(instance)
-                    endedAt[instance] = Date()
-                } else if !Task.isCancelled {
+                    if let endedAt {
+                        resumeAt[instance] = endedAt
+                        failing.remove(instance)
+                    } else {
+                        failing.insert(instance)
+                    }
+                case .tick where !Task.isCancelled:
                     followNewStreams()
                     tick()
+                case .tick:
+                    break
                 }
             }
         }
         sink.finish()
     }
 
+    private enum GroupEvent: Sendable {
+        /// An instance's stream ended: cleanly at a moment, or failing (nil).
+        case streamEnded(instance: String, at: Date?)
+        case tick
+    }
+
     /// One stream of one instance's container: from its last `tail` lines, or every line
-    /// after `since`.
-    private func copyLines(of instance: InstanceRecord, since: Date?, into sink: LineSink) async {
+    /// after `since`. Returns when it ended, or nil when it failed (said in the stream when
+    /// `reportsFailure`).
+    private func copyLines(
+        of instance: InstanceRecord, since: Date?, reportsFailure: Bool, into sink: LineSink
+    ) async -> Date? {
         let container = instance.containerId ?? instance.name
         do {
             let lines = docker.containerLogs(container, follow: follow, tail: since == nil ? tail : nil, since: since)
             for try await line in lines {
                 sink.yield("[\(instance.name)] \(line.text)\n")
             }
+            return Date()
         } catch is CancellationError {
+            return nil
         } catch let error as DockerError where error.code == .notFound && since != nil {
             // Recreated under a new id meanwhile: the next look finds it.
+            return nil
         } catch {
-            sink.yield("[\(instance.name)] (log unavailable: \(error))\n")
+            if reportsFailure { sink.yield("[\(instance.name)] (log unavailable: \(error))\n") }
+            return nil
         }
     }
 }

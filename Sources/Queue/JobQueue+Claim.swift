@@ -16,7 +16,8 @@ extension JobQueue {
     /// in one transaction: a worker with nothing left to do for its job pays for one commit
     /// instead of two.
     /// - Throws: ``QueueError/leaseLost(_:)``, having changed nothing, when `lease` no
-    ///   longer holds its job.
+    ///   longer holds its job or a cancel was requested (the job then ends `cancelled`
+    ///   through ``endIfDecided(_:)``, or at the rescue after its lease).
     public func complete(_ lease: Lease, release: Int, claimingNextAs owner: WorkerIdentity) throws -> ClaimedJob? {
         let configuration = configuration
         return try database.write { db in
@@ -85,13 +86,10 @@ extension JobQueue {
         )
         for job in expired {
             let expiries = job.leaseExpiries + 1
-            try endAttempt(job: job.id, outcome: "lease lost", in: db)
+            let decided = DecidedEnd(cancelRequested: job.cancelRequestedAt != nil, publishedRelease: job.release)
             let (state, reason): (JobState, String) =
-                if job.cancelRequestedAt != nil {
-                    (.cancelled, "cancelled by user")
-                } else if job.release != nil {
-                    // It published its release, which serves: done, whatever came after.
-                    (.succeeded, "deployed")
+                if let decided {
+                    (decided.state, decided.reason)
                 } else if try isSuperseded(job.id, in: db) {
                     (.cancelled, "superseded")
                 } else if job.attempt >= job.maxAttempts || expiries >= configuration.maxLeaseExpiries {
@@ -99,6 +97,7 @@ extension JobQueue {
                 } else {
                     (.queued, "lease lost")
                 }
+            try endAttempt(job: job.id, outcome: decided?.reason ?? "lease lost", in: db)
             try db.execute(
                 sql: """
                     UPDATE jobs SET state = ?, reason = ?, lease_expiries = ?, lease_token = NULL,

@@ -3,16 +3,22 @@ import GRDB
 import MiniCore
 
 extension JobQueue {
-    /// Extends the lease by ``Configuration/leaseDuration``.
+    /// Extends the lease by ``Configuration/leaseDuration``, also once a cancel is requested:
+    /// the worker removes what the job started under it, and the app takes no other job
+    /// until then.
     /// - Throws: ``QueueError/leaseLost(_:)`` when the lease is no longer held.
     public func heartbeat(_ lease: Lease) throws {
         let duration = configuration.leaseDuration
-        try fenced(lease) { db in
+        try database.write { db in
             let now = Self.now()
             try db.executeCached(
-                "UPDATE jobs SET lease_expires_at = ?, heartbeat_at = ? WHERE id = ?",
-                arguments: [now + duration, now, lease.job]
+                """
+                UPDATE jobs SET lease_expires_at = ?, heartbeat_at = ?
+                WHERE id = ? AND state = 'running' AND lease_token = ?
+                """,
+                arguments: [now + duration, now, lease.job, lease.token]
             )
+            guard db.changesCount == 1 else { throw QueueError.leaseLost(lease.job) }
         }
     }
 
@@ -55,7 +61,7 @@ extension JobQueue {
     ) throws -> T {
         try fenced(lease) { db in
             let published = try body(db)
-            try db.execute(sql: "UPDATE jobs SET release = ? WHERE id = ?", arguments: [release, lease.job])
+            try db.executeCached("UPDATE jobs SET release = ? WHERE id = ?", arguments: [release, lease.job])
             return published
         }
     }
@@ -80,21 +86,17 @@ extension JobQueue {
     private static func endIfDecided(_ lease: Lease, in db: Database) throws -> Bool {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT cancel_requested_at IS NOT NULL, release FROM jobs
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT cancel_requested_at IS NOT NULL, release FROM jobs
+                        WHERE id = ? AND state = 'running' AND lease_token = ?
+                        """
+                ),
                 arguments: [lease.job, lease.token]
-            )
+            ),
+            let end = DecidedEnd(cancelRequested: row[0], publishedRelease: row[1])
         else { return false }
-        if row[0] as Bool {
-            try finish(lease, state: .cancelled, reason: "cancelled by user", error: nil, release: nil, in: db)
-        } else if let release = row[1] as Int? {
-            try finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
-        } else {
-            return false
-        }
+        try finish(lease, state: end.state, reason: end.reason, error: nil, release: end.release, in: db)
         return true
     }
 
@@ -188,17 +190,32 @@ extension JobQueue {
     }
 }
 
+/// How a running job ends whatever its worker reports, once that is decided.
+struct DecidedEnd {
+    var state: JobState
+    var reason: String
+    var release: Int?
+
+    /// `cancelled` once a user asked to cancel the job, `succeeded` once it published its
+    /// release (which serves); nil while its worker decides.
+    init?(cancelRequested: Bool, publishedRelease: Int?) {
+        if cancelRequested {
+            (state, reason, release) = (.cancelled, "cancelled by user", nil)
+        } else if let publishedRelease {
+            (state, reason, release) = (.succeeded, "deployed", publishedRelease)
+        } else {
+            return nil
+        }
+    }
+}
+
 extension JobQueue {
-    /// Ends the job `succeeded` with `release`, in the same fenced transaction as `body`
-    /// (such as the worker publishing that release), so both happen or neither does.
-    public func complete<T: Sendable>(
-        _ lease: Lease, release: Int, with body: @Sendable (Database) throws -> T
-    ) throws -> T {
-        // The fenced end of the job comes first and is the lease check: `body` runs only
-        // while the lease holds, and one transaction makes both happen or neither.
+    /// Ends the job `succeeded` with `release` (once it published it, ``publish(_:release:with:)``).
+    /// - Throws: ``QueueError/leaseLost(_:)``, having changed nothing, when `lease` no longer
+    ///   holds the job, or a cancel was requested.
+    public func complete(_ lease: Lease, release: Int) throws {
         try database.write { db in
             try Self.finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
-            return try body(db)
         }
     }
 }

@@ -7,8 +7,9 @@ import Store
 ///
 /// States: `queued → running → succeeded | failed | cancelled`. A claim is one
 /// `BEGIN IMMEDIATE` transaction; every later write of the holder checks
-/// `state = 'running' AND lease_token = ?` and fails with ``QueueError/leaseLost(_:)``
-/// when it no longer holds the job.
+/// `state = 'running' AND lease_token = ?`, and that no cancel was requested, and fails with
+/// ``QueueError/leaseLost(_:)`` otherwise. A job's end can be decided before its worker
+/// reports it: by a cancel request, or by publishing its release (``endIfDecided(_:)``).
 public struct JobQueue: Sendable {
     /// Settings of the queue, with their defaults.
     public struct Configuration: Sendable {
@@ -109,11 +110,12 @@ extension JobQueue {
         }
     }
 
-    /// Cancels a job. A queued one ends at once. A running one is asked to stop: its lease
-    /// no longer fences any write, its worker stops at its next lease check, removes what it
-    /// started and only then ends the job `cancelled` (``endIfDecided(_:)``), so that the app
-    /// takes no other job while that clean-up runs. A job whose worker died ends `cancelled`
-    /// when its lease expires.
+    /// Cancels a job. A queued one ends at once. A running one is asked to stop: the fence
+    /// refuses its worker's writes from now on, the worker stops at its next lease check,
+    /// removes what it started (its heartbeats keep the lease meanwhile) and only then ends
+    /// the job `cancelled` (``endIfDecided(_:)``), so that the app takes no other job while
+    /// that clean-up runs. A job whose worker died ends `cancelled` at the first rescue after
+    /// its lease expired.
     /// - Throws: ``QueueError/jobReleased(_:app:release:)`` once the job has published its release:
     ///   that release serves, and only a rollback undoes it.
     public func cancel(_ id: JobID) throws -> JobInfo {

@@ -67,13 +67,19 @@ struct DeployPipeline {
         let current = try currentSettings()
         let tag = "mini/\(app):v\(current.version)"
         let image = try await build(tag: tag)
-        return ReleasePlan(
-            version: current.version, image: image,
-            containerPort: try await containerPort(image: image),
-            environment: current.environment, instances: current.record?.instances ?? 1,
-            description: "deploy of job \(job.info.id)", restoresEnvironment: false,
-            healthPath: current.record?.healthPath, limits: current.record
-        )
+        do {
+            try log.append("-----> Built \(tag) (\(image.prefix(19)))")
+            return ReleasePlan(
+                version: current.version, image: image,
+                containerPort: try await containerPort(image: image),
+                environment: current.environment, instances: current.record?.instances ?? 1,
+                description: "deploy of job \(job.info.id)", restoresEnvironment: false,
+                healthPath: current.record?.healthPath, limits: current.record
+            )
+        } catch {
+            await remove([], tag: tag)
+            throw error
+        }
     }
 
     /// Releases an existing image again: the current one with the app's settings, or the
@@ -126,41 +132,39 @@ struct DeployPipeline {
     /// Starts the plan's instances beside the old ones, waits until all are healthy,
     /// publishes the release and ends the job.
     private func roll(_ plan: ReleasePlan) async throws -> Released {
-        try log.append(
-            "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
         var started: [InstanceRecord] = []
+        let draining: [InstanceRecord]
         do {
+            try log.append(
+                "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
             for index in 0..<plan.instances {
-                let instance = try await createInstance(index: index + 1, plan: plan)
-                // Counted before it starts, so that a failure or a cancellation from here on
-                // removes it too.
-                started.append(instance)
-                try await docker.startContainer(instance.containerId ?? instance.name)
+                try await startInstance(index: index + 1, plan: plan, started: &started)
             }
             for instance in started {
                 try await waitUntilHealthy(instance, path: plan.healthPath)
             }
-        } catch {
-            await remove(started, image: job.info.kind == .deploy ? "mini/\(app):v\(plan.version)" : nil)
-            throw error
-        }
-
-        try log.append("-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
-        // From this transaction on, the job can only end `succeeded` (`JobQueue.publish`).
-        let draining = try queue.publish(job.lease, release: plan.version) { [app, job] db in
-            _ = try AppStore.createRelease(
-                app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
-                instances: plan.instances, job: job.info.id, description: plan.description, in: db
-            )
-            if plan.restoresEnvironment {
-                try AppStore.replaceEnvironment(of: app, with: plan.environment, in: db)
+            try log.append("-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
+            // From this transaction on, the job can only end `succeeded` (`JobQueue.publish`).
+            draining = try queue.publish(job.lease, release: plan.version) { [app, job] db in
+                _ = try AppStore.createRelease(
+                    app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
+                    instances: plan.instances, job: job.info.id, description: plan.description, in: db
+                )
+                if plan.restoresEnvironment {
+                    try AppStore.replaceEnvironment(of: app, with: plan.environment, in: db)
+                }
+                return try AppStore.publish(app: app, release: plan.version, in: db)
             }
-            return try AppStore.publish(app: app, release: plan.version, in: db)
+        } catch {
+            // Nothing was published (a refused publish wrote nothing): the old release serves
+            // on, and what this attempt made goes.
+            await remove(started, tag: "mini/\(app):v\(plan.version)")
+            throw error
         }
         // The proxy picks routes up within ~50 ms; the job ends only once the new release is
         // what clients reach, so `mini deploy` returning 0 means the new release serves.
         try await Task.sleep(for: configuration.routePropagationDelay)
-        try queue.complete(job.lease, release: plan.version) { _ in }
+        try queue.complete(job.lease, release: plan.version)
         logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
         return Released(version: plan.version, draining: draining)
     }
@@ -173,7 +177,6 @@ struct DeployPipeline {
             ) { line in
                 try log.append(line)
             }
-            try log.append("-----> Built \(tag) (\(image.prefix(19)))")
             return image
         } catch let error as DockerError where error.code == .buildFailed {
             throw DeployFailure.permanent("build failed", error.message)
@@ -190,6 +193,29 @@ struct DeployPipeline {
         return 8080
     }
 
+    /// Creates, records and starts an instance, adding it to `started` before it starts, so
+    /// that a failure or a cancellation from here on removes it too. A port another worker
+    /// took since it was chosen ("port is already allocated") is swapped for another.
+    private func startInstance(index: Int, plan: ReleasePlan, started: inout [InstanceRecord]) async throws {
+        let attempts = 3
+        for attempt in 1...attempts {
+            let instance = try await createInstance(index: index, plan: plan)
+            started.append(instance)
+            do {
+                return try await docker.startContainer(instance.containerId ?? instance.name)
+            } catch let error as DockerError where attempt < attempts && Self.isPortTaken(error) {
+                started.removeLast()
+                await remove([instance], tag: nil)
+                try log.append("-----> Port \(instance.port) was taken meanwhile; trying another")
+            }
+        }
+    }
+
+    /// Whether the engine could not publish a container because its host port is in use.
+    static func isPortTaken(_ error: DockerError) -> Bool {
+        error.message.contains("port is already allocated") || error.message.contains("address already in use")
+    }
+
     /// Creates an instance's container and records it, `starting`.
     private func createInstance(index: Int, plan: ReleasePlan) async throws -> InstanceRecord {
         let hostPort = try await PortAllocator.freeLoopbackPort(
@@ -204,10 +230,15 @@ struct DeployPipeline {
         let instance = InstanceRecord(
             name: spec.name, app: app.rawValue, release: plan.version, containerId: id, port: hostPort, state: .starting
         )
-        try queue.fenced(job.lease) { db in
-            // A retried attempt may also find the record of an earlier one.
-            try db.execute(sql: "DELETE FROM instances WHERE name = ?", arguments: [instance.name])
-            try instance.insert(db)
+        do {
+            try queue.fenced(job.lease) { db in
+                // A retried attempt may also find the record of an earlier one.
+                try db.execute(sql: "DELETE FROM instances WHERE name = ?", arguments: [instance.name])
+                try instance.insert(db)
+            }
+        } catch {
+            try? await docker.removeContainer(id, force: true, ignoreMissing: true)
+            throw error
         }
         return instance
     }
@@ -257,9 +288,9 @@ struct DeployPipeline {
     /// How many releases per app keep their image, for rollbacks.
     static let keptReleaseImages = 5
 
-    /// Stops and forgets instances of a failed attempt, and the image it built, whatever
-    /// happened to the task (a cancelled job cleans up too).
-    private func remove(_ instances: [InstanceRecord], image: String?) async {
+    /// Stops and forgets instances of a failed attempt, and the image tag it made (the image
+    /// goes with its last tag), whatever happened to the task (a cancelled job cleans up too).
+    private func remove(_ instances: [InstanceRecord], tag: String?) async {
         let docker = docker
         let apps = apps
         await Task {
@@ -268,8 +299,8 @@ struct DeployPipeline {
                     instance.containerId ?? instance.name, force: true, ignoreMissing: true)
                 try? apps.removeInstance(named: instance.name)
             }
-            if let image {
-                try? await docker.removeImage(image, force: false, ignoreMissing: true)
+            if let tag {
+                try? await docker.removeImage(tag, force: false, ignoreMissing: true)
             }
         }.value
     }

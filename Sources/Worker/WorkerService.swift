@@ -65,12 +65,16 @@ public struct WorkerService: Service {
             job: job, docker: docker, httpClient: httpClient, queue: queue, apps: apps, log: log,
             configuration: configuration, logger: logger
         )
+        // The lease lives until the job has ended: after a cancel request too, while the
+        // pipeline removes what it started.
+        let heartbeat = Task { await beat(lease) }
         let outcome = await withGracefulShutdownHandler {
             await race(pipeline: pipeline, lease: lease)
         } onGracefulShutdown: { [logger] in
             logger.info("shutting down: handing the job back")
         }
         finish(job, outcome: outcome, log: log, logger: logger)
+        heartbeat.cancel()
         guard case .released(let released) = outcome else { return nil }
         return { await pipeline.retire(released) }
     }
@@ -83,14 +87,21 @@ public struct WorkerService: Service {
         case shutdown
     }
 
-    /// Runs the pipeline against the lease keeper, the build timeout and shutdown: the first
-    /// to end decides, and the others are cancelled (dropping a Docker build cancels it).
+    /// Runs the pipeline against the lease watch, the build timeout and shutdown: the first
+    /// to end decides, and the others are cancelled (dropping a Docker build cancels it),
+    /// unless the pipeline still released: its job has then ended `succeeded`.
     private func race(pipeline: DeployPipeline, lease: Lease) async -> Outcome {
         await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
-                do { return .released(try await pipeline.run()) } catch { return .failed(error) }
+                do {
+                    return .released(try await pipeline.run())
+                } catch let error as QueueError where error.isLeaseLost {
+                    return .leaseLost
+                } catch {
+                    return .failed(error)
+                }
             }
-            group.addTask { await keepLease(lease) }
+            group.addTask { await watchLease(lease) }
             group.addTask { [timeout = configuration.buildTimeout] in
                 do { try await Task.sleep(for: timeout) } catch { return .shutdown }
                 return .timedOut
@@ -99,28 +110,22 @@ public struct WorkerService: Service {
                 do { try await gracefulShutdown() } catch { return .shutdown }
                 return .shutdown
             }
-            let first = await group.next() ?? .shutdown
+            var outcome = await group.next() ?? .shutdown
             group.cancelAll()
-            return first
+            while let other = await group.next() {
+                if case .released = other { outcome = other }
+            }
+            return outcome
         }
     }
 
-    /// Heartbeats every third of the lease and checks often for loss (a cancel, an expiry).
-    /// Returns only when the lease is lost.
-    private func keepLease(_ lease: Lease) async -> Outcome {
-        let heartbeatEvery = Duration.seconds(queue.configuration.leaseDuration / 3)
-        var lastBeat = ContinuousClock.now
+    /// Checks often whether the lease still holds the job without a cancel request. Returns
+    /// only when it does not.
+    private func watchLease(_ lease: Lease) async -> Outcome {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.leaseCheckInterval)
-                if ContinuousClock.now - lastBeat >= heartbeatEvery {
-                    try queue.heartbeat(lease)
-                    lastBeat = .now
-                } else if try !queue.holds(lease) {
-                    return .leaseLost
-                }
-            } catch let error as QueueError where error.isLeaseLost {
-                return .leaseLost
+                if try !queue.holds(lease) { return .leaseLost }
             } catch is CancellationError {
                 break
             } catch {
@@ -128,6 +133,23 @@ public struct WorkerService: Service {
             }
         }
         return .shutdown
+    }
+
+    /// Heartbeats every third of the lease until cancelled or the lease is gone.
+    private func beat(_ lease: Lease) async {
+        let interval = Duration.seconds(queue.configuration.leaseDuration / 3)
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+                try queue.heartbeat(lease)
+            } catch let error as QueueError where error.isLeaseLost {
+                return
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// The fence refused this worker, which has stopped and removed what it started: a user
@@ -148,8 +170,6 @@ public struct WorkerService: Service {
             case .released(let released):
                 logger.info("job succeeded", metadata: ["release": "v\(released.version)"])
             case .leaseLost:
-                try endAfterLosingTheFence(lease, logger: logger)
-            case .failed(let error as QueueError) where error.isLeaseLost:
                 try endAfterLosingTheFence(lease, logger: logger)
             case .timedOut:
                 let message = "the build ran longer than \(configuration.buildTimeout)"

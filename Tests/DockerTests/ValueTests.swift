@@ -53,10 +53,11 @@ import Testing
         let port = try await PortAllocator.freeLoopbackPort()
         #expect(PortAllocator.defaultRange.contains(port))
 
-        // A listener holds one port of a three-port range, a recorded instance another.
+        // A listener holds one port of a three-port range, a recorded instance another. The
+        // range lies in instance ports, where no outgoing connection takes one of them.
+        let busyPort = try await PortAllocator.freeLoopbackPort(in: 20001...29998)
         let busy = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let busyPort = try #require(busy.localAddress?.port)
+            .bind(host: "127.0.0.1", port: busyPort).get()
         let range = (busyPort - 1)...(busyPort + 1)
         for _ in 0..<10 {
             #expect(try await PortAllocator.freeLoopbackPort(in: range, excluding: [busyPort - 1]) == busyPort + 1)

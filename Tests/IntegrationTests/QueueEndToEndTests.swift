@@ -51,20 +51,18 @@ struct QueueEndToEndTests {
             let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try await Self.waitUntilRunning(job, minid: minid)
-            for _ in 0..<300 where try await Self.runningSleepSteps(seconds: 37) == 0 {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntil(timeout: .seconds(30)) { try await Self.runningSleepSteps(seconds: 37) > 0 }
             #expect(try await Self.runningSleepSteps(seconds: 37) == 1, "the build step should be running")
-            let cancelled = try await minid.mini(["cancel", job])
-            #expect(cancelled.status == 0, "\(cancelled.stderr)")
             let started = ContinuousClock.now
+            let cancelled = try await minid.mini(["cancel", job, "--async"])
+            #expect(cancelled.status == 0, "\(cancelled.stderr)")
             while try await Self.runningSleepSteps(seconds: 37) > 0, ContinuousClock.now - started < .seconds(5) {
                 try await Task.sleep(for: .milliseconds(100))
             }
             let took = ContinuousClock.now - started
             #expect(took < .seconds(2), "the build kept running \(took) after the cancel")
-            let status = try await minid.mini(["status", job, "--json"])
-            #expect(status.stdout.contains("cancelled by user"))
+            let status = try await minid.mini(["status", job, "--wait", "--json"], timeout: .seconds(30))
+            #expect(status.stdout.contains("cancelled by user"), "\(status.stdout)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
@@ -95,9 +93,7 @@ struct QueueEndToEndTests {
             )
             let queued = try await minid.mini(["deploy", silent.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            for _ in 0..<300 where try await Self.containers(of: app).isEmpty {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await waitUntil(timeout: .seconds(30)) { try await !Self.containers(of: app).isEmpty }
             #expect(try await Self.containers(of: app).count == 1, "the new instance should be waiting to get healthy")
 
             let cancelled = try await minid.mini(["cancel", job])

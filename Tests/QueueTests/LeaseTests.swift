@@ -59,11 +59,11 @@ struct LeaseTests {
             try queue.fail(stale.lease, .permanent(reason: "late", error: "late"))
         }
         #expect(throws: QueueError.leaseLost(stale.lease.job)) {
-            try queue.complete(stale.lease, release: 9) { _ in }
+            try queue.complete(stale.lease, release: 9)
         }
         // The holder of the fresh lease is unaffected.
         try queue.heartbeat(fresh.lease)
-        try queue.complete(fresh.lease, release: 1) { _ in }
+        try queue.complete(fresh.lease, release: 1)
         let job = try queue.job(fresh.info.id)
         #expect(job.state == .succeeded)
         #expect(job.release == 1)
@@ -148,6 +148,8 @@ struct LeaseTests {
 
     @Test("cancelling a running job fences its worker at once and keeps the app busy until the worker ends it")
     func cancelRunning() throws {
+        // The suite's 0.3 s lease could expire on a busy machine before the worker ends the job.
+        let queue = JobQueue(database: queue.database)
         _ = try enqueue("app")
         let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
         let next = try enqueue("app")
@@ -155,12 +157,12 @@ struct LeaseTests {
         #expect(cancelling.state == .running)
         #expect(cancelling.reason == "cancelling")
         #expect(try !queue.holds(claimed.lease))
-        #expect(throws: QueueError.leaseLost(claimed.lease.job)) { try queue.heartbeat(claimed.lease) }
+        try queue.heartbeat(claimed.lease)  // the lease lives on while the worker cleans up
         #expect(throws: QueueError.leaseLost(claimed.lease.job)) {
             try queue.publish(claimed.lease, release: 1) { _ in }
         }
         #expect(throws: QueueError.leaseLost(claimed.lease.job)) {
-            try queue.complete(claimed.lease, release: 1) { _ in }
+            try queue.complete(claimed.lease, release: 1)
         }
         #expect(try queue.cancel(claimed.info.id).reason == "cancelling", "asking twice changes nothing")
         #expect(try queue.claim(as: WorkerIdentity(name: "w2")) == nil, "the app is busy while its worker cleans up")
@@ -265,7 +267,7 @@ struct LeaseTests {
         try queue.fail(second.lease, .transient(reason: "docker unreachable", error: "socket refused"))
         try await Task.sleep(for: .milliseconds(150))
         let third = try #require(try queue.claim(as: WorkerIdentity(name: "done")))
-        try queue.complete(third.lease, release: 1) { _ in }
+        try queue.complete(third.lease, release: 1)
 
         let attempts = try queue.database.read { db in
             try Row.fetchAll(

@@ -94,7 +94,7 @@ struct StressTests {
         #expect(rescued.token != held.token)
         let stale = Lease(job: job.id, token: held.token, owner: "killed")
         #expect(throws: QueueError.leaseLost(job.id)) { try queue.heartbeat(stale) }
-        #expect(throws: QueueError.leaseLost(job.id)) { try queue.complete(stale, release: 99) { _ in } }
+        #expect(throws: QueueError.leaseLost(job.id)) { try queue.complete(stale, release: 99) }
         #expect(throws: QueueError.leaseLost(job.id)) {
             try queue.fail(stale, .permanent(reason: "late", error: "written after the kill"))
         }

@@ -102,7 +102,7 @@ struct BenchWorker {
     /// lost (with a short lease, a worker can wait out its lease for the write lock).
     private func complete(_ lease: Lease) throws {
         do {
-            try queue.complete(lease, release: 1) { _ in }
+            try queue.complete(lease, release: 1)
             try log.append(.complete(job: lease.job, token: lease.token, pid: pid, at: Self.now()))
         } catch let error as QueueError where error.isLeaseLost {
             try log.append(.refused(job: lease.job, token: lease.token, pid: pid))
