@@ -5,7 +5,7 @@ import Queue
 import Store
 
 /// The app routes: list, show, releases, and the changes that make a new release
-/// (env, scale, limits, rollback), each queued as a `release` job.
+/// (env, scale, limits, rollback, restart), each queued as a `release` job.
 struct AppRoutes {
     let configuration: APIConfiguration
     let apps: AppStore
@@ -20,6 +20,7 @@ struct AppRoutes {
         group.put("apps/:app/scale", use: scale)
         group.put("apps/:app/limits", use: limits)
         group.post("apps/:app/rollback", use: rollback)
+        group.post("apps/:app/restart", use: restart)
     }
 
     @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -117,6 +118,16 @@ struct AppRoutes {
         let job = try queue.enqueueRelease(
             app: try AppName(app.name), change: ReleaseChange(rollbackTo: target, description: "rollback to v\(target)")
         )
+        return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
+    }
+
+    /// Replaces every instance with a fresh one of the current release, without downtime
+    /// (new instances start, get healthy and take the routes before the old ones drain).
+    @Sendable func restart(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        guard let job = try queueRelease(app, ReleaseChange(description: "restart")) else {
+            throw APIError.conflict("\(app.name) has no release to restart; deploy it first")
+        }
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
 

@@ -23,7 +23,7 @@ struct Mini: AsyncParsableCommand {
         version: MiniVersion.current,
         subcommands: [
             Deploy.self, Status.self, Logs.self, Jobs.self, Cancel.self, Apps.self, Releases.self, Rollback.self,
-            Env.self, Scale.self, LimitsCommand.self, Domains.self, ConfigCommand.self, Version.self,
+            Env.self, Scale.self, Restart.self, LimitsCommand.self, Domains.self, ConfigCommand.self, Version.self,
         ]
     )
 

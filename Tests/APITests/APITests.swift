@@ -279,6 +279,36 @@ struct APITests {
         }
     }
 
+    @Test("A restart queues a release job of the current release; without a release it is a conflict")
+    func restart() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/apps/web/restart", method: .post, headers: fixture.auth) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("deploy it first"))
+            }
+            try fixture.database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO releases (app, version, image, container_port, created_at)
+                        VALUES ('web', 1, 'sha256:1', 8080, 0)
+                        """)
+                try db.execute(sql: "UPDATE apps SET current_release = 1 WHERE name = 'web'")
+            }
+            try await client.execute(uri: "/v1/apps/web/restart", method: .post, headers: fixture.auth) { response in
+                #expect(response.status == .accepted)
+                let accepted = try JSONDecoder.mini.decode(ChangeAccepted.self, from: Data(buffer: response.body))
+                #expect(accepted.job?.kind == .release)
+                #expect(accepted.job?.state == .queued)
+            }
+            try await client.execute(uri: "/v1/apps/nosuch/restart", method: .post, headers: fixture.auth) {
+                #expect($0.status == .notFound)
+            }
+        }
+    }
+
     @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")
     func prometheusText() {
         var text = PrometheusText()

@@ -102,6 +102,21 @@ struct DeployTests {
             let removed = try await minid.mini(["domains", "remove", "hello", "www.hello.test"])
             #expect(removed.status == 0, "\(removed.stderr)")
             try await waitUntil { try await minid.getThroughProxy(host: "www.hello.test").0 == 404 }
+
+            // A restart replaces the instance with a fresh one of the same code, as a release.
+            let restarted = try await minid.mini(["restart", "hello"])
+            #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
+            #expect(restarted.stdout.contains("hello is now at v3"), "\(restarted.stdout)")
+            #expect(try await minid.mini(["apps", "info", "hello"]).stdout.contains("mini-hello-v3-1"))
+            try await waitUntil(timeout: .seconds(20)) {
+                try await !minid.mini(["apps", "info", "hello"]).stdout.contains("mini-hello-v2-1")
+            }
+            (status, body) = try await minid.getThroughProxy(host: "hello.localhost")
+            #expect(body.contains("Second release"))
+            let releases = try await minid.mini(["releases", "hello"])
+            #expect(releases.stdout.contains("restart"), "\(releases.stdout)")
+            let none = try await minid.mini(["restart", "nosuchapp"])
+            #expect(none.status == 1, "\(none.stderr)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -87,6 +87,28 @@ extension Mini {
         }
     }
 
+    /// `mini restart <app>`
+    struct Restart: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restart an app: fresh instances of its current release; zero-downtime.",
+            discussion: """
+                The new instances start beside the old ones and take the traffic once healthy; the \
+                old ones then drain. Exits 0 once the new instances serve.
+                """
+        )
+
+        @Argument(help: "The app.", transform: AppName.argument)
+        var app: AppName
+
+        @OptionGroup var api: APIOptions
+
+        func run() async throws {
+            let client = try api.client()
+            let accepted: ChangeAccepted = try await client.post("/v1/apps/\(app)/restart")
+            try await client.finishRelease(accepted.job, app: app, doing: "restart")
+        }
+    }
+
     /// `mini limits [show|set]`
     struct LimitsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
