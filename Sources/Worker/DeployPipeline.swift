@@ -162,9 +162,13 @@ struct DeployPipeline {
             throw error
         }
         // The proxy picks routes up within ~50 ms; the job ends only once the new release is
-        // what clients reach, so `mini deploy` returning 0 means the new release serves.
-        try await Task.sleep(for: configuration.routePropagationDelay)
-        try queue.complete(job.lease, release: plan.version)
+        // what clients reach, so `mini deploy` returning 0 means the new release serves. The
+        // job has succeeded from the publish on: a shutdown or timeout now does not cut this
+        // short, so that the worker still retires the old release.
+        try await Task { [queue, job, delay = configuration.routePropagationDelay] in
+            try await Task.sleep(for: delay)
+            try queue.complete(job.lease, release: plan.version)
+        }.value
         logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
         return Released(version: plan.version, draining: draining)
     }
