@@ -109,14 +109,22 @@ final class LoopContext {
     }
 
     /// This loop's part of ``ProxyServer/drainState(of:)``: requests in flight to `upstreams`
-    /// (their pools, retired ones included, count them) and how many its route table still
-    /// sends requests to.
+    /// (their pools, retired ones included, count them), how many its route table still sends
+    /// requests to, and how many it does not yet.
     func drainState(of upstreams: [Upstream]) -> ProxyDrainState {
         var state = ProxyDrainState(inFlight: 0, stillRouted: 0)
         for upstream in upstreams {
-            guard let pool = pools[upstream] else { continue }
+            // Every routed upstream has a pool from the moment its route table is applied.
+            guard let pool = pools[upstream] else {
+                state.notRouted += 1
+                continue
+            }
             state.inFlight += pool.inFlight
-            state.stillRouted += pool.isRetired ? 0 : 1
+            if pool.isRetired {
+                state.notRouted += 1
+            } else {
+                state.stillRouted += 1
+            }
         }
         return state
     }

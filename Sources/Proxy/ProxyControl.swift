@@ -9,20 +9,27 @@ import ServiceLifecycle
     import Darwin
 #endif
 
-/// How far the proxy is from being done with some upstreams (the old instances of a release).
+/// Where some upstreams stand in the proxy: how far it is from being done with them (the old
+/// instances of a release), or from routing to them (the new ones).
 public struct ProxyDrainState: Sendable, Equatable {
     /// Requests being forwarded to them right now, and open tunnels.
     public var inFlight: Int
-    /// How many of them an event loop still routes to (its route table is not updated yet).
+    /// How many of them an event loop still routes to (its route table is not updated yet),
+    /// counted once per event loop.
     public var stillRouted: Int
+    /// How many of them an event loop does not route to yet, counted once per event loop.
+    public var notRouted: Int
 
-    public init(inFlight: Int, stillRouted: Int) {
+    public init(inFlight: Int, stillRouted: Int, notRouted: Int = 0) {
         self.inFlight = inFlight
         self.stillRouted = stillRouted
+        self.notRouted = notRouted
     }
 
     /// No request can reach them any more: they may be stopped.
     public var isDone: Bool { inFlight == 0 && stillRouted == 0 }
+    /// Every event loop routes to all of them: a new release is what clients reach.
+    public var isRouted: Bool { notRouted == 0 }
 }
 
 /// The proxy's local control socket, a Unix socket in the data directory (mode 0600 from the
@@ -31,7 +38,7 @@ public struct ProxyDrainState: Sendable, Equatable {
 ///
 /// One request line per connection, one answer line:
 /// ```
-/// drain-state 127.0.0.1:41001 127.0.0.1:41002\n   →   <in flight> <still routed>\n
+/// drain-state 127.0.0.1:41001 127.0.0.1:41002\n   →   <in flight> <still routed> <not routed>\n
 /// ```
 ///
 /// A failure to listen (a path too long for a Unix socket, a read-only folder) is logged and
@@ -108,7 +115,7 @@ public struct ProxyControlServer: Service {
             let answer: String
             if let upstreams = ProxyControlRequest.parse(String(buffer: line)) {
                 let state = await proxy.drainState(of: upstreams)
-                answer = "\(state.inFlight) \(state.stillRouted)"
+                answer = "\(state.inFlight) \(state.stillRouted) \(state.notRouted)"
             } else {
                 answer = "error: expected 'drain-state HOST:PORT ...'"
             }
@@ -126,7 +133,7 @@ public struct ProxyControlServer: Service {
 
 /// Asks a ``ProxyControlServer``.
 public enum ProxyControlClient {
-    /// How far the proxy is from being done with `upstreams`.
+    /// Where `upstreams` stand in the proxy (``ProxyDrainState``).
     /// - Throws: when no proxy answers at `socketPath` within `timeout`, or it answers
     ///   something else.
     public static func drainState(
@@ -154,8 +161,8 @@ public enum ProxyControlClient {
             return text
         }
         let numbers = answer.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
-        guard numbers.count == 2 else { throw ProxyError.controlAnswer(answer) }
-        return ProxyDrainState(inFlight: numbers[0], stillRouted: numbers[1])
+        guard numbers.count == 3 else { throw ProxyError.controlAnswer(answer) }
+        return ProxyDrainState(inFlight: numbers[0], stillRouted: numbers[1], notRouted: numbers[2])
     }
 }
 

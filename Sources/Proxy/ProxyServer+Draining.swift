@@ -14,13 +14,14 @@ extension ProxyServer {
         await statistics().inFlight
     }
 
-    /// How far the proxy is from being done with `upstreams`: requests in flight to them, and
-    /// how many an event loop still routes to.
+    /// Where `upstreams` stand: requests in flight to them, how many an event loop still
+    /// routes to, and how many one does not route to yet.
     public func drainState(of upstreams: [Upstream]) async -> ProxyDrainState {
         var state = ProxyDrainState(inFlight: 0, stillRouted: 0)
         for loopState in await forEachLoop({ $0.drainState(of: upstreams) }) {
             state.inFlight += loopState.inFlight
             state.stillRouted += loopState.stillRouted
+            state.notRouted += loopState.notRouted
         }
         return state
     }

@@ -11,7 +11,11 @@ struct HealthGate {
     /// The configured path, or nil for `/up` falling back to `/` when `/up` is 404.
     let path: String?
     let timeout: Duration
-    let interval: Duration = .seconds(1)
+    /// The wait after the first failed check; it doubles after each, up to ``maxInterval``:
+    /// most apps answer within a fraction of a second, and a deploy should not wait a whole
+    /// second more for each.
+    let firstInterval: Duration = .milliseconds(50)
+    let maxInterval: Duration = .seconds(1)
     let requestTimeout: TimeAmount = .seconds(5)
 
     enum Outcome: Equatable {
@@ -24,16 +28,18 @@ struct HealthGate {
     func wait(containerID: String, port: Int) async throws -> Outcome {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var lastProblem = "no answer yet"
+        var interval = firstInterval
         while ContinuousClock.now < deadline {
-            let container = try await docker.inspectContainer(containerID)
-            if container.state != .running && container.state != .created {
-                return .exited(container.exitCode)
-            }
             switch await probe(port: port) {
             case .success: return .healthy
             case .failure(let problem): lastProblem = problem.message
             }
+            let container = try await docker.inspectContainer(containerID)
+            if container.state != .running && container.state != .created {
+                return .exited(container.exitCode)
+            }
             try await Task.sleep(for: interval)
+            interval = min(interval * 2, maxInterval)
         }
         return .timedOut(lastProblem: lastProblem)
     }

@@ -17,8 +17,9 @@ public struct WorkerConfiguration: Sendable {
     public var leaseCheckInterval: Duration = .milliseconds(500)
     /// How long an idle worker waits for a change before it looks again. Default 1 s.
     public var idleWait: Duration = .seconds(1)
-    /// How long the proxy may take to pick up a route change: the job ends and old
-    /// instances stop only after it. Default 300 ms (the proxy watches the store every 50 ms).
+    /// How long the proxy may take to pick up a route change: the job ends and old instances
+    /// stop only once it has, or after this long when it cannot be asked (no local proxy).
+    /// Default 300 ms (the proxy watches the store every 50 ms).
     public var routePropagationDelay: Duration = .milliseconds(300)
     /// How long old instances may finish the requests (and WebSocket tunnels) the proxy still
     /// has in flight to them before they are stopped anyway. Default 30 s.

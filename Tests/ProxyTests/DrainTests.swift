@@ -162,7 +162,17 @@ struct ProxyControlTests {
                     try await ProxyControlClient.drainState(socketPath: socket, upstreams: [upstream])
                 }
                 let routed = try await state()
-                #expect(routed.inFlight == 0 && routed.stillRouted > 0, "\(routed)")
+                #expect(routed.inFlight == 0 && routed.stillRouted > 0 && routed.isRouted, "\(routed)")
+                // An upstream no route names yet is not routed by any event loop.
+                let newcomer = Upstream(host: "127.0.0.1", port: 2)
+                let unrouted = try await ProxyControlClient.drainState(socketPath: socket, upstreams: [newcomer])
+                #expect(
+                    !unrouted.isRouted && unrouted.notRouted == routed.stillRouted, "one per event loop: \(unrouted)")
+                server.updateRoutes(RouteTable(apps: ["app": [upstream, newcomer]]))
+                try await waitFor {
+                    try await ProxyControlClient.drainState(socketPath: socket, upstreams: [newcomer]).isRouted
+                }
+                server.updateRoutes(RouteTable(apps: ["app": [upstream]]))
 
                 // `/slow` never answers: while the client waits, one request is in flight, also
                 // once the upstream has left the routes; it ends when the client gives up.
@@ -175,7 +185,9 @@ struct ProxyControlTests {
                 }
                 try await waitFor { try await state().inFlight == 1 }
                 server.updateRoutes(RouteTable())
-                try await waitFor { try await state() == ProxyDrainState(inFlight: 1, stillRouted: 0) }
+                try await waitFor {
+                    try await state() == ProxyDrainState(inFlight: 1, stillRouted: 0, notRouted: routed.stillRouted)
+                }
                 let other = Upstream(host: "127.0.0.1", port: 1)
                 #expect(try await ProxyControlClient.drainState(socketPath: socket, upstreams: [other]).isDone)
                 try await request.value
