@@ -4,7 +4,7 @@ import Store
 
 /// Custom domains: `GET`, `POST /v1/apps/{app}/domains` and
 /// `DELETE /v1/apps/{app}/domains/{host}`. The proxy serves an app at each of its domains
-/// besides `<app>.<domain>`, within ~50 ms of the change.
+/// besides `<app>.<domain>`, within ~10 ms of the change.
 struct DomainRoutes {
     let configuration: APIConfiguration
     let apps: AppStore

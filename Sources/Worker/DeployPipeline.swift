@@ -334,7 +334,7 @@ struct DeployPipeline {
     }
 
     /// Asks the proxy on this VM (its control socket) until every event loop routes to the
-    /// new instances and none to the old ones: usually some 50 ms after the publish. Waits the
+    /// new instances and none to the old ones: usually some 10 ms after the publish. Waits the
     /// route propagation delay at most, and just that long without a local proxy to ask (a
     /// worker on another VM) or when it does not answer.
     private func waitUntilProxyRoutes(to new: [InstanceRecord], notTo old: [InstanceRecord]) async {

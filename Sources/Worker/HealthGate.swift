@@ -14,7 +14,7 @@ struct HealthGate {
     /// The wait after the first failed check; it doubles after each, up to ``maxInterval``:
     /// most apps answer within a fraction of a second, and a deploy should not wait a whole
     /// second more for each.
-    let firstInterval: Duration = .milliseconds(50)
+    let firstInterval: Duration = .milliseconds(20)
     let maxInterval: Duration = .seconds(1)
     let requestTimeout: TimeAmount = .seconds(5)
 

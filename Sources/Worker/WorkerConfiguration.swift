@@ -19,7 +19,7 @@ public struct WorkerConfiguration: Sendable {
     public var idleWait: Duration = .seconds(1)
     /// How long the proxy may take to pick up a route change: the job ends and old instances
     /// stop only once it has, or after this long when it cannot be asked (no local proxy).
-    /// Default 300 ms (the proxy watches the store every 50 ms).
+    /// Default 300 ms (the proxy watches the store every 10 ms).
     public var routePropagationDelay: Duration = .milliseconds(300)
     /// How long old instances may finish the requests (and WebSocket tunnels) the proxy still
     /// has in flight to them before they are stopped anyway. Default 30 s.
