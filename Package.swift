@@ -130,7 +130,7 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Store"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Queue", "Store", "MiniCore"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Docker", "Queue", "Store", "MiniCore"]),
         .testTarget(
             name: "ProxyTests",
             dependencies: [

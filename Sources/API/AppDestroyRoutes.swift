@@ -52,19 +52,24 @@ struct AppDestroyRoutes {
         return Response(status: .noContent)
     }
 
-    /// How long a destroy waits for the app's running job to stop and clean up.
-    static let jobStopTimeout = Duration.seconds(30)
+    /// How long a destroy waits for the app's running job to stop and clean up: well within
+    /// the CLI's 30 s request timeout.
+    static let jobStopTimeout = Duration.seconds(20)
 
     /// Cancels the app's queued and running jobs and waits until none runs: a running job's
     /// worker removes what it started before the job ends, and one that published its release
-    /// ends within a second. Until then, its worker could still create a container.
+    /// ends within a second. Until then, its worker could still create a container. Jobs
+    /// queued meanwhile are cancelled too.
     private func stopJobs(of app: AppName) async throws {
-        for job in try queue.jobs(app: app, limit: 10_000) where !job.state.isFinal {
-            // A job that already published its release cannot be cancelled; it ends soon.
-            _ = try? queue.cancel(job.id)
-        }
         let deadline = ContinuousClock.now + Self.jobStopTimeout
-        while let running = try queue.jobs(app: app, state: .running, limit: 1).first {
+        while true {
+            let pending = try queue.jobs(app: app, limit: 10_000).filter { !$0.state.isFinal }
+            guard let running = pending.first(where: { $0.state == .running }) ?? pending.first else { return }
+            for job in pending {
+                // Asking again changes nothing; a job that already published its release
+                // cannot be cancelled, and ends soon.
+                _ = try? queue.cancel(job.id)
+            }
             guard ContinuousClock.now < deadline else {
                 throw APIError.conflict(
                     "job \(running.id) of \(app) is still stopping, so \(app) was not destroyed; try again in a moment")

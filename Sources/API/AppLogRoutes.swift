@@ -79,7 +79,7 @@ private struct LogReader: Sendable {
                     group.addTask {
                         let ended = await copyLines(
                             of: instance, since: since, reportsFailure: reportsFailure, into: sink)
-                        return .streamEnded(instance: instance.name, at: ended)
+                        return .streamEnded(instance: instance.name, ended)
                     }
                 }
             }
@@ -93,13 +93,13 @@ private struct LogReader: Sendable {
             if follow { tick() }
             while let event = await group.next() {
                 switch event {
-                case .streamEnded(let instance, let endedAt):
+                case .streamEnded(let instance, let end):
                     following.remove(instance)
-                    if let endedAt {
-                        resumeAt[instance] = endedAt
-                        failing.remove(instance)
-                    } else {
+                    if let resumeFrom = end.resumeFrom { resumeAt[instance] = resumeFrom }
+                    if end.failed {
                         failing.insert(instance)
+                    } else {
+                        failing.remove(instance)
                     }
                 case .tick where !Task.isCancelled:
                     followNewStreams()
@@ -113,32 +113,41 @@ private struct LogReader: Sendable {
     }
 
     private enum GroupEvent: Sendable {
-        /// An instance's stream ended: cleanly at a moment, or failing (nil).
-        case streamEnded(instance: String, at: Date?)
+        case streamEnded(instance: String, StreamEnd)
         case tick
     }
 
+    /// How an instance's stream ended.
+    private struct StreamEnd: Sendable {
+        /// Where its next stream starts: when this one ended, or after its last line when
+        /// it broke; nil to keep the previous start.
+        var resumeFrom: Date?
+        /// It broke with an error (said in the stream once).
+        var failed: Bool
+    }
+
     /// One stream of one instance's container: from its last `tail` lines, or every line
-    /// after `since`. Returns when it ended, or nil when it failed (said in the stream when
-    /// `reportsFailure`).
+    /// after `since`. A failure is said in the stream when `reportsFailure`.
     private func copyLines(
         of instance: InstanceRecord, since: Date?, reportsFailure: Bool, into sink: LineSink
-    ) async -> Date? {
+    ) async -> StreamEnd {
         let container = instance.containerId ?? instance.name
+        var lastLineAt: Date?
         do {
             let lines = docker.containerLogs(container, follow: follow, tail: since == nil ? tail : nil, since: since)
             for try await line in lines {
                 sink.yield("[\(instance.name)] \(line.text)\n")
+                lastLineAt = Date()
             }
-            return Date()
+            return StreamEnd(resumeFrom: Date(), failed: false)
         } catch is CancellationError {
-            return nil
+            return StreamEnd(resumeFrom: lastLineAt, failed: false)
         } catch let error as DockerError where error.code == .notFound && since != nil {
             // Recreated under a new id meanwhile: the next look finds it.
-            return nil
+            return StreamEnd(resumeFrom: lastLineAt, failed: false)
         } catch {
             if reportsFailure { sink.yield("[\(instance.name)] (log unavailable: \(error))\n") }
-            return nil
+            return StreamEnd(resumeFrom: lastLineAt, failed: true)
         }
     }
 }

@@ -89,8 +89,9 @@ private struct Walker {
         for name in names.sorted(by: { $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }) {
             let path = relativePath.map { $0 + "/" + name.text } ?? name.text
             guard name.isUTF8 else {
-                // Sent names are UTF-8 (as tar's PAX names are); an excluded one is no matter.
-                guard rules.excludes(path) else {
+                // Sent names are UTF-8 (as tar's PAX names are); an excluded one is no matter,
+                // unless a `!` pattern may bring back something below it.
+                guard rules.excludes(path), !rules.mayReinclude(below: path) else {
                     throw ArchiveError(
                         .unsupportedEntry,
                         "the name of \(path) (shown with \u{FFFD} for its bytes) is not UTF-8; rename it, "

@@ -28,12 +28,19 @@ enum FileSystem {
     /// The file-type bits of `st_mode`.
     static func fileType(_ status: stat) -> mode_t { status.st_mode & S_IFMT }
 
-    /// `readlink(2)`, as raw bytes decoded without normalisation.
+    /// `readlink(2)`, decoded without normalisation.
+    /// - Throws: ``ArchiveError`` when the target is not UTF-8 (it could not be sent as it is).
     static func linkTarget(_ path: String) throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink(path, &buffer, buffer.count - 1)
         guard count >= 0 else { throw unreadable(path, errno: errno) }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let bytes = buffer[..<count].map { UInt8(bitPattern: $0) }
+        guard let target = String(validating: bytes, as: UTF8.self) else {
+            throw ArchiveError(
+                .unsupportedEntry,
+                "the link \(path) points to a name that is not UTF-8; change the link, or exclude it in .dockerignore")
+        }
+        return target
     }
 
     /// A name read from a directory.

@@ -29,11 +29,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The proxy shuts down: close after the current exchange.
     private var isClosing = false
     /// The last response is out and the output shut: what the client still sends is dropped
-    /// until it closes or ``lingerTimeout`` passes.
+    /// until it closes, it pauses ``lingerTimeout``, or ``lingerTime`` passes.
     private var isLingering = false
-    /// The longest a connection lingers after answering a request it did not read to the end
-    /// (nginx's `lingering_timeout`).
+    private var lingerEnds = NIODeadline.distantFuture
+    /// The answer refused the request's head: its rest may still be arriving.
+    private var answeredRefusal = false
+    /// How long a lingering connection waits for more input (nginx's `lingering_timeout`).
     static let lingerTimeout = TimeAmount.seconds(5)
+    /// The longest a connection lingers in all (nginx's `lingering_time`).
+    static let lingerTime = TimeAmount.seconds(30)
     var peer = ClientPeer(address: "-", isTrustedProxy: false)
     /// The channel's writability, as its last change said (asking the channel costs more).
     private(set) var isWritable = true
@@ -89,7 +93,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard state.phase != .closed else { return }
+        guard state.phase != .closed else {
+            if isLingering { setDeadline(min(.now() + lingerTimeout, lingerEnds)) }
+            return
+        }
         reader.feed(unwrapInboundIn(data))
         do {
             while let part = try reader.next() {
@@ -120,6 +127,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answerRefusal() {
         guard let failure = refusal, state.phase == .idle, queue.isEmpty else { return }
         refusal = nil
+        answeredRefusal = true
         exchange.begin(method: .GET, uri: "-", version: .http1_1)
         state.requestHeadReceived(keepAlive: false)
         answerLocally(failure == .headTooLarge ? .headerFieldsTooLarge : .badRequest)
@@ -315,7 +323,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .close:
             // A client that stops reading cannot hold the connection open past the idle timeout.
             setDeadline(.now() + loop.settings.idleTimeout)
-            let lingers = !state.requestComplete
+            // A refused head, or a body not read to its end: the client may still be sending.
+            let lingers = answeredRefusal || (exchange.hasBody && !state.requestComplete)
             let flushed = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: flushed)
             flushed.futureResult.assumeIsolated().whenComplete { result in
@@ -330,16 +339,20 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Closes a connection whose request may still be arriving (a refused head, a body the
     /// answer did not wait for) the way nginx does: shut the output, then read and drop what
-    /// the client still sends until it closes, for up to ``lingerTimeout``. Closing at once
-    /// with unread input sends a reset, which fails a client still sending and may destroy
-    /// the answer before the client has read it.
+    /// the client still sends until it closes, pauses for ``lingerTimeout`` or has lingered
+    /// ``lingerTime``. Closing at once with unread input sends a reset, which fails a client
+    /// still sending and may destroy the answer before the client has read it.
     private func linger(_ context: ChannelHandlerContext) {
         isLingering = true
-        let timeout = min(Self.lingerTimeout, loop.settings.idleTimeout)
-        setDeadline(.now() + timeout)
+        lingerEnds = .now() + Self.lingerTime
+        setDeadline(.now() + lingerTimeout)
         context.close(mode: .output, promise: nil)
         context.read()
     }
+
+    /// The wait for a lingering client's next bytes: ``lingerTimeout``, or the idle timeout
+    /// when it is shorter.
+    private var lingerTimeout: TimeAmount { min(Self.lingerTimeout, loop.settings.idleTimeout) }
 
     /// Counts the answer and writes the access log line.
     func recordExchange() {
@@ -400,7 +413,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch state.phase {
         case .closed:
-            // The last response is still waiting for a client that stopped reading.
+            // The last response is still waiting for a client that stopped reading, or a
+            // lingering client paused or lingered long enough.
             context?.close(promise: nil)
         case .connecting:
             answerLocally(.gatewayTimeout)

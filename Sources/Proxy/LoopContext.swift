@@ -113,19 +113,21 @@ final class LoopContext {
     /// requests to, and how many it does not yet.
     func drainState(of upstreams: [Upstream]) -> ProxyDrainState {
         var state = ProxyDrainState(inFlight: 0, stillRouted: 0)
+        var notRouted = 0
         for upstream in upstreams {
             // Every routed upstream has a pool from the moment its route table is applied.
             guard let pool = pools[upstream] else {
-                state.notRouted += 1
+                notRouted += 1
                 continue
             }
             state.inFlight += pool.inFlight
             if pool.isRetired {
-                state.notRouted += 1
+                notRouted += 1
             } else {
                 state.stillRouted += 1
             }
         }
+        state.notRouted = notRouted
         return state
     }
 

@@ -17,10 +17,11 @@ public struct ProxyDrainState: Sendable, Equatable {
     /// How many of them an event loop still routes to (its route table is not updated yet),
     /// counted once per event loop.
     public var stillRouted: Int
-    /// How many of them an event loop does not route to yet, counted once per event loop.
-    public var notRouted: Int
+    /// How many of them an event loop does not route to yet, counted once per event loop;
+    /// nil when the proxy did not say (one older than this count).
+    public var notRouted: Int?
 
-    public init(inFlight: Int, stillRouted: Int, notRouted: Int = 0) {
+    public init(inFlight: Int, stillRouted: Int, notRouted: Int? = 0) {
         self.inFlight = inFlight
         self.stillRouted = stillRouted
         self.notRouted = notRouted
@@ -115,7 +116,7 @@ public struct ProxyControlServer: Service {
             let answer: String
             if let upstreams = ProxyControlRequest.parse(String(buffer: line)) {
                 let state = await proxy.drainState(of: upstreams)
-                answer = "\(state.inFlight) \(state.stillRouted) \(state.notRouted)"
+                answer = "\(state.inFlight) \(state.stillRouted) \(state.notRouted ?? 0)"
             } else {
                 answer = "error: expected 'drain-state HOST:PORT ...'"
             }
@@ -161,8 +162,9 @@ public enum ProxyControlClient {
             return text
         }
         let numbers = answer.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
-        guard numbers.count == 3 else { throw ProxyError.controlAnswer(answer) }
-        return ProxyDrainState(inFlight: numbers[0], stillRouted: numbers[1], notRouted: numbers[2])
+        // Two numbers: a proxy from before the third, which a worker of a newer build may ask.
+        guard numbers.count == 2 || numbers.count == 3 else { throw ProxyError.controlAnswer(answer) }
+        return ProxyDrainState(inFlight: numbers[0], stillRouted: numbers[1], notRouted: numbers.dropFirst(2).first)
     }
 }
 

@@ -21,7 +21,7 @@ extension ProxyServer {
         for loopState in await forEachLoop({ $0.drainState(of: upstreams) }) {
             state.inFlight += loopState.inFlight
             state.stillRouted += loopState.stillRouted
-            state.notRouted += loopState.notRouted
+            state.notRouted = (state.notRouted ?? 0) + (loopState.notRouted ?? 0)
         }
         return state
     }

@@ -165,9 +165,14 @@ struct DeployPipeline {
         // returning 0 means the new release serves. It has succeeded from the publish on: a
         // shutdown or timeout now does not cut this short, so the worker still retires the
         // old release.
-        try await Task { [self, started, draining] in
+        await Task { [self, started, draining] in
             await waitUntilProxyRoutes(to: started, notTo: draining)
-            try queue.complete(job.lease, release: plan.version)
+            do {
+                try queue.complete(job.lease, release: plan.version)
+            } catch {
+                // Decided all the same: the worker ends it once it reports (`endIfDecided`).
+                logger.warning("could not record the job's success yet", metadata: ["error": "\(error)"])
+            }
         }.value
         logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
         return Released(version: plan.version, draining: draining)
@@ -242,7 +247,8 @@ struct DeployPipeline {
                 try instance.insert(db)
             }
         } catch {
-            try? await docker.removeContainer(id, force: true, ignoreMissing: true)
+            // Outside this task, which a cancel may have cancelled along with the fence.
+            await Task { [docker] in try? await docker.removeContainer(id, force: true, ignoreMissing: true) }.value
             throw error
         }
         return instance
@@ -333,57 +339,65 @@ struct DeployPipeline {
         }
     }
 
-    /// Asks the proxy on this VM (its control socket) until every event loop routes to the
-    /// new instances and none to the old ones: usually some 10 ms after the publish. Waits the
-    /// route propagation delay at most, and just that long without a local proxy to ask (a
-    /// worker on another VM) or when it does not answer.
+    /// Asks the proxy on this VM until every event loop routes to the new instances and none
+    /// to the old ones: usually some 10 ms after the publish. Waits the route propagation
+    /// delay at most, and just that long without a local proxy to ask (a worker on another VM)
+    /// or one that cannot say.
     private func waitUntilProxyRoutes(to new: [InstanceRecord], notTo old: [InstanceRecord]) async {
         let deadline = ContinuousClock.now + configuration.routePropagationDelay
-        let socket = configuration.dataDirectory.proxyControlSocketPath
-        if FileManager.default.fileExists(atPath: socket) {
-            let (new, old) = (new.map(\.upstream), old.map(\.upstream))
-            while ContinuousClock.now < deadline {
-                do {
-                    let routed = try await ProxyControlClient.drainState(socketPath: socket, upstreams: new).isRouted
-                    if routed,
-                        try await ProxyControlClient.drainState(socketPath: socket, upstreams: old).stillRouted == 0
-                    {
-                        return
-                    }
-                } catch {
-                    break
-                }
-                try? await Task.sleep(for: .milliseconds(10))
+        let (new, old) = (new.map(\.upstream), old.map(\.upstream))
+        let routed = await askProxy(every: .milliseconds(10), until: deadline, about: "the new routes") { socket in
+            guard try await ProxyControlClient.drainState(socketPath: socket, upstreams: new).isRouted else {
+                return false
             }
+            return try await ProxyControlClient.drainState(socketPath: socket, upstreams: old).stillRouted == 0
         }
-        try? await Task.sleep(until: deadline)
+        if routed != true {
+            try? await Task.sleep(until: deadline)
+        }
     }
 
-    /// Asks the proxy on this VM (its control socket) until it routes nothing to `instances`
-    /// and has no request in flight to them, up to the drain timeout or a graceful shutdown.
-    /// Without a local proxy (no socket: a worker on another VM) there is nothing to ask, and
-    /// the route propagation delay was the only wait.
+    /// Asks the proxy on this VM until it routes nothing to `instances` and has no request in
+    /// flight to them, up to the drain timeout or a graceful shutdown. Without a local proxy
+    /// (a worker on another VM) there is nothing to ask, and the route propagation delay was
+    /// the only wait.
     private func waitUntilProxyIsDone(with instances: [InstanceRecord]) async {
         let upstreams = instances.map(\.upstream)
+        guard !upstreams.isEmpty else { return }
+        let done = await askProxy(
+            every: .milliseconds(100), until: .now + configuration.drainTimeout, about: "requests in flight"
+        ) { socket in
+            try await ProxyControlClient.drainState(socketPath: socket, upstreams: upstreams).isDone
+        }
+        if done == false {
+            logger.warning("stopping old instances before the proxy was done with them (drain timeout or shutdown)")
+        }
+    }
+
+    /// Asks the proxy on this VM (its control socket) every `interval` until `isSettled`
+    /// says yes (true), `deadline` or a graceful shutdown comes (false); nil without a local
+    /// proxy. A question it does not answer (it restarts) is asked again; the first of a run
+    /// of such failures is logged.
+    private func askProxy(
+        every interval: Duration, until deadline: ContinuousClock.Instant, about topic: String,
+        _ isSettled: (_ socket: String) async throws -> Bool
+    ) async -> Bool? {
         let socket = configuration.dataDirectory.proxyControlSocketPath
-        guard !upstreams.isEmpty, FileManager.default.fileExists(atPath: socket) else { return }
-        let deadline = ContinuousClock.now + configuration.drainTimeout
-        var lastError: (any Error)?
+        guard FileManager.default.fileExists(atPath: socket) else { return nil }
+        var failing = false
         while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
             do {
-                let state = try await ProxyControlClient.drainState(socketPath: socket, upstreams: upstreams)
-                if state.isDone { return }
-                lastError = nil
+                if try await isSettled(socket) { return true }
+                failing = false
             } catch {
-                // A proxy restarting, or not answering: ask again until the deadline.
-                if lastError == nil {
-                    logger.warning("cannot ask the proxy about requests in flight", metadata: ["error": "\(error)"])
+                if !failing {
+                    logger.warning("cannot ask the proxy about \(topic)", metadata: ["error": "\(error)"])
                 }
-                lastError = error
+                failing = true
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: interval)
         }
-        logger.warning("stopping old instances before the proxy was done with them (drain timeout or shutdown)")
+        return false
     }
 }
 

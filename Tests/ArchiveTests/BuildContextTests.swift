@@ -106,6 +106,15 @@ struct BuildContextTests {
             try makeFile(root + "/.dockerignore", Data("*.bin\n".utf8))
             let context = try BuildContext(scanning: root)
             #expect(context.entries.map(\.path).sorted() == [".dockerignore", "Dockerfile"])
+
+            // A link whose target is not UTF-8 could not be sent as it is either.
+            let target: [CChar] = [CChar(bitPattern: 0x6f), CChar(bitPattern: 0xff), 0]
+            #expect(symlink(target, root + "/link") == 0)
+            #expect {
+                try BuildContext(scanning: root)
+            } throws: { error in
+                (error as? ArchiveError)?.kind == .unsupportedEntry && "\(error)".contains("link")
+            }
         }
     }
 

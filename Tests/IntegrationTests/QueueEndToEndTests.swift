@@ -71,7 +71,7 @@ struct QueueEndToEndTests {
     }
 
     /// The ids of the app's containers, running or not; `instance` (such as `v1-1`) narrows
-    /// them to one instance (the build's intermediate containers carry the app's label too).
+    /// them to one instance.
     static func containers(of app: String, instance: String? = nil) async throws -> [Substring] {
         var filters = ["--filter", "label=mini.app=\(app)"]
         if let instance { filters += ["--filter", "name=mini-\(app)-\(instance)"] }

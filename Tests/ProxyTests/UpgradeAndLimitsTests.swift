@@ -147,7 +147,7 @@ struct UpgradeAndLimitsTests {
     func lingeringClose(head: String, status: String) async throws {
         try await withProxy(routes: RouteTable()) { _, port in
             let connection = try await RawConnection.connect(port: port)
-            let (received, closed) = try await connection.channel.executeThenClose { inbound, outbound in
+            let received = try await connection.channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: head))
                 try await Task.sleep(for: .milliseconds(200))  // the proxy has answered by now
                 // 64 MiB more: far beyond what socket buffers hold once the proxy stopped reading.
@@ -156,10 +156,25 @@ struct UpgradeAndLimitsTests {
                 outbound.finish()
                 var received = ""
                 for try await part in inbound { received += String(buffer: part) }
-                return (received, true)
+                return received  // the peer closed: the loop ended without an error
             }
             #expect(received.hasPrefix("HTTP/1.1 \(status)"), "\(received.prefix(200))")
-            #expect(closed)
+        }
+    }
+
+    @Test("A request read to its end and answered with a close is closed at once, without lingering")
+    func noLingerAfterACompleteRequest() async throws {
+        try await withProxy(routes: RouteTable()) { server, port in
+            // A client that keeps its side open and never reads: only the proxy can close.
+            let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.autoRead, value: false)
+                .connect(host: "127.0.0.1", port: port)
+                .get()
+            try await client.writeAndFlush(
+                ByteBuffer(string: "GET / HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n"))
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await server.forEachLoop { $0.connectionCount }.reduce(0, +) == 0, "the proxy lingered")
+            try? await client.close()
         }
     }
 
