@@ -9,7 +9,7 @@ struct Minid: AsyncParsableCommand {
         commandName: "minid",
         abstract: "The mini daemon: API, build workers, reverse proxy.",
         version: MiniVersion.current,
-        subcommands: [Serve.self, APICommand.self, ProxyCommand.self, WorkerCommand.self],
+        subcommands: [Serve.self, APICommand.self, ProxyCommand.self, WorkerCommand.self, TokensCommand.self],
         defaultSubcommand: Serve.self
     )
 }

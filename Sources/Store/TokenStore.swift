@@ -11,17 +11,70 @@ public struct TokenStore: Sendable {
         self.database = database
     }
 
+    /// A stored token, without its value.
+    public struct Info: Sendable, Codable, Equatable {
+        public var name: String
+        public var createdAt: Date
+    }
+
+    /// Why a token could not be created or revoked.
+    public struct Refusal: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Creates a token named `name` and returns it in clear: the only time it is visible.
+    /// - Throws: ``Refusal`` when the name is not 1–64 lowercase letters, digits, `-`, `_`
+    ///   or `.`, or a token already has it.
     public func create(name: String) throws -> String {
+        guard Self.isValidName(name) else {
+            throw Refusal(description: "a token name is 1 to 64 of a-z, 0-9, '-', '_' and '.', such as ci-previews")
+        }
         let token = Self.generate()
         let hash = Self.hash(token)
         try database.write { db in
+            guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?)", arguments: [name])!
+            else {
+                throw Refusal(description: "a token named \(name) exists; revoke it first or pick another name")
+            }
             try db.execute(
                 sql: "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)",
                 arguments: [name, hash, Date().timeIntervalSince1970]
             )
         }
         return token
+    }
+
+    private static func isValidName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "-_.".utf8.contains(byte)
+            }
+    }
+
+    /// The stored tokens, oldest first.
+    public func list() throws -> [Info] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, created_at FROM tokens ORDER BY id").map { row in
+                Info(name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    /// Deletes the token named `name`: requests with it are refused from now on.
+    /// - Throws: ``Refusal`` when no token has that name, or it is the last one (the API
+    ///   would then refuse everyone).
+    public func revoke(name: String) throws {
+        try database.write { db in
+            let names = try String.fetchAll(db, sql: "SELECT name FROM tokens")
+            guard names.contains(name) else {
+                throw Refusal(description: "no token named \(name); list them with `minid tokens list`")
+            }
+            guard names.count > 1 else {
+                throw Refusal(description: "\(name) is the last token; create another before you revoke it")
+            }
+            try db.execute(sql: "DELETE FROM tokens WHERE name = ?", arguments: [name])
+        }
     }
 
     /// The number of stored tokens.

@@ -117,6 +117,25 @@ struct DeployTests {
             #expect(releases.stdout.contains("restart"), "\(releases.stdout)")
             let none = try await minid.mini(["restart", "nosuchapp"])
             #expect(none.status == 1, "\(none.stderr)")
+
+            // A token for CI, made on the server, works at once and stops working when revoked.
+            let dataDir = ["--data-dir", minid.data.url.appendingPathComponent("data").path]
+            let created = try await run(binary("minid"), ["tokens", "create", "ci"] + dataDir)
+            #expect(created.status == 0, "\(created.stderr)")
+            let ciToken = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(
+                ciToken.hasPrefix("mini_") && !ciToken.contains("\n"), "only the token on stdout: \(created.stdout)")
+            var ciEnvironment = minid.miniEnvironment
+            ciEnvironment["MINI_TOKEN"] = ciToken
+            let asCI = try await run(binary("mini"), ["apps"], environment: ciEnvironment)
+            #expect(asCI.status == 0 && asCI.stdout.contains("hello"), "\(asCI.stdout)\(asCI.stderr)")
+            let tokenList = try await run(binary("minid"), ["tokens", "list"] + dataDir)
+            #expect(
+                tokenList.stdout.contains("admin") && tokenList.stdout.contains("ci")
+                    && !tokenList.stdout.contains(ciToken))
+            #expect(try await run(binary("minid"), ["tokens", "revoke", "ci"] + dataDir).status == 0)
+            let revoked = try await run(binary("mini"), ["apps"], environment: ciEnvironment)
+            #expect(revoked.status == 4, "a revoked token gets exit 4: \(revoked.stderr)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -24,4 +24,28 @@ struct TokenStoreTests {
         let file = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(file.range(of: Data(token.utf8)) == nil)
     }
+
+    @Test("tokens are created under unique valid names, listed without values, and revoked, never the last")
+    func manage() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tokens = TokenStore(database: try MiniDatabase(path: path))
+        let admin = try tokens.create(name: "admin")
+        let ci = try tokens.create(name: "ci-previews")
+        #expect(try tokens.list().map(\.name) == ["admin", "ci-previews"])
+        for bad in ["", "CI", "ci previews", "ci/x", String(repeating: "a", count: 65)] {
+            #expect(throws: TokenStore.Refusal.self, "\(bad)") { try tokens.create(name: bad) }
+        }
+        #expect(throws: TokenStore.Refusal.self, "a second token with the same name") {
+            try tokens.create(name: "ci-previews")
+        }
+        #expect(try tokens.verify(ci) == "ci-previews")
+        try tokens.revoke(name: "ci-previews")
+        #expect(try tokens.verify(ci) == nil, "a revoked token is refused")
+        #expect(try tokens.verify(admin) == "admin")
+        #expect(throws: TokenStore.Refusal.self, "unknown name") { try tokens.revoke(name: "ci-previews") }
+        #expect(throws: TokenStore.Refusal.self, "the last token") { try tokens.revoke(name: "admin") }
+        #expect(try tokens.verify(admin) == "admin")
+    }
 }
