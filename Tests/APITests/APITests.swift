@@ -215,6 +215,10 @@ struct APITests {
                 response in
                 #expect(response.status == .conflict)
             }
+            // Its log says how it ended: its worker, fenced off, could not.
+            try await client.execute(uri: "/v1/jobs/\(job.id)/log", method: .get, headers: fixture.auth) { response in
+                #expect(String(buffer: response.body).hasSuffix("-----> Cancelled (cancelled by user)\n"))
+            }
         }
     }
 
