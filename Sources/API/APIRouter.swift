@@ -15,13 +15,15 @@ public func makeAPIRouter(
     let router = Router(context: MiniRequestContext.self)
     router.get("/healthz") { _, _ in "ok\n" }
     let authenticated = router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
-    MetricsRoutes(queue: queue, additionalMetrics: configuration.additionalMetrics).register(on: authenticated)
+    let followedStreams = FollowedStreams()
+    MetricsRoutes(queue: queue, followedStreams: followedStreams, additionalMetrics: configuration.additionalMetrics)
+        .register(on: authenticated)
     let v1 = authenticated.group("v1")
     DeployRoutes(configuration: configuration, queue: queue).register(on: v1)
-    JobRoutes(configuration: configuration, queue: queue).register(on: v1)
+    JobRoutes(configuration: configuration, queue: queue, followedStreams: followedStreams).register(on: v1)
     let apps = AppStore(database: database)
     AppRoutes(configuration: configuration, apps: apps, queue: queue).register(on: v1)
-    AppLogRoutes(apps: apps, docker: docker).register(on: v1)
+    AppLogRoutes(apps: apps, docker: docker, followedStreams: followedStreams).register(on: v1)
     DomainRoutes(configuration: configuration, apps: apps).register(on: v1)
     AppDestroyRoutes(configuration: configuration, apps: apps, queue: queue, docker: docker).register(on: v1)
     return router

@@ -13,6 +13,7 @@ import Synchronization
 struct AppLogRoutes {
     let apps: AppStore
     let docker: DockerClient
+    let followedStreams: FollowedStreams
 
     /// Lines waiting for a slow client; beyond it the oldest are dropped, and the client
     /// reads how many.
@@ -31,7 +32,7 @@ struct AppLogRoutes {
             app: name, apps: apps, docker: docker, follow: follow,
             tail: query["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
         )
-        return Response.textStream(for: request, follow: follow) { writer in
+        return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)
         }
     }

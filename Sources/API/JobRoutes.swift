@@ -7,6 +7,7 @@ import Queue
 struct JobRoutes {
     let configuration: APIConfiguration
     let queue: JobQueue
+    let followedStreams: FollowedStreams
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.get("jobs", use: list)
@@ -52,7 +53,7 @@ struct JobRoutes {
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
             pollInterval: configuration.logPollInterval
         )
-        return Response.textStream(for: request, follow: follow) { writer in
+        return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
         }
     }

@@ -6,6 +6,7 @@ import Queue
 /// the store at scrape time, so the numbers cover every worker process.
 struct MetricsRoutes {
     let queue: JobQueue
+    let followedStreams: FollowedStreams
     let additionalMetrics: (@Sendable (inout PrometheusText) async -> Void)?
 
     func register(on router: some RouterMethods<MiniRequestContext>) {
@@ -30,6 +31,9 @@ struct MetricsRoutes {
             "mini_job_wait_seconds", help: "Time from queued to started of the kept jobs.",
             buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300], values: statistics.waits
         )
+        text.gauge(
+            "mini_api_followed_streams", help: "Build and app logs that clients follow now.",
+            Double(followedStreams.count))
         await additionalMetrics?(&text)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

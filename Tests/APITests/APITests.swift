@@ -8,6 +8,7 @@ import Logging
 import MiniCore
 import NIOCore
 import NIOFoundationCompat
+import NIOPosix
 import Queue
 import Store
 import Testing
@@ -219,6 +220,44 @@ struct APITests {
             try await client.execute(uri: "/v1/jobs/\(job.id)/log", method: .get, headers: fixture.auth) { response in
                 #expect(String(buffer: response.body).hasSuffix("-----> Cancelled (cancelled by user)\n"))
             }
+        }
+    }
+
+    @Test("a followed build log counts on /metrics while its client stays, and ends once the client has gone")
+    func followedStreamEndsWithItsClient() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.live) { client in
+            // No worker runs: the job stays queued, so its log is followed until the client goes.
+            let job = try await client.execute(
+                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
+                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
+            ) { response in
+                try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
+            }
+            @Sendable func followed() async throws -> String? {
+                try await client.execute(uri: "/metrics", method: .get, headers: fixture.auth) { response in
+                    String(buffer: response.body).split(separator: "\n")
+                        .first { $0.hasPrefix("mini_api_followed_streams ") }.map(String.init)
+                }
+            }
+            func waitUntilFollowed(_ count: Int) async throws {
+                let deadline = ContinuousClock.now + .seconds(3)
+                while try await followed() != "mini_api_followed_streams \(count)", ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(try await followed() == "mini_api_followed_streams \(count)")
+            }
+            try await waitUntilFollowed(0)
+            let follower = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: try #require(client.port)).get()
+            try await follower.writeAndFlush(
+                ByteBuffer(
+                    string: "GET /v1/jobs/\(job.id)/log?follow=1 HTTP/1.1\r\nHost: mini\r\n"
+                        + "Authorization: Bearer \(fixture.token)\r\n\r\n"))
+            try await waitUntilFollowed(1)
+            try await follower.close()
+            try await waitUntilFollowed(0)
         }
     }
 
