@@ -26,11 +26,10 @@ struct AppLogRoutes {
     @Sendable func logs(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
         _ = try apps.existingApp(name)
-        let query = request.uri.queryParameters
-        let follow = ["1", "true", "yes"].contains(query["follow"].map(String.init) ?? "")
+        let follow = request.asksToFollow
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
-            tail: query["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
+            tail: request.uri.queryParameters["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
         )
         return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)

@@ -48,7 +48,7 @@ struct JobRoutes {
     @Sendable func log(request: Request, context: MiniRequestContext) async throws -> Response {
         let id = try context.parameters.jobID()
         _ = try mapQueueError { try queue.job(id) }
-        let follow = ["1", "true", "yes"].contains(request.uri.queryParameters["follow"].map(String.init) ?? "")
+        let follow = request.asksToFollow
         let tail = BuildLogTail(
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
             pollInterval: configuration.logPollInterval

@@ -32,8 +32,10 @@ public struct TokenStore: Sendable {
         let token = Self.generate()
         let hash = Self.hash(token)
         try database.write { db in
-            guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?)", arguments: [name])!
-            else {
+            let taken =
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?)", arguments: [name])
+                ?? false
+            guard !taken else {
                 throw Refusal(description: "a token named \(name) exists; revoke it first or pick another name")
             }
             try db.execute(

@@ -45,6 +45,9 @@ struct DeployPipeline {
     struct Released {
         var version: Int
         var draining: [InstanceRecord]
+        /// Whether the job's success is recorded; if not, the worker records it when it
+        /// reports the end (the job's end is decided from the publish on).
+        var isRecorded: Bool
     }
 
     /// Runs the deploy up to the end of its job: the new release serves.
@@ -165,17 +168,18 @@ struct DeployPipeline {
         // returning 0 means the new release serves. It has succeeded from the publish on: a
         // shutdown or timeout now does not cut this short, so the worker still retires the
         // old release.
-        await Task { [self, started, draining] in
+        let isRecorded = await Task { [self, started, draining] in
             await waitUntilProxyRoutes(to: started, notTo: draining)
             do {
                 try queue.complete(job.lease, release: plan.version)
+                return true
             } catch {
-                // Decided all the same: the worker ends it once it reports (`endIfDecided`).
                 logger.warning("could not record the job's success yet", metadata: ["error": "\(error)"])
+                return false
             }
         }.value
         logger.info("released", metadata: ["app": "\(app)", "release": "v\(plan.version)"])
-        return Released(version: plan.version, draining: draining)
+        return Released(version: plan.version, draining: draining, isRecorded: isRecorded)
     }
 
     private func build(tag: String) async throws -> String {

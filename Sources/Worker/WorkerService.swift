@@ -168,8 +168,8 @@ public struct WorkerService: Service {
         do {
             switch outcome {
             case .released(let released):
-                // Its completion may have failed after the publish; a no-op when it did not.
-                try queue.endIfDecided(lease)
+                // Decided by the publish, even when recording the completion failed.
+                if !released.isRecorded { try queue.endIfDecided(lease) }
                 logger.info("job succeeded", metadata: ["release": "v\(released.version)"])
             case .leaseLost:
                 try endAfterLosingTheFence(lease, logger: logger)
