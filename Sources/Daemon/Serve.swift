@@ -55,7 +55,19 @@ struct Serve: AsyncParsableCommand {
         let workerArguments = workerArguments(directory: directory)
         let supervisor = WorkerSupervisor(
             count: workers, executable: try currentExecutable(), logger: logger,
-            arguments: { index in ["worker", "--name", "worker-\(index)"] + workerArguments }
+            arguments: { index in ["worker", "--name", Self.workerName(index)] + workerArguments },
+            childExited: { index, pid in
+                do {
+                    let rescued = try jobs.rescueLeases(of: WorkerIdentity(name: Self.workerName(index), pid: pid))
+                    if rescued > 0 {
+                        logger.warning(
+                            "rescued the jobs of a worker that exited",
+                            metadata: ["worker": "\(index)", "jobs": "\(rescued)"])
+                    }
+                } catch {
+                    logger.error("could not rescue the jobs of an exited worker", metadata: ["error": "\(error)"])
+                }
+            }
         )
         print(
             """
@@ -78,6 +90,8 @@ struct Serve: AsyncParsableCommand {
         )
         try await group.run()
     }
+
+    private static func workerName(_ index: Int) -> String { "worker-\(index)" }
 
     private func workerArguments(directory: DataDirectory) -> [String] {
         var arguments = [

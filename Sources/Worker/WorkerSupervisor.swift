@@ -6,24 +6,29 @@ import ServiceLifecycle
 /// again after a backoff (1 s, doubling to 30 s, reset after a minute of uptime), so a
 /// crashed build never takes the API down. On graceful shutdown each child gets SIGTERM and
 /// hands its running job back to the queue; one that does not exit within the grace period
-/// gets SIGKILL (its lease then expires and the job is claimed again).
+/// gets SIGKILL. Whenever a child exits, `childExited` learns of it, so that the jobs it
+/// still held go back to the queue at once rather than when their leases run out.
 public struct WorkerSupervisor: Service {
     let count: Int
     let executable: URL
     let arguments: @Sendable (_ index: Int) -> [String]
+    let childExited: @Sendable (_ index: Int, _ pid: Int32) -> Void
     let gracePeriod: Duration
     let logger: Logger
 
     /// - Parameters:
     ///   - executable: The `minid` binary.
     ///   - arguments: The arguments of worker number `index` (from 1).
+    ///   - childExited: Called with the index and process id of every child that exited.
     public init(
         count: Int, executable: URL, gracePeriod: Duration = .seconds(30), logger: Logger,
-        arguments: @escaping @Sendable (_ index: Int) -> [String]
+        arguments: @escaping @Sendable (_ index: Int) -> [String],
+        childExited: @escaping @Sendable (_ index: Int, _ pid: Int32) -> Void
     ) {
         self.count = count
         self.executable = executable
         self.arguments = arguments
+        self.childExited = childExited
         self.gracePeriod = gracePeriod
         self.logger = logger
     }
@@ -71,7 +76,7 @@ public struct WorkerSupervisor: Service {
         }
         try process.run()
         logger.info("worker started", metadata: ["worker": "\(index)", "pid": "\(process.processIdentifier)"])
-        return await withGracefulShutdownHandler {
+        let status = await withGracefulShutdownHandler {
             var status: Int32 = -1
             for await value in exited.stream { status = value }
             return status
@@ -86,6 +91,8 @@ public struct WorkerSupervisor: Service {
                 }
             }
         }
+        childExited(index, process.processIdentifier)
+        return status
     }
 }
 

@@ -232,6 +232,31 @@ struct LeaseTests {
         }
     }
 
+    @Test("the jobs of a worker seen to exit are rescued at once, long before its leases expire; other workers' stay")
+    func rescueOfDeadWorker() throws {
+        var configuration = JobQueue.Configuration()
+        configuration.leaseDuration = 3600
+        let queue = JobQueue(database: try MiniDatabase(path: directory.databasePath), configuration: configuration)
+        _ = try enqueue("building")
+        _ = try enqueue("published")
+        _ = try enqueue("other")
+        let dead = WorkerIdentity(name: "worker-1", pid: 4242)
+        let building = try #require(try queue.claim(as: dead))
+        let published = try #require(try queue.claim(as: dead))
+        let other = try #require(try queue.claim(as: WorkerIdentity(name: "worker-1", pid: 4343)))
+        try queue.publish(published.lease, release: 1) { _ in }
+
+        #expect(try queue.rescueLeases(of: dead) == 2)
+        let requeued = try queue.job(building.info.id)
+        #expect(requeued.state == .queued)
+        #expect(requeued.reason == "lease lost")
+        #expect(try queue.job(published.info.id).state == .succeeded, "a published release stays the app's")
+        #expect(try queue.holds(other.lease), "the same name with another pid is another worker")
+        #expect(throws: QueueError.leaseLost(building.info.id)) { try queue.heartbeat(building.lease) }
+        #expect(try queue.claim(as: WorkerIdentity(name: "worker-1", pid: 4444))?.info.id == building.info.id)
+        #expect(try queue.rescueLeases(of: dead) == 0)
+    }
+
     @Test("a job with neither a cancel request nor a published release is not ended by endIfDecided")
     func undecidedJobStays() throws {
         _ = try enqueue("app")
