@@ -14,6 +14,9 @@ public struct APIConfiguration: Sendable {
     /// read and a SQLite read, a few microseconds). Default 25 ms: `mini deploy` returns
     /// that much after its job at most.
     public var logPollInterval: Duration = .milliseconds(25)
+    /// How long destroying an app waits for its running job to stop and remove what it
+    /// started before answering 409. Default 20 s, within the CLI's 30 s request timeout.
+    public var destroyJobStopTimeout: Duration = .seconds(20)
     /// More metrics for `/metrics`, such as the proxy's when it runs in the same process.
     /// Default none.
     public var additionalMetrics: (@Sendable (inout PrometheusText) async -> Void)?

@@ -52,16 +52,12 @@ struct AppDestroyRoutes {
         return Response(status: .noContent)
     }
 
-    /// How long a destroy waits for the app's running job to stop and clean up: well within
-    /// the CLI's 30 s request timeout.
-    static let jobStopTimeout = Duration.seconds(20)
-
     /// Cancels the app's queued and running jobs and waits until none runs: a running job's
     /// worker removes what it started before the job ends, and one that published its release
     /// ends within a second. Until then, its worker could still create a container. Jobs
     /// queued meanwhile are cancelled too.
     private func stopJobs(of app: AppName) async throws {
-        let deadline = ContinuousClock.now + Self.jobStopTimeout
+        let deadline = ContinuousClock.now + configuration.destroyJobStopTimeout
         while true {
             let pending = try queue.jobs(app: app, limit: 10_000).filter { !$0.state.isFinal }
             guard let running = pending.first(where: { $0.state == .running }) ?? pending.first else { return }

@@ -22,7 +22,10 @@ struct APITests {
         let token: String
         let app: Application<RouterResponder<MiniRequestContext>>
 
-        init(maxUploadBytes: Int64 = 1 << 30) throws {
+        init(
+            maxUploadBytes: Int64 = 1 << 30, destroyJobStopTimeout: Duration = .seconds(20),
+            dockerSocket: String = "/var/run/docker.sock"
+        ) throws {
             directory = DataDirectory(
                 FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
             try directory.create()
@@ -30,9 +33,10 @@ struct APITests {
             token = try TokenStore(database: database).create(name: "test")
             var configuration = APIConfiguration(dataDirectory: directory)
             configuration.maxUploadBytes = maxUploadBytes
+            configuration.destroyJobStopTimeout = destroyJobStopTimeout
             let router = makeAPIRouter(
                 configuration: configuration, database: database, queue: JobQueue(database: database),
-                docker: DockerClient(logger: Logger(label: "test"))
+                docker: DockerClient(socketPath: dockerSocket, logger: Logger(label: "test"))
             )
             app = Application(router: router)
         }
@@ -152,6 +156,52 @@ struct APITests {
                 let job = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
                 #expect(job.id == accepted.job.id)
                 #expect(job.app.rawValue == "hello")
+            }
+        }
+    }
+
+    @Test(
+        "destroying an app waits for its running job to stop: 409 while it does not; an engine that is down loses nothing"
+    )
+    func destroyWaitsForRunningJob() async throws {
+        let fixture = try Fixture(destroyJobStopTimeout: .milliseconds(600), dockerSocket: "/nonexistent/docker.sock")
+        defer { fixture.cleanup() }
+        let queue = JobQueue(database: fixture.database)
+        let body = try Self.archive([("Dockerfile", "FROM scratch\n")])
+        let destroy = "/v1/apps/doomed?confirm=doomed"
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/apps/doomed/deploys", method: .post, headers: fixture.auth, body: body) {
+                response in
+                #expect(response.status == .accepted)
+            }
+            let worker = try #require(try queue.claim(as: WorkerIdentity(name: "stuck")))
+
+            // Its worker never stops: 409, and the job, asked to stop, still holds the app.
+            try await client.execute(uri: destroy, method: .delete, headers: fixture.auth) { response in
+                #expect(response.status == .conflict)
+                let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(error.error.message.contains("still stopping"), "\(error.error.message)")
+            }
+            #expect(try !queue.holds(worker.lease), "the destroy asked the worker to stop")
+            #expect(try queue.job(worker.info.id).state == .running)
+
+            // Its worker ends the job while the destroy waits: the destroy goes on to the engine,
+            // which is down, so it answers 503 and deletes nothing.
+            let workerEnds = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                return try queue.endIfDecided(worker.lease)
+            }
+            let started = ContinuousClock.now
+            try await client.execute(uri: destroy, method: .delete, headers: fixture.auth) { response in
+                #expect(response.status == .serviceUnavailable)
+                let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(error.error.message.contains("Docker engine does not answer"), "\(error.error.message)")
+            }
+            #expect(ContinuousClock.now - started >= .milliseconds(300), "it waited for the job to end")
+            #expect(try await workerEnds.value)
+            #expect(try queue.job(worker.info.id).state == .cancelled)
+            try await client.execute(uri: "/v1/apps/doomed", method: .get, headers: fixture.auth) { response in
+                #expect(response.status == .ok, "the app is still there")
             }
         }
     }
