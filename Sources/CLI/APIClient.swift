@@ -11,7 +11,24 @@ import NIOHTTP1
 /// code (3 unreachable, 4 unauthorized, 1 refused).
 struct APIClient: Sendable {
     let endpoint: Endpoint
-    private let http = HTTPClient.shared
+    private let http = Self.sharedHTTPClient
+
+    /// The CLI's HTTP client, never shut down (like `HTTPClient.shared`), set up for calls to
+    /// one's own server rather than like a browser:
+    /// - a refused connection fails at once instead of being retried until the connect
+    ///   timeout (10 s, for a host that does not answer at all), so a stopped minid is
+    ///   reported right away;
+    /// - no idle read timeout: a followed build log or `mini logs -f` may be quiet for
+    ///   minutes; every call has its own deadline instead (``callTimeout``, ``streamTimeout``);
+    /// - redirects are not followed: they would carry the token elsewhere.
+    static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10), read: nil)
+        )
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// A plain call's deadline; streams (uploads, followed logs) get ``streamTimeout``.
     private static let callTimeout = TimeAmount.seconds(30)
@@ -124,8 +141,8 @@ struct APIClient: Sendable {
             throw CLIFailure("cancelled")
         } catch {
             throw CLIFailure(
-                "cannot reach \(endpoint.host) (\(error)): is minid running at \(endpoint.host)? "
-                    + "set it with mini config set-host",
+                "cannot reach \(endpoint.host): \(Self.describe(connectionFailure: error)); is minid running there? "
+                    + "set the address with mini config set-host URL, MINI_HOST or --host",
                 exitCode: .unreachable
             )
         }
@@ -133,6 +150,15 @@ struct APIClient: Sendable {
             throw await failure(for: response)
         }
         return response
+    }
+
+    /// Why a call could not reach the server, in words.
+    private static func describe(connectionFailure error: any Error) -> String {
+        switch error {
+        case let error as IOError where error.errnoCode == ECONNREFUSED: "connection refused"
+        case let error as HTTPClientError where error == .connectTimeout: "no answer to the connection attempt"
+        default: "\(error)"
+        }
     }
 
     private func failure(for response: HTTPClientResponse) async -> CLIFailure {

@@ -117,6 +117,27 @@ struct QueueEndToEndTests {
         await removeDockerResources(apps: [app])
     }
 
+    @Test("mini deploy follows a build step that prints nothing for longer than 90 s to its end")
+    func quietBuildStep() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "q-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess()
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            // The CLI's HTTP client used to give up on a stream quiet for 90 s (exit 3).
+            let quiet = try Self.slowBuild(in: work, as: "quiet", seconds: 97)
+            let deployed = try await minid.mini(["deploy", quiet.path, "--app", app])
+            #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+            #expect(deployed.stdout.contains("http://\(app).localhost"), "\(deployed.stdout)")
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+
     @Test("a build over the timeout fails as timed out")
     func buildTimeout() async throws {
         guard await dockerIsAvailable() else { return }
