@@ -27,7 +27,7 @@ public struct Reconciler: Service {
     private let backoff = RecreateBackoff()
 
     public init(
-        queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .shared,
+        queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .instanceProbes,
         interval: Duration = .seconds(2), abandonedDrainAfter: Duration = .seconds(70), logger: Logger
     ) {
         self.apps = AppStore(database: queue.database)

@@ -20,7 +20,7 @@ public struct WorkerService: Service {
 
     public init(
         identity: WorkerIdentity, queue: JobQueue, docker: DockerClient,
-        httpClient: HTTPClient = .shared, configuration: WorkerConfiguration, logger: Logger
+        httpClient: HTTPClient = .instanceProbes, configuration: WorkerConfiguration, logger: Logger
     ) {
         self.identity = identity
         self.queue = queue
