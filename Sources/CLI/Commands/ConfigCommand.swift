@@ -59,17 +59,21 @@ extension Mini {
                 abstract: "Show the host and token in effect (the token masked), and where they come from."
             )
 
+            @OptionGroup var api: APIOptions
+
             func run() throws {
                 let file = try ConfigFile.load()
                 let environment = ProcessInfo.processInfo.environment
-                let endpoint = Endpoint.resolve(options: APIOptions(), environment: environment, file: file)
-                func source(_ variable: String, _ saved: String?) -> String {
+                let endpoint = Endpoint.resolve(options: api, environment: environment, file: file)
+                func source(_ option: String, _ given: String?, _ variable: String, _ saved: String?) -> String {
+                    if given != nil { return option }
                     if environment[variable]?.isEmpty == false { return variable }
                     return saved == nil ? "default" : ConfigFile.path
                 }
-                Terminal.output("host   \(endpoint.host)  (\(source("MINI_HOST", file.host)))")
+                Terminal.output("host   \(endpoint.host)  (\(source("--host", api.host, "MINI_HOST", file.host)))")
                 if let token = endpoint.token {
-                    Terminal.output("token  \(Self.masked(token))  (\(source("MINI_TOKEN", file.token)))")
+                    Terminal.output(
+                        "token  \(Self.masked(token))  (\(source("--token", api.token, "MINI_TOKEN", file.token)))")
                 } else {
                     Terminal.output("token  not set  (mini config set-token TOKEN)")
                 }

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// `mini` on its own: its saved settings, and what it does when the server is not there.
+@Suite("mini without a server")
+struct CLIStandaloneTests {
+    @Test("a stopped server is reported at once, with exit 3 and what to do, by plain calls and by a deploy")
+    func serverNotRunning() async throws {
+        let host = "http://127.0.0.1:\(try freePort())"
+        let config = try TemporaryDirectory()
+        defer { config.cleanup() }
+        let environment = ["MINI_HOST": host, "MINI_TOKEN": "some-token", "XDG_CONFIG_HOME": config.url.path]
+        let hello = packageRoot.appendingPathComponent("examples/hello").path
+        for arguments in [["apps"], ["status", "1", "--wait"], ["deploy", hello, "--app", "hello"]] {
+            let started = ContinuousClock.now
+            let result = try await run(binary("mini"), arguments, environment: environment, timeout: .seconds(60))
+            let took = ContinuousClock.now - started
+            #expect(result.status == 3, "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.contains("cannot reach \(host): connection refused"), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("mini config set-host"), "\(arguments): \(result.stderr)")
+            // A refused connection is not retried until a connect timeout (it was, for 30 s).
+            #expect(took < .seconds(3), "\(arguments) took \(took)")
+        }
+    }
+
+    @Test("mini config saves the host and token (mode 0600) and shows what is in effect and where it comes from")
+    func config() async throws {
+        let config = try TemporaryDirectory()
+        defer { config.cleanup() }
+        let isolated = ["XDG_CONFIG_HOME": config.url.path, "MINI_HOST": "", "MINI_TOKEN": ""]
+        func mini(_ arguments: [String], _ environment: [String: String] = [:]) async throws -> ProcessResult {
+            try await run(binary("mini"), arguments, environment: isolated.merging(environment) { $1 })
+        }
+        let fresh = try await mini(["config", "show"])
+        #expect(fresh.status == 0, "\(fresh.stderr)")
+        #expect(fresh.stdout.contains("host   http://127.0.0.1:7070  (default)"), "\(fresh.stdout)")
+        #expect(fresh.stdout.contains("token  not set"), "\(fresh.stdout)")
+
+        #expect(try await mini(["config", "set-host", "http://127.0.0.1:7171"]).status == 0)
+        #expect(try await mini(["config", "set-token", "abcdefghijkl1234"]).status == 0)
+        let file = config.url.appendingPathComponent("mini/config.json").path
+        let permissions = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+        let saved = try await mini(["config", "show"])
+        #expect(saved.stdout.contains("host   http://127.0.0.1:7171  (\(file))"), "\(saved.stdout)")
+        #expect(saved.stdout.contains("token  ************1234  (\(file))"), "\(saved.stdout)")
+
+        let overridden = try await mini(
+            ["config", "show", "--host", "http://127.0.0.1:7272"], ["MINI_TOKEN": "from-the-environment"])
+        #expect(overridden.stdout.contains("host   http://127.0.0.1:7272  (--host)"), "\(overridden.stdout)")
+        #expect(overridden.stdout.contains("(MINI_TOKEN)"), "\(overridden.stdout)")
+
+        let bad = try await mini(["config", "set-host", "not a url"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("is not an http(s) URL"), "\(bad.stderr)")
+    }
+}
