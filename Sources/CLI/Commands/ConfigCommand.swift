@@ -79,10 +79,11 @@ extension Mini {
                 }
             }
 
-            /// All but the last 4 characters hidden (all of them for a short token).
+            /// All but the last 4 characters hidden (all of them for a short token), as at most
+            /// 12 stars.
             static func masked(_ token: String) -> String {
                 let shown = token.count > 8 ? String(token.suffix(4)) : ""
-                return String(repeating: "*", count: max(token.count - shown.count, 4)) + shown
+                return String(repeating: "*", count: min(max(token.count - shown.count, 4), 12)) + shown
             }
         }
     }
