@@ -183,6 +183,14 @@ struct ReleaseTests {
                 ["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", "mini-\(app)-v7-1"]
             )
             #expect(memory.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864 500000000")
+            // A limit not named keeps its value; none removes one.
+            let cpusRemoved = try await minid.mini(["limits", "set", app, "--cpus", "none"])
+            #expect(cpusRemoved.status == 0, "\(cpusRemoved.stdout)\(cpusRemoved.stderr)")
+            let memoryKept = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"),
+                ["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", "mini-\(app)-v8-1"]
+            )
+            #expect(memoryKept.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864 0")
 
             // A rollback to a release whose image is gone fails at once and says why; the app
             // keeps serving.

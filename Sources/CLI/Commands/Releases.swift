@@ -133,37 +133,79 @@ extension Mini {
             }
         }
 
-        /// `mini limits set <app> [--memory 256m] [--cpus 0.5]`
+        /// `mini limits set <app> [--memory 256m|none] [--cpus 0.5|none]`
         struct Set: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Set an app's limits (a new release; zero-downtime).",
-                discussion: "An option left out removes that limit."
+                discussion: "A limit not named keeps its value; none removes it."
             )
 
             @Argument(help: "The app.", transform: AppName.argument)
             var app: AppName
 
-            @Option(help: "Memory limit, such as 256m or 1g.")
-            var memory: String?
+            @Option(help: "Memory limit, such as 256m or 1g, or none.", transform: Self.memory)
+            var memory: LimitChange<Int64>?
 
-            @Option(help: "CPUs, such as 0.5.")
-            var cpus: Double?
+            @Option(help: "CPUs, such as 0.5, or none.", transform: Self.cpus)
+            var cpus: LimitChange<Double>?
 
             @OptionGroup var api: APIOptions
 
+            func validate() throws {
+                guard memory != nil || cpus != nil else {
+                    throw ValidationError("name a limit: --memory or --cpus (none removes it)")
+                }
+            }
+
             func run() async throws {
-                let limits = Limits(memoryBytes: try memory.map(Self.bytes), cpus: cpus)
                 let client = try api.client()
+                let current: AppInfo = try await client.get("/v1/apps/\(app)")
+                let limits = Limits(
+                    memoryBytes: memory.map { $0.value } ?? current.limits.memoryBytes,
+                    cpus: cpus.map { $0.value } ?? current.limits.cpus
+                )
                 let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
                 try await client.finishRelease(accepted.job, app: app, doing: "limits")
             }
 
-            private static func bytes(_ text: String) throws -> Int64 {
-                guard let bytes = ByteSize.parse(text) else {
-                    throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
+            private static func memory(_ text: String) throws -> LimitChange<Int64> {
+                guard let change = LimitChange(text, parse: ByteSize.parse) else {
+                    throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g, or none")
                 }
-                return bytes
+                return change
             }
+
+            private static func cpus(_ text: String) throws -> LimitChange<Double> {
+                guard let change = LimitChange(text, parse: Double.init) else {
+                    throw ValidationError("'\(text)' is not a number of CPUs such as 0.5, or none")
+                }
+                return change
+            }
+        }
+    }
+}
+
+/// A limit as given to `mini limits set`: a new value, or `none` to remove it.
+enum LimitChange<Value: Sendable & Equatable>: Sendable, Equatable {
+    case set(Value)
+    case remove
+
+    /// `none`, or what `parse` makes of `text`; nil when it makes nothing.
+    init?(_ text: String, parse: (String) -> Value?) {
+        if text.lowercased() == "none" {
+            self = .remove
+        } else if let value = parse(text) {
+            self = .set(value)
+        } else {
+            return nil
+        }
+    }
+
+    /// The limit after the change.
+    var value: Value? {
+        switch self {
+        case .set(let value): value
+        case .remove: nil
         }
     }
 }
