@@ -60,13 +60,14 @@ struct AppRoutes {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
         }
         let name = try AppName(app.name)
-        try apps.updateEnvironment(of: name, set: patch.set, unset: patch.unset)
+        let changed = try apps.updateEnvironment(of: name, set: patch.set, unset: patch.unset)
         var parts: [String] = []
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
         if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
-        let job = try queueRelease(app, ReleaseChange(description: parts.joined(separator: ", ")))
+        let job = changed ? try queueRelease(app, ReleaseChange(description: parts.joined(separator: ", "))) : nil
         return try jsonResponse(
-            EnvironmentInfo(env: try apps.environment(of: name), job: job), status: job == nil ? .ok : .accepted)
+            EnvironmentInfo(env: try apps.environment(of: name), job: job, changed: changed),
+            status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func scale(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -75,9 +76,9 @@ struct AppRoutes {
         guard (0...Self.maxInstances).contains(body.instances) else {
             throw APIError.badRequest("instances must be between 0 and \(Self.maxInstances)")
         }
-        try apps.setInstances(of: try AppName(app.name), to: body.instances)
-        let job = try queueRelease(app, ReleaseChange(description: "scale to \(body.instances)"))
-        return try jsonResponse(ChangeAccepted(job: job), status: job == nil ? .ok : .accepted)
+        let changed = try apps.setInstances(of: try AppName(app.name), to: body.instances)
+        let job = changed ? try queueRelease(app, ReleaseChange(description: "scale to \(body.instances)")) : nil
+        return try jsonResponse(ChangeAccepted(job: job, changed: changed), status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -89,11 +90,11 @@ struct AppRoutes {
         if let cpus = body.cpus, !(0.01...64).contains(cpus) {
             throw APIError.badRequest("cpus must be between 0.01 and 64")
         }
-        try apps.setLimits(
+        let changed = try apps.setLimits(
             of: try AppName(app.name), memoryBytes: body.memoryBytes, nanoCPUs: body.cpus.map { Int64($0 * 1e9) }
         )
-        let job = try queueRelease(app, ReleaseChange(description: "limits \(Self.describe(body))"))
-        return try jsonResponse(ChangeAccepted(job: job), status: job == nil ? .ok : .accepted)
+        let job = changed ? try queueRelease(app, ReleaseChange(description: "limits \(Self.describe(body))")) : nil
+        return try jsonResponse(ChangeAccepted(job: job, changed: changed), status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {

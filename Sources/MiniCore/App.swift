@@ -96,11 +96,15 @@ public struct Limits: Codable, Sendable, Equatable {
 /// `GET|PATCH /v1/apps/{app}/env` answer.
 public struct EnvironmentInfo: Codable, Sendable, Equatable {
     public var env: [String: String]
-    /// The release job the change queued, if the app has a release to restart.
+    /// The release job the change queued, if the app has a release to restart and the
+    /// change changed something.
     public var job: JobInfo?
-    public init(env: [String: String], job: JobInfo? = nil) {
+    /// After a change: false when every variable already was as asked (no release then).
+    public var changed: Bool?
+    public init(env: [String: String], job: JobInfo? = nil, changed: Bool? = nil) {
         self.env = env
         self.job = job
+        self.changed = changed
     }
 }
 
@@ -128,9 +132,15 @@ public struct RollbackRequest: Codable, Sendable, Equatable {
 
 /// The answer to a change that queues a release job: scale, limits, rollback.
 public struct ChangeAccepted: Codable, Sendable, Equatable {
-    /// The job, or nil when the app has no release yet and the change waits for its first deploy.
+    /// The job, or nil when the app has no release yet and the change waits for its first
+    /// deploy, or when the change changed nothing.
     public var job: JobInfo?
-    public init(job: JobInfo?) { self.job = job }
+    /// False when the app already was as asked: no release is made.
+    public var changed: Bool
+    public init(job: JobInfo?, changed: Bool = true) {
+        self.job = job
+        self.changed = changed
+    }
 }
 
 /// `GET /v1/apps` answer.

@@ -172,36 +172,54 @@ public struct AppStore: Sendable {
         try database.read { db in try Self.environment(of: app, in: db) }
     }
 
-    /// Sets and removes environment variables of an app.
-    public func updateEnvironment(of app: AppName, set: [String: String], unset: [String]) throws {
+    /// Sets and removes environment variables of an app; returns whether that changed
+    /// anything.
+    @discardableResult
+    public func updateEnvironment(of app: AppName, set: [String: String], unset: [String]) throws -> Bool {
         try database.write { db in
+            var changes = 0
             for key in unset {
                 try db.execute(sql: "DELETE FROM env WHERE app = ? AND key = ?", arguments: [app.rawValue, key])
+                changes += db.changesCount
             }
             for (key, value) in set {
                 try db.execute(
-                    sql:
-                        "INSERT INTO env (app, key, value) VALUES (?, ?, ?) ON CONFLICT (app, key) DO UPDATE SET value = excluded.value",
+                    sql: """
+                        INSERT INTO env (app, key, value) VALUES (?, ?, ?)
+                        ON CONFLICT (app, key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value
+                        """,
                     arguments: [app.rawValue, key, value]
                 )
+                changes += db.changesCount
             }
+            return changes > 0
         }
     }
 
-    /// Sets how many instances the app runs.
-    public func setInstances(of app: AppName, to count: Int) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE apps SET instances = ? WHERE name = ?", arguments: [count, app.rawValue])
-        }
-    }
-
-    /// Sets the app's resource limits (nil: none).
-    public func setLimits(of app: AppName, memoryBytes: Int64?, nanoCPUs: Int64?) throws {
+    /// Sets how many instances the app runs; returns whether that changed anything.
+    @discardableResult
+    public func setInstances(of app: AppName, to count: Int) throws -> Bool {
         try database.write { db in
             try db.execute(
-                sql: "UPDATE apps SET memory_bytes = ?, nano_cpus = ? WHERE name = ?",
-                arguments: [memoryBytes, nanoCPUs, app.rawValue]
+                sql: "UPDATE apps SET instances = ? WHERE name = ? AND instances IS NOT ?",
+                arguments: [count, app.rawValue, count]
             )
+            return db.changesCount > 0
+        }
+    }
+
+    /// Sets the app's resource limits (nil: none); returns whether that changed anything.
+    @discardableResult
+    public func setLimits(of app: AppName, memoryBytes: Int64?, nanoCPUs: Int64?) throws -> Bool {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE apps SET memory_bytes = ?, nano_cpus = ?
+                    WHERE name = ? AND (memory_bytes IS NOT ? OR nano_cpus IS NOT ?)
+                    """,
+                arguments: [memoryBytes, nanoCPUs, app.rawValue, memoryBytes, nanoCPUs]
+            )
+            return db.changesCount > 0
         }
     }
 

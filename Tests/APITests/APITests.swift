@@ -402,6 +402,61 @@ struct APITests {
         }
     }
 
+    @Test("env, scale and limits changes that change nothing make no release")
+    func unchangedMakesNoRelease() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try fixture.database.write { db in
+            try AppStore.ensureApp(try AppName("web"), in: db)
+            try db.execute(
+                sql: """
+                    INSERT INTO releases (app, version, image, container_port, created_at)
+                    VALUES ('web', 1, 'sha256:1', 8080, 0)
+                    """)
+            try db.execute(sql: "UPDATE apps SET current_release = 1 WHERE name = 'web'")
+        }
+        /// What a change answered: its status, `changed`, and whether it queued a job.
+        struct Outcome: Equatable {
+            let status: HTTPResponse.Status
+            let changed: Bool?
+            let queued: Bool
+        }
+        let madeRelease = Outcome(status: .accepted, changed: true, queued: true)
+        let unchanged = Outcome(status: .ok, changed: false, queued: false)
+        try await fixture.app.test(.router) { client in
+            func change(_ method: HTTPRequest.Method, _ path: String, _ body: any Encodable) async throws -> Outcome {
+                try await client.execute(
+                    uri: "/v1/apps/web/\(path)", method: method, headers: fixture.auth,
+                    body: ByteBuffer(bytes: try JSONEncoder.mini.encode(body))
+                ) { response in
+                    if path == "env" {
+                        let info = try JSONDecoder.mini.decode(EnvironmentInfo.self, from: Data(buffer: response.body))
+                        return Outcome(status: response.status, changed: info.changed, queued: info.job != nil)
+                    }
+                    let accepted = try JSONDecoder.mini.decode(ChangeAccepted.self, from: Data(buffer: response.body))
+                    return Outcome(status: response.status, changed: accepted.changed, queued: accepted.job != nil)
+                }
+            }
+            let steps: [(HTTPRequest.Method, String, any Encodable & Sendable, Outcome)] = [
+                (.patch, "env", EnvironmentPatch(set: ["A": "1"]), madeRelease),
+                (.patch, "env", EnvironmentPatch(set: ["A": "1"]), unchanged),
+                (.patch, "env", EnvironmentPatch(unset: ["NOPE"]), unchanged),
+                (.patch, "env", EnvironmentPatch(set: ["A": "2"]), madeRelease),
+                (.put, "scale", ScaleRequest(instances: 1), unchanged),
+                (.put, "scale", ScaleRequest(instances: 2), madeRelease),
+                (.put, "limits", Limits(), unchanged),
+                (.put, "limits", Limits(memoryBytes: 64 << 20), madeRelease),
+                (.put, "limits", Limits(memoryBytes: 64 << 20), unchanged),
+            ]
+            for (index, (method, path, body, expected)) in steps.enumerated() {
+                let outcome = try await change(method, path, body)
+                #expect(outcome == expected, "step \(index + 1): \(path)")
+            }
+        }
+        let releaseJobs = try JobQueue(database: fixture.database).jobs().filter { $0.kind == .release }
+        #expect(releaseJobs.count == 4)
+    }
+
     @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")
     func prometheusText() {
         var text = PrometheusText()

@@ -80,7 +80,7 @@ extension Mini {
         static func patch(app: AppName, _ change: EnvironmentPatch, api: APIOptions) async throws {
             let client = try api.client()
             let answer: EnvironmentInfo = try await client.send(.PATCH, "/v1/apps/\(app)/env", json: change)
-            try await client.finishRelease(answer.job, app: app, doing: "env change")
+            try await client.finishRelease(answer.job, changed: answer.changed ?? true, app: app, doing: "env change")
         }
     }
 }

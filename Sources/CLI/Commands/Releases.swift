@@ -83,7 +83,8 @@ extension Mini {
             let accepted: ChangeAccepted = try await client.send(
                 .PUT, "/v1/apps/\(app)/scale", json: ScaleRequest(instances: instances)
             )
-            try await client.finishRelease(accepted.job, app: app, doing: "scale to \(instances)")
+            try await client.finishRelease(
+                accepted.job, changed: accepted.changed, app: app, doing: "scale to \(instances)")
         }
     }
 
@@ -165,7 +166,8 @@ extension Mini {
                     cpus: cpus.map { $0.value } ?? current.limits.cpus
                 )
                 let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
-                try await client.finishRelease(accepted.job, app: app, doing: "limits")
+                try await client.finishRelease(
+                    accepted.job, changed: accepted.changed, app: app, doing: "limits change")
             }
 
             private static func memory(_ text: String) throws -> LimitChange<Int64> {

@@ -38,8 +38,13 @@ extension APIClient {
     }
 
     /// Follows a release job (env, scale, limits, rollback) to its end; nil means the app has
-    /// no release yet, so the change waits for its first deploy.
-    func finishRelease(_ job: JobInfo?, app: AppName, doing change: String) async throws {
+    /// no release yet, so the change waits for its first deploy, or, with `changed` false,
+    /// that the app already was as asked.
+    func finishRelease(_ job: JobInfo?, changed: Bool = true, app: AppName, doing change: String) async throws {
+        guard changed else {
+            Terminal.output("\(change): \(app) already is so; no new release")
+            return
+        }
         guard let job else {
             Terminal.output("saved; \(app) has no release yet, so the \(change) applies at its first deploy")
             return
