@@ -138,6 +138,44 @@ struct QueueEndToEndTests {
         await removeDockerResources(apps: [app])
     }
 
+    @Test("Ctrl-C on mini deploy stops following with exit 130 and says how to get back; the job goes on")
+    func interruptedDeploy() async throws {
+        guard await dockerIsAvailable() else { return }
+        let app = "i-\(UUID().uuidString.prefix(6).lowercased())"
+        let minid = try MinidProcess()
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        do {
+            try await minid.waitUntilReady()
+            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 7)
+            let stderr = work.url.appendingPathComponent("stderr")
+            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            let deploy = Process()
+            deploy.executableURL = binary("mini")
+            deploy.arguments = ["deploy", slow.path, "--app", app]
+            deploy.environment = ProcessInfo.processInfo.environment.merging(minid.miniEnvironment) { $1 }
+            deploy.standardOutput = FileHandle.nullDevice
+            deploy.standardError = try FileHandle(forWritingTo: stderr)
+            try deploy.run()
+            try await waitUntil(timeout: .seconds(30)) {
+                (try? String(contentsOf: stderr, encoding: .utf8))?.contains("following its build log") == true
+            }
+            kill(deploy.processIdentifier, SIGINT)
+            deploy.waitUntilExit()
+            let said = try String(contentsOf: stderr, encoding: .utf8)
+            #expect(deploy.terminationStatus == 130, "\(said)")
+            #expect(said.contains("which goes on on the server"), "\(said)")
+            let job = try #require(said.firstMatch(of: /job (\d+) queued/)?.1)
+            #expect(said.contains("mini cancel \(job)"), "\(said)")
+            let waited = try await minid.mini(["status", String(job), "--wait"])
+            #expect(waited.status == 0, "the job went on to succeed: \(waited.stdout)")
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+        await removeDockerResources(apps: [app])
+    }
+
     @Test("a build over the timeout fails as timed out")
     func buildTimeout() async throws {
         guard await dockerIsAvailable() else { return }
