@@ -64,9 +64,10 @@ struct AppRoutes {
         var parts: [String] = []
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
         if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
-        let job = changed ? try queueRelease(app, ReleaseChange(description: parts.joined(separator: ", "))) : nil
+        let (job, released) = try releaseIfChanged(
+            app, storeChanged: changed, ReleaseChange(description: parts.joined(separator: ", ")))
         return try jsonResponse(
-            EnvironmentInfo(env: try apps.environment(of: name), job: job, changed: changed),
+            EnvironmentInfo(env: try apps.environment(of: name), job: job, changed: released),
             status: job == nil ? .ok : .accepted)
     }
 
@@ -77,8 +78,9 @@ struct AppRoutes {
             throw APIError.badRequest("instances must be between 0 and \(Self.maxInstances)")
         }
         let changed = try apps.setInstances(of: try AppName(app.name), to: body.instances)
-        let job = changed ? try queueRelease(app, ReleaseChange(description: "scale to \(body.instances)")) : nil
-        return try jsonResponse(ChangeAccepted(job: job, changed: changed), status: job == nil ? .ok : .accepted)
+        let (job, released) = try releaseIfChanged(
+            app, storeChanged: changed, ReleaseChange(description: "scale to \(body.instances)"))
+        return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -91,10 +93,12 @@ struct AppRoutes {
             throw APIError.badRequest("cpus must be between 0.01 and 64")
         }
         let changed = try apps.setLimits(
-            of: try AppName(app.name), memoryBytes: body.memoryBytes, nanoCPUs: body.cpus.map { Int64($0 * 1e9) }
+            of: try AppName(app.name), memoryBytes: body.memoryBytes,
+            nanoCPUs: body.cpus.map { Int64(($0 * 1e9).rounded()) }
         )
-        let job = changed ? try queueRelease(app, ReleaseChange(description: "limits \(Self.describe(body))")) : nil
-        return try jsonResponse(ChangeAccepted(job: job, changed: changed), status: job == nil ? .ok : .accepted)
+        let (job, released) = try releaseIfChanged(
+            app, storeChanged: changed, ReleaseChange(description: "limits \(Self.describe(body))"))
+        return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
@@ -126,9 +130,10 @@ struct AppRoutes {
     /// (new instances start, get healthy and take the routes before the old ones drain).
     @Sendable func restart(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
-        guard let job = try queueRelease(app, ReleaseChange(description: "restart")) else {
+        guard app.currentRelease != nil else {
             throw APIError.conflict("\(app.name) has no release to restart; deploy it first")
         }
+        let job = try queue.enqueueRelease(app: try AppName(app.name), change: ReleaseChange(description: "restart"))
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
 
@@ -140,9 +145,17 @@ struct AppRoutes {
 
     /// Queues a release job when the app has a release to restart; otherwise the change
     /// waits for the first deploy.
-    private func queueRelease(_ app: AppRecord, _ change: ReleaseChange) throws -> JobInfo? {
-        guard app.currentRelease != nil else { return nil }
-        return try queue.enqueueRelease(app: try AppName(app.name), change: change)
+    /// Queues a release job for a settings change unless the app already runs with the
+    /// settings now saved (a change back after a failed one, a value it already has). Returns
+    /// the job, nil also when the app has no release yet (the change waits for its first
+    /// deploy), and whether the change changed anything.
+    private func releaseIfChanged(_ app: AppRecord, storeChanged: Bool, _ change: ReleaseChange) throws -> (
+        job: JobInfo?, changed: Bool
+    ) {
+        let name = try AppName(app.name)
+        guard app.currentRelease != nil else { return (nil, storeChanged) }
+        guard try !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
+        return (try queue.enqueueRelease(app: name, change: change), true)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, from request: Request, context: MiniRequestContext) async throws

@@ -5,6 +5,7 @@ import MiniCore
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOPosix
 
 /// The one place `mini` talks HTTP: builds requests against the resolved ``Endpoint``, sends
 /// the token, decodes JSON answers and turns failures into ``CLIFailure``s with the right exit
@@ -154,10 +155,23 @@ struct APIClient: Sendable {
 
     /// Why a call could not reach the server, in words.
     private static func describe(connectionFailure error: any Error) -> String {
+        func isRefused(_ error: any Error) -> Bool { (error as? IOError)?.errnoCode == ECONNREFUSED }
         switch error {
-        case let error as IOError where error.errnoCode == ECONNREFUSED: "connection refused"
-        case let error as HTTPClientError where error == .connectTimeout: "no answer to the connection attempt"
-        default: "\(error)"
+        case let error where isRefused(error):
+            return "connection refused"
+        case let error as NIOConnectionError:
+            // A host name: every address it resolved to was tried.
+            if !error.connectionErrors.isEmpty, error.connectionErrors.allSatisfy({ isRefused($0.error) }) {
+                return "connection refused"
+            }
+            if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil {
+                return "cannot resolve \(error.host)"
+            }
+            return "\(error)"
+        case let error as HTTPClientError where error == .connectTimeout:
+            return "no answer to the connection attempt"
+        default:
+            return "\(error)"
         }
     }
 

@@ -135,9 +135,10 @@ public struct ChangeAccepted: Codable, Sendable, Equatable {
     /// The job, or nil when the app has no release yet and the change waits for its first
     /// deploy, or when the change changed nothing.
     public var job: JobInfo?
-    /// False when the app already was as asked: no release is made.
-    public var changed: Bool
-    public init(job: JobInfo?, changed: Bool = true) {
+    /// False when the app already runs as asked: no release is made. (Absent from servers
+    /// before it; read as true.)
+    public var changed: Bool?
+    public init(job: JobInfo?, changed: Bool? = nil) {
         self.job = job
         self.changed = changed
     }

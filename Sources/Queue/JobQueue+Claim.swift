@@ -75,7 +75,7 @@ extension JobQueue {
 
     /// Ends the leases of a worker known to be dead (its supervisor saw the process exit) at
     /// once and rescues their jobs as ``rescueExpiredLeases()`` does, instead of leaving the
-    /// app busy until the leases run out. Returns how many jobs it rescued.
+    /// app busy until the leases run out. Returns how many jobs the worker held.
     @discardableResult
     public func rescueLeases(of deadWorker: WorkerIdentity) throws -> Int {
         let configuration = configuration
@@ -85,8 +85,9 @@ extension JobQueue {
                 "UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ?",
                 arguments: [now - 1, deadWorker.description]
             )
-            guard db.changesCount > 0 else { return 0 }
-            return try Self.rescueExpired(now: now, configuration: configuration, in: db)
+            let held = db.changesCount
+            if held > 0 { try Self.rescueExpired(now: now, configuration: configuration, in: db) }
+            return held
         }
     }
 

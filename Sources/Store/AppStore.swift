@@ -130,7 +130,8 @@ public struct AppStore: Sendable {
     /// Records the next release of `app` (version = last + 1) and returns it.
     public static func createRelease(
         app: AppName, image: String, containerPort: Int, environment: [String: String],
-        instances: Int, job: JobID?, description: String, in db: Database
+        instances: Int, limits: (memoryBytes: Int64?, nanoCpus: Int64?), job: JobID?, description: String,
+        in db: Database
     ) throws -> ReleaseRecord {
         let last =
             try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0
@@ -140,7 +141,7 @@ public struct AppStore: Sendable {
             app: app.rawValue, version: last + 1, image: image, containerPort: containerPort,
             envJson: String(decoding: try encoder.encode(environment), as: UTF8.self),
             instances: instances, jobId: job, description: description,
-            createdAt: Date().timeIntervalSince1970
+            createdAt: Date().timeIntervalSince1970, memoryBytes: limits.memoryBytes, nanoCpus: limits.nanoCpus
         )
         try release.insert(db)
         return release
@@ -165,6 +166,20 @@ public struct AppStore: Sendable {
             Column("app") == app.rawValue && Column("state") == InstanceState.draining.rawValue
         )
         .fetchAll(db)
+    }
+
+    /// Whether the app's settings (env, instances, limits) are those its current release runs
+    /// with; false when it has no release.
+    public func settingsMatchCurrentRelease(of app: AppName) throws -> Bool {
+        try database.read { db in
+            guard let record = try AppRecord.fetchOne(db, key: app.rawValue),
+                let version = record.currentRelease,
+                let release = try ReleaseRecord.fetchOne(db, key: ["app": app.rawValue, "version": version])
+            else { return false }
+            let environment = try Self.environment(of: app, in: db)
+            return release.instances == record.instances && release.memoryBytes == record.memoryBytes
+                && release.nanoCpus == record.nanoCpus && release.environment == environment
+        }
     }
 
     /// The app's configured environment.

@@ -144,6 +144,16 @@ extension MiniDatabase {
             // its app busy, until the worker has removed what it started.
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cancel_requested_at REAL")
         }
+        migrator.registerMigration("v7: the limits of a release") { db in
+            // With its env and instances, a release records the limits it runs with, so that a
+            // change is measured against what runs (releases made before say none).
+            try db.execute(
+                sql: """
+                    ALTER TABLE releases ADD COLUMN memory_bytes INTEGER;
+                    ALTER TABLE releases ADD COLUMN nano_cpus INTEGER;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -36,6 +36,10 @@ public struct ReleaseRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var jobId: Int64?
     public var description: String
     public var createdAt: Double
+    /// The memory limit the release runs with, in bytes; nil for none.
+    public var memoryBytes: Int64?
+    /// The CPU limit the release runs with, in billionths of a CPU; nil for none.
+    public var nanoCpus: Int64?
 
     /// The environment snapshot of this release.
     public var environment: [String: String] {

@@ -151,7 +151,9 @@ struct DeployPipeline {
             draining = try queue.publish(job.lease, release: plan.version) { [app, job] db in
                 _ = try AppStore.createRelease(
                     app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
-                    instances: plan.instances, job: job.info.id, description: plan.description, in: db
+                    instances: plan.instances,
+                    limits: (memoryBytes: plan.limits?.memoryBytes, nanoCpus: plan.limits?.nanoCpus),
+                    job: job.info.id, description: plan.description, in: db
                 )
                 if plan.restoresEnvironment {
                     try AppStore.replaceEnvironment(of: app, with: plan.environment, in: db)

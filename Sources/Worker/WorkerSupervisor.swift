@@ -91,7 +91,8 @@ public struct WorkerSupervisor: Service {
                 }
             }
         }
-        childExited(index, process.processIdentifier)
+        // Also reached when the service is cancelled, with the child still running.
+        if !process.isRunning { childExited(index, process.processIdentifier) }
         return status
     }
 }

@@ -84,7 +84,7 @@ extension Mini {
                 .PUT, "/v1/apps/\(app)/scale", json: ScaleRequest(instances: instances)
             )
             try await client.finishRelease(
-                accepted.job, changed: accepted.changed, app: app, doing: "scale to \(instances)")
+                accepted.job, changed: accepted.changed ?? true, app: app, doing: "scale to \(instances)")
         }
     }
 
@@ -167,7 +167,7 @@ extension Mini {
                 )
                 let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
                 try await client.finishRelease(
-                    accepted.job, changed: accepted.changed, app: app, doing: "limits change")
+                    accepted.job, changed: accepted.changed ?? true, app: app, doing: "limits change")
             }
 
             private static func memory(_ text: String) throws -> LimitChange<Int64> {

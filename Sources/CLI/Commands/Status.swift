@@ -34,12 +34,13 @@ extension APIClient {
     /// Follows a job's build log to `line` until the job ends, then returns the ended job.
     /// Ctrl-C meanwhile says that the job goes on.
     func follow(_ job: JobInfo, line: (String) -> Void) async throws -> JobInfo {
-        let interrupt = InterruptNotice(
-            "stopped following job \(job.id), which goes on on the server: "
-                + "mini logs --build \(job.id) -f to follow it again, mini cancel \(job.id) to stop it")
-        defer { interrupt.end() }
-        try await streamLines("/v1/jobs/\(job.id)/log", query: ["follow": "1"], line: line)
-        return try await waitForJob(job.id)
+        try await InterruptNotice.whileRunning(
+            saying: "stopped following job \(job.id), which goes on on the server: "
+                + "mini logs --build \(job.id) -f to follow it again, mini cancel \(job.id) to stop it"
+        ) {
+            try await streamLines("/v1/jobs/\(job.id)/log", query: ["follow": "1"], line: line)
+            return try await waitForJob(job.id)
+        }
     }
 
     /// Follows a release job (env, scale, limits, rollback) to its end; nil means the app has
