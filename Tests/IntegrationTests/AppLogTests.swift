@@ -6,13 +6,7 @@ import Testing
 struct AppLogTests {
     @Test("a followed app log goes on across an engine restart of the instance's container")
     func followAcrossRestart() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "l-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess()
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "l") { minid, app, work in
             let ticking = try copyExample("hello", into: work, as: app)
             let counter = "i=0; while :; do echo tick $i; i=$((i+1)); /bin/busybox sleep 1; done"
             try """
@@ -44,10 +38,6 @@ struct AppLogTests {
                 ticks.contains("[mini-\(app)-v1-1] tick 0"), "the restarted container was not followed:\n\(followed)")
             #expect(
                 ticks.contains("[mini-\(app)-v1-1] tick 1"), "the restarted container was not followed:\n\(followed)")
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 }

@@ -20,7 +20,7 @@ final class MinidProcess {
         apiPort = try freePort()
         proxyPort = try freePort()
         logFile = data.url.appendingPathComponent("minid.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         arguments =
             [
                 "serve", "--data-dir", data.url.appendingPathComponent("data").path,
@@ -139,4 +139,27 @@ func removeDockerResources(apps: [String]) async {
             _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rmi", "-f"] + imageIDs.sorted())
         }
     }
+}
+
+/// Runs `body` against a fresh, ready `minid` with a fresh app name (`<prefix>-xxxxxx`) and
+/// work folder; records any error with minid's log, then stops minid and removes the app's
+/// containers and images. Without a Docker engine it returns at once (see
+/// ``dockerIsAvailable()``).
+func withMinid(
+    app prefix: String, workers: Int = 2, extraArguments: [String] = [],
+    _ body: (_ minid: MinidProcess, _ app: String, _ work: TemporaryDirectory) async throws -> Void
+) async throws {
+    guard await dockerIsAvailable() else { return }
+    let app = "\(prefix)-\(UUID().uuidString.prefix(6).lowercased())"
+    let minid = try MinidProcess(workers: workers, extraArguments: extraArguments)
+    let work = try TemporaryDirectory()
+    defer { work.cleanup() }
+    do {
+        try await minid.waitUntilReady()
+        try await body(minid, app, work)
+    } catch {
+        Issue.record("\(error)\nminid log:\n\(minid.log())")
+    }
+    await minid.stop()
+    await removeDockerResources(apps: [app])
 }

@@ -40,13 +40,7 @@ struct QueueEndToEndTests {
 
     @Test("cancel stops a running build within 2 s")
     func cancelRunningBuild() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "q-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess()
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "q") { minid, app, work in
             let slow = try Self.slowBuild(in: work, as: "slow", seconds: 37)
             let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -63,11 +57,7 @@ struct QueueEndToEndTests {
             #expect(took < .seconds(2), "the build kept running \(took) after the cancel")
             let status = try await minid.mini(["status", job, "--wait", "--json"], timeout: .seconds(30))
             #expect(status.stdout.contains("cancelled by user"), "\(status.stdout)")
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     /// The ids of the app's containers, running or not; `instance` (such as `v1-1`) narrows
@@ -81,13 +71,7 @@ struct QueueEndToEndTests {
 
     @Test("cancel during the health wait: the new instance is gone when mini cancel returns, and the app deploys next")
     func cancelDuringHealthWait() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "c-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess()
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "c") { minid, app, work in
             let silent = try copyExample("hello", into: work, as: "silent")
             try "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"sleep\", \"600\"]\n".write(
                 to: silent.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8
@@ -110,43 +94,23 @@ struct QueueEndToEndTests {
             let (code, body) = try await minid.getThroughProxy(host: "\(app).localhost")
             #expect(code == 200)
             #expect(body.contains("Hello from mini"))
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     @Test("mini deploy follows a build step that prints nothing for longer than 90 s to its end")
     func quietBuildStep() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "q-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess()
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "q") { minid, app, work in
             // The CLI's HTTP client used to give up on a stream quiet for 90 s (exit 3).
             let quiet = try Self.slowBuild(in: work, as: "quiet", seconds: 97)
             let deployed = try await minid.mini(["deploy", quiet.path, "--app", app])
             #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
             #expect(deployed.stdout.contains("http://\(app).localhost"), "\(deployed.stdout)")
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     @Test("Ctrl-C on mini deploy stops following, says how to get back, and ends by SIGINT; the job goes on")
     func interruptedDeploy() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "i-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess()
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "i") { minid, app, work in
             let slow = try Self.slowBuild(in: work, as: "slow", seconds: 7)
             let stderr = work.url.appendingPathComponent("stderr")
             _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
@@ -170,45 +134,25 @@ struct QueueEndToEndTests {
             #expect(said.contains("mini cancel \(job)"), "\(said)")
             let waited = try await minid.mini(["status", String(job), "--wait"])
             #expect(waited.status == 0, "the job went on to succeed: \(waited.stdout)")
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     @Test("a build over the timeout fails as timed out")
     func buildTimeout() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "t-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess(extraArguments: ["--build-timeout", "4"])
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "t", extraArguments: ["--build-timeout", "4"]) { minid, app, work in
             let slow = try Self.slowBuild(in: work, as: "slow", seconds: 41)
             let timedOut = try await minid.mini(["deploy", slow.path, "--app", app])
             #expect(timedOut.status == 1)
             let jobs = try await minid.mini(["jobs", "--app", app, "--state", "failed", "--json"])
             #expect(jobs.stdout.contains("timed out"), "\(jobs.stdout)")
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     @Test(
         "a worker SIGKILLed mid-build: its job runs again within seconds, not when its 30 s lease expires, and succeeds once"
     )
     func workerKilledMidBuild() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "k-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess(workers: 1)
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "k", workers: 1) { minid, app, work in
             let slow = try Self.slowBuild(in: work, as: "slow", seconds: 3)
             let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -236,10 +180,6 @@ struct QueueEndToEndTests {
             #expect(log.stdout.contains("attempt 1") && log.stdout.contains("attempt 2"))
             #expect(
                 log.stdout.components(separatedBy: "Releasing v").count == 2, "released exactly once:\n\(log.stdout)")
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 }

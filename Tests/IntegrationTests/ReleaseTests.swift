@@ -37,13 +37,7 @@ struct ReleaseTests {
 
     @Test("a redeploy under continuous load fails no request; bad releases never replace a good one")
     func zeroDowntimeAndHealthGate() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "zdt-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess(extraArguments: ["--health-timeout", "8"])
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "zdt", extraArguments: ["--health-timeout", "8"]) { minid, app, work in
             let v1 = try Self.makeInfoApp(in: work, as: "v1", body: "one")
             let first = try await minid.mini(["deploy", v1.path, "--app", app])
             try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
@@ -104,22 +98,12 @@ struct ReleaseTests {
                 ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"]
             )
             #expect(containers.stdout.split(separator: "\n").map(String.init) == ["mini-\(app)-v2-1"])
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     @Test("env set reaches the app, rollback restores image and env, scale spreads requests, lost instances come back")
     func envRollbackScaleHeal() async throws {
-        guard await dockerIsAvailable() else { return }
-        let app = "rel-\(UUID().uuidString.prefix(6).lowercased())"
-        let minid = try MinidProcess()
-        let work = try TemporaryDirectory()
-        defer { work.cleanup() }
-        do {
-            try await minid.waitUntilReady()
+        try await withMinid(app: "rel") { minid, app, work in
             let v1 = try Self.makeInfoApp(in: work, as: "v1", body: "body one")
             try #require(try await minid.mini(["deploy", v1.path, "--app", app]).status == 0)
             let set = try await minid.mini(["env", "set", app, "FOO=first"])
@@ -221,11 +205,7 @@ struct ReleaseTests {
             let images = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"])
             #expect(images.stdout.isEmpty)
             #expect(try await minid.mini(["apps", "info", app]).status == 1)
-        } catch {
-            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        await minid.stop()
-        await removeDockerResources(apps: [app])
     }
 
     struct LoadResult: Sendable {
