@@ -42,7 +42,11 @@ struct RouteSync: Service {
                         logger.debug("routes updated", metadata: ["apps": "\(table.apps.count)"])
                     }
                 }
-                _ = try await observer.waitForChange(since: seen, timeout: .seconds(5), interval: interval)
+                do {
+                    _ = try await observer.waitForChange(since: seen, timeout: .seconds(5), interval: interval)
+                } catch is CancellationError {
+                    return  // a graceful shutdown
+                }
             }
         }
     }

@@ -25,7 +25,7 @@ public struct QueueJanitor: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try queue.rescueExpiredLeases()
@@ -36,7 +36,8 @@ public struct QueueJanitor: Service {
                 } catch {
                     logger.warning("queue maintenance failed", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
+                // Cancelled by a graceful shutdown: the loop ends, and the service with it.
+                try? await Task.sleep(for: interval)
             }
         }
     }

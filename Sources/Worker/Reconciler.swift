@@ -40,16 +40,19 @@ public struct Reconciler: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await reconcile()
+                } catch is CancellationError {
+                    return  // a graceful shutdown
                 } catch let error as DockerError where error.code == .daemonUnreachable {
                     logger.debug("reconcile skipped: the Docker engine does not answer")
                 } catch {
                     logger.warning("reconcile failed", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
+                // Cancelled by a graceful shutdown: the loop ends, and the service with it.
+                try? await Task.sleep(for: interval)
             }
         }
     }

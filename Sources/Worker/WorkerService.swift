@@ -45,8 +45,12 @@ public struct WorkerService: Service {
                     }
                     continue
                 }
-                try await cancelWhenGracefulShutdown {
-                    _ = try await observer.waitForChange(since: seen, timeout: configuration.idleWait)
+                do {
+                    try await cancelWhenGracefulShutdown {
+                        _ = try await observer.waitForChange(since: seen, timeout: configuration.idleWait)
+                    }
+                } catch is CancellationError {
+                    // A graceful shutdown: the loop ends.
                 }
             }
         }

@@ -109,9 +109,10 @@ public struct ParentWatch: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while getppid() == parent {
-                try await Task.sleep(for: interval)
+        await cancelWhenGracefulShutdown {
+            // Cancelled by a graceful shutdown: the loop ends, and the service with it.
+            while getppid() == parent && !Task.isCancelled {
+                try? await Task.sleep(for: interval)
             }
         }
         // Returning ends the service group, which shuts the worker down gracefully.

@@ -113,11 +113,22 @@ final class MinidProcess {
     }
 
     /// Stops minid gracefully, removes its containers and images, and deletes its data.
-    func stop() async {
+    /// Stops minid with SIGTERM, as systemd does, and checks that it stopped cleanly: exit
+    /// status 0 and no error printed by it or its workers (SIGKILL after 30 s).
+    func stop(sourceLocation: SourceLocation = #_sourceLocation) async {
         if process.isRunning {
             process.terminate()
             for _ in 0..<300 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                Issue.record("minid did not stop within 30 s of SIGTERM", sourceLocation: sourceLocation)
+            } else {
+                let errors = log().split(separator: "\n").filter { $0.hasPrefix("Error:") }
+                #expect(
+                    process.terminationReason == .exit && process.terminationStatus == 0 && errors.isEmpty,
+                    "minid did not stop cleanly on SIGTERM (status \(process.terminationStatus)): \(errors)",
+                    sourceLocation: sourceLocation)
+            }
         }
         data.cleanup()
     }
