@@ -34,6 +34,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger("minid.proxy")
+        try await ListenCheck.ensureAvailable(host: bind, port: port, for: "the proxy", option: "--port")
         var options = ProxyOptions()
         options.proxyPort = port
         options.domain = domain

@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger("minid")
+        try await ListenCheck.ensureAvailable(host: api.bind, port: api.apiPort, for: "the API", option: "--api-port")
+        try await ListenCheck.ensureAvailable(
+            host: api.bind, port: proxy.proxyPort, for: "the proxy", option: "--proxy-port")
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)

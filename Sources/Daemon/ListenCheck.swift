@@ -1,0 +1,46 @@
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Checks, before anything starts, that an address minid is to listen on can be bound, so
+/// that a port taken by another minid or server is reported with the listener and the
+/// option to change, instead of as a bare bind error after the start-up banner. (The port
+/// may still be taken in between; the listener's own bind error then stops minid.)
+struct ListenCheck: Error, CustomStringConvertible {
+    let description: String
+
+    /// - Parameters:
+    ///   - listener: What listens there, such as "the API".
+    ///   - option: The option that sets the port, such as "--api-port".
+    static func ensureAvailable(host: String, port: Int, for listener: String, option: String) async throws {
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port)
+                .get()
+            try? await channel.close()
+        } catch let error as IOError {
+            let address = "\(host):\(port)"
+            switch error.errnoCode {
+            case EADDRINUSE:
+                throw ListenCheck(
+                    description: "\(address), where \(listener) listens, is in use (another minid?): "
+                        + "stop what uses it or choose another port with \(option)")
+            case EACCES:
+                throw ListenCheck(
+                    description: "\(listener) may not listen on \(address): ports below 1024 need root "
+                        + "or CAP_NET_BIND_SERVICE (see deploy/systemd), or choose another port with \(option)")
+            case EADDRNOTAVAIL:
+                throw ListenCheck(
+                    description: "\(host) is not an address of this machine: \(listener) cannot listen there (--bind)")
+            default:
+                throw ListenCheck(description: "\(listener) cannot listen on \(address): \(error)")
+            }
+        }
+    }
+}

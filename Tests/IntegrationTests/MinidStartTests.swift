@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+
+/// How `minid` starts when it cannot.
+@Suite("minid start-up")
+struct MinidStartTests {
+    @Test(
+        "a port in use stops minid serve at once, naming the address, the listener and the option, before the banner",
+        arguments: ["--api-port", "--proxy-port"]
+    )
+    func portInUse(option: String) async throws {
+        let held = try HeldPort()
+        let data = try TemporaryDirectory()
+        defer { data.cleanup() }
+        var ports = ["--api-port": String(try freePort()), "--proxy-port": String(try freePort())]
+        ports[option] = String(held.port)
+        let started = ContinuousClock.now
+        let result = try await run(
+            binary("minid"),
+            ["serve", "--data-dir", data.url.path, "--workers", "0"] + ports.flatMap { [$0.key, $0.value] },
+            timeout: .seconds(30)
+        )
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let listener = option == "--api-port" ? "the API" : "the proxy"
+        #expect(
+            result.stderr.contains("127.0.0.1:\(held.port), where \(listener) listens, is in use"), "\(result.stderr)")
+        #expect(result.stderr.contains("choose another port with \(option)"), "\(result.stderr)")
+        #expect(!result.stdout.contains("mini is running"), "\(result.stdout)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
