@@ -1,3 +1,10 @@
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 /// An error from talking to the Docker engine.
 ///
 /// Match on ``code`` (`error.code == .notFound`); ``message`` says what happened and, where it
@@ -55,9 +62,11 @@ public struct DockerError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "docker: \(code): \(message)" }
 
     static func daemonUnreachable(socketPath: String, underlying: any Error) -> DockerError {
-        DockerError(
+        // A failed connect says what the system said ("connection refused"), not NIO's call.
+        let reason = (underlying as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() }
+        return DockerError(
             .daemonUnreachable,
-            "cannot reach the Docker engine at \(socketPath) (\(underlying)): "
+            "cannot reach the Docker engine at \(socketPath) (\(reason ?? "\(underlying)")): "
                 + "is dockerd running? try deploy/setup-host.sh"
         )
     }

@@ -13,7 +13,7 @@ import Testing
         let docker = DockerClient(socketPath: "/nonexistent/docker.sock", logger: Logger(label: "test"))
         let error = try await #require(throws: DockerError.self) { try await docker.ping() }
         #expect(error.code == .daemonUnreachable)
-        #expect(error.message.contains("/nonexistent/docker.sock"))
+        #expect(error.message.contains("/nonexistent/docker.sock (no such file or directory)"), "\(error.message)")
         #expect(error.message.contains("deploy/setup-host.sh"))
     }
 
