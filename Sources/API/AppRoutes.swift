@@ -146,7 +146,8 @@ struct AppRoutes {
     /// Queues a release job when the app has a release to restart; otherwise the change
     /// waits for the first deploy.
     /// Queues a release job for a settings change unless the app already runs with the
-    /// settings now saved (a change back after a failed one, a value it already has). Returns
+    /// settings now saved (a change back after a failed one, a value it already has) and no
+    /// job of the app, which read the settings when it started, is queued or running. Returns
     /// the job, nil also when the app has no release yet (the change waits for its first
     /// deploy), and whether the change changed anything.
     private func releaseIfChanged(_ app: AppRecord, storeChanged: Bool, _ change: ReleaseChange) throws -> (
@@ -154,7 +155,8 @@ struct AppRoutes {
     ) {
         let name = try AppName(app.name)
         guard app.currentRelease != nil else { return (nil, storeChanged) }
-        guard try !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
+        let pending = try queue.jobs(app: name, limit: 10_000).contains { !$0.state.isFinal }
+        guard try pending || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
         return (try queue.enqueueRelease(app: name, change: change), true)
     }
 

@@ -161,7 +161,7 @@ struct APIClient: Sendable {
             return "connection refused"
         case let error as NIOConnectionError:
             // A host name: every address it resolved to was tried.
-            if !error.connectionErrors.isEmpty, error.connectionErrors.allSatisfy({ isRefused($0.error) }) {
+            if error.connectionErrors.contains(where: { isRefused($0.error) }) {
                 return "connection refused"
             }
             if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil {

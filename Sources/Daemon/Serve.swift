@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger("minid")
+        guard api.apiPort != proxy.proxyPort else {
+            throw ValidationError("--api-port and --proxy-port are both \(api.apiPort); give them different ports")
+        }
         try await ListenCheck.ensureAvailable(host: api.bind, port: api.apiPort, for: "the API", option: "--api-port")
         try await ListenCheck.ensureAvailable(
             host: api.bind, port: proxy.proxyPort, for: "the proxy", option: "--proxy-port")

@@ -151,6 +151,11 @@ extension MiniDatabase {
                 sql: """
                     ALTER TABLE releases ADD COLUMN memory_bytes INTEGER;
                     ALTER TABLE releases ADD COLUMN nano_cpus INTEGER;
+                    UPDATE releases SET
+                        memory_bytes = (SELECT memory_bytes FROM apps WHERE apps.name = releases.app),
+                        nano_cpus = (SELECT nano_cpus FROM apps WHERE apps.name = releases.app)
+                    WHERE EXISTS (
+                        SELECT 1 FROM apps WHERE apps.name = releases.app AND apps.current_release = releases.version);
                     """
             )
         }

@@ -44,7 +44,7 @@ public struct Reconciler: Service {
             while !Task.isCancelled {
                 do {
                     try await reconcile()
-                } catch is CancellationError {
+                } catch is CancellationError where Task.isCancelled {
                     return  // a graceful shutdown
                 } catch let error as DockerError where error.code == .daemonUnreachable {
                     logger.debug("reconcile skipped: the Docker engine does not answer")

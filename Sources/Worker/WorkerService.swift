@@ -37,7 +37,7 @@ public struct WorkerService: Service {
         // Old releases are retired (drained, then stopped) beside the next jobs: a drain can
         // take up to the drain timeout, and the worker need not wait for it.
         try await withThrowingDiscardingTaskGroup { retirements in
-            while !Task.isShuttingDownGracefully {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let seen = try observer.version()
                 if let job = try queue.claim(as: identity) {
                     if let retire = await process(job) {

@@ -34,7 +34,11 @@ public struct WorkerSupervisor: Service {
     }
 
     public func run() async throws {
-        guard count > 0 else { return }
+        guard count > 0 else {
+            // Nothing to supervise; returning early would end the whole service group.
+            try? await gracefulShutdown()
+            return
+        }
         await withDiscardingTaskGroup { group in
             for index in 1...count {
                 group.addTask { await supervise(index: index) }

@@ -417,14 +417,16 @@ struct APITests {
             try db.execute(sql: "UPDATE apps SET current_release = 1 WHERE name = 'web'")
             try AppStore.replaceEnvironment(of: try AppName("web"), with: ["A": "1"], in: db)
         }
-        /// What a change answered: its status, `changed`, and whether it queued a job.
+        /// What a change answered: its status, `changed`, and the job it queued.
         struct Outcome: Equatable {
             let status: HTTPResponse.Status
             let changed: Bool?
-            let queued: Bool
+            let job: JobID?
+            var queued: Bool { job != nil }
         }
-        let madeRelease = Outcome(status: .accepted, changed: true, queued: true)
-        let unchanged = Outcome(status: .ok, changed: false, queued: false)
+        /// What the queued job does next: nothing (it stays queued, as if running), or fail.
+        enum Then { case staysQueued, fails }
+        let queue = JobQueue(database: fixture.database)
         try await fixture.app.test(.router) { client in
             func change(_ method: HTTPRequest.Method, _ path: String, _ body: any Encodable) async throws -> Outcome {
                 try await client.execute(
@@ -433,34 +435,38 @@ struct APITests {
                 ) { response in
                     if path == "env" {
                         let info = try JSONDecoder.mini.decode(EnvironmentInfo.self, from: Data(buffer: response.body))
-                        return Outcome(status: response.status, changed: info.changed, queued: info.job != nil)
+                        return Outcome(status: response.status, changed: info.changed, job: info.job?.id)
                     }
                     let accepted = try JSONDecoder.mini.decode(ChangeAccepted.self, from: Data(buffer: response.body))
-                    return Outcome(status: response.status, changed: accepted.changed, queued: accepted.job != nil)
+                    return Outcome(status: response.status, changed: accepted.changed, job: accepted.job?.id)
                 }
             }
-            // No worker runs here: v1 (A=1, one instance, no limits) stays current, as after
-            // release jobs that failed.
-            let steps: [(HTTPRequest.Method, String, any Encodable & Sendable, Outcome)] = [
-                (.patch, "env", EnvironmentPatch(set: ["A": "1"]), unchanged),
-                (.patch, "env", EnvironmentPatch(unset: ["NOPE"]), unchanged),
-                (.patch, "env", EnvironmentPatch(set: ["A": "2"]), madeRelease),
-                (.patch, "env", EnvironmentPatch(set: ["A": "2"]), madeRelease),
-                (.patch, "env", EnvironmentPatch(set: ["A": "1"]), unchanged),
-                (.put, "scale", ScaleRequest(instances: 1), unchanged),
-                (.put, "scale", ScaleRequest(instances: 2), madeRelease),
-                (.put, "scale", ScaleRequest(instances: 1), unchanged),
-                (.put, "limits", Limits(), unchanged),
-                (.put, "limits", Limits(memoryBytes: 64 << 20), madeRelease),
-                (.put, "limits", Limits(), unchanged),
+            // No worker runs here: v1 (A=1, one instance, no limits) stays current. A queued
+            // job that "fails" is cancelled; one that stays queued stands for a running one,
+            // which read the settings before the next change.
+            let steps: [(HTTPRequest.Method, String, any Encodable & Sendable, makesRelease: Bool, Then)] = [
+                (.patch, "env", EnvironmentPatch(set: ["A": "1"]), false, .fails),
+                (.patch, "env", EnvironmentPatch(unset: ["NOPE"]), false, .fails),
+                (.patch, "env", EnvironmentPatch(set: ["A": "2"]), true, .fails),
+                (.patch, "env", EnvironmentPatch(set: ["A": "2"]), true, .fails),  // retried
+                (.patch, "env", EnvironmentPatch(set: ["A": "1"]), false, .fails),  // back to what runs
+                (.put, "scale", ScaleRequest(instances: 1), false, .fails),
+                (.put, "scale", ScaleRequest(instances: 2), true, .staysQueued),
+                (.put, "scale", ScaleRequest(instances: 1), true, .fails),  // after the pending job
+                (.put, "scale", ScaleRequest(instances: 1), false, .fails),
+                (.put, "limits", Limits(), false, .fails),
+                (.put, "limits", Limits(memoryBytes: 64 << 20), true, .fails),
+                (.put, "limits", Limits(), false, .fails),
             ]
-            for (index, (method, path, body, expected)) in steps.enumerated() {
+            for (index, (method, path, body, makesRelease, then)) in steps.enumerated() {
                 let outcome = try await change(method, path, body)
-                #expect(outcome == expected, "step \(index + 1): \(path)")
+                #expect(outcome.status == (makesRelease ? .accepted : .ok), "step \(index + 1): \(path)")
+                #expect(outcome.changed == makesRelease && outcome.queued == makesRelease, "step \(index + 1): \(path)")
+                if let job = outcome.job, then == .fails { _ = try queue.cancel(job) }
             }
         }
         let releaseJobs = try JobQueue(database: fixture.database).jobs().filter { $0.kind == .release }
-        #expect(releaseJobs.count == 4)
+        #expect(releaseJobs.count == 5)
     }
 
     @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")

@@ -114,14 +114,15 @@ final class MinidProcess {
 
     /// Stops minid gracefully, removes its containers and images, and deletes its data.
     /// Stops minid with SIGTERM, as systemd does, and checks that it stopped cleanly: exit
-    /// status 0 and no error printed by it or its workers (SIGKILL after 30 s).
+    /// status 0 and no error printed by it or its workers (SIGKILL after 60 s).
     func stop(sourceLocation: SourceLocation = #_sourceLocation) async {
         if process.isRunning {
             process.terminate()
-            for _ in 0..<300 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+            // Workers finish retiring old releases first: up to the drain timeout and docker stop's grace.
+            for _ in 0..<600 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
-                Issue.record("minid did not stop within 30 s of SIGTERM", sourceLocation: sourceLocation)
+                Issue.record("minid did not stop within 60 s of SIGTERM", sourceLocation: sourceLocation)
             } else {
                 let errors = log().split(separator: "\n").filter { $0.hasPrefix("Error:") }
                 #expect(

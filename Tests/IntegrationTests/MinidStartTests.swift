@@ -28,4 +28,16 @@ struct MinidStartTests {
         #expect(!result.stdout.contains("mini is running"), "\(result.stdout)")
         #expect(ContinuousClock.now - started < .seconds(5))
     }
+
+    @Test("minid serve --workers 0 runs the API and the proxy alone, and stops cleanly")
+    func withoutWorkers() async throws {
+        let minid = try MinidProcess(workers: 0)
+        try await minid.waitUntilReady()
+        let apps = try await minid.mini(["apps", "--json"])
+        #expect(apps.status == 0, "\(apps.stderr)")
+        // Let a supervisor that returned at once have ended the service group.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(minid.process.isRunning, "minid ended: \(minid.log())")
+        await minid.stop()
+    }
 }
