@@ -9,7 +9,7 @@ enum AdminToken {
         guard try tokens.count() == 0 else { return }
         let token = try tokens.create(name: "admin")
         let path = directory.adminTokenPath
-        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: path))
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         print(

@@ -38,6 +38,7 @@ struct Serve: AsyncParsableCommand {
         try await ListenCheck.ensureAvailable(
             host: api.bind, port: proxy.proxyPort, for: "the proxy", option: "--proxy-port")
         let (directory, database) = try data.open()
+        try directory.lockForServe()
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
         let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)

@@ -15,6 +15,9 @@ final class MinidProcess {
 
     var apiURL: String { "http://127.0.0.1:\(apiPort)" }
 
+    /// The `--data-dir` minid runs on.
+    var dataDirectory: String { data.url.appendingPathComponent("data").path }
+
     init(workers: Int = 2, extraArguments: [String] = []) throws {
         data = try TemporaryDirectory("minid")
         apiPort = try freePort()

@@ -40,4 +40,24 @@ struct MinidStartTests {
         #expect(minid.process.isRunning, "minid ended: \(minid.log())")
         await minid.stop()
     }
+
+    @Test("a second minid serve on the same data folder stops at once, naming the first one's pid")
+    func secondServeOnOneFolder() async throws {
+        let first = try MinidProcess(workers: 0)
+        try await first.waitUntilReady()
+        let second = try await run(
+            binary("minid"),
+            [
+                "serve", "--data-dir", first.dataDirectory, "--workers", "0",
+                "--api-port", String(try freePort()), "--proxy-port", String(try freePort()),
+            ],
+            timeout: .seconds(30)
+        )
+        #expect(second.status == 1, "\(second.stdout)\(second.stderr)")
+        #expect(
+            second.stderr.contains("another minid serve (pid \(first.process.processIdentifier)) runs on"),
+            "\(second.stderr)")
+        #expect(!second.stdout.contains("mini is running"), "\(second.stdout)")
+        await first.stop()
+    }
 }
