@@ -7,6 +7,8 @@ import Foundation
 /// <root>/uploads/        <job>.tar.gz build contexts, deleted once their job ends
 /// <root>/logs/           <job>.log build logs
 /// <root>/admin.token     the first admin token, mode 0600
+/// <root>/proxy.sock      the proxy's control socket
+/// <root>/serve.lock      held by the `minid serve` running on the folder
 /// ```
 public struct DataDirectory: Sendable, Equatable {
     /// The folder's absolute path.
