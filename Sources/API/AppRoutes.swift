@@ -143,8 +143,6 @@ struct AppRoutes {
         try apps.existingApp(try context.parameters.appName())
     }
 
-    /// Queues a release job when the app has a release to restart; otherwise the change
-    /// waits for the first deploy.
     /// Queues a release job for a settings change unless the app already runs with the
     /// settings now saved (a change back after a failed one, a value it already has) and no
     /// job of the app, which read the settings when it started, is queued or running. Returns

@@ -21,7 +21,7 @@ struct APICommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger("minid.api")
-        try await ListenCheck.ensureAvailable(host: api.bind, port: api.apiPort, for: "the API", option: "--api-port")
+        try await api.ensureListenable()
         let (directory, database) = try data.open()
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)

@@ -38,6 +38,11 @@ struct APIOptions: ParsableArguments {
 
     @Option(help: "Largest accepted upload in bytes (larger ones get 413).")
     var maxUpload: Int64 = 1 << 30
+
+    /// Checks that the API can listen where asked (``ListenCheck``).
+    func ensureListenable() async throws {
+        try await ListenCheck.ensureAvailable(host: bind, port: apiPort, for: "the API", option: "--api-port")
+    }
 }
 
 /// The proxy listener.

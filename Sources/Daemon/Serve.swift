@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         guard api.apiPort != proxy.proxyPort else {
             throw ValidationError("--api-port and --proxy-port are both \(api.apiPort); give them different ports")
         }
-        try await ListenCheck.ensureAvailable(host: api.bind, port: api.apiPort, for: "the API", option: "--api-port")
+        try await api.ensureListenable()
         try await ListenCheck.ensureAvailable(
             host: api.bind, port: proxy.proxyPort, for: "the proxy", option: "--proxy-port")
         let (directory, database) = try data.open()

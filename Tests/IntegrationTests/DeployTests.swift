@@ -119,7 +119,7 @@ struct DeployTests {
             #expect(none.status == 1, "\(none.stderr)")
 
             // A token for CI, made on the server, works at once and stops working when revoked.
-            let dataDir = ["--data-dir", minid.data.url.appendingPathComponent("data").path]
+            let dataDir = ["--data-dir", minid.dataDirectory]
             let created = try await run(binary("minid"), ["tokens", "create", "ci"] + dataDir)
             #expect(created.status == 0, "\(created.stderr)")
             let ciToken = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -62,7 +62,7 @@ final class MinidProcess {
                 URL(fileURLWithPath: "/usr/bin/curl"), ["-fsS", "--max-time", "1", "\(apiURL)/healthz"],
                 timeout: .seconds(5)
             )
-            let tokenPath = data.url.appendingPathComponent("data/admin.token").path
+            let tokenPath = dataDirectory + "/admin.token"
             if health.status == 0, let token = try? String(contentsOfFile: tokenPath, encoding: .utf8) {
                 self.token = token.trimmingCharacters(in: .whitespacesAndNewlines)
                 return
