@@ -28,24 +28,39 @@ struct RouteSync: Service {
 
     func run() async throws {
         let observer = try apps.database.makeChangeObserver()
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var version = -1
             var current = RouteTable()
+            var failing = false
             while !Task.isCancelled {
-                let seen = try observer.version()
-                if seen != version {
-                    version = seen
-                    let table = try makeTable()
-                    if table != current {
-                        proxy.updateRoutes(table)
-                        current = table
-                        logger.debug("routes updated", metadata: ["apps": "\(table.apps.count)"])
-                    }
-                }
+                // A read that fails (a locked or full disk, say) keeps the routes the proxy
+                // has and is tried again: the proxy serves on meanwhile.
                 do {
+                    let seen = try observer.version()
+                    if seen != version {
+                        let table = try makeTable()
+                        version = seen
+                        if table != current {
+                            proxy.updateRoutes(table)
+                            current = table
+                            logger.debug("routes updated", metadata: ["apps": "\(table.apps.count)"])
+                        }
+                    }
+                    if failing {
+                        failing = false
+                        logger.info("routes read again from the store")
+                    }
                     _ = try await observer.waitForChange(since: seen, timeout: .seconds(5), interval: interval)
                 } catch is CancellationError {
                     return  // a graceful shutdown
+                } catch {
+                    if !failing {
+                        failing = true
+                        logger.error(
+                            "cannot read the routes; serving the last ones read, retrying",
+                            metadata: ["error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .seconds(1))
                 }
             }
         }

@@ -18,6 +18,17 @@ struct CreateContainerBody: Encodable {
         case nanoCPUs = "NanoCpus"
         case restartPolicy = "RestartPolicy"
         case initProcess = "Init"
+        case logConfig = "LogConfig"
+    }
+
+    private struct LogConfig: Encodable {
+        var type = "json-file"
+        var config: [String: String]
+
+        enum CodingKeys: String, CodingKey {
+            case type = "Type"
+            case config = "Config"
+        }
     }
 
     private enum RestartPolicyKeys: String, CodingKey {
@@ -53,6 +64,10 @@ struct CreateContainerBody: Encodable {
         try hostConfig.encodeIfPresent(spec.memoryLimit, forKey: .memory)
         try hostConfig.encodeIfPresent(spec.nanoCPUs, forKey: .nanoCPUs)
         if spec.runsInit { try hostConfig.encode(true, forKey: .initProcess) }
+        if let rotation = spec.logRotation {
+            let config = ["max-size": String(rotation.maxFileBytes), "max-file": String(rotation.maxFiles)]
+            try hostConfig.encode(LogConfig(config: config), forKey: .logConfig)
+        }
 
         let (name, maximumRetryCount) =
             switch spec.restartPolicy {

@@ -14,6 +14,18 @@ public struct ContainerSpec: Sendable, Hashable {
         }
     }
 
+    /// How much of a container's output the engine keeps: its `json-file` log driver,
+    /// rotated at `maxFileBytes`, keeping `maxFiles` files (so at most their product).
+    public struct LogRotation: Sendable, Hashable {
+        public var maxFileBytes: Int64
+        public var maxFiles: Int
+
+        public init(maxFileBytes: Int64, maxFiles: Int) {
+            self.maxFileBytes = maxFileBytes
+            self.maxFiles = maxFiles
+        }
+    }
+
     /// What the engine does when the container's process ends.
     public enum RestartPolicy: Sendable, Hashable {
         /// Leave it stopped.
@@ -45,6 +57,9 @@ public struct ContainerSpec: Sendable, Hashable {
     /// Runs the engine's init (tini) as PID 1, which passes signals on to the app and reaps
     /// zombies: an app that is PID 1 itself ignores SIGTERM unless it handles it.
     public var runsInit: Bool
+    /// Keeps the container's output in rotated files; the engine's default log driver and
+    /// options (json-file, unbounded, unless the daemon is configured otherwise) when nil.
+    public var logRotation: LogRotation?
 
     public init(
         name: String,
@@ -57,7 +72,8 @@ public struct ContainerSpec: Sendable, Hashable {
         nanoCPUs: Int64? = nil,
         restartPolicy: RestartPolicy = .none,
         stopTimeout: Int? = nil,
-        runsInit: Bool = false
+        runsInit: Bool = false,
+        logRotation: LogRotation? = nil
     ) {
         self.name = name
         self.image = image
@@ -70,5 +86,6 @@ public struct ContainerSpec: Sendable, Hashable {
         self.restartPolicy = restartPolicy
         self.stopTimeout = stopTimeout
         self.runsInit = runsInit
+        self.logRotation = logRotation
     }
 }

@@ -130,7 +130,7 @@ public struct AppStore: Sendable {
     /// Records the next release of `app` (version = last + 1) and returns it.
     public static func createRelease(
         app: AppName, image: String, containerPort: Int, environment: [String: String],
-        instances: Int, limits: (memoryBytes: Int64?, nanoCpus: Int64?), job: JobID?, description: String,
+        instances: Int, limits: ResourceLimits, job: JobID?, description: String,
         in db: Database
     ) throws -> ReleaseRecord {
         let last =
@@ -249,24 +249,39 @@ public struct AppStore: Sendable {
         }
     }
 
-    /// Sets an instance's state.
-    public func setState(of instance: String, to state: InstanceState) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE instances SET state = ? WHERE name = ?", arguments: [state.rawValue, instance])
-        }
-    }
-
-    /// Records the container that now runs an instance.
-    public func setContainer(of instance: String, to containerID: String) throws {
+    /// Moves an instance from the state it had when it was read to `state`; returns false,
+    /// changing nothing, when the row has moved on since (another process changed its state or
+    /// container, or removed it): a decision taken on an old read never undoes a newer one.
+    @discardableResult
+    public func setState(of instance: InstanceRecord, to state: InstanceState) throws -> Bool {
         try database.write { db in
             try db.execute(
-                sql: "UPDATE instances SET container_id = ? WHERE name = ?", arguments: [containerID, instance])
+                sql: "UPDATE instances SET state = ? WHERE name = ? AND state = ? AND container_id IS ?",
+                arguments: [state.rawValue, instance.name, instance.state.rawValue, instance.containerId])
+            return db.changesCount > 0
         }
     }
 
-    /// Forgets an instance whose container is gone.
-    public func removeInstance(named name: String) throws {
-        try database.write { db in _ = try InstanceRecord.deleteOne(db, key: name) }
+    /// Records the container that now runs an instance, unless the row has moved on since it
+    /// was read (see ``setState(of:to:)``); returns whether it was recorded.
+    @discardableResult
+    public func setContainer(of instance: InstanceRecord, to containerID: String) throws -> Bool {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE instances SET container_id = ? WHERE name = ? AND state = ? AND container_id IS ?",
+                arguments: [containerID, instance.name, instance.state.rawValue, instance.containerId])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Forgets an instance whose container is gone, unless its row now names another
+    /// container: a later attempt of the same job (same instance name) may have taken it over.
+    public func removeInstance(_ instance: InstanceRecord) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "DELETE FROM instances WHERE name = ? AND container_id IS ?",
+                arguments: [instance.name, instance.containerId])
+        }
     }
 }
 

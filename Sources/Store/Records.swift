@@ -16,6 +16,22 @@ public struct AppRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var healthPath: String?
     public var memoryBytes: Int64?
     public var nanoCpus: Int64?
+
+    /// The limits new instances of the app get.
+    public var limits: ResourceLimits { ResourceLimits(memoryBytes: memoryBytes, nanoCpus: nanoCpus) }
+}
+
+/// What an instance may use of the machine; nil means no limit.
+public struct ResourceLimits: Sendable, Equatable {
+    /// The memory limit, in bytes.
+    public var memoryBytes: Int64?
+    /// The CPU limit, in billionths of a CPU.
+    public var nanoCpus: Int64?
+
+    public init(memoryBytes: Int64? = nil, nanoCpus: Int64? = nil) {
+        self.memoryBytes = memoryBytes
+        self.nanoCpus = nanoCpus
+    }
 }
 
 /// A row of `releases`: an image plus the configuration it runs with.
@@ -40,6 +56,9 @@ public struct ReleaseRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var memoryBytes: Int64?
     /// The CPU limit the release runs with, in billionths of a CPU; nil for none.
     public var nanoCpus: Int64?
+
+    /// The limits the release's instances run with.
+    public var limits: ResourceLimits { ResourceLimits(memoryBytes: memoryBytes, nanoCpus: nanoCpus) }
 
     /// The environment snapshot of this release.
     public var environment: [String: String] {

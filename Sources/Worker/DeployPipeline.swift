@@ -38,7 +38,7 @@ struct DeployPipeline {
         /// Whether the app's configured environment becomes this release's (a rollback).
         var restoresEnvironment: Bool
         var healthPath: String?
-        var limits: AppRecord?
+        var limits: ResourceLimits
     }
 
     /// A release that now serves, and the instances of the one before, to be retired.
@@ -77,7 +77,7 @@ struct DeployPipeline {
                 containerPort: try await containerPort(image: image),
                 environment: current.environment, instances: current.record?.instances ?? 1,
                 description: "deploy of job \(job.info.id)", restoresEnvironment: false,
-                healthPath: current.record?.healthPath, limits: current.record
+                healthPath: current.record?.healthPath, limits: current.record?.limits ?? ResourceLimits()
             )
         } catch {
             await remove([], tag: tag)
@@ -115,7 +115,7 @@ struct DeployPipeline {
             environment: change.rollbackTo == nil ? current.environment : source.environment,
             instances: current.record?.instances ?? 1, description: change.description,
             restoresEnvironment: change.rollbackTo != nil, healthPath: current.record?.healthPath,
-            limits: current.record
+            limits: current.record?.limits ?? ResourceLimits()
         )
     }
 
@@ -152,7 +152,7 @@ struct DeployPipeline {
                 _ = try AppStore.createRelease(
                     app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
                     instances: plan.instances,
-                    limits: (memoryBytes: plan.limits?.memoryBytes, nanoCpus: plan.limits?.nanoCpus),
+                    limits: plan.limits,
                     job: job.info.id, description: plan.description, in: db
                 )
                 if plan.restoresEnvironment {
@@ -293,10 +293,12 @@ struct DeployPipeline {
         return lines
     }
 
-    /// Removes the image tags of all but the newest ``keptReleaseImages`` releases; an image
-    /// leaves the engine with its last tag.
+    /// Removes the image tags of the releases just past the newest ``keptReleaseImages``; an
+    /// image leaves the engine with its last tag. Older ones went at earlier deploys (a tag
+    /// that could not go then is tried again at the next few), so a deploy makes a bounded
+    /// number of engine calls however long the app's history.
     private func removeOldImages() async {
-        let old = (try? apps.releases(of: app).dropFirst(Self.keptReleaseImages)) ?? []
+        let old = (try? apps.releases(of: app).dropFirst(Self.keptReleaseImages).prefix(Self.keptReleaseImages)) ?? []
         for release in old {
             try? await docker.removeImage("mini/\(app):v\(release.version)", force: false, ignoreMissing: true)
         }
@@ -314,7 +316,7 @@ struct DeployPipeline {
             for instance in instances {
                 try? await docker.removeContainer(
                     instance.containerId ?? instance.name, force: true, ignoreMissing: true)
-                try? apps.removeInstance(named: instance.name)
+                try? apps.removeInstance(instance)
             }
             if let tag {
                 try? await docker.removeImage(tag, force: false, ignoreMissing: true)
@@ -338,7 +340,7 @@ struct DeployPipeline {
         do {
             try await docker.stopContainer(id, timeout: configuration.stopGraceSeconds)
             try await docker.removeContainer(id, force: true)
-            try apps.removeInstance(named: instance.name)
+            try apps.removeInstance(instance)
         } catch {
             logger.warning(
                 "could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])

@@ -9,13 +9,18 @@ enum InstanceSpec {
         "mini-\(app)-v\(version)-\(index)"
     }
 
+    /// How much output the engine keeps per instance, for `mini logs`: 3 files of 10 MiB
+    /// (Kamal's default size), so a chatty app cannot fill the disk.
+    static let logRotation = ContainerSpec.LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
+
     /// The container of an instance: the release's image and environment plus `PORT`,
     /// published on `127.0.0.1:hostPort`, labelled for the reconciler, restarted by the
     /// engine (also after an engine restart) unless stopped on purpose, with an init process
-    /// so SIGTERM reaches the app and old releases stop quickly.
+    /// so SIGTERM reaches the app and old releases stop quickly, and its output kept in
+    /// rotated files (``logRotation``).
     static func container(
         app: String, version: Int, index: Int, image: String, containerPort: Int,
-        environment: [String: String], hostPort: Int, limits: AppRecord?
+        environment: [String: String], hostPort: Int, limits: ResourceLimits
     ) -> ContainerSpec {
         var environment = environment
         environment["PORT"] = String(containerPort)
@@ -24,8 +29,8 @@ enum InstanceSpec {
             env: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
             labels: ["mini.app": app, "mini.release": String(version), "mini.instance": String(index)],
             publishedPort: .init(containerPort: containerPort, hostPort: hostPort),
-            memoryLimit: limits?.memoryBytes, nanoCPUs: limits?.nanoCpus,
-            restartPolicy: .unlessStopped, runsInit: true
+            memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus,
+            restartPolicy: .unlessStopped, runsInit: true, logRotation: logRotation
         )
     }
 }

@@ -10,9 +10,11 @@ import Synchronization
 
 /// Makes the engine match the store, on start and every few seconds: an instance whose
 /// container is missing or dead is recreated on its recorded port (with backoff; one that
-/// keeps dying is marked `crashed`), containers with mini labels that no instance wants are
-/// removed, and only running instances are routed. Apps with a running job are left to
-/// their worker.
+/// keeps dying is marked `crashed`), one the engine is restarting is `crashed` until it
+/// answers again, containers with mini labels that no instance wants are removed, and only
+/// running instances that answer are routed. Apps with a running job are left to their
+/// worker, and every write is conditional on the row being as it was read, so a pass that
+/// read before a worker's publish never undoes it.
 public struct Reconciler: Service {
     let apps: AppStore
     let queue: JobQueue
@@ -85,7 +87,7 @@ public struct Reconciler: Service {
             // it finished: then the instance is long past its drain.
             guard isAbandoned(since: instance.drainingSince ?? instance.createdAt) else { return }
             try? await docker.removeContainer(instance.name, force: true, ignoreMissing: true)
-            try apps.removeInstance(named: instance.name)
+            try apps.removeInstance(instance)
         case .serving, .starting, .crashed:
             guard instance.release == app.currentRelease else {
                 // Started by an attempt that ended without publishing its release (its worker
@@ -95,30 +97,44 @@ public struct Reconciler: Service {
                     "removing an instance of an unpublished release", metadata: ["instance": "\(instance.name)"])
                 try? await docker.removeContainer(
                     instance.containerId ?? instance.name, force: true, ignoreMissing: true)
-                try apps.removeInstance(named: instance.name)
+                try apps.removeInstance(instance)
                 return
             }
-            if let container, container.state == .running {
-                if instance.state != .serving, await answers(port: instance.port) {
-                    try apps.setState(of: instance.name, to: .serving)
+            switch container?.state {
+            case .running:
+                if instance.state != .serving, await answers(port: instance.port),
+                    try apps.setState(of: instance, to: .serving)
+                {
                     backoff.reset(instance.name)
                 }
-                return
-            }
-            if container?.state == .restarting { return }
-            if instance.state == .serving {
-                // Take it out of the routes at once.
-                try apps.setState(of: instance.name, to: .starting)
-            }
-            guard backoff.mayRetry(instance.name) else {
-                if instance.state != .crashed {
-                    logger.warning("instance keeps dying; marked crashed", metadata: ["instance": "\(instance.name)"])
-                    try apps.setState(of: instance.name, to: .crashed)
+            case .restarting:
+                // Its process died and the engine restarts it (with a growing delay): out of the
+                // routes until it answers again, marked as crashing meanwhile.
+                if instance.state != .crashed, try apps.setState(of: instance, to: .crashed) {
+                    logger.warning(
+                        "instance crashed; the engine restarts it", metadata: ["instance": "\(instance.name)"])
                 }
-                return
+            default:
+                try await replaceLost(instance, app: app)
             }
-            try await recreate(instance, app: app)
         }
+    }
+
+    /// Recreates an instance of the current release whose container is gone or stopped: out
+    /// of the routes at once, recreated on its port unless it keeps dying.
+    private func replaceLost(_ instance: InstanceRecord, app: AppRecord) async throws {
+        var instance = instance
+        if instance.state == .serving {
+            guard try apps.setState(of: instance, to: .starting) else { return }
+            instance.state = .starting
+        }
+        guard backoff.mayRetry(instance.name) else {
+            if instance.state != .crashed, try apps.setState(of: instance, to: .crashed) {
+                logger.warning("instance keeps dying; marked crashed", metadata: ["instance": "\(instance.name)"])
+            }
+            return
+        }
+        try await recreate(instance, app: app)
     }
 
     /// Whether a state that began at `since` (seconds since 1970) is older than any worker
@@ -132,7 +148,7 @@ public struct Reconciler: Service {
             let release = try apps.releases(of: try AppName(app.name)).first(where: { $0.version == instance.release }),
             let index = Int(instance.name.split(separator: "-").last ?? "")
         else {
-            try apps.removeInstance(named: instance.name)
+            try apps.removeInstance(instance)
             return
         }
         logger.info(
@@ -140,11 +156,17 @@ public struct Reconciler: Service {
         let spec = InstanceSpec.container(
             app: app.name, version: release.version, index: index, image: release.image,
             containerPort: release.containerPort, environment: release.environment, hostPort: instance.port,
-            limits: app
+            limits: release.limits
         )
         try? await docker.removeContainer(spec.name, force: true, ignoreMissing: true)
         let id = try await docker.createContainer(spec)
-        try apps.setContainer(of: instance.name, to: id)
+        guard try apps.setContainer(of: instance, to: id) else {
+            // A worker took the instance over meanwhile (a deploy began, or drains it).
+            logger.info(
+                "instance changed while recreated; its new container goes", metadata: ["instance": "\(instance.name)"])
+            try? await docker.removeContainer(id, force: true, ignoreMissing: true)
+            return
+        }
         try await docker.startContainer(id)
     }
 

@@ -52,6 +52,48 @@ struct SelfHealingTests {
         await removeDockerResources(apps: apps)
     }
 
+    @Test("an instance the engine keeps restarting leaves the routes, marked crashed; the others serve")
+    func crashLoopLeavesRoutes() async throws {
+        try await withMinid(app: "loop") { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            // Once /www/crashed exists (the container's own file system keeps it across
+            // restarts), the app exits at start: the engine restarts it with a growing delay.
+            let dockerfile = folder.appendingPathComponent("Dockerfile")
+            let source = try String(contentsOf: dockerfile, encoding: .utf8).replacingOccurrences(
+                of: "\"exec /bin/busybox httpd", with: "\"[ -e /www/crashed ] && exit 1; exec /bin/busybox httpd")
+            try source.write(to: dockerfile, atomically: false, encoding: .utf8)
+            try #require(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            try #require(try await minid.mini(["scale", app, "2"]).status == 0)
+            let victim = "mini-\(app)-v2-1"
+            let docker = URL(fileURLWithPath: "/usr/bin/docker")
+            // Its output is kept in rotated files, so a chatty app cannot fill the disk.
+            let logConfig = try await run(
+                docker,
+                ["inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}", victim])
+            #expect(
+                logConfig.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == #"json-file {"max-file":"3","max-size":"10485760"}"#, "\(logConfig.stdout)")
+            try #require(try await run(docker, ["exec", victim, "/bin/busybox", "touch", "/www/crashed"]).status == 0)
+            _ = try await run(docker, ["exec", victim, "/bin/busybox", "kill", "1"])  // init passes it on
+
+            var state = ""
+            for _ in 0..<40 where state != "crashed" {
+                try await Task.sleep(for: .milliseconds(250))
+                let info = try await minid.mini(["apps", "info", app, "--json"])
+                let decoded = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+                let instances = decoded?["instances"] as? [[String: Any]] ?? []
+                state = instances.first { $0["name"] as? String == victim }?["state"] as? String ?? ""
+            }
+            #expect(state == "crashed", "\(victim) is \(state)")
+            var failures: [Int] = []
+            for _ in 0..<40 {
+                let (status, _) = try await minid.getThroughProxy(host: "\(app).localhost")
+                if status != 200 { failures.append(status) }
+            }
+            #expect(failures.isEmpty, "requests that failed: \(failures)")
+        }
+    }
+
     static func servesWithin(_ limit: Duration, minid: MinidProcess, host: String) async throws -> Bool {
         let deadline = ContinuousClock.now.advanced(by: limit)
         while ContinuousClock.now < deadline {
