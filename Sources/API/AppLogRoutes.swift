@@ -29,7 +29,7 @@ struct AppLogRoutes {
         let follow = request.asksToFollow
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
-            tail: request.uri.queryParameters["tail"].flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 100
+            tail: try request.integerQuery("tail", default: 100, in: 0...10_000)
         )
         return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)

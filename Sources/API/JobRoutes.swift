@@ -30,7 +30,7 @@ struct JobRoutes {
             }
             state = parsed
         }
-        let limit = query["limit"].flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 100
+        let limit = try request.integerQuery("limit", default: 100, in: 1...1000)
         return try jsonResponse(JobList(jobs: try queue.jobs(app: app, state: state, limit: limit)))
     }
 

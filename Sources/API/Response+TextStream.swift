@@ -1,13 +1,6 @@
 import HTTPTypes
 import Hummingbird
 
-extension Request {
-    /// Whether the query asks to follow a stream (`follow=1`, `true` or `yes`).
-    var asksToFollow: Bool {
-        ["1", "true", "yes"].contains(uri.queryParameters["follow"].map(String.init) ?? "")
-    }
-}
-
 extension Response {
     /// A `text/plain` stream that `write` fills. A followed one (`follow`) is cancelled once
     /// its client has gone: Hummingbird does not cancel a response body for that, and a

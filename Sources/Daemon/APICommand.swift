@@ -53,8 +53,11 @@ func makeAPIService(
         configuration: configuration, database: queue.database, queue: queue,
         docker: DockerClient(socketPath: docker.dockerSocket, logger: logger)
     )
+    // A client that sends nothing for the idle timeout is let go, so idle or stalled
+    // connections cannot pile up (Hummingbird keeps them forever by default).
     return Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(api.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(api.bind, port: api.apiPort), serverName: "minid"),
         logger: logger
     )

@@ -36,8 +36,24 @@ struct APIOptions: ParsableArguments {
     @Option(help: "Port of the HTTP API.")
     var apiPort: Int = 7070
 
+    @Option(
+        name: .customLong("api-idle-timeout"),
+        help: ArgumentHelp(
+            "Seconds the API keeps a connection that sends nothing.",
+            discussion:
+                "Idle between requests or stalled inside a request; a response being written, such as a followed log, is never cut."
+        )
+    )
+    var idleTimeoutSeconds: Int = 60
+
     @Option(help: "Largest accepted upload in bytes (larger ones get 413).")
     var maxUpload: Int64 = 1 << 30
+
+    func validate() throws {
+        guard idleTimeoutSeconds > 0 else {
+            throw ValidationError("--api-idle-timeout takes a number of seconds above 0")
+        }
+    }
 
     /// Checks that the API can listen where asked (``ListenCheck``).
     func ensureListenable() async throws {

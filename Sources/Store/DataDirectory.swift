@@ -31,7 +31,9 @@ public struct DataDirectory: Sendable, Equatable {
     /// Where the build log of `job` is written.
     public func logPath(job: Int64) -> String { "\(logsPath)/\(job).log" }
 
-    /// Creates the folder and its sub-folders (mode 0700) if they are missing.
+    /// Creates the folder and its sub-folders if they are missing, and makes them private
+    /// (mode 0700) even when they already existed with another mode (systemd's
+    /// `StateDirectory=` makes 0755): the database inside holds every app's environment.
     public func create() throws {
         let manager = FileManager.default
         for path in [root, uploadsPath, logsPath] {
@@ -39,6 +41,7 @@ public struct DataDirectory: Sendable, Equatable {
                 atPath: path, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700]
             )
+            try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
         }
     }
 }

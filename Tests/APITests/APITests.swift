@@ -273,6 +273,34 @@ struct APITests {
         }
     }
 
+    @Test("query numbers that are not whole numbers in range get 400, not a guess")
+    func badQueryNumbers() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            for query in ["limit=abc", "limit=0", "limit=1001", "limit=-5"] {
+                try await client.execute(uri: "/v1/jobs?\(query)", method: .get, headers: fixture.auth) { response in
+                    #expect(response.status == .badRequest, "\(query)")
+                    #expect(String(buffer: response.body).contains("limit must be a whole number from 1 to 1000"))
+                }
+            }
+            try await client.execute(uri: "/v1/jobs?limit=1000", method: .get, headers: fixture.auth) { response in
+                #expect(response.status == .ok)
+            }
+            _ = try await client.execute(
+                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
+                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
+            ) { response in #expect(response.status == .accepted) }
+            for query in ["tail=1e9", "tail=-1", "tail=10001"] {
+                try await client.execute(uri: "/v1/apps/app1/logs?\(query)", method: .get, headers: fixture.auth) {
+                    response in
+                    #expect(response.status == .badRequest, "\(query)")
+                    #expect(String(buffer: response.body).contains("tail must be a whole number from 0 to 10000"))
+                }
+            }
+        }
+    }
+
     @Test("a followed build log counts on /metrics while its client stays, and ends once the client has gone")
     func followedStreamEndsWithItsClient() async throws {
         let fixture = try Fixture()

@@ -77,6 +77,13 @@ import Testing
         )
     }
 
+    @Test func endlessLinesComeOutInPieces() throws {
+        let size = LogLineDecoder.maxLineBytes
+        let chunk = frame(1, String(repeating: "y", count: size / 2))
+        let lines = try decodeLines(Array(repeating: chunk, count: 5))
+        #expect(lines.map(\.text.count) == [size, size, size / 2])
+    }
+
     @Test func streamEndingInsideAFrameFails() {
         var decoder = LogLineDecoder()
         #expect(throws: DockerError.self) {

@@ -46,6 +46,19 @@ struct CLIStandaloneTests {
         let file = config.url.appendingPathComponent("mini/config.json").path
         let permissions = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
         #expect(permissions == 0o600)
+        // Without an argument the token comes from standard input (out of ps and the history).
+        let piped = try await run(
+            URL(fileURLWithPath: "/bin/bash"),
+            ["-c", #"printf 'piped0token0123\n' | "$0" config set-token"#, binary("mini").path],
+            environment: isolated)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(try String(contentsOfFile: file, encoding: .utf8).contains("piped0token0123"))
+        let empty = try await run(
+            URL(fileURLWithPath: "/bin/bash"), ["-c", #""$0" config set-token < /dev/null"#, binary("mini").path],
+            environment: isolated)
+        #expect(empty.status == 2, "\(empty.stdout)\(empty.stderr)")
+        #expect(empty.stderr.contains("no token on standard input"), "\(empty.stderr)")
+        #expect(try await mini(["config", "set-token", "abcdefghijkl1234"]).status == 0)
         let saved = try await mini(["config", "show"])
         #expect(saved.stdout.contains("host   http://127.0.0.1:7171  (\(file))"), "\(saved.stdout)")
         #expect(saved.stdout.contains("token  ************1234  (\(file))"), "\(saved.stdout)")

@@ -41,6 +41,55 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("the API lets go of a connection that sends nothing, but never of a followed log")
+    func idleConnectionsClosed() async throws {
+        let minid = try MinidProcess(workers: 0, extraArguments: ["--api-idle-timeout", "1"])
+        do {
+            try await checkIdleConnections(minid)
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+    }
+
+    private func checkIdleConnections(_ minid: MinidProcess) async throws {
+        try await minid.waitUntilReady()
+        // A request head that never ends: closed after about a second (cat sees the end).
+        let stalled = try await run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c",
+                #"exec 3<>"/dev/tcp/127.0.0.1/$0"; printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&3; timeout 5 cat <&3"#,
+                String(minid.apiPort),
+            ],
+            timeout: .seconds(10)
+        )
+        #expect(stalled.status == 0, "the connection was still open after 5 s: \(stalled.status)")
+
+        // With no worker the job stays queued, and its followed log stays open: curl's own
+        // time limit ends it (28), not the server.
+        let work = try TemporaryDirectory()
+        defer { work.cleanup() }
+        let folder = try copyExample("hello", into: work, as: "idle")
+        let deploy = try await minid.mini(["deploy", folder.path, "--app", "idle", "--async", "--json"])
+        try #require(deploy.status == 0, "\(deploy.stderr)")
+        let job = try JSONDecoder().decode(Queued.self, from: Data(deploy.stdout.utf8)).job.id
+        let follow = try await run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            [
+                "-sS", "--max-time", "3", "-H", "Authorization: Bearer \(minid.token)",
+                "\(minid.apiURL)/v1/jobs/\(job)/log?follow=1",
+            ],
+            timeout: .seconds(10)
+        )
+        #expect(follow.status == 28, "the followed log ended early: \(follow.status) \(follow.stderr)")
+    }
+
+    private struct Queued: Decodable {
+        struct Job: Decodable { var id: Int }
+        var job: Job
+    }
+
     @Test("a second minid serve on the same data folder stops at once, naming the first one's pid")
     func secondServeOnOneFolder() async throws {
         let first = try MinidProcess(workers: 0)

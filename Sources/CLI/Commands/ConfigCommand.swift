@@ -35,22 +35,60 @@ extension Mini {
         }
 
         struct SetToken: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Save the API token.")
+            static let configuration = CommandConfiguration(
+                abstract: "Save the API token.",
+                discussion: """
+                    Without TOKEN (or with -), the token is read from standard input, so it stays out of \
+                    the process list and the shell history:
 
-            @Argument(help: "The token minid printed or created for you.")
-            var token: String
+                      mini config set-token < data/admin.token
+                      mini config set-token              (then paste it; it is not echoed)
+                    """
+            )
+
+            @Argument(help: "The token minid created for you; read from standard input when left out or -.")
+            var token: String?
 
             func validate() throws {
+                if let token, token != "-" { try Self.check(token) }
+            }
+
+            func run() throws {
+                let token = try token.flatMap { $0 == "-" ? nil : $0 } ?? Self.readFromStandardInput()
+                try Self.check(token)
+                var file = try ConfigFile.load()
+                file.token = token
+                try file.save()
+                Terminal.output("token saved in \(ConfigFile.path)")
+            }
+
+            private static func check(_ token: String) throws {
                 guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
                     throw ValidationError("a token is one word without spaces")
                 }
             }
 
-            func run() throws {
-                var file = try ConfigFile.load()
-                file.token = token
-                try file.save()
-                Terminal.output("token saved in \(ConfigFile.path)")
+            /// The first line of standard input, without echoing it when it is a terminal.
+            private static func readFromStandardInput() throws -> String {
+                let isTerminal = isatty(STDIN_FILENO) == 1
+                var saved = termios()
+                if isTerminal {
+                    Terminal.error("Paste the token, then press Enter (it is not shown):")
+                    tcgetattr(STDIN_FILENO, &saved)
+                    var silent = saved
+                    silent.c_lflag &= ~tcflag_t(ECHO)
+                    tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+                }
+                defer {
+                    if isTerminal {
+                        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+                        Terminal.error("")
+                    }
+                }
+                guard let line = readLine(strippingNewline: true) else {
+                    throw ValidationError("no token on standard input; pass it as mini config set-token < FILE")
+                }
+                return line.trimmingCharacters(in: .whitespaces)
             }
         }
 
@@ -75,7 +113,7 @@ extension Mini {
                     Terminal.output(
                         "token  \(Self.masked(token))  (\(source("--token", api.token, "MINI_TOKEN", file.token)))")
                 } else {
-                    Terminal.output("token  not set  (mini config set-token TOKEN)")
+                    Terminal.output("token  not set  (mini config set-token < FILE, or MINI_TOKEN)")
                 }
             }
 

@@ -24,14 +24,20 @@ extension Mini {
 
         @Option(
             name: [.customShort("n"), .customLong("lines")],
-            help: "How many recent lines of each instance to print first.")
-        var lines = 100
+            help: "How many recent lines of each instance to print first, 0 to 10000 (default: 100).")
+        var lines: Int?
 
         @OptionGroup var api: APIOptions
 
         func validate() throws {
             guard (build == nil) != (app == nil) else {
                 throw ValidationError("give an app (mini logs APP) or a job (mini logs --build JOB), not both")
+            }
+            if let lines {
+                guard build == nil else {
+                    throw ValidationError("-n applies to an app's logs; a build log is printed whole")
+                }
+                guard (0...10_000).contains(lines) else { throw ValidationError("-n takes 0 to 10000 lines") }
             }
         }
 
@@ -42,7 +48,8 @@ extension Mini {
                     "/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
             } else if let app {
                 try await api.client().streamLines(
-                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines)], line: Terminal.output
+                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)],
+                    line: Terminal.output
                 )
             }
         }
