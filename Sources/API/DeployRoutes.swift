@@ -31,7 +31,8 @@ struct DeployRoutes {
             }
             context.logger.info(
                 "queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
-            return try jsonResponse(DeployAccepted(job: job), status: .accepted)
+            return try jsonResponse(
+                DeployAccepted(job: job, url: configuration.url(of: app.rawValue)), status: .accepted)
         } catch {
             try? FileManager.default.removeItem(atPath: upload.path)
             throw error

@@ -140,6 +140,12 @@ struct APIClient: Sendable {
             throw CLIFailure(error.message)
         } catch is CancellationError {
             throw CLIFailure("cancelled")
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            throw CLIFailure(
+                "\(endpoint.host) did not answer within \(timeout.nanoseconds / 1_000_000_000) s; it may still be "
+                    + "working on the request: check with mini apps or mini jobs before you repeat it",
+                exitCode: .unreachable
+            )
         } catch {
             throw CLIFailure(
                 "cannot reach \(endpoint.host): \(Self.describe(connectionFailure: error)); is minid running there? "

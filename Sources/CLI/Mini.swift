@@ -17,8 +17,10 @@ struct Mini: AsyncParsableCommand {
               0  success
               1  the job failed or was cancelled, or the server refused the request
               2  usage error (bad arguments or options)
-              3  cannot reach the server
+              3  cannot reach the server, it did not answer in time, or the connection to it broke \
+            (a job goes on on the server)
               4  authentication failed (missing or wrong token)
+              130  Ctrl-C while following a job, which goes on (mini says how to follow or cancel it)
             """,
         version: MiniVersion.current,
         subcommands: [

@@ -9,7 +9,7 @@ extension JSONEncoder {
             var container = encoder.singleValueContainer()
             try container.encode(date.formatted(WireDate.withMilliseconds))
         }
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 }

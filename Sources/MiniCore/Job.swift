@@ -91,11 +91,14 @@ public struct DeployAccepted: Codable, Sendable, Equatable {
     public var statusURL: String
     /// Where to read its build log: `/v1/jobs/{id}/log`.
     public var logURL: String
+    /// Where the app is served once the deploy succeeds; nil from a server that does not say.
+    public var url: String?
 
-    public init(job: JobInfo) {
+    public init(job: JobInfo, url: String?) {
         self.job = job
         self.statusURL = "/v1/jobs/\(job.id)"
         self.logURL = "/v1/jobs/\(job.id)/log"
+        self.url = url
     }
 }
 

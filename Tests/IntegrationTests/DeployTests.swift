@@ -86,6 +86,7 @@ struct DeployTests {
             // A custom domain serves the app as soon as it is added, and stops when removed.
             let added = try await minid.mini(["domains", "add", "hello", "www.hello.test"])
             #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+            #expect(added.stdout.contains("at http://www.hello.test:\(minid.proxyPort) too"), "\(added.stdout)")
             let invalid = try await minid.mini(["domains", "add", "hello", "not a domain"])
             #expect(invalid.status == 2, "a bad host name is a usage error")
             // A bad app name is refused before any call, with the usage of the command given.

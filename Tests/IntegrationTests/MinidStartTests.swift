@@ -73,7 +73,10 @@ struct MinidStartTests {
         let folder = try copyExample("hello", into: work, as: "idle")
         let deploy = try await minid.mini(["deploy", folder.path, "--app", "idle", "--async", "--json"])
         try #require(deploy.status == 0, "\(deploy.stderr)")
-        let job = try JSONDecoder().decode(Queued.self, from: Data(deploy.stdout.utf8)).job.id
+        let queued = try JSONDecoder().decode(Queued.self, from: Data(deploy.stdout.utf8))
+        #expect(queued.url == "http://idle.localhost:\(minid.proxyPort)", "\(deploy.stdout)")
+        #expect(deploy.stderr.contains("job \(queued.job.id) queued: a deploy of idle"), "\(deploy.stderr)")
+        let job = queued.job.id
         let follow = try await run(
             URL(fileURLWithPath: "/usr/bin/curl"),
             [
@@ -88,6 +91,7 @@ struct MinidStartTests {
     private struct Queued: Decodable {
         struct Job: Decodable { var id: Int }
         var job: Job
+        var url: String
     }
 
     @Test("a second minid serve on the same data folder stops at once, naming the first one's pid")

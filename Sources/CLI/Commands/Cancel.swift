@@ -10,7 +10,8 @@ extension Mini {
                 A queued job ends at once. A running job stops at its worker's next lease check \
                 (within about a second); mini waits until the worker has removed what the job \
                 started, unless --async is given. A job that has already switched the routes to \
-                its release cannot be cancelled: roll back instead.
+                its release cannot be cancelled: roll back instead. Exits 0 once the job is cancelled \
+                (or, with --async, cancelling), 1 when it ended another way first.
                 """
         )
 
@@ -40,6 +41,11 @@ extension Mini {
                 Terminal.output("job \(info.id) is \(info.state.rawValue)")
             } else {
                 Terminal.output("job \(info.id) is cancelling; `mini status \(info.id) --wait` waits for its end")
+            }
+            // It ended another way while its worker was asked to stop: the cancel did not happen.
+            if info.state.isFinal, info.state != .cancelled {
+                let undo = info.state == .succeeded ? ": its release serves; mini rollback \(info.app) undoes it" : ""
+                throw CLIFailure("job \(info.id) \(info.state.rawValue) before it could be cancelled\(undo)")
             }
         }
     }

@@ -12,7 +12,16 @@ extension Mini {
             discussion: """
                 The folder is sent as a gzip'd tar, minus what its .dockerignore excludes (Docker's rules). \
                 Without --async, the build log is printed as it happens, then the app's URL; the exit code \
-                is 0 only when the deploy succeeded.
+                is 0 only when the deploy succeeded. The first deploy of a name creates the app.
+
+                With --json, stdout gets one object: {"job": {...}, "statusURL", "logURL", "url"}, the job \
+                as queued with --async, in its final state otherwise; url is where the app is served.
+
+                Examples:
+                  mini deploy                          the current folder, as the app named after it
+                  mini deploy ./web --app shop         follow the build, exit 0 once v(N) serves
+                  JOB=$(mini deploy --async --app preview-42)
+                  mini status "$JOB" --wait            in CI: queue now, wait later
                 """
         )
 
@@ -72,13 +81,15 @@ extension Mini {
             }
             let id = accepted.job.id
             if returnAtOnce {
+                Terminal.error("job \(id) queued: a deploy of \(name)")
                 Terminal.output(json ? try JobDisplay.json(accepted) : "\(id)")
                 return
             }
 
-            Terminal.error("job \(id) queued; following its build log")
+            Terminal.error("job \(id) queued: a deploy of \(name); following its build log")
             let job = try await client.follow(accepted.job, line: json ? Terminal.error : Terminal.output)
-            if json { Terminal.output(try JobDisplay.json(job)) }
+            // The same shape as with --async, the job in its final state.
+            if json { Terminal.output(try JobDisplay.json(DeployAccepted(job: job, url: accepted.url))) }
             guard job.state == .succeeded else {
                 throw CLIFailure(
                     "deploy of \(name) \(job.state.rawValue): \(job.error ?? job.reason ?? "no reason given")"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MiniCore
 
 extension Mini {
@@ -45,10 +46,15 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func run() async throws {
-                let _: DomainList = try await api.client().send(
+                let client = try api.client()
+                let _: DomainList = try await client.send(
                     .POST, "/v1/apps/\(target.app)/domains", json: DomainRequest(host: target.domain.rawValue)
                 )
-                Terminal.output("\(target.app) is served at http://\(target.domain) too")
+                // On the proxy's port, as the app's own URL says.
+                let info: AppInfo = try await client.get("/v1/apps/\(target.app)")
+                var url = URLComponents(string: info.url) ?? URLComponents()
+                url.host = target.domain.rawValue
+                Terminal.output("\(target.app) is served at \(url.string ?? "http://\(target.domain)") too")
             }
         }
 
