@@ -4,7 +4,7 @@ import MiniCore
 import Queue
 import Store
 
-/// The app routes: list, show, releases, and the changes that make a new release
+/// The app routes: list, create, show, releases, and the changes that make a new release
 /// (env, scale, limits, rollback, restart), each queued as a `release` job.
 struct AppRoutes {
     let configuration: APIConfiguration
@@ -13,6 +13,7 @@ struct AppRoutes {
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.get("apps", use: list)
+        group.post("apps", use: create)
         group.get("apps/:app", use: show)
         group.get("apps/:app/releases", use: releases)
         group.get("apps/:app/env", use: environment)
@@ -25,6 +26,18 @@ struct AppRoutes {
 
     @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
         try jsonResponse(AppList(apps: try apps.apps().map(info)))
+    }
+
+    /// Creates an app without deploying it, as `heroku create` does: its env, scale and
+    /// limits can then be set before the first deploy, which uses them.
+    @Sendable func create(request: Request, context: MiniRequestContext) async throws -> Response {
+        let body = try await decode(CreateAppRequest.self, from: request, context: context)
+        let name = try AppName.fromRequest(body.name)
+        guard try apps.createApp(name) else {
+            throw APIError.conflict("\(name) exists already; deploy to it with mini deploy --app \(name)")
+        }
+        let app = try apps.existingApp(name)
+        return try jsonResponse(try info(app), status: .created)
     }
 
     @Sendable func show(request: Request, context: MiniRequestContext) async throws -> Response {

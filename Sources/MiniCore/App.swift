@@ -118,6 +118,13 @@ public struct EnvironmentPatch: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/apps` body: create an app before its first deploy, to set its env, scale or
+/// limits first.
+public struct CreateAppRequest: Codable, Sendable, Equatable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
 /// `PUT /v1/apps/{app}/scale` body.
 public struct ScaleRequest: Codable, Sendable, Equatable {
     public var instances: Int

@@ -104,6 +104,14 @@ public struct AppStore: Sendable {
         try database.read { db in Set(try Int.fetchAll(db, sql: "SELECT port FROM instances")) }
     }
 
+    /// Creates the app; false, changing nothing, when it exists already.
+    public func createApp(_ name: AppName) throws -> Bool {
+        try database.write { db in
+            try Self.ensureApp(name, in: db)
+            return db.changesCount > 0
+        }
+    }
+
     /// Creates the app if it does not exist yet.
     public static func ensureApp(_ name: AppName, in db: Database) throws {
         try db.execute(

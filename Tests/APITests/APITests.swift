@@ -273,6 +273,39 @@ struct APITests {
         }
     }
 
+    @Test("an app can be created before its first deploy, once, under a valid name")
+    func createApp() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            let body = ByteBuffer(string: #"{"name": "shop"}"#)
+            try await client.execute(uri: "/v1/apps", method: .post, headers: fixture.auth, body: body) { response in
+                #expect(response.status == .created)
+                let info = try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body))
+                #expect(info.name.rawValue == "shop" && info.release == nil)
+            }
+            try await client.execute(uri: "/v1/apps", method: .post, headers: fixture.auth, body: body) { response in
+                #expect(response.status == .conflict)
+            }
+            try await client.execute(
+                uri: "/v1/apps", method: .post, headers: fixture.auth, body: ByteBuffer(string: #"{"name": "Shop!"}"#)
+            ) { response in
+                #expect(response.status == .badRequest)
+            }
+            // Its env is saved, and no release is queued before a deploy.
+            try await client.execute(
+                uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth,
+                body: ByteBuffer(string: #"{"set": {"FOO": "bar"}, "unset": []}"#)
+            ) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/jobs?app=shop", method: .get, headers: fixture.auth) { response in
+                let list = try JSONDecoder.mini.decode(JobList.self, from: Data(buffer: response.body))
+                #expect(list.jobs.isEmpty)
+            }
+        }
+    }
+
     @Test("query numbers that are not whole numbers in range get 400, not a guess")
     func badQueryNumbers() async throws {
         let fixture = try Fixture()

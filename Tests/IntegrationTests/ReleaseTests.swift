@@ -104,11 +104,20 @@ struct ReleaseTests {
     @Test("env set reaches the app, rollback restores image and env, scale spreads requests, lost instances come back")
     func envRollbackScaleHeal() async throws {
         try await withMinid(app: "rel") { minid, app, work in
+            // Created first, its env set before the first deploy, which starts with it.
+            let created = try await minid.mini(["apps", "create", app])
+            #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
+            #expect(created.stdout.contains("http://\(app).localhost:\(minid.proxyPort)"), "\(created.stdout)")
+            #expect(try await minid.mini(["apps", "create", app]).status == 1, "a second create is refused")
+            let early = try await minid.mini(["env", "set", app, "FOO=zero"])
+            #expect(early.status == 0, "\(early.stdout)\(early.stderr)")
             let v1 = try Self.makeInfoApp(in: work, as: "v1", body: "body one")
             try #require(try await minid.mini(["deploy", v1.path, "--app", app]).status == 0)
+            var (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
+            #expect(info.contains("FOO=zero"), "\(info)")
             let set = try await minid.mini(["env", "set", app, "FOO=first"])
             #expect(set.status == 0, "\(set.stdout)\(set.stderr)")
-            var (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
+            (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
             #expect(info.contains("FOO=first"), "\(info)")
             let shown = try await minid.mini(["env", app])
             #expect(shown.stdout.contains("FOO"))

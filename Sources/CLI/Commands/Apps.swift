@@ -3,11 +3,11 @@ import Foundation
 import MiniCore
 
 extension Mini {
-    /// `mini apps [list|info|destroy]`
+    /// `mini apps [list|create|info|destroy]`
     struct Apps: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List apps, show one, or destroy one.",
-            subcommands: [List.self, Info.self, Destroy.self],
+            abstract: "List apps, create one, show one, or destroy one.",
+            subcommands: [List.self, Create.self, Info.self, Destroy.self],
             defaultSubcommand: List.self
         )
 
@@ -34,6 +34,36 @@ extension Mini {
                         }
                     )
                 )
+            }
+        }
+
+        /// `mini apps create <app> [--json]`
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create an app without deploying it.",
+                discussion: """
+                    A deploy creates its app too; creating it first lets you set its env, scale and \
+                    limits before the first deploy, which then starts with them:
+
+                      mini apps create shop
+                      mini env set shop DATABASE_URL=postgres://...
+                      mini deploy ./shop --app shop
+                    """
+            )
+
+            @Argument(help: "The app's name: lowercase letters, digits and dashes.", transform: AppName.argument)
+            var app: AppName
+
+            @Flag(help: "Print the new app as JSON.")
+            var json = false
+
+            @OptionGroup var api: APIOptions
+
+            func run() async throws {
+                let info: AppInfo = try await api.client().send(
+                    .POST, "/v1/apps", json: CreateAppRequest(name: app.rawValue))
+                if json { return Terminal.output(try JobDisplay.json(info)) }
+                Terminal.output("created \(app); mini deploy --app \(app) serves it at \(info.url)")
             }
         }
 
