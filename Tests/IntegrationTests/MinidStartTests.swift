@@ -41,7 +41,9 @@ struct MinidStartTests {
         await minid.stop()
     }
 
-    @Test("the API lets go of a connection that sends nothing, but never of a followed log")
+    @Test(
+        "the API lets go of a connection that sends nothing, but never of a followed log; a job waiting for a worker is explained"
+    )
     func idleConnectionsClosed() async throws {
         let minid = try MinidProcess(workers: 0, extraArguments: ["--api-idle-timeout", "1"])
         do {
@@ -86,6 +88,13 @@ struct MinidStartTests {
             timeout: .seconds(10)
         )
         #expect(follow.status == 28, "the followed log ended early: \(follow.status) \(follow.stderr)")
+
+        // A job that waits for a worker is explained, once, after 10 s.
+        let waiting = try await run(
+            URL(fileURLWithPath: "/usr/bin/timeout"), ["12", binary("mini").path, "status", "\(job)", "--wait"],
+            environment: minid.miniEnvironment, timeout: .seconds(20))
+        #expect(waiting.status == 124, "\(waiting.stdout)\(waiting.stderr)")
+        #expect(waiting.stderr.components(separatedBy: "is still queued").count == 2, "\(waiting.stderr)")
     }
 
     private struct Queued: Decodable {

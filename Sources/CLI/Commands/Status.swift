@@ -38,6 +38,12 @@ extension APIClient {
             saying: "stopped following job \(job.id), which goes on on the server: "
                 + "mini logs --build \(job.id) -f to follow it again, mini cancel \(job.id) to stop it"
         ) {
+            // The log stays empty while the job waits for a worker: say why, once.
+            let queuedNote = Task { [self] in
+                try await Task.sleep(for: Self.queuedNoteAfter)
+                try await noteIfQueued(job.id)
+            }
+            defer { queuedNote.cancel() }
             try await streamLines("/v1/jobs/\(job.id)/log", query: ["follow": "1"], line: line)
             return try await waitForJob(job.id)
         }
@@ -66,12 +72,32 @@ extension APIClient {
     /// How often a job is polled while waiting for it to end.
     static let pollInterval = Duration.milliseconds(500)
 
-    /// Polls the job until it is final.
+    /// How long a followed job may wait in the queue before mini says what it waits for.
+    static let queuedNoteAfter = Duration.seconds(10)
+
+    /// Polls the job until it is final; says once what it waits for if it stays queued.
     func waitForJob(_ id: JobID) async throws -> JobInfo {
+        let noteAt = ContinuousClock.now.advanced(by: Self.queuedNoteAfter)
+        var noted = false
         while true {
             let job: JobInfo = try await get("/v1/jobs/\(id)")
             if job.state.isFinal { return job }
+            if job.state == .queued, !noted, ContinuousClock.now >= noteAt {
+                noted = true
+                Self.noteQueued(job)
+            }
             try await Task.sleep(for: Self.pollInterval)
         }
+    }
+
+    private func noteIfQueued(_ id: JobID) async throws {
+        let job: JobInfo = try await get("/v1/jobs/\(id)")
+        if job.state == .queued { Self.noteQueued(job) }
+    }
+
+    private static func noteQueued(_ job: JobInfo) {
+        Terminal.error(
+            "note: job \(job.id) is still queued: a job of \(job.app) runs before it, every worker is busy, "
+                + "or no worker runs (mini jobs --state running shows what the workers do)")
     }
 }
