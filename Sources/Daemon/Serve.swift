@@ -84,7 +84,7 @@ struct Serve: AsyncParsableCommand {
               data:  \(directory.root)
             Deploy with:
               mini config set-host http://\(api.bind):\(api.apiPort)
-              mini config set-token "$(cat \(directory.adminTokenPath))"
+              mini config set-token < \(directory.adminTokenPath)
               mini deploy ./examples/hello --app hello
             """
         )
