@@ -11,7 +11,8 @@ import NIOCore
 ///   (`a/../../b`), or that holds a NUL byte;
 /// - devices, FIFOs and entry types Docker cannot build from (GNU sparse files ...);
 /// - an archive that stops inside an entry or before its end-of-archive marker (one or two
-///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored).
+///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored);
+/// - an archive that goes past its ``ArchiveLimits``, at the first header that does.
 ///
 /// Symlinks and hard links whose target lies outside the root are kept, with a note: the
 /// Docker engine confines them when it unpacks the context.
@@ -55,6 +56,7 @@ public struct TarValidator: Sendable {
     static let maxEntrySize: Int64 = 1 << 40
 
     private let dockerfile: [UInt8]
+    private let limits: ArchiveLimits
     private var state = State.header
     private var pending: [UInt8] = []
     private var overrides = Overrides()
@@ -67,9 +69,12 @@ public struct TarValidator: Sendable {
     )
     private var omittedNotes = 0
 
-    /// - Parameter dockerfile: the Dockerfile path to look for, relative to the root.
-    public init(dockerfile: String = "Dockerfile") {
+    /// - Parameters:
+    ///   - dockerfile: the Dockerfile path to look for, relative to the root.
+    ///   - limits: how much the archive may unpack to.
+    public init(dockerfile: String = "Dockerfile", limits: ArchiveLimits = .unlimited) {
         self.dockerfile = CleanPath.clean(Array(dockerfile.utf8))
+        self.limits = limits
     }
 
     /// True once the end-of-archive marker was read.
@@ -234,12 +239,24 @@ public struct TarValidator: Sendable {
         guard size <= Self.maxEntrySize else {
             throw malformed("entry \(Self.text(path)) announces \(size) bytes")
         }
+        guard summary.entryCount < limits.entries else {
+            throw ArchiveError(
+                .tooManyEntries,
+                "the build context holds more than \(limits.entries) entries (files, directories and links), "
+                    + "its limit")
+        }
         // An old-style regular entry named like a directory is one, without data (as Go reads it).
         let typeFlag =
             typeFlag == TarFormat.TypeFlag.regularOld && name.last == UInt8(ascii: "/")
             ? TarFormat.TypeFlag.directory : typeFlag
         switch typeFlag {
         case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld, TarFormat.TypeFlag.contiguous:
+            guard size <= limits.contentBytes - summary.contentBytes else {
+                throw ArchiveError(
+                    .contextTooLarge,
+                    "the build context unpacks to more than \(limits.contentBytes) bytes, its limit: "
+                        + "entry \(Self.text(path)) (\(size) bytes) goes past it")
+            }
             summary.contentBytes += size
             state = .skipping(TarFormat.padded(size))
         case TarFormat.TypeFlag.directory:

@@ -7,9 +7,11 @@ import Testing
 /// The reader against archives made by GNU tar, by our writer, and by hand to be hostile.
 @Suite("ArchiveValidator")
 struct ArchiveValidatorTests {
-    private func rejects(_ path: String, as kind: ArchiveError.Kind, mentioning text: String? = nil) {
+    private func rejects(
+        _ path: String, limits: ArchiveLimits = .unlimited, as kind: ArchiveError.Kind, mentioning text: String? = nil
+    ) {
         #expect {
-            try ArchiveValidator.inspect(file: path)
+            try ArchiveValidator.inspect(file: path, limits: limits)
         } throws: { error in
             guard let error = error as? ArchiveError else { return false }
             return error.kind == kind && text.map { error.message.contains($0) } ?? true
@@ -247,6 +249,63 @@ struct ArchiveValidatorTests {
             } else {
                 Issue.record("accepted an archive dockerd would read differently")
             }
+        }
+    }
+
+    // MARK: Limits, checked header by header
+
+    private static let dockerfile = entry("Dockerfile", data: Array("FROM scratch\n".utf8))
+    private static let endMarker = [UInt8](repeating: 0, count: 1024)
+
+    /// `bytes` fed to a validator in one piece, then the summary.
+    private static func validate(_ bytes: [UInt8], limits: ArchiveLimits = .unlimited) throws -> ArchiveSummary {
+        let validator = ArchiveValidator(limits: limits)
+        try validator.consume(ByteBuffer(bytes: bytes))
+        return try validator.finish()
+    }
+
+    private static func isError(_ error: any Error, _ kind: ArchiveError.Kind, mentioning texts: String...) -> Bool {
+        guard let error = error as? ArchiveError else { return false }
+        return error.kind == kind && texts.allSatisfy { error.message.contains($0) }
+    }
+
+    @Test func acceptsAContextExactlyAtItsLimits() throws {
+        let archive =
+            Self.entry("Dockerfile", data: [UInt8](repeating: 1, count: 400))
+            + Self.entry("a", data: [UInt8](repeating: 2, count: 600)) + Self.header("d/", type: "5") + Self.endMarker
+        let summary = try Self.validate(archive, limits: ArchiveLimits(contentBytes: 1000, entries: 3))
+        #expect(summary.entryCount == 3 && summary.contentBytes == 1000 && summary.hasDockerfile)
+    }
+
+    @Test func refusesContentOverTheLimitAtItsHeader() throws {
+        let validator = ArchiveValidator(limits: ArchiveLimits(contentBytes: 1000, entries: 100))
+        try validator.consume(ByteBuffer(bytes: Self.entry("a", data: [UInt8](repeating: 1, count: 900))))
+        // The header alone is refused: none of the 101 bytes it announces was sent.
+        #expect {
+            try validator.consume(ByteBuffer(bytes: Self.header("b", size: 101)))
+        } throws: { Self.isError($0, .contextTooLarge, mentioning: "1000 bytes", "entry b (101 bytes)") }
+    }
+
+    @Test func refusesEntriesOverTheLimitAtTheirHeader() throws {
+        let twenty = Self.dockerfile + (1..<20).flatMap { Self.header("empty-\($0)") }
+        for type: Character in ["0", "5", "2"] {
+            let validator = ArchiveValidator(limits: ArchiveLimits(contentBytes: 1 << 30, entries: 20))
+            try validator.consume(ByteBuffer(bytes: twenty))
+            #expect {
+                try validator.consume(ByteBuffer(bytes: Self.header("one-more", type: type)))
+            } throws: { Self.isError($0, .tooManyEntries, mentioning: "20 entries") }
+        }
+    }
+
+    @Test func refusesAGzipBomb() async throws {
+        try await withTemporaryDirectory { root in
+            // 32 MiB of zeros: about 32 KiB once gzipped.
+            let tar = Self.dockerfile + Self.header("zeros", size: 32 << 20) + [UInt8](repeating: 0, count: 32 << 20)
+            try Data(tar + Self.endMarker).write(to: URL(fileURLWithPath: root + "/bomb.tar"))
+            try run("gzip", [root + "/bomb.tar"])
+            let limits = ArchiveLimits(contentBytes: 1 << 20, entries: 100)
+            rejects(root + "/bomb.tar.gz", limits: limits, as: .contextTooLarge, mentioning: "zeros")
+            #expect(try ArchiveValidator.inspect(file: root + "/bomb.tar.gz").contentBytes == (32 << 20) + 13)
         }
     }
 }
