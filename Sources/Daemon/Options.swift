@@ -39,6 +39,21 @@ struct APIOptions: ParsableArguments {
     @Option(help: "Largest accepted upload in bytes (larger ones get 413).")
     var maxUpload: Int64 = 1 << 30
 
+    @Option(help: "Most bytes of file content an upload may unpack to (larger ones get 413).")
+    var maxContext: Int64 = 8 << 30
+
+    @Option(help: "Most entries (files, directories, links) an upload may hold (more get 413).")
+    var maxContextEntries: Int = 1_000_000
+
+    func validate() throws {
+        for (option, value) in [
+            ("--max-upload", maxUpload), ("--max-context", maxContext),
+            ("--max-context-entries", Int64(maxContextEntries)),
+        ] where value < 1 {
+            throw ValidationError("\(option) must be at least 1")
+        }
+    }
+
     /// Checks that the API can listen where asked (``ListenCheck``).
     func ensureListenable() async throws {
         try await ListenCheck.ensureAvailable(host: bind, port: apiPort, for: "the API", option: "--api-port")
