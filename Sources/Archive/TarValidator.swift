@@ -37,8 +37,9 @@ public struct TarValidator: Sendable {
     }
 
     /// What extension headers say about the next entry, read as Go's archive/tar (dockerd's
-    /// reader) reads it: a GNU long name or link wins over a PAX one, and of several PAX
-    /// headers only the last counts.
+    /// reader) reads it: a GNU long name or link wins over a PAX one, of several PAX headers
+    /// only the last counts, and a PAX global header ends them all (Go returns it as an entry
+    /// of its own, which they describe; the entry after it is read afresh).
     private struct Overrides: Sendable {
         var gnuPath: [UInt8]?
         var gnuLinkPath: [UInt8]?
@@ -185,6 +186,7 @@ public struct TarValidator: Sendable {
             overrides.gnuLinkPath = Array(data.prefix { $0 != 0 })
         case .paxGlobal:
             _ = try paxRecords(data)  // checked, then ignored, as Docker ignores them
+            overrides = Overrides()
         case .pax:
             overrides.pax = PAXOverrides()
             for (key, value) in try paxRecords(data) {

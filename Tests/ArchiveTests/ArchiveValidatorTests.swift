@@ -19,7 +19,8 @@ struct ArchiveValidatorTests {
     }
 
     @Test(arguments: [
-        ["-czf"], ["--format=gnu", "-czf"], ["--format=posix", "-czf"], ["--format=ustar", "-cf"],
+        ["-czf"], ["--format=gnu", "-czf"], ["--format=oldgnu", "-cf"], ["--format=posix", "-czf"],
+        ["--format=ustar", "-cf"],
     ])
     func acceptsGNUTarArchives(flags: [String]) async throws {
         try await withTemporaryDirectory { root in
@@ -160,9 +161,11 @@ struct ArchiveValidatorTests {
 
     // MARK: Hand-made headers, read as dockerd's Go reader reads them
 
-    /// A ustar header block with a valid checksum; `sizeField` replaces the octal size.
+    /// A header block with a valid checksum, POSIX ustar unless `magic` (the magic and version
+    /// fields) says otherwise; `sizeField` replaces the octal size, `fields` puts bytes at offsets.
     private static func header(
-        _ name: String, type: Character = "0", size: Int = 0, sizeField: [UInt8]? = nil, linkName: String = ""
+        _ name: String, type: Character = "0", size: Int = 0, sizeField: [UInt8]? = nil, linkName: String = "",
+        magic: String = "ustar\000", fields: [Int: String] = [:]
     ) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ bytes: some Collection<UInt8>, at offset: Int) {
@@ -175,7 +178,8 @@ struct ArchiveValidatorTests {
             at: 124)
         put([type.asciiValue!], at: 156)
         put(linkName.utf8, at: 157)
-        put("ustar\000".utf8, at: 257)
+        put(magic.utf8, at: 257)
+        for (offset, bytes) in fields { put(bytes.utf8, at: offset) }
         put([UInt8](repeating: UInt8(ascii: " "), count: 8), at: 148)
         let sum = block.reduce(0) { $0 + Int($1) }
         put(Array((String(repeating: "0", count: 6) + String(sum, radix: 8)).suffix(6).utf8) + [0, 32], at: 148)
@@ -187,14 +191,14 @@ struct ArchiveValidatorTests {
         header(name, type: type, size: data.count) + data + [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
     }
 
-    private static func pax(_ records: [(String, String)]) -> [UInt8] {
+    private static func pax(_ records: [(String, String)], type: Character = "x") -> [UInt8] {
         let data = records.flatMap { key, value -> [UInt8] in
             let body = " \(key)=\(value)\n"
             var length = body.utf8.count + 1
             while String(length).count + body.utf8.count > length { length += 1 }
             return Array((String(length) + body).utf8)
         }
-        return entry("PaxHeaders/x", type: "x", data: data)
+        return entry("PaxHeaders/x", type: type, data: data)
     }
 
     /// `entries`, a Dockerfile and the end marker, written to a file and inspected.
@@ -306,6 +310,93 @@ struct ArchiveValidatorTests {
             let limits = ArchiveLimits(contentBytes: 1 << 20, entries: 100)
             rejects(root + "/bomb.tar.gz", limits: limits, as: .contextTooLarge, mentioning: "zeros")
             #expect(try ArchiveValidator.inspect(file: root + "/bomb.tar.gz").contentBytes == (32 << 20) + 13)
+        }
+    }
+
+    // MARK: Names as dockerd's Go reader (archive/tar) makes them
+
+    /// Expects each archive, after a Dockerfile, refused with `kind`: it names an entry that
+    /// climbs out of the root, as Go reads it.
+    private static func expectRefused(
+        _ cases: [(label: String, archive: [UInt8])], as kind: ArchiveError.Kind = .unsafeEntryPath,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for (label, archive) in cases {
+            do {
+                _ = try validate(dockerfile + archive + endMarker)
+                Issue.record("\(label): accepted, though dockerd reads another name", sourceLocation: sourceLocation)
+            } catch {
+                #expect((error as? ArchiveError)?.kind == kind, "\(label): \(error)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// Expects each archive, after a Dockerfile, accepted with its one symlink read as `name`.
+    private static func expectAccepted(
+        _ cases: [(label: String, archive: [UInt8], name: String)], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for (label, archive, name) in cases {
+            #expect(
+                (try? validate(dockerfile + archive + endMarker))?.notes
+                    == ["symlink \(name) points outside the context to \(outside)"],
+                "\(label)", sourceLocation: sourceLocation)
+        }
+    }
+
+    private static let outside = "../../../../out"
+    private static let global = pax([("comment", "made by git archive")], type: "g")
+
+    @Test func aGlobalHeaderEndsTheExtensionsBeforeIt() throws {
+        // Go returns a `g` header as an entry of its own (which Docker skips): what came before
+        // it described it, and the entry after it is read afresh.
+        Self.expectRefused([
+            ("PAX path", Self.pax([("path", "ok")]) + Self.global + Self.header("../../x")),
+            (
+                "GNU long name",
+                Self.entry("././@LongLink", type: "L", data: Array("ok\0".utf8)) + Self.global
+                    + Self.header("../../x")
+            ),
+            (
+                "GNU long link",
+                Self.entry("././@LongLink", type: "K", data: Array("ok\0".utf8)) + Self.global
+                    + Self.header("link", type: "1", linkName: "../../etc/shadow")
+            ),
+            (
+                "PAX linkpath",
+                Self.pax([("linkpath", "ok")]) + Self.global
+                    + Self.header("link", type: "1", linkName: "../../etc/shadow")
+            ),
+        ])
+        Self.expectAccepted([
+            ("g first", Self.global + Self.header("s", type: "2", linkName: Self.outside), "s"),
+            (
+                "x after g",
+                Self.global + Self.pax([("path", "p")]) + Self.header("s", type: "2", linkName: Self.outside),
+                "p"
+            ),
+        ])
+    }
+
+    @Test func acceptsGitArchives() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/repo/Dockerfile", Data("FROM scratch\n".utf8))
+            try makeFile(root + "/repo/src/main.c", Data("int main(void) { return 0; }\n".utf8))
+            let git = ["-C", root + "/repo", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+            try run("git", git + ["init", "-q"])
+            try run("git", git + ["add", "."])
+            try run("git", git + ["commit", "-q", "-m", "first"])
+            for format in ["tar", "tar.gz"] {
+                let archive = root + "/repo." + format
+                try run("git", git + ["archive", "--format=" + format, "-o", archive, "HEAD"])
+                if format == "tar" {
+                    // A PAX global header with the commit in a comment record comes first.
+                    let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+                    #expect(bytes[156] == UInt8(ascii: "g"))
+                    #expect(String(decoding: bytes[512..<1024], as: UTF8.self).contains(" comment="))
+                }
+                let summary = try ArchiveValidator.inspect(file: archive)
+                #expect(summary.entryCount == 3 && summary.hasDockerfile && summary.contentBytes == 13 + 29)
+            }
         }
     }
 }
