@@ -39,7 +39,8 @@ public struct TarValidator: Sendable {
     /// What extension headers say about the next entry, read as Go's archive/tar (dockerd's
     /// reader) reads it: a GNU long name or link wins over a PAX one, of several PAX headers
     /// only the last counts, and a PAX global header ends them all (Go returns it as an entry
-    /// of its own, which they describe; the entry after it is read afresh).
+    /// of its own, which they describe; the entry after it is read afresh). An empty value is
+    /// none: the entry's own header field stands.
     private struct Overrides: Sendable {
         var gnuPath: [UInt8]?
         var gnuLinkPath: [UInt8]?
@@ -181,9 +182,9 @@ public struct TarValidator: Sendable {
     private mutating func apply(_ kind: Extension, _ data: ArraySlice<UInt8>) throws {
         switch kind {
         case .gnuLongName:
-            overrides.gnuPath = Array(data.prefix { $0 != 0 })
+            overrides.gnuPath = Self.nonEmpty(Self.string(data))
         case .gnuLongLink:
-            overrides.gnuLinkPath = Array(data.prefix { $0 != 0 })
+            overrides.gnuLinkPath = Self.nonEmpty(Self.string(data))
         case .paxGlobal:
             _ = try paxRecords(data)  // checked, then ignored, as Docker ignores them
             overrides = Overrides()
@@ -191,8 +192,9 @@ public struct TarValidator: Sendable {
             overrides.pax = PAXOverrides()
             for (key, value) in try paxRecords(data) {
                 switch key {
-                case "path": overrides.pax.path = value
-                case "linkpath": overrides.pax.linkPath = value
+                case "path": overrides.pax.path = Self.nonEmpty(value)
+                case "linkpath": overrides.pax.linkPath = Self.nonEmpty(value)
+                case "size" where value.isEmpty: overrides.pax.size = nil
                 case "size":
                     guard let size = Int64(String(decoding: value, as: UTF8.self)), size >= 0 else {
                         throw malformed("a PAX size record is not a number")
@@ -381,6 +383,12 @@ public struct TarValidator: Sendable {
     /// A NUL-terminated field.
     private static func string(_ field: ArraySlice<UInt8>) -> [UInt8] {
         Array(field.prefix { $0 != 0 })
+    }
+
+    /// `value`, or nil when it is empty: Go's reader ignores an empty PAX value or GNU long
+    /// name and keeps the header's own field.
+    private static func nonEmpty(_ value: [UInt8]) -> [UInt8]? {
+        value.isEmpty ? nil : value
     }
 
     /// Bytes for a message, with anything unprintable escaped.

@@ -377,6 +377,38 @@ struct ArchiveValidatorTests {
         ])
     }
 
+    @Test func anEmptyExtensionValueKeepsTheHeadersOwn() throws {
+        // Go skips an empty PAX value (the last record of a key wins) and an empty GNU long name or link.
+        let shadow = Self.header("link", type: "1", linkName: "../../etc/shadow")
+        Self.expectRefused([
+            ("PAX path", Self.pax([("path", "")]) + Self.header("../../x")),
+            ("PAX path emptied", Self.pax([("path", "ok"), ("path", "")]) + Self.header("../../x")),
+            ("GNU long name", Self.entry("././@LongLink", type: "L", data: [0]) + Self.header("../../x")),
+            (
+                "GNU long name after PAX",
+                Self.pax([("path", "../../x")]) + Self.entry("././@LongLink", type: "L", data: [])
+                    + Self.header("ok")
+            ),
+            ("PAX linkpath", Self.pax([("linkpath", "")]) + shadow),
+            ("GNU long link", Self.entry("././@LongLink", type: "K", data: [0]) + shadow),
+        ])
+        Self.expectAccepted([
+            (
+                "PAX path emptied",
+                Self.pax([("path", "../../x"), ("path", "")])
+                    + Self.header("s", type: "2", linkName: Self.outside), "s"
+            ),
+            (
+                "bytes after the NUL of a GNU long name",
+                Self.entry("././@LongLink", type: "L", data: Array("ok\0/../../x".utf8))
+                    + Self.header("s", type: "2", linkName: Self.outside), "ok"
+            ),
+        ])
+        let summary = try Self.validate(
+            Self.dockerfile + Self.pax([("size", "")]) + Self.entry("five", data: Array("12345".utf8)) + Self.endMarker)
+        #expect(summary.contentBytes == 13 + 5)
+    }
+
     @Test func acceptsGitArchives() async throws {
         try await withTemporaryDirectory { root in
             try makeFile(root + "/repo/Dockerfile", Data("FROM scratch\n".utf8))
