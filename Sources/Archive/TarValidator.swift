@@ -1,12 +1,15 @@
 import NIOCore
 
 /// A streaming tar parser that checks every header of an uncompressed tar stream (ustar,
-/// PAX `x`/`g` and GNU `L`/`K` long names) and rejects what is unsafe to hand to Docker.
+/// PAX `x`/`g` and GNU `L`/`K` long names) and rejects what is unsafe to hand to Docker. It
+/// reads names as dockerd's reader (Go's archive/tar) does, so that the names it checks are
+/// the ones Docker unpacks.
 ///
 /// Feed it bytes in pieces of any size with ``consume(_:)``; it keeps one header block (or one
 /// extension record of at most 1 MiB) in memory and skips file contents without copying them.
 /// Rejected, with an ``ArchiveError``:
-/// - a header whose checksum is wrong, a number field that is not a number, a bad PAX record;
+/// - a header whose checksum is wrong, a number field that is not a number, a bad PAX record,
+///   a GNU header whose access or change time is not a number (Go would read it as a name);
 /// - an entry name that is absolute, that climbs out of the root with `..` once cleaned
 ///   (`a/../../b`), or that holds a NUL byte;
 /// - devices, FIFOs and entry types Docker cannot build from (GNU sparse files ...);
@@ -236,7 +239,7 @@ public struct TarValidator: Sendable {
     }
 
     private mutating func readEntry(_ block: [UInt8], typeFlag: UInt8, size: Int64) throws {
-        let name = overrides.gnuPath ?? overrides.pax.path ?? Self.ustarName(block)
+        let name = try overrides.gnuPath ?? overrides.pax.path ?? headerName(block)
         let linkName = overrides.gnuLinkPath ?? overrides.pax.linkPath ?? Self.string(block[TarFormat.linkName])
         overrides = Overrides()
         let path = try validatedPath(name)
@@ -370,13 +373,33 @@ public struct TarValidator: Sendable {
             .unsafeEntryPath, "unsafe entry \"\(Self.text(name))\" in the archive: it \(reason)")
     }
 
-    /// The name of a ustar header: `prefix/name` for POSIX ustar, the name field otherwise.
-    private static func ustarName(_ block: [UInt8]) -> [UInt8] {
-        let name = string(block[TarFormat.name])
-        let isPOSIX =
-            block[TarFormat.magic].elementsEqual(TarFormat.ustarMagic)
-            && block[TarFormat.version].elementsEqual(TarFormat.ustarVersion)
-        let prefix = isPOSIX ? string(block[TarFormat.prefix]) : []
+    /// The name in an entry's own header, `prefix/name` or `name`, as Go's reader (dockerd's)
+    /// makes it from the header's format, each field up to its first NUL:
+    /// - `ustar\0` magic, whatever the version: POSIX ustar, a 155-byte prefix;
+    /// - the same with the `tar\0` trailer: star, a 131-byte prefix (the times follow it);
+    /// - `ustar  \0`: GNU, no prefix: its bytes hold the access and change times. Go reads
+    ///   them as a ustar prefix when they are not numbers (to read what Go writers before 1.8
+    ///   mangled), so such a header is refused;
+    /// - anything else: V7, no prefix.
+    private func headerName(_ block: [UInt8]) throws -> [UInt8] {
+        let name = Self.string(block[TarFormat.name])
+        var prefix: [UInt8] = []
+        if block[TarFormat.magic].elementsEqual(TarFormat.ustarMagic) {
+            let isSTAR = block[TarFormat.starTrailer].elementsEqual(TarFormat.starTrailerValue)
+            prefix = Self.string(block[isSTAR ? TarFormat.starPrefix : TarFormat.prefix])
+        } else if block[TarFormat.magic].elementsEqual(TarFormat.gnuMagic),
+            block[TarFormat.version].elementsEqual(TarFormat.gnuVersion)
+        {
+            // Go parses a time only when its first byte is not NUL.
+            for field in [TarFormat.gnuAccessTime, TarFormat.gnuChangeTime] where block[field.lowerBound] != 0 {
+                guard (try? number(block[field], field: "time")) != nil else {
+                    throw malformed(
+                        "entry \(Self.text(name)) has a GNU header whose access or change time is not a number, "
+                            + "which Docker would read as part of its name: make the archive again with a current tar"
+                    )
+                }
+            }
+        }
         return prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
     }
 

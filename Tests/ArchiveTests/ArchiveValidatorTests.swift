@@ -409,6 +409,62 @@ struct ArchiveValidatorTests {
         #expect(summary.contentBytes == 13 + 5)
     }
 
+    @Test func theNamePrefixIsTheOneOfTheHeadersFormat() throws {
+        let gnu = "ustar  \0"
+        Self.expectRefused([
+            // `ustar\0` magic is POSIX ustar for Go whatever the version: its 155-byte prefix counts.
+            ("ustar, version NULs", Self.header("x", magic: "ustar\0\0\0", fields: [345: "../.."])),
+            ("ustar, version spaces", Self.header("x", magic: "ustar\0  ", fields: [345: "../.."])),
+            // star (`tar\0` trailer): the prefix is 131 bytes, the access time after it is no part of the name.
+            (
+                "star",
+                Self.header(
+                    "../../x", fields: [345: String(repeating: "a", count: 130) + "/", 476: "1", 508: "tar\0"])
+            ),
+        ])
+        // GNU has no prefix, but Go reads one where the access and change times are when they are
+        // not numbers (archives a Go writer before 1.8 mangled): refused.
+        Self.expectRefused(
+            [
+                ("GNU, access time not a number", Self.header("x", magic: gnu, fields: [345: "../.."])),
+                ("GNU, change time not a number", Self.header("x", magic: gnu, fields: [357: "../.."])),
+            ], as: .malformedArchive)
+        let longName = String(repeating: "n", count: 100)
+        Self.expectAccepted([
+            (
+                "ustar, no NUL after a 100-byte name",
+                Self.header(
+                    longName, type: "2", linkName: Self.outside,
+                    magic: "ustar\0  ", fields: [345: "d"]), "d/" + longName
+            ),
+            (
+                "star",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside,
+                    fields: [345: "d", 476: "1", 508: "tar\0"]), "d/s"
+            ),
+            (
+                "GNU with times",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside, magic: gnu,
+                    fields: [345: "14000000000", 357: "14000000000 "]), "s"
+            ),
+            (
+                "GNU, garbage after a NUL",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside, magic: gnu,
+                    fields: [346: "../..", 358: "../.."]), "s"
+            ),
+            (
+                "GNU magic, other version: V7",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside,
+                    magic: "ustar \0\0", fields: [345: "../.."]), "s"
+            ),
+            ("V7", Self.header("s", type: "2", linkName: Self.outside, magic: "", fields: [345: "../.."]), "s"),
+        ])
+    }
+
     @Test func acceptsGitArchives() async throws {
         try await withTemporaryDirectory { root in
             try makeFile(root + "/repo/Dockerfile", Data("FROM scratch\n".utf8))
