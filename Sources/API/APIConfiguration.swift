@@ -6,6 +6,18 @@ public struct APIConfiguration: Sendable {
     public var dataDirectory: DataDirectory
     /// The largest accepted upload, in bytes. Default 1 GiB; larger bodies get 413.
     public var maxUploadBytes: Int64 = 1 << 30
+    /// The most bytes of file content an uploaded build context may unpack to, checked header
+    /// by header as it streams in; more gets 413. The Docker engine writes the whole context
+    /// to its disk before it builds, and gzip shrinks a file of zeros a thousand times, so
+    /// ``maxUploadBytes`` alone lets a 1 GiB upload fill a terabyte. Default 8 GiB: eight
+    /// times the default upload, more than a context that fits it needs (gzip shrinks source
+    /// three to five times, assets and binaries less), while a gzip bomb stops at 8 GiB.
+    public var maxContextBytes: Int64 = 8 << 30
+    /// The most entries (files, directories, links) an uploaded build context may hold; more
+    /// gets 413. Each costs the Docker engine an inode but the upload only a few dozen
+    /// gzipped bytes, so a 1 GiB upload could hold tens of millions. Default 1,000,000: ten
+    /// times a large `node_modules`.
+    public var maxContextEntries: Int = 1_000_000
     /// The domain apps are served under: `<app>.<domain>`. Default `localhost`.
     public var domain: String = "localhost"
     /// The port the proxy listens on, for the app URLs the API shows. Default 8080.

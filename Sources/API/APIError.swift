@@ -39,6 +39,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
             .payloadTooLarge,
             "upload larger than the limit of \(limit) bytes; add a .dockerignore or raise --max-upload")
     }
+    /// A build context over ``APIConfiguration/maxContextBytes`` or
+    /// ``APIConfiguration/maxContextEntries``: 413, as an upload over its limit.
+    static func contextTooLarge(_ message: String) -> APIError { APIError(.payloadTooLarge, message) }
     static func unavailable(_ message: String) -> APIError { APIError(.unavailable, message) }
 
     public var status: HTTPResponse.Status {

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import Hummingbird
 import MiniCore
@@ -15,7 +16,9 @@ struct DeployRoutes {
     @Sendable func deploy(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try context.parameters.appName()
         let receiver = UploadReceiver(
-            directory: configuration.dataDirectory.uploadsPath, maxBytes: configuration.maxUploadBytes
+            directory: configuration.dataDirectory.uploadsPath, maxBytes: configuration.maxUploadBytes,
+            limits: ArchiveLimits(
+                contentBytes: configuration.maxContextBytes, entries: configuration.maxContextEntries)
         )
         let declaredLength = request.headers[.contentLength].flatMap { Int64($0) }
         let upload = try await receiver.save(request.body, declaredLength: declaredLength)

@@ -6,10 +6,12 @@ import NIOCore
 /// Streams a request body into a file of the uploads folder without holding it in memory:
 /// a temporary file, written chunk by chunk, synced to disk, then handed to the caller.
 /// The archive is validated as it streams in (tar or tar.gz, no path traversal, a
-/// Dockerfile at the root), so a bad upload is refused before a job exists.
+/// Dockerfile at the root, within `limits`), so a bad upload is refused before a job exists.
 struct UploadReceiver {
     let directory: String
     let maxBytes: Int64
+    /// What the archive may unpack to.
+    let limits: ArchiveLimits
 
     /// Removes the temporary files of uploads a previous run of the API was receiving when it
     /// stopped (nothing else would); call it before the API takes uploads.
@@ -39,7 +41,7 @@ struct UploadReceiver {
             throw APIError.unavailable("cannot create an upload file in \(directory); check disk space and permissions")
         }
         do {
-            let validator = ArchiveValidator()
+            let validator = ArchiveValidator(limits: limits)
             var written: Int64 = 0
             for try await buffer in body {
                 written += Int64(buffer.readableBytes)
@@ -64,11 +66,21 @@ struct UploadReceiver {
         }
     }
 
+    /// Runs `body`, answering its ``ArchiveError`` as 413 when the archive is over a limit and
+    /// as 400 otherwise.
     private static func checked<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as ArchiveError {
-            throw APIError.invalidArchive("the upload is not a valid build context: \(error.message)")
+            let option: String
+            switch error.kind {
+            case .contextTooLarge: option = "--max-context"
+            case .tooManyEntries: option = "--max-context-entries"
+            default: throw APIError.invalidArchive("the upload is not a valid build context: \(error.message)")
+            }
+            throw APIError.contextTooLarge(
+                "\(error.message); leave out what the build does not need with .dockerignore, "
+                    + "or raise the server's limit (minid \(option))")
         }
     }
 }

@@ -13,6 +13,8 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
             case truncatedArchive = "truncated archive"
             case unsafeEntryPath = "unsafe entry path"
             case unsupportedEntry = "unsupported entry"
+            case contextTooLarge = "build context too large"
+            case tooManyEntries = "too many entries"
             case compression = "compression failure"
         }
 
@@ -34,6 +36,10 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         public static let unsafeEntryPath = Kind(.unsafeEntryPath)
         /// An entry type a build context cannot hold (device, FIFO, GNU sparse file ...).
         public static let unsupportedEntry = Kind(.unsupportedEntry)
+        /// The entries' content adds up to more than ``ArchiveLimits/contentBytes``.
+        public static let contextTooLarge = Kind(.contextTooLarge)
+        /// The archive holds more entries than ``ArchiveLimits/entries``.
+        public static let tooManyEntries = Kind(.tooManyEntries)
         /// zlib failed to compress or decompress (corrupt gzip data, out of memory).
         public static let compression = Kind(.compression)
 

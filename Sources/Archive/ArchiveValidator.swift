@@ -10,7 +10,7 @@ import NIOCore
 /// for try await chunk in body { try validator.consume(chunk) }
 /// let summary = try validator.finish()
 /// ```
-/// or, for a file on disk, ``inspect(file:dockerfile:)``.
+/// or, for a file on disk, ``inspect(file:dockerfile:limits:)``.
 public final class ArchiveValidator {
     private static let gzipMagic: [UInt8] = [0x1f, 0x8b]
     private static let chunkSize = 64 * 1024
@@ -25,13 +25,16 @@ public final class ArchiveValidator {
     private var tar: TarValidator
     private var encoding = Encoding.undecided(ByteBuffer())
 
-    /// - Parameter dockerfile: the Dockerfile path to look for, relative to the root.
-    public init(dockerfile: String = "Dockerfile") {
-        tar = TarValidator(dockerfile: dockerfile)
+    /// - Parameters:
+    ///   - dockerfile: the Dockerfile path to look for, relative to the root.
+    ///   - limits: how much the archive may unpack to.
+    public init(dockerfile: String = "Dockerfile", limits: ArchiveLimits = .unlimited) {
+        tar = TarValidator(dockerfile: dockerfile, limits: limits)
     }
 
     /// Checks the next bytes of the archive.
-    /// - Throws: ``ArchiveError`` as soon as the archive is known to be malformed or unsafe.
+    /// - Throws: ``ArchiveError`` as soon as the archive is known to be malformed, unsafe or
+    ///   over a limit.
     public func consume(_ bytes: ByteBuffer) throws {
         var bytes = bytes
         switch encoding {
@@ -71,11 +74,13 @@ public final class ArchiveValidator {
     /// - Parameters:
     ///   - path: the archive.
     ///   - dockerfile: the Dockerfile path to look for, relative to the root.
-    /// - Throws: ``ArchiveError`` when the file cannot be read, or is malformed or unsafe.
-    public static func inspect(file path: String, dockerfile: String = "Dockerfile") throws
-        -> ArchiveSummary
-    {
-        let validator = ArchiveValidator(dockerfile: dockerfile)
+    ///   - limits: how much the archive may unpack to.
+    /// - Throws: ``ArchiveError`` when the file cannot be read, or is malformed, unsafe or
+    ///   over a limit.
+    public static func inspect(
+        file path: String, dockerfile: String = "Dockerfile", limits: ArchiveLimits = .unlimited
+    ) throws -> ArchiveSummary {
+        let validator = ArchiveValidator(dockerfile: dockerfile, limits: limits)
         let file = try ReadableFile(path: path)
         var buffer = ByteBuffer()
         while true {

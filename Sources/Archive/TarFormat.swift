@@ -19,10 +19,23 @@ enum TarFormat {
     static let magic = 257..<263
     static let version = 263..<265
     static let prefix = 345..<500
+    /// star headers (ustar magic and the `tar\0` trailer) have a shorter prefix, followed by
+    /// the access and change times.
+    static let starPrefix = 345..<476
+    static let starTrailer = 508..<512
+    /// GNU headers hold the access and change times where ustar has its prefix.
+    static let gnuAccessTime = 345..<357
+    static let gnuChangeTime = 357..<369
 
-    /// `ustar\0` then `00`: POSIX ustar, the only format whose `prefix` field is meaningful.
+    /// `ustar\0` then `00`: POSIX ustar as the writer writes it (Go's reader, dockerd's, takes
+    /// any header with this magic as ustar, whatever its version).
     static let ustarMagic: [UInt8] = Array("ustar\0".utf8)
     static let ustarVersion: [UInt8] = Array("00".utf8)
+    /// What ends a star header.
+    static let starTrailerValue: [UInt8] = Array("tar\0".utf8)
+    /// `ustar ` then ` \0`: GNU tar's format, which has no prefix field.
+    static let gnuMagic: [UInt8] = Array("ustar ".utf8)
+    static let gnuVersion: [UInt8] = Array(" \0".utf8)
 
     enum TypeFlag {
         static let regular = UInt8(ascii: "0")

@@ -1,17 +1,21 @@
 import NIOCore
 
 /// A streaming tar parser that checks every header of an uncompressed tar stream (ustar,
-/// PAX `x`/`g` and GNU `L`/`K` long names) and rejects what is unsafe to hand to Docker.
+/// PAX `x`/`g` and GNU `L`/`K` long names) and rejects what is unsafe to hand to Docker. It
+/// reads names as dockerd's reader (Go's archive/tar) does, so that the names it checks are
+/// the ones Docker unpacks.
 ///
 /// Feed it bytes in pieces of any size with ``consume(_:)``; it keeps one header block (or one
 /// extension record of at most 1 MiB) in memory and skips file contents without copying them.
 /// Rejected, with an ``ArchiveError``:
-/// - a header whose checksum is wrong, a number field that is not a number, a bad PAX record;
+/// - a header whose checksum is wrong, a number field that is not a number, a bad PAX record,
+///   a GNU header whose access or change time is not a number (Go would read it as a name);
 /// - an entry name that is absolute, that climbs out of the root with `..` once cleaned
 ///   (`a/../../b`), or that holds a NUL byte;
 /// - devices, FIFOs and entry types Docker cannot build from (GNU sparse files ...);
 /// - an archive that stops inside an entry or before its end-of-archive marker (one or two
-///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored).
+///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored);
+/// - an archive that goes past its ``ArchiveLimits``, at the first header that does.
 ///
 /// Symlinks and hard links whose target lies outside the root are kept, with a note: the
 /// Docker engine confines them when it unpacks the context.
@@ -36,8 +40,10 @@ public struct TarValidator: Sendable {
     }
 
     /// What extension headers say about the next entry, read as Go's archive/tar (dockerd's
-    /// reader) reads it: a GNU long name or link wins over a PAX one, and of several PAX
-    /// headers only the last counts.
+    /// reader) reads it: a GNU long name or link wins over a PAX one, of several PAX headers
+    /// only the last counts, and a PAX global header ends them all (Go returns it as an entry
+    /// of its own, which they describe; the entry after it is read afresh). An empty value is
+    /// none: the entry's own header field stands.
     private struct Overrides: Sendable {
         var gnuPath: [UInt8]?
         var gnuLinkPath: [UInt8]?
@@ -55,6 +61,7 @@ public struct TarValidator: Sendable {
     static let maxEntrySize: Int64 = 1 << 40
 
     private let dockerfile: [UInt8]
+    private let limits: ArchiveLimits
     private var state = State.header
     private var pending: [UInt8] = []
     private var overrides = Overrides()
@@ -67,9 +74,12 @@ public struct TarValidator: Sendable {
     )
     private var omittedNotes = 0
 
-    /// - Parameter dockerfile: the Dockerfile path to look for, relative to the root.
-    public init(dockerfile: String = "Dockerfile") {
+    /// - Parameters:
+    ///   - dockerfile: the Dockerfile path to look for, relative to the root.
+    ///   - limits: how much the archive may unpack to.
+    public init(dockerfile: String = "Dockerfile", limits: ArchiveLimits = .unlimited) {
         self.dockerfile = CleanPath.clean(Array(dockerfile.utf8))
+        self.limits = limits
     }
 
     /// True once the end-of-archive marker was read.
@@ -175,17 +185,19 @@ public struct TarValidator: Sendable {
     private mutating func apply(_ kind: Extension, _ data: ArraySlice<UInt8>) throws {
         switch kind {
         case .gnuLongName:
-            overrides.gnuPath = Array(data.prefix { $0 != 0 })
+            overrides.gnuPath = Self.nonEmpty(Self.string(data))
         case .gnuLongLink:
-            overrides.gnuLinkPath = Array(data.prefix { $0 != 0 })
+            overrides.gnuLinkPath = Self.nonEmpty(Self.string(data))
         case .paxGlobal:
             _ = try paxRecords(data)  // checked, then ignored, as Docker ignores them
+            overrides = Overrides()
         case .pax:
             overrides.pax = PAXOverrides()
             for (key, value) in try paxRecords(data) {
                 switch key {
-                case "path": overrides.pax.path = value
-                case "linkpath": overrides.pax.linkPath = value
+                case "path": overrides.pax.path = Self.nonEmpty(value)
+                case "linkpath": overrides.pax.linkPath = Self.nonEmpty(value)
+                case "size" where value.isEmpty: overrides.pax.size = nil
                 case "size":
                     guard let size = Int64(String(decoding: value, as: UTF8.self)), size >= 0 else {
                         throw malformed("a PAX size record is not a number")
@@ -227,12 +239,18 @@ public struct TarValidator: Sendable {
     }
 
     private mutating func readEntry(_ block: [UInt8], typeFlag: UInt8, size: Int64) throws {
-        let name = overrides.gnuPath ?? overrides.pax.path ?? Self.ustarName(block)
+        let name = try overrides.gnuPath ?? overrides.pax.path ?? headerName(block)
         let linkName = overrides.gnuLinkPath ?? overrides.pax.linkPath ?? Self.string(block[TarFormat.linkName])
         overrides = Overrides()
         let path = try validatedPath(name)
         guard size <= Self.maxEntrySize else {
             throw malformed("entry \(Self.text(path)) announces \(size) bytes")
+        }
+        guard summary.entryCount < limits.entries else {
+            throw ArchiveError(
+                .tooManyEntries,
+                "the build context holds more than \(limits.entries) entries (files, directories and links), "
+                    + "its limit")
         }
         // An old-style regular entry named like a directory is one, without data (as Go reads it).
         let typeFlag =
@@ -240,6 +258,12 @@ public struct TarValidator: Sendable {
             ? TarFormat.TypeFlag.directory : typeFlag
         switch typeFlag {
         case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld, TarFormat.TypeFlag.contiguous:
+            guard size <= limits.contentBytes - summary.contentBytes else {
+                throw ArchiveError(
+                    .contextTooLarge,
+                    "the build context unpacks to more than \(limits.contentBytes) bytes, its limit: "
+                        + "entry \(Self.text(path)) (\(size) bytes) goes past it")
+            }
             summary.contentBytes += size
             state = .skipping(TarFormat.padded(size))
         case TarFormat.TypeFlag.directory:
@@ -349,19 +373,45 @@ public struct TarValidator: Sendable {
             .unsafeEntryPath, "unsafe entry \"\(Self.text(name))\" in the archive: it \(reason)")
     }
 
-    /// The name of a ustar header: `prefix/name` for POSIX ustar, the name field otherwise.
-    private static func ustarName(_ block: [UInt8]) -> [UInt8] {
-        let name = string(block[TarFormat.name])
-        let isPOSIX =
-            block[TarFormat.magic].elementsEqual(TarFormat.ustarMagic)
-            && block[TarFormat.version].elementsEqual(TarFormat.ustarVersion)
-        let prefix = isPOSIX ? string(block[TarFormat.prefix]) : []
+    /// The name in an entry's own header, `prefix/name` or `name`, as Go's reader (dockerd's)
+    /// makes it from the header's format, each field up to its first NUL:
+    /// - `ustar\0` magic, whatever the version: POSIX ustar, a 155-byte prefix;
+    /// - the same with the `tar\0` trailer: star, a 131-byte prefix (the times follow it);
+    /// - `ustar  \0`: GNU, no prefix: its bytes hold the access and change times. Go reads
+    ///   them as a ustar prefix when they are not numbers (to read what Go writers before 1.8
+    ///   mangled), so such a header is refused;
+    /// - anything else: V7, no prefix.
+    private func headerName(_ block: [UInt8]) throws -> [UInt8] {
+        let name = Self.string(block[TarFormat.name])
+        var prefix: [UInt8] = []
+        if block[TarFormat.magic].elementsEqual(TarFormat.ustarMagic) {
+            let isSTAR = block[TarFormat.starTrailer].elementsEqual(TarFormat.starTrailerValue)
+            prefix = Self.string(block[isSTAR ? TarFormat.starPrefix : TarFormat.prefix])
+        } else if block[TarFormat.magic].elementsEqual(TarFormat.gnuMagic),
+            block[TarFormat.version].elementsEqual(TarFormat.gnuVersion)
+        {
+            // Go parses a time only when its first byte is not NUL.
+            for field in [TarFormat.gnuAccessTime, TarFormat.gnuChangeTime] where block[field.lowerBound] != 0 {
+                guard (try? number(block[field], field: "time")) != nil else {
+                    throw malformed(
+                        "entry \(Self.text(name)) has a GNU header whose access or change time is not a number, "
+                            + "which Docker would read as part of its name: make the archive again with a current tar"
+                    )
+                }
+            }
+        }
         return prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name
     }
 
     /// A NUL-terminated field.
     private static func string(_ field: ArraySlice<UInt8>) -> [UInt8] {
         Array(field.prefix { $0 != 0 })
+    }
+
+    /// `value`, or nil when it is empty: Go's reader ignores an empty PAX value or GNU long
+    /// name and keeps the header's own field.
+    private static func nonEmpty(_ value: [UInt8]) -> [UInt8]? {
+        value.isEmpty ? nil : value
     }
 
     /// Bytes for a message, with anything unprintable escaped.

@@ -44,6 +44,8 @@ func makeAPIService(
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
     configuration.maxUploadBytes = api.maxUpload
+    configuration.maxContextBytes = api.maxContext
+    configuration.maxContextEntries = api.maxContextEntries
     configuration.domain = proxy.domain
     configuration.proxyPort = proxy.proxyPort
     if let proxyServer {

@@ -49,9 +49,21 @@ struct APIOptions: ParsableArguments {
     @Option(help: "Largest accepted upload in bytes (larger ones get 413).")
     var maxUpload: Int64 = 1 << 30
 
+    @Option(help: "Most bytes of file content an upload may unpack to (larger ones get 413).")
+    var maxContext: Int64 = 8 << 30
+
+    @Option(help: "Most entries (files, directories, links) an upload may hold (more get 413).")
+    var maxContextEntries: Int = 1_000_000
+
     func validate() throws {
         guard idleTimeoutSeconds > 0 else {
             throw ValidationError("--api-idle-timeout takes a number of seconds above 0")
+        }
+        for (option, value) in [
+            ("--max-upload", maxUpload), ("--max-context", maxContext),
+            ("--max-context-entries", Int64(maxContextEntries)),
+        ] where value < 1 {
+            throw ValidationError("\(option) must be at least 1")
         }
     }
 

@@ -23,8 +23,8 @@ struct APITests {
         let app: Application<RouterResponder<MiniRequestContext>>
 
         init(
-            maxUploadBytes: Int64 = 1 << 30, destroyJobStopTimeout: Duration = .seconds(20),
-            dockerSocket: String = "/var/run/docker.sock"
+            maxUploadBytes: Int64 = 1 << 30, maxContextBytes: Int64 = 8 << 30, maxContextEntries: Int = 1_000_000,
+            destroyJobStopTimeout: Duration = .seconds(20), dockerSocket: String = "/var/run/docker.sock"
         ) throws {
             directory = DataDirectory(
                 FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
@@ -33,6 +33,8 @@ struct APITests {
             token = try TokenStore(database: database).create(name: "test")
             var configuration = APIConfiguration(dataDirectory: directory)
             configuration.maxUploadBytes = maxUploadBytes
+            configuration.maxContextBytes = maxContextBytes
+            configuration.maxContextEntries = maxContextEntries
             configuration.destroyJobStopTimeout = destroyJobStopTimeout
             let router = makeAPIRouter(
                 configuration: configuration, database: database, queue: JobQueue(database: database),
@@ -235,6 +237,35 @@ struct APITests {
                 body: ByteBuffer(bytes: Array(repeating: UInt8(1), count: 200_000))
             ) { response in
                 #expect(response.status == .contentTooLarge)
+            }
+        }
+        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
+    }
+
+    @Test(
+        "a build context that unpacks past a limit gets 413 naming it and leaves no job and no file",
+        arguments: [
+            (100_000, 1_000_000, "more than 100000 bytes", "minid --max-context)"),
+            (1 << 30, 2, "more than 2 entries", "minid --max-context-entries)"),
+        ]
+    )
+    func contextTooLarge(maxBytes: Int64, maxEntries: Int, limit: String, option: String) async throws {
+        let fixture = try Fixture(maxContextBytes: maxBytes, maxContextEntries: maxEntries)
+        defer { fixture.cleanup() }
+        // 300 kB of text: a few hundred bytes gzipped, far below the upload limit.
+        let body = try Self.archive([
+            ("Dockerfile", "FROM scratch\n"), ("a.txt", "a"), ("big.txt", String(repeating: "x", count: 300_000)),
+        ])
+        try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/apps/big/deploys", method: .post, headers: fixture.auth, body: body) {
+                response in
+                #expect(response.status == .contentTooLarge)
+                let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(error.error.code == "payload_too_large")
+                for text in [limit, ".dockerignore", option] {
+                    #expect(error.error.message.contains(text), "\(error.error.message)")
+                }
             }
         }
         #expect(try JobQueue(database: fixture.database).jobs().isEmpty)

@@ -7,9 +7,11 @@ import Testing
 /// The reader against archives made by GNU tar, by our writer, and by hand to be hostile.
 @Suite("ArchiveValidator")
 struct ArchiveValidatorTests {
-    private func rejects(_ path: String, as kind: ArchiveError.Kind, mentioning text: String? = nil) {
+    private func rejects(
+        _ path: String, limits: ArchiveLimits = .unlimited, as kind: ArchiveError.Kind, mentioning text: String? = nil
+    ) {
         #expect {
-            try ArchiveValidator.inspect(file: path)
+            try ArchiveValidator.inspect(file: path, limits: limits)
         } throws: { error in
             guard let error = error as? ArchiveError else { return false }
             return error.kind == kind && text.map { error.message.contains($0) } ?? true
@@ -17,7 +19,8 @@ struct ArchiveValidatorTests {
     }
 
     @Test(arguments: [
-        ["-czf"], ["--format=gnu", "-czf"], ["--format=posix", "-czf"], ["--format=ustar", "-cf"],
+        ["-czf"], ["--format=gnu", "-czf"], ["--format=oldgnu", "-cf"], ["--format=posix", "-czf"],
+        ["--format=ustar", "-cf"],
     ])
     func acceptsGNUTarArchives(flags: [String]) async throws {
         try await withTemporaryDirectory { root in
@@ -158,9 +161,11 @@ struct ArchiveValidatorTests {
 
     // MARK: Hand-made headers, read as dockerd's Go reader reads them
 
-    /// A ustar header block with a valid checksum; `sizeField` replaces the octal size.
+    /// A header block with a valid checksum, POSIX ustar unless `magic` (the magic and version
+    /// fields) says otherwise; `sizeField` replaces the octal size, `fields` puts bytes at offsets.
     private static func header(
-        _ name: String, type: Character = "0", size: Int = 0, sizeField: [UInt8]? = nil, linkName: String = ""
+        _ name: String, type: Character = "0", size: Int = 0, sizeField: [UInt8]? = nil, linkName: String = "",
+        magic: String = "ustar\000", fields: [Int: String] = [:]
     ) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ bytes: some Collection<UInt8>, at offset: Int) {
@@ -173,7 +178,8 @@ struct ArchiveValidatorTests {
             at: 124)
         put([type.asciiValue!], at: 156)
         put(linkName.utf8, at: 157)
-        put("ustar\000".utf8, at: 257)
+        put(magic.utf8, at: 257)
+        for (offset, bytes) in fields { put(bytes.utf8, at: offset) }
         put([UInt8](repeating: UInt8(ascii: " "), count: 8), at: 148)
         let sum = block.reduce(0) { $0 + Int($1) }
         put(Array((String(repeating: "0", count: 6) + String(sum, radix: 8)).suffix(6).utf8) + [0, 32], at: 148)
@@ -185,14 +191,14 @@ struct ArchiveValidatorTests {
         header(name, type: type, size: data.count) + data + [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
     }
 
-    private static func pax(_ records: [(String, String)]) -> [UInt8] {
+    private static func pax(_ records: [(String, String)], type: Character = "x") -> [UInt8] {
         let data = records.flatMap { key, value -> [UInt8] in
             let body = " \(key)=\(value)\n"
             var length = body.utf8.count + 1
             while String(length).count + body.utf8.count > length { length += 1 }
             return Array((String(length) + body).utf8)
         }
-        return entry("PaxHeaders/x", type: "x", data: data)
+        return entry("PaxHeaders/x", type: type, data: data)
     }
 
     /// `entries`, a Dockerfile and the end marker, written to a file and inspected.
@@ -246,6 +252,238 @@ struct ArchiveValidatorTests {
                 #expect(error.kind == kind, "\(error)")
             } else {
                 Issue.record("accepted an archive dockerd would read differently")
+            }
+        }
+    }
+
+    // MARK: Limits, checked header by header
+
+    private static let dockerfile = entry("Dockerfile", data: Array("FROM scratch\n".utf8))
+    private static let endMarker = [UInt8](repeating: 0, count: 1024)
+
+    /// `bytes` fed to a validator in one piece, then the summary.
+    private static func validate(_ bytes: [UInt8], limits: ArchiveLimits = .unlimited) throws -> ArchiveSummary {
+        let validator = ArchiveValidator(limits: limits)
+        try validator.consume(ByteBuffer(bytes: bytes))
+        return try validator.finish()
+    }
+
+    private static func isError(_ error: any Error, _ kind: ArchiveError.Kind, mentioning texts: String...) -> Bool {
+        guard let error = error as? ArchiveError else { return false }
+        return error.kind == kind && texts.allSatisfy { error.message.contains($0) }
+    }
+
+    @Test func acceptsAContextExactlyAtItsLimits() throws {
+        let archive =
+            Self.entry("Dockerfile", data: [UInt8](repeating: 1, count: 400))
+            + Self.entry("a", data: [UInt8](repeating: 2, count: 600)) + Self.header("d/", type: "5") + Self.endMarker
+        let summary = try Self.validate(archive, limits: ArchiveLimits(contentBytes: 1000, entries: 3))
+        #expect(summary.entryCount == 3 && summary.contentBytes == 1000 && summary.hasDockerfile)
+    }
+
+    @Test func refusesContentOverTheLimitAtItsHeader() throws {
+        let validator = ArchiveValidator(limits: ArchiveLimits(contentBytes: 1000, entries: 100))
+        try validator.consume(ByteBuffer(bytes: Self.entry("a", data: [UInt8](repeating: 1, count: 900))))
+        // The header alone is refused: none of the 101 bytes it announces was sent.
+        #expect {
+            try validator.consume(ByteBuffer(bytes: Self.header("b", size: 101)))
+        } throws: { Self.isError($0, .contextTooLarge, mentioning: "1000 bytes", "entry b (101 bytes)") }
+    }
+
+    @Test func refusesEntriesOverTheLimitAtTheirHeader() throws {
+        let twenty = Self.dockerfile + (1..<20).flatMap { Self.header("empty-\($0)") }
+        for type: Character in ["0", "5", "2"] {
+            let validator = ArchiveValidator(limits: ArchiveLimits(contentBytes: 1 << 30, entries: 20))
+            try validator.consume(ByteBuffer(bytes: twenty))
+            #expect {
+                try validator.consume(ByteBuffer(bytes: Self.header("one-more", type: type)))
+            } throws: { Self.isError($0, .tooManyEntries, mentioning: "20 entries") }
+        }
+    }
+
+    @Test func refusesAGzipBomb() async throws {
+        try await withTemporaryDirectory { root in
+            // 32 MiB of zeros: about 32 KiB once gzipped.
+            let tar = Self.dockerfile + Self.header("zeros", size: 32 << 20) + [UInt8](repeating: 0, count: 32 << 20)
+            try Data(tar + Self.endMarker).write(to: URL(fileURLWithPath: root + "/bomb.tar"))
+            try run("gzip", [root + "/bomb.tar"])
+            let limits = ArchiveLimits(contentBytes: 1 << 20, entries: 100)
+            rejects(root + "/bomb.tar.gz", limits: limits, as: .contextTooLarge, mentioning: "zeros")
+            #expect(try ArchiveValidator.inspect(file: root + "/bomb.tar.gz").contentBytes == (32 << 20) + 13)
+        }
+    }
+
+    // MARK: Names as dockerd's Go reader (archive/tar) makes them
+
+    /// Expects each archive, after a Dockerfile, refused with `kind`: it names an entry that
+    /// climbs out of the root, as Go reads it.
+    private static func expectRefused(
+        _ cases: [(label: String, archive: [UInt8])], as kind: ArchiveError.Kind = .unsafeEntryPath,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for (label, archive) in cases {
+            do {
+                _ = try validate(dockerfile + archive + endMarker)
+                Issue.record("\(label): accepted, though dockerd reads another name", sourceLocation: sourceLocation)
+            } catch {
+                #expect((error as? ArchiveError)?.kind == kind, "\(label): \(error)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// Expects each archive, after a Dockerfile, accepted with its one symlink read as `name`.
+    private static func expectAccepted(
+        _ cases: [(label: String, archive: [UInt8], name: String)], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for (label, archive, name) in cases {
+            #expect(
+                (try? validate(dockerfile + archive + endMarker))?.notes
+                    == ["symlink \(name) points outside the context to \(outside)"],
+                "\(label)", sourceLocation: sourceLocation)
+        }
+    }
+
+    private static let outside = "../../../../out"
+    private static let global = pax([("comment", "made by git archive")], type: "g")
+
+    @Test func aGlobalHeaderEndsTheExtensionsBeforeIt() throws {
+        // Go returns a `g` header as an entry of its own (which Docker skips): what came before
+        // it described it, and the entry after it is read afresh.
+        Self.expectRefused([
+            ("PAX path", Self.pax([("path", "ok")]) + Self.global + Self.header("../../x")),
+            (
+                "GNU long name",
+                Self.entry("././@LongLink", type: "L", data: Array("ok\0".utf8)) + Self.global
+                    + Self.header("../../x")
+            ),
+            (
+                "GNU long link",
+                Self.entry("././@LongLink", type: "K", data: Array("ok\0".utf8)) + Self.global
+                    + Self.header("link", type: "1", linkName: "../../etc/shadow")
+            ),
+            (
+                "PAX linkpath",
+                Self.pax([("linkpath", "ok")]) + Self.global
+                    + Self.header("link", type: "1", linkName: "../../etc/shadow")
+            ),
+        ])
+        Self.expectAccepted([
+            ("g first", Self.global + Self.header("s", type: "2", linkName: Self.outside), "s"),
+            (
+                "x after g",
+                Self.global + Self.pax([("path", "p")]) + Self.header("s", type: "2", linkName: Self.outside),
+                "p"
+            ),
+        ])
+    }
+
+    @Test func anEmptyExtensionValueKeepsTheHeadersOwn() throws {
+        // Go skips an empty PAX value (the last record of a key wins) and an empty GNU long name or link.
+        let shadow = Self.header("link", type: "1", linkName: "../../etc/shadow")
+        Self.expectRefused([
+            ("PAX path", Self.pax([("path", "")]) + Self.header("../../x")),
+            ("PAX path emptied", Self.pax([("path", "ok"), ("path", "")]) + Self.header("../../x")),
+            ("GNU long name", Self.entry("././@LongLink", type: "L", data: [0]) + Self.header("../../x")),
+            (
+                "GNU long name after PAX",
+                Self.pax([("path", "../../x")]) + Self.entry("././@LongLink", type: "L", data: [])
+                    + Self.header("ok")
+            ),
+            ("PAX linkpath", Self.pax([("linkpath", "")]) + shadow),
+            ("GNU long link", Self.entry("././@LongLink", type: "K", data: [0]) + shadow),
+        ])
+        Self.expectAccepted([
+            (
+                "PAX path emptied",
+                Self.pax([("path", "../../x"), ("path", "")])
+                    + Self.header("s", type: "2", linkName: Self.outside), "s"
+            ),
+            (
+                "bytes after the NUL of a GNU long name",
+                Self.entry("././@LongLink", type: "L", data: Array("ok\0/../../x".utf8))
+                    + Self.header("s", type: "2", linkName: Self.outside), "ok"
+            ),
+        ])
+        let summary = try Self.validate(
+            Self.dockerfile + Self.pax([("size", "")]) + Self.entry("five", data: Array("12345".utf8)) + Self.endMarker)
+        #expect(summary.contentBytes == 13 + 5)
+    }
+
+    @Test func theNamePrefixIsTheOneOfTheHeadersFormat() throws {
+        let gnu = "ustar  \0"
+        Self.expectRefused([
+            // `ustar\0` magic is POSIX ustar for Go whatever the version: its 155-byte prefix counts.
+            ("ustar, version NULs", Self.header("x", magic: "ustar\0\0\0", fields: [345: "../.."])),
+            ("ustar, version spaces", Self.header("x", magic: "ustar\0  ", fields: [345: "../.."])),
+            // star (`tar\0` trailer): the prefix is 131 bytes, the access time after it is no part of the name.
+            (
+                "star",
+                Self.header(
+                    "../../x", fields: [345: String(repeating: "a", count: 130) + "/", 476: "1", 508: "tar\0"])
+            ),
+        ])
+        // GNU has no prefix, but Go reads one where the access and change times are when they are
+        // not numbers (archives a Go writer before 1.8 mangled): refused.
+        Self.expectRefused(
+            [
+                ("GNU, access time not a number", Self.header("x", magic: gnu, fields: [345: "../.."])),
+                ("GNU, change time not a number", Self.header("x", magic: gnu, fields: [357: "../.."])),
+            ], as: .malformedArchive)
+        let longName = String(repeating: "n", count: 100)
+        Self.expectAccepted([
+            (
+                "ustar, no NUL after a 100-byte name",
+                Self.header(
+                    longName, type: "2", linkName: Self.outside,
+                    magic: "ustar\0  ", fields: [345: "d"]), "d/" + longName
+            ),
+            (
+                "star",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside,
+                    fields: [345: "d", 476: "1", 508: "tar\0"]), "d/s"
+            ),
+            (
+                "GNU with times",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside, magic: gnu,
+                    fields: [345: "14000000000", 357: "14000000000 "]), "s"
+            ),
+            (
+                "GNU, garbage after a NUL",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside, magic: gnu,
+                    fields: [346: "../..", 358: "../.."]), "s"
+            ),
+            (
+                "GNU magic, other version: V7",
+                Self.header(
+                    "s", type: "2", linkName: Self.outside,
+                    magic: "ustar \0\0", fields: [345: "../.."]), "s"
+            ),
+            ("V7", Self.header("s", type: "2", linkName: Self.outside, magic: "", fields: [345: "../.."]), "s"),
+        ])
+    }
+
+    @Test func acceptsGitArchives() async throws {
+        try await withTemporaryDirectory { root in
+            try makeFile(root + "/repo/Dockerfile", Data("FROM scratch\n".utf8))
+            try makeFile(root + "/repo/src/main.c", Data("int main(void) { return 0; }\n".utf8))
+            let git = ["-C", root + "/repo", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+            try run("git", git + ["init", "-q"])
+            try run("git", git + ["add", "."])
+            try run("git", git + ["commit", "-q", "-m", "first"])
+            for format in ["tar", "tar.gz"] {
+                let archive = root + "/repo." + format
+                try run("git", git + ["archive", "--format=" + format, "-o", archive, "HEAD"])
+                if format == "tar" {
+                    // A PAX global header with the commit in a comment record comes first.
+                    let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+                    #expect(bytes[156] == UInt8(ascii: "g"))
+                    #expect(String(decoding: bytes[512..<1024], as: UTF8.self).contains(" comment="))
+                }
+                let summary = try ArchiveValidator.inspect(file: archive)
+                #expect(summary.entryCount == 3 && summary.hasDockerfile && summary.contentBytes == 13 + 29)
             }
         }
     }
