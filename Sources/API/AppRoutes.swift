@@ -67,7 +67,7 @@ struct AppRoutes {
         let app = try existingApp(context)
         let patch = try await decode(EnvironmentPatch.self, from: request, context: context)
         for key in Array(patch.set.keys) + patch.unset {
-            try EnvironmentKey.validate(key)
+            if let problem = EnvironmentKey.problem(with: key) { throw APIError.badRequest(problem) }
         }
         guard !patch.set.isEmpty || !patch.unset.isEmpty else {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
@@ -201,25 +201,5 @@ struct AppRoutes {
             limits: Limits(memoryBytes: app.memoryBytes, cpus: app.nanoCpus.map { Double($0) / 1e9 }),
             createdAt: Date(timeIntervalSince1970: app.createdAt)
         )
-    }
-}
-
-/// Names of environment variables: a letter or `_`, then letters, digits, `_`. `PORT` is
-/// set by mini.
-enum EnvironmentKey {
-    static func validate(_ key: String) throws {
-        let bytes = Array(key.utf8)
-        let valid =
-            !bytes.isEmpty && bytes.count <= 256
-            && bytes.enumerated().allSatisfy { index, byte in
-                byte == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (index > 0 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte))
-            }
-        guard valid else {
-            throw APIError.badRequest(
-                "'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)")
-        }
-        guard key != "PORT" else { throw APIError.badRequest("PORT is set by mini to the port the app listens on") }
     }
 }

@@ -7,10 +7,19 @@ import Proxy
 import Queue
 import ServiceLifecycle
 import Store
+import Worker
 
-/// `minid api`: the HTTP API alone.
+/// `minid api`: the HTTP API, with the reconciler, without proxy or workers.
 struct APICommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "api", abstract: "Run the HTTP API alone.")
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Run the HTTP API and the reconciler, without the proxy and the workers.",
+        discussion: """
+            For a machine whose roles run as separate units: minid api (one per data folder: it also \
+            runs the reconciler, which recreates lost instances), minid proxy --data-dir DIR, and any \
+            number of minid worker --data-dir DIR.
+            """
+    )
 
     @OptionGroup var data: DataOptions
     @OptionGroup var docker: DockerOptions
@@ -29,12 +38,26 @@ struct APICommand: AsyncParsableCommand {
             api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
+        let reconciler = makeReconciler(queue: jobs, directory: directory, docker: docker, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [service, janitor], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                services: [service, janitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }
+}
+
+/// The reconciler of a data folder: one per folder, in `minid serve` or `minid api`. It waits
+/// for a worker's drain (its timeout plus the stop grace period, and 30 s to spare) before it
+/// removes old instances a dead worker left.
+func makeReconciler(queue: JobQueue, directory: DataDirectory, docker: DockerOptions, logger: Logger) -> Reconciler {
+    let workerDefaults = WorkerConfiguration(dataDirectory: directory)
+    return Reconciler(
+        queue: queue,
+        docker: DockerClient(socketPath: docker.dockerSocket, logger: logger),
+        abandonedDrainAfter: workerDefaults.drainTimeout + .seconds(workerDefaults.stopGraceSeconds) + .seconds(30),
+        logger: logger
+    )
 }
 
 /// The Hummingbird application serving the API.

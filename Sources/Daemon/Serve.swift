@@ -47,14 +47,7 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
-        let workerDefaults = WorkerConfiguration(dataDirectory: directory)
-        let reconciler = Reconciler(
-            queue: jobs,
-            docker: DockerClient(socketPath: docker.dockerSocket, logger: logger),
-            abandonedDrainAfter: workerDefaults.drainTimeout + .seconds(workerDefaults.stopGraceSeconds)
-                + .seconds(30),
-            logger: logger
-        )
+        let reconciler = makeReconciler(queue: jobs, directory: directory, docker: docker, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
         let proxyControl = ProxyControlServer(
             socketPath: directory.proxyControlSocketPath, proxy: proxyServer, logger: logger

@@ -169,3 +169,24 @@ public struct Route: Codable, Sendable, Hashable {
         self.port = port
     }
 }
+
+/// Names of environment variables: a letter or `_`, then letters, digits, `_`, at most 256
+/// bytes. `PORT` is set by mini.
+public enum EnvironmentKey {
+    /// What is wrong with `key` as a variable name, or nil when it is a valid one.
+    public static func problem(with key: String) -> String? {
+        let bytes = Array(key.utf8)
+        let valid =
+            !bytes.isEmpty && bytes.count <= 256
+            && bytes.enumerated().allSatisfy { index, byte in
+                byte == UInt8(ascii: "_") || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (index > 0 && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte))
+            }
+        guard valid else {
+            return "'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)"
+        }
+        guard key != "PORT" else { return "PORT is set by mini to the port the app listens on" }
+        return nil
+    }
+}

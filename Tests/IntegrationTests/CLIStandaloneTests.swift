@@ -28,6 +28,24 @@ struct CLIStandaloneTests {
         }
     }
 
+    @Test("env set and unset refuse bad pairs and keys as usage errors, before any call")
+    func environmentUsage() async throws {
+        // No server listens there: each refusal comes from the CLI itself.
+        let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
+        for (arguments, message) in [
+            (["env", "set", "app", "FOO"], "'FOO' is not KEY=VALUE"),
+            (["env", "set", "app", "A=1", "A=2"], "A is given twice"),
+            (["env", "set", "app", "foo-bar=1"], "'foo-bar' is not a valid variable name"),
+            (["env", "set", "app", "PORT=80"], "PORT is set by mini"),
+            (["env", "unset", "app", "9LIVES"], "'9LIVES' is not a valid variable name"),
+        ] {
+            let result = try await run(binary("mini"), arguments, environment: environment)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("Usage: mini env"), "\(arguments): \(result.stderr)")
+        }
+    }
+
     @Test("mini config saves the host and token (mode 0600) and shows what is in effect and where it comes from")
     func config() async throws {
         let config = try TemporaryDirectory()

@@ -18,19 +18,29 @@ final class MinidProcess {
     /// The `--data-dir` minid runs on.
     var dataDirectory: String { data.url.appendingPathComponent("data").path }
 
-    init(workers: Int = 2, extraArguments: [String] = []) throws {
+    convenience init(workers: Int = 2, extraArguments: [String] = []) throws {
+        try self.init(role: "serve", ["--workers", String(workers), "--health-timeout", "20"] + extraArguments)
+    }
+
+    /// `minid <role>` (`serve` or `api`) with its data folder, API and proxy ports, and
+    /// `arguments`.
+    init(role: String, _ arguments: [String]) throws {
         data = try TemporaryDirectory("minid")
         apiPort = try freePort()
         proxyPort = try freePort()
         logFile = data.url.appendingPathComponent("minid.log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        arguments =
+        self.arguments =
             [
-                "serve", "--data-dir", data.url.appendingPathComponent("data").path,
+                role, "--data-dir", data.url.appendingPathComponent("data").path,
                 "--api-port", String(apiPort), "--proxy-port", String(proxyPort),
-                "--workers", String(workers), "--health-timeout", "20",
-            ] + extraArguments
-        process = try Self.launch(arguments: arguments, log: logFile)
+            ] + arguments
+        process = try Self.launch(arguments: self.arguments, log: logFile)
+    }
+
+    /// Starts another `minid` (another role on the same data folder), logging beside this one.
+    func launchBeside(_ arguments: [String]) throws -> Process {
+        try Self.launch(arguments: arguments, log: logFile)
     }
 
     private static func launch(arguments: [String], log: URL) throws -> Process {

@@ -140,8 +140,12 @@ struct ReleaseTests {
             #expect(releases.stdout.contains("rollback to v2"))
 
             // Scale to 3: requests reach 3 containers.
-            let scale = try await minid.mini(["scale", app, "3"])
+            // Queued as a script would: --async prints only the job id; status --wait follows it.
+            let scale = try await minid.mini(["scale", app, "3", "--async"])
             #expect(scale.status == 0, "\(scale.stdout)\(scale.stderr)")
+            let scaleJob = scale.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(Int(scaleJob) != nil, "\(scale.stdout)")
+            #expect(try await minid.mini(["status", scaleJob, "--wait"]).status == 0)
             var hosts = Set<String>()
             for _ in 0..<30 {
                 (_, info) = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info")
@@ -169,8 +173,11 @@ struct ReleaseTests {
             #expect(logs.stdout.contains("[mini-\(app)-v6-"), "app logs:\n\(logs.stdout)")
 
             // Limits reach the containers of the new release.
-            let limits = try await minid.mini(["limits", "set", app, "--memory", "64m", "--cpus", "0.5"])
+            let limits = try await minid.mini(["limits", "set", app, "--memory", "64m", "--cpus", "0.5", "--json"])
             #expect(limits.status == 0, "\(limits.stdout)\(limits.stderr)")
+            let change = try JSONSerialization.jsonObject(with: Data(limits.stdout.utf8)) as? [String: Any]
+            #expect((change?["job"] as? [String: Any])?["state"] as? String == "succeeded", "\(limits.stdout)")
+            #expect(change?["changed"] as? Bool == true, "\(limits.stdout)")
             let memory = try await run(
                 URL(fileURLWithPath: "/usr/bin/docker"),
                 ["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", "mini-\(app)-v7-1"]

@@ -31,6 +31,9 @@ extension Mini {
                 let info: EnvironmentInfo = try await api.client().get("/v1/apps/\(app)/env")
                 let shown = reveal ? info.env : info.env.mapValues { _ in "••••••" }
                 if json { return Terminal.output(try JobDisplay.json(EnvironmentInfo(env: shown))) }
+                guard !shown.isEmpty else {
+                    return Terminal.error("\(app) has no variables; set some with mini env set \(app) KEY=VALUE")
+                }
                 Terminal.output(
                     shown.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n"))
             }
@@ -38,7 +41,16 @@ extension Mini {
 
         /// `mini env set <app> K=V [K=V...]`
         struct Set: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Set variables (a new release).")
+            static let configuration = CommandConfiguration(
+                abstract: "Set variables (a new release).",
+                discussion: """
+                    Each pair is KEY=VALUE: the value is everything after the first =, and may be empty \
+                    or hold = and newlines (quote it for the shell). Keys are letters, digits and _, not \
+                    starting with a digit; PORT is set by mini.
+
+                      mini env set shop DATABASE_URL='postgres://db/shop?sslmode=disable' DEBUG=
+                    """
+            )
 
             @Argument(help: "The app.", transform: AppName.argument)
             var app: AppName
@@ -46,17 +58,30 @@ extension Mini {
             @Argument(help: "KEY=VALUE pairs.")
             var pairs: [String]
 
+            @OptionGroup var output: ReleaseOutputOptions
             @OptionGroup var api: APIOptions
 
+            func validate() throws { _ = try values() }
+
             func run() async throws {
+                try await Env.patch(app: app, EnvironmentPatch(set: try values()), output: output, api: api)
+            }
+
+            /// The pairs as a dictionary; a usage error for a pair without `=`, a bad key or a
+            /// key given twice.
+            private func values() throws -> [String: String] {
                 var values: [String: String] = [:]
                 for pair in pairs {
                     guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
                         throw ValidationError("'\(pair)' is not KEY=VALUE")
                     }
-                    values[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+                    let key = String(pair[..<equals])
+                    try Env.check(key)
+                    guard values.updateValue(String(pair[pair.index(after: equals)...]), forKey: key) == nil else {
+                        throw ValidationError("\(key) is given twice")
+                    }
                 }
-                try await Env.patch(app: app, EnvironmentPatch(set: values), api: api)
+                return values
             }
         }
 
@@ -70,17 +95,29 @@ extension Mini {
             @Argument(help: "Names of the variables.")
             var keys: [String]
 
+            @OptionGroup var output: ReleaseOutputOptions
             @OptionGroup var api: APIOptions
 
+            func validate() throws {
+                for key in keys { try Env.check(key) }
+            }
+
             func run() async throws {
-                try await Env.patch(app: app, EnvironmentPatch(unset: keys), api: api)
+                try await Env.patch(app: app, EnvironmentPatch(unset: keys), output: output, api: api)
             }
         }
 
-        static func patch(app: AppName, _ change: EnvironmentPatch, api: APIOptions) async throws {
+        static func check(_ key: String) throws {
+            if let problem = EnvironmentKey.problem(with: key) { throw ValidationError(problem) }
+        }
+
+        static func patch(
+            app: AppName, _ change: EnvironmentPatch, output: ReleaseOutputOptions, api: APIOptions
+        ) async throws {
             let client = try api.client()
             let answer: EnvironmentInfo = try await client.send(.PATCH, "/v1/apps/\(app)/env", json: change)
-            try await client.finishRelease(answer.job, changed: answer.changed ?? true, app: app, doing: "env change")
+            try await client.finishRelease(
+                ChangeAccepted(job: answer.job, changed: answer.changed), app: app, doing: "env change", output: output)
         }
     }
 }

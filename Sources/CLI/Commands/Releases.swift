@@ -45,6 +45,7 @@ extension Mini {
         @Argument(help: "The release to go back to, such as v3 (default: the previous one).")
         var release: String?
 
+        @OptionGroup var output: ReleaseOutputOptions
         @OptionGroup var api: APIOptions
 
         func run() async throws {
@@ -59,7 +60,7 @@ extension Mini {
             let accepted: ChangeAccepted = try await client.send(
                 .POST, "/v1/apps/\(app)/rollback", json: RollbackRequest(release: version)
             )
-            try await client.finishRelease(accepted.job, app: app, doing: "rollback")
+            try await client.finishRelease(accepted, app: app, doing: "rollback", output: output)
         }
     }
 
@@ -76,6 +77,7 @@ extension Mini {
         @Argument(help: "How many instances.")
         var instances: Int
 
+        @OptionGroup var output: ReleaseOutputOptions
         @OptionGroup var api: APIOptions
 
         func run() async throws {
@@ -83,8 +85,7 @@ extension Mini {
             let accepted: ChangeAccepted = try await client.send(
                 .PUT, "/v1/apps/\(app)/scale", json: ScaleRequest(instances: instances)
             )
-            try await client.finishRelease(
-                accepted.job, changed: accepted.changed ?? true, app: app, doing: "scale to \(instances)")
+            try await client.finishRelease(accepted, app: app, doing: "scale to \(instances)", output: output)
         }
     }
 
@@ -101,12 +102,13 @@ extension Mini {
         @Argument(help: "The app.", transform: AppName.argument)
         var app: AppName
 
+        @OptionGroup var output: ReleaseOutputOptions
         @OptionGroup var api: APIOptions
 
         func run() async throws {
             let client = try api.client()
             let accepted: ChangeAccepted = try await client.post("/v1/apps/\(app)/restart")
-            try await client.finishRelease(accepted.job, app: app, doing: "restart")
+            try await client.finishRelease(accepted, app: app, doing: "restart", output: output)
         }
     }
 
@@ -150,6 +152,7 @@ extension Mini {
             @Option(help: "CPUs, such as 0.5, or none.", transform: Self.cpus)
             var cpus: LimitChange<Double>?
 
+            @OptionGroup var output: ReleaseOutputOptions
             @OptionGroup var api: APIOptions
 
             func validate() throws {
@@ -166,8 +169,7 @@ extension Mini {
                     cpus: cpus.map { $0.value } ?? current.limits.cpus
                 )
                 let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
-                try await client.finishRelease(
-                    accepted.job, changed: accepted.changed ?? true, app: app, doing: "limits change")
+                try await client.finishRelease(accepted, app: app, doing: "limits change", output: output)
             }
 
             private static func memory(_ text: String) throws -> LimitChange<Int64> {

@@ -49,24 +49,37 @@ extension APIClient {
         }
     }
 
-    /// Follows a release job (env, scale, limits, rollback) to its end; nil means the app has
-    /// no release yet, so the change waits for its first deploy, or, with `changed` false,
-    /// that the app already was as asked.
-    func finishRelease(_ job: JobInfo?, changed: Bool = true, app: AppName, doing change: String) async throws {
-        guard changed else {
-            Terminal.output("\(change): \(app) already is so; no new release")
-            return
+    /// Reports a settings change (env, scale, limits, rollback, restart): follows its release
+    /// job to its end, unless `output` says to return at once. No job means the app has no
+    /// release yet, so the change waits for its first deploy, or, with `changed` false, that
+    /// the app already was as asked.
+    func finishRelease(
+        _ accepted: ChangeAccepted, app: AppName, doing change: String, output: ReleaseOutputOptions
+    ) async throws {
+        // stdout carries only the job id or the JSON when a script asks for them.
+        let say = output.json || output.returnAtOnce ? Terminal.error : Terminal.output
+        let printJSON = { (result: ChangeAccepted) in
+            if output.json { Terminal.output(try JobDisplay.json(result)) }
         }
-        guard let job else {
-            Terminal.output("saved; \(app) has no release yet, so the \(change) applies at its first deploy")
-            return
+        guard accepted.changed ?? true else {
+            say("\(change): \(app) already is so; no new release")
+            return try printJSON(accepted)
         }
-        let ended = try await follow(job, line: Terminal.output)
+        guard let job = accepted.job else {
+            say("saved; \(app) has no release yet, so the \(change) applies at its first deploy")
+            return try printJSON(accepted)
+        }
+        if output.returnAtOnce {
+            say("job \(job.id) queued: the \(change) of \(app)")
+            return output.json ? try printJSON(accepted) : Terminal.output("\(job.id)")
+        }
+        let ended = try await follow(job, line: say)
+        try printJSON(ChangeAccepted(job: ended, changed: true))
         guard ended.state == .succeeded else {
             throw CLIFailure(
                 "\(change) of \(app) \(ended.state.rawValue): \(ended.error ?? ended.reason ?? "no reason given")")
         }
-        Terminal.output("\(app) is now at v\(ended.release ?? 0)")
+        say("\(app) is now at v\(ended.release ?? 0)")
     }
 
     /// How often a job is polled while waiting for it to end.
@@ -100,4 +113,15 @@ extension APIClient {
             "note: job \(job.id) is still queued: a job of \(job.app) runs before it, every worker is busy, "
                 + "or no worker runs (mini jobs --state running shows what the workers do)")
     }
+}
+
+/// How a command that makes a release reports it.
+struct ReleaseOutputOptions: ParsableArguments {
+    @Flag(
+        name: .customLong("async"),
+        help: "Print the release job's id (nothing when no release is made) and return without waiting for it.")
+    var returnAtOnce = false
+
+    @Flag(help: "Print {\"job\", \"changed\"} as JSON on stdout: the job as queued with --async, final otherwise.")
+    var json = false
 }
