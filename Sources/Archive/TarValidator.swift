@@ -73,6 +73,8 @@ public struct TarValidator: Sendable {
         notes: []
     )
     private var omittedNotes = 0
+    /// Bytes counted toward ``ArchiveLimits/contentBytes``: see ``count(_:of:)``.
+    private var countedBytes: Int64 = 0
 
     /// - Parameters:
     ///   - dockerfile: the Dockerfile path to look for, relative to the root.
@@ -175,11 +177,25 @@ public struct TarValidator: Sendable {
                 "an extension header announces \(size) bytes, more than the \(Self.maxExtensionSize) allowed"
             )
         }
+        try count(size, of: "an extension header (\(size) bytes)")
         if size == 0 {
             try apply(kind, [])
         } else {
             state = .extensionData(kind, size: Int(size))
         }
+    }
+
+    /// Counts `size` bytes read toward the content limit: file contents, and extension
+    /// header data, which unpacks to nothing but is read (and inflated) all the same, so a
+    /// chain of long headers costs no more than files would.
+    private mutating func count(_ size: Int64, of what: @autoclosure () -> String) throws {
+        guard size <= limits.contentBytes - countedBytes else {
+            throw ArchiveError(
+                .contextTooLarge,
+                "the build context unpacks to more than \(limits.contentBytes) bytes, its limit: \(what()) goes past it"
+            )
+        }
+        countedBytes += size
     }
 
     private mutating func apply(_ kind: Extension, _ data: ArraySlice<UInt8>) throws {
@@ -258,12 +274,7 @@ public struct TarValidator: Sendable {
             ? TarFormat.TypeFlag.directory : typeFlag
         switch typeFlag {
         case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld, TarFormat.TypeFlag.contiguous:
-            guard size <= limits.contentBytes - summary.contentBytes else {
-                throw ArchiveError(
-                    .contextTooLarge,
-                    "the build context unpacks to more than \(limits.contentBytes) bytes, its limit: "
-                        + "entry \(Self.text(path)) (\(size) bytes) goes past it")
-            }
+            try count(size, of: "entry \(Self.text(path)) (\(size) bytes)")
             summary.contentBytes += size
             state = .skipping(TarFormat.padded(size))
         case TarFormat.TypeFlag.directory:

@@ -313,6 +313,32 @@ struct ArchiveValidatorTests {
         }
     }
 
+    @Test func extensionHeadersCountTowardTheContentLimit() throws {
+        // Unpacked to nothing, but read all the same: a chain of them cannot run unchecked.
+        let comment = Self.pax([("comment", String(repeating: "c", count: 500))])
+        let validator = ArchiveValidator(limits: ArchiveLimits(contentBytes: 1000, entries: 100))
+        try validator.consume(ByteBuffer(bytes: Self.dockerfile + comment + Self.entry("a", data: [1])))
+        #expect {
+            try validator.consume(ByteBuffer(bytes: comment))
+        } throws: { Self.isError($0, .contextTooLarge, mentioning: "1000 bytes", "an extension header") }
+    }
+
+    @Test func gzipDataAfterTheEndOfTheArchiveIsNotInflated() async throws {
+        try await withTemporaryDirectory { root in
+            // 8 MiB of zeros after the end-of-archive marker, then its compressed form spoiled:
+            // nothing reads it, so nothing inflates it (dockerd's reader stops at the marker).
+            let tar = Self.dockerfile + Self.endMarker + [UInt8](repeating: 0, count: 8 << 20)
+            try Data(tar).write(to: URL(fileURLWithPath: root + "/tail.tar"))
+            try run("gzip", [root + "/tail.tar"])
+            var gzipped = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/tail.tar.gz")))
+            let middle = gzipped.count / 2
+            gzipped.replaceSubrange(middle..<middle + 64, with: [UInt8](repeating: 0xFF, count: 64))
+            try Data(gzipped).write(to: URL(fileURLWithPath: root + "/spoiled.tar.gz"))
+            let summary = try ArchiveValidator.inspect(file: root + "/spoiled.tar.gz")
+            #expect(summary.hasDockerfile && summary.entryCount == 1)
+        }
+    }
+
     // MARK: Names as dockerd's Go reader (archive/tar) makes them
 
     /// Expects each archive, after a Dockerfile, refused with `kind`: it names an entry that
