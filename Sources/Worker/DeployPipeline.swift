@@ -69,6 +69,10 @@ struct DeployPipeline {
         try log.append("-----> Building \(app) (job \(job.info.id), attempt \(job.info.attempt))")
         let current = try currentSettings()
         let tag = "mini/\(app):v\(current.version)"
+        // An earlier attempt at this version may have left its image under the tag (its
+        // worker died, or the engine did not answer its clean-up): building again would leave
+        // that image nameless and never removed. An image a container still runs stays.
+        try? await docker.removeImage(tag, force: false, ignoreMissing: true)
         let image = try await build(tag: tag)
         do {
             try log.append("-----> Built \(tag) (\(image.prefix(19)))")

@@ -26,6 +26,16 @@ struct DeployTests {
             #expect(status == 200)
             #expect(body.contains("Hello from mini"))
 
+            // An image an earlier attempt left under the next release's tag (its worker died):
+            // the next build must not leave it nameless and kept forever.
+            let leftover = try copyExample("hello", into: work, as: "leftover")
+            try "FROM scratch\nCOPY busybox /bin/busybox\nLABEL leftover=1\n".write(
+                to: leftover.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8)
+            let docker = URL(fileURLWithPath: "/usr/bin/docker")
+            let leftoverBuild = try await run(docker, ["build", "-q", "-t", "mini/hello:v2", leftover.path])
+            let leftoverID = leftoverBuild.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(leftoverBuild.status == 0 && !leftoverID.isEmpty, "\(leftoverBuild.stderr)")
+
             // 2. An asynchronous deploy of a changed copy prints only the job id.
             let second = try copyExample("hello", into: work, as: "hello-v2")
             try "<h1>Second release</h1>\n".write(
@@ -42,6 +52,8 @@ struct DeployTests {
             (status, body) = try await minid.getThroughProxy(host: "hello.localhost")
             #expect(status == 200)
             #expect(body.contains("Second release"), "the proxy still serves: \(body)")
+            let kept = try await run(docker, ["image", "inspect", leftoverID])
+            #expect(kept.status != 0, "the leftover image \(leftoverID) is still there")
 
             // 3. A build that fails ends `failed` with its error in the log; v2 keeps serving.
             let broken = try copyExample("hello", into: work, as: "broken")
