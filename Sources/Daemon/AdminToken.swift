@@ -14,7 +14,7 @@ enum AdminToken {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         // Only the path is printed: the output may be kept (systemd's journal), the file is not
         // readable by anyone else.
-        print(
+        announce(
             """
             Created the admin API token in \(path) (mode 0600). Give it to mini with:
 

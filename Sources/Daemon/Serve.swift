@@ -69,7 +69,7 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         )
-        print(
+        announce(
             """
             mini is running.
               API:   http://\(api.bind):\(api.apiPort)

@@ -35,6 +35,10 @@ struct MinidStartTests {
         try await minid.waitUntilReady()
         let apps = try await minid.mini(["apps", "--json"])
         #expect(apps.status == 0, "\(apps.stderr)")
+        // What it says at start reaches a log file (as systemd's journal) at once, not at exit.
+        #expect(
+            minid.log().contains("Created the admin API token in \(minid.dataDirectory)/admin.token"), "\(minid.log())")
+        #expect(minid.log().contains("mini is running."), "\(minid.log())")
         // Let a supervisor that returned at once have ended the service group.
         try await Task.sleep(for: .milliseconds(500))
         #expect(minid.process.isRunning, "minid ended: \(minid.log())")
