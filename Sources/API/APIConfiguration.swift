@@ -18,6 +18,11 @@ public struct APIConfiguration: Sendable {
     /// gzipped bytes, so a 1 GiB upload could hold tens of millions. Default 1,000,000: ten
     /// times a large `node_modules`.
     public var maxContextEntries: Int = 1_000_000
+    /// The free disk space the uploads folder must keep: an upload that would leave less
+    /// (by its declared length, or as it streams in) gets 503 and is removed, so that
+    /// uploads cannot fill the disk the database, build logs and the Docker engine share.
+    /// Default 512 MiB.
+    public var minFreeDiskBytes: Int64 = 512 << 20
     /// The domain apps are served under: `<app>.<domain>`. Default `localhost`.
     public var domain: String = "localhost"
     /// The port the proxy listens on, for the app URLs the API shows. Default 8080.

@@ -18,7 +18,8 @@ struct DeployRoutes {
         let receiver = UploadReceiver(
             directory: configuration.dataDirectory.uploadsPath, maxBytes: configuration.maxUploadBytes,
             limits: ArchiveLimits(
-                contentBytes: configuration.maxContextBytes, entries: configuration.maxContextEntries)
+                contentBytes: configuration.maxContextBytes, entries: configuration.maxContextEntries),
+            minFreeDiskBytes: configuration.minFreeDiskBytes
         )
         let declaredLength = request.headers[.contentLength].flatMap { Int64($0) }
         let upload = try await receiver.save(request.body, declaredLength: declaredLength)

@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import Hummingbird
+import MiniCore
 import NIOCore
 
 /// Streams a request body into a file of the uploads folder without holding it in memory:
@@ -12,6 +13,8 @@ struct UploadReceiver {
     let maxBytes: Int64
     /// What the archive may unpack to.
     let limits: ArchiveLimits
+    /// The free space the upload must leave on the folder's disk.
+    let minFreeDiskBytes: Int64
 
     /// Removes the temporary files of uploads a previous run of the API was receiving when it
     /// stopped (nothing else would); call it before the API takes uploads.
@@ -34,6 +37,7 @@ struct UploadReceiver {
         if let declaredLength, declaredLength > maxBytes {
             throw APIError.payloadTooLarge(limit: maxBytes)
         }
+        try ensureFreeSpace(for: declaredLength ?? 0)
         let path = "\(directory)/.upload-\(UUID().uuidString).part"
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = FileHandle(forWritingAtPath: path)
@@ -43,11 +47,22 @@ struct UploadReceiver {
         do {
             let validator = ArchiveValidator(limits: limits)
             var written: Int64 = 0
+            var nextSpaceCheck = Self.spaceCheckInterval
             for try await buffer in body {
                 written += Int64(buffer.readableBytes)
                 guard written <= maxBytes else { throw APIError.payloadTooLarge(limit: maxBytes) }
                 try Self.checked { try validator.consume(buffer) }
-                try handle.write(contentsOf: buffer.readableBytesView)
+                if written >= nextSpaceCheck {
+                    try ensureFreeSpace(for: Int64(buffer.readableBytes))
+                    nextSpaceCheck = written + Self.spaceCheckInterval
+                }
+                do {
+                    try handle.write(contentsOf: buffer.readableBytesView)
+                } catch {
+                    throw APIError.unavailable(
+                        "the server could not save the upload (\(error.localizedDescription)); "
+                            + "its disk may be full: free space on it, then deploy again")
+                }
             }
             guard written > 0 else {
                 throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context")
@@ -68,6 +83,21 @@ struct UploadReceiver {
 
     /// Runs `body`, answering its ``ArchiveError`` as 413 when the archive is over a limit and
     /// as 400 otherwise.
+    /// How often, in bytes received, a streaming upload checks the free space.
+    private static let spaceCheckInterval: Int64 = 64 << 20
+
+    /// Refuses an upload of `bytes` more when the disk would keep less than
+    /// ``minFreeDiskBytes`` free.
+    private func ensureFreeSpace(for bytes: Int64) throws {
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: directory)
+        guard let free = (attributes?[.systemFreeSize] as? NSNumber)?.int64Value else { return }
+        guard free - bytes >= minFreeDiskBytes else {
+            throw APIError.unavailable(
+                "the server's disk is nearly full (\(ByteSize.format(free)) free, \(ByteSize.format(minFreeDiskBytes)) "
+                    + "kept free): free space on it (old images: docker image prune), then deploy again")
+        }
+    }
+
     private static func checked<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()

@@ -24,7 +24,8 @@ struct APITests {
 
         init(
             maxUploadBytes: Int64 = 1 << 30, maxContextBytes: Int64 = 8 << 30, maxContextEntries: Int = 1_000_000,
-            destroyJobStopTimeout: Duration = .seconds(20), dockerSocket: String = "/var/run/docker.sock"
+            destroyJobStopTimeout: Duration = .seconds(20), dockerSocket: String = "/var/run/docker.sock",
+            minFreeDiskBytes: Int64 = 512 << 20
         ) throws {
             directory = DataDirectory(
                 FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
@@ -36,6 +37,7 @@ struct APITests {
             configuration.maxContextBytes = maxContextBytes
             configuration.maxContextEntries = maxContextEntries
             configuration.destroyJobStopTimeout = destroyJobStopTimeout
+            configuration.minFreeDiskBytes = minFreeDiskBytes
             let router = makeAPIRouter(
                 configuration: configuration, database: database, queue: JobQueue(database: database),
                 docker: DockerClient(socketPath: dockerSocket, logger: Logger(label: "test"))
@@ -221,6 +223,25 @@ struct APITests {
                 #expect(response.status == .badRequest)
                 let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(body.error.code == "invalid_app_name")
+            }
+        }
+        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
+    }
+
+    @Test("an upload that would leave the disk nearly full gets 503, says so, and leaves no file")
+    func diskNearlyFull() async throws {
+        // More free space kept than any disk has.
+        let fixture = try Fixture(minFreeDiskBytes: 1 << 60)
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/apps/full/deploys", method: .post, headers: fixture.auth,
+                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
+            ) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(
+                    String(buffer: response.body).contains("disk is nearly full"), "\(String(buffer: response.body))")
             }
         }
         #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
