@@ -6,8 +6,9 @@ extension DockerClient {
     /// (`sha256:...`).
     ///
     /// The file streams to the engine in 64 KiB pieces. Every line of output (steps, command
-    /// output, statuses, errors) goes to `onOutput` as it arrives. Cancelling the calling task
-    /// drops the connection, which makes the engine stop the build.
+    /// output, statuses, errors) goes to `onOutput` as it arrives, the lines that arrived
+    /// together in one call (a chatty step sends thousands at a time). Cancelling the calling
+    /// task drops the connection, which makes the engine stop the build.
     /// - Parameters:
     ///   - contextFile: The path of the tar or tar.gz with a `Dockerfile` at its root.
     ///   - tag: The name to give the image, such as `mini/hello:v3`.
@@ -21,7 +22,7 @@ extension DockerClient {
         tag: String,
         memoryLimit: Int64? = nil,
         labels: [String: String] = [:],
-        onOutput: @Sendable (String) async throws -> Void
+        onOutput: @Sendable ([String]) async throws -> Void
     ) async throws -> String {
         let context = try FileChunks(path: contextFile)
         var query: [QueryItem] = [("t", tag), ("forcerm", "1"), ("rm", "1")]
@@ -47,11 +48,16 @@ extension DockerClient {
         var events = DecodingBodyIterator(body: response.body, decoder: BuildOutputDecoder())
         var failure: String?
         var imageID: String?
+        var lines: [String] = []
         while let event = try await events.next() {
             switch event {
-            case .output(let line): try await onOutput(line)
+            case .output(let line): lines.append(line)
             case .failed(let message): failure = message
             case .built(let id): imageID = id
+            }
+            if !lines.isEmpty, !events.hasPending {
+                try await onOutput(lines)
+                lines.removeAll(keepingCapacity: true)
             }
         }
         if let failure {

@@ -39,6 +39,10 @@ struct DecodingBodyIterator<Decoder: ResponseStreamDecoder> {
         self.decoder = decoder
     }
 
+    /// Whether values decoded from the last chunk wait to be handed out: ``next()`` returns
+    /// one at once, without waiting for the engine.
+    var hasPending: Bool { !pending.isEmpty }
+
     /// The next value, or nil when the stream has ended.
     mutating func next() async throws -> Decoder.Element? {
         while true {

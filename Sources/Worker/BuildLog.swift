@@ -12,9 +12,16 @@ struct BuildLog: Sendable {
 
     /// Appends `text` as one or more lines.
     func append(_ text: String) throws {
-        var line = text
-        if !line.hasSuffix("\n") { line += "\n" }
-        let bytes = Data(line.utf8)
+        try write(text.hasSuffix("\n") ? text : text + "\n")
+    }
+
+    /// Appends `lines`, each ended by a newline, in one fenced write.
+    func append(lines: [String]) throws {
+        try write(lines.map { $0 + "\n" }.joined())
+    }
+
+    private func write(_ text: String) throws {
+        let bytes = Data(text.utf8)
         let path = path
         let maxBytes = maxBytes
         try queue.fenced(lease) { _ in

@@ -194,8 +194,8 @@ struct DeployPipeline {
             // container and commit more (~0.1 s a deploy); mini finds images by their name.
             let image = try await docker.build(
                 contextFile: job.uploadPath, tag: tag, memoryLimit: configuration.buildMemoryLimit
-            ) { line in
-                try log.append(line)
+            ) { lines in
+                try log.append(lines: lines)
             }
             return image
         } catch let error as DockerError where error.code == .buildFailed {

@@ -6,7 +6,7 @@ import Testing
 actor OutputLines {
     private(set) var all: [String] = []
 
-    func append(_ line: String) { all.append(line) }
+    func append(_ lines: [String]) { all.append(contentsOf: lines) }
 }
 
 @Suite struct BuildTests {
@@ -75,8 +75,8 @@ actor OutputLines {
             )
             let running = AsyncStream.makeStream(of: Void.self)
             let build = Task {
-                try await scope.docker.build(contextFile: context, tag: scope.tag) { line in
-                    if line == "sleeping" { running.continuation.yield() }
+                try await scope.docker.build(contextFile: context, tag: scope.tag) { lines in
+                    if lines.contains("sleeping") { running.continuation.yield() }
                 }
             }
             for await _ in running.stream { break }

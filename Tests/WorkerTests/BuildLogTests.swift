@@ -11,6 +11,39 @@ import Testing
 struct BuildLogTests {
     @Test("A log stops growing at its limit, with a last line that says so; the lease still fences it")
     func logStopsAtItsLimit() throws {
+        try withClaimedJob { queue, claimed, path in
+            var log = BuildLog(path: path, lease: claimed.lease, queue: queue)
+            log.maxBytes = 1_000
+
+            let line = String(repeating: "x", count: 49)  // 50 bytes with its newline
+            for _ in 0..<100 { try log.append(line) }
+            let text = try String(contentsOfFile: log.path, encoding: .utf8)
+            let lines = text.split(separator: "\n")
+            #expect(lines.count == 21, "20 lines fill the 1,000 bytes, then the note")
+            #expect(lines.last?.hasPrefix("-----> The build log stops here") == true)
+            try log.append("more")
+            #expect(try String(contentsOfFile: log.path, encoding: .utf8) == text)
+
+            _ = try queue.cancel(claimed.info.id)
+            #expect(throws: QueueError.self) { try log.append("after the lease is gone") }
+        }
+    }
+
+    @Test("Lines that came together are written in one fenced write, empty ones kept")
+    func linesTogether() throws {
+        try withClaimedJob { queue, claimed, path in
+            let log = BuildLog(path: path, lease: claimed.lease, queue: queue)
+            try log.append(lines: ["Step 1/2", "", "output", ""])
+            try log.append("next")
+            #expect(try String(contentsOfFile: log.path, encoding: .utf8) == "Step 1/2\n\noutput\n\nnext\n")
+            _ = try queue.cancel(claimed.info.id)
+            #expect(throws: QueueError.self) { try log.append(lines: ["after the lease is gone"]) }
+        }
+    }
+
+    /// Runs `body` with a real queue in a fresh data folder, a job claimed from it, and the
+    /// path of that job's log.
+    private func withClaimedJob(_ body: (JobQueue, ClaimedJob, String) throws -> Void) throws {
         let directory = DataDirectory(
             FileManager.default.temporaryDirectory.appendingPathComponent("buildlog-\(UUID().uuidString)").path)
         try directory.create()
@@ -18,19 +51,6 @@ struct BuildLogTests {
         let queue = JobQueue(database: try MiniDatabase(path: directory.databasePath))
         _ = try queue.enqueue(app: try AppName("app"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
         let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
-        var log = BuildLog(path: directory.logPath(job: claimed.info.id), lease: claimed.lease, queue: queue)
-        log.maxBytes = 1_000
-
-        let line = String(repeating: "x", count: 49)  // 50 bytes with its newline
-        for _ in 0..<100 { try log.append(line) }
-        let text = try String(contentsOfFile: log.path, encoding: .utf8)
-        let lines = text.split(separator: "\n")
-        #expect(lines.count == 21, "20 lines fill the 1,000 bytes, then the note")
-        #expect(lines.last?.hasPrefix("-----> The build log stops here") == true)
-        try log.append("more")
-        #expect(try String(contentsOfFile: log.path, encoding: .utf8) == text)
-
-        _ = try queue.cancel(claimed.info.id)
-        #expect(throws: QueueError.self) { try log.append("after the lease is gone") }
+        try body(queue, claimed, directory.logPath(job: claimed.info.id))
     }
 }
