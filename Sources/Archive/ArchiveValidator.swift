@@ -53,11 +53,7 @@ public final class ArchiveValidator {
         case .plain:
             try tar.consume(&bytes)
         case .gzip(let inflater):
-            // What follows the end-of-archive marker is never unpacked (dockerd's reader stops
-            // there too), so it is not inflated: gzip data past it costs no CPU.
-            try inflater.inflate(&bytes, chunkSize: Self.chunkSize, while: { !tar.isComplete }) {
-                try tar.consume(&$0)
-            }
+            try inflater.inflate(&bytes, chunkSize: Self.chunkSize) { try tar.consume(&$0) }
         }
     }
 

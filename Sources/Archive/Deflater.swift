@@ -50,14 +50,12 @@ final class Inflater {
         }
     }
 
-    /// Decompresses `input`, handing plain bytes to `consume` at most `chunkSize` at a time,
-    /// while `wantsMore` says so: what is left of `input` then is not inflated.
+    /// Decompresses `input`, handing plain bytes to `consume` at most `chunkSize` at a time.
     func inflate(
-        _ input: inout ByteBuffer, chunkSize: Int, while wantsMore: () -> Bool,
-        _ consume: (inout ByteBuffer) throws -> Void
+        _ input: inout ByteBuffer, chunkSize: Int, _ consume: (inout ByteBuffer) throws -> Void
     ) throws {
         var output = ByteBuffer()
-        while input.readableBytes > 0, !reachedEnd, wantsMore() {
+        while input.readableBytes > 0, !reachedEnd {
             output.clear(minimumCapacity: chunkSize)
             let before = input.readableBytes
             do {

@@ -14,7 +14,8 @@ import NIOCore
 ///   (`a/../../b`), or that holds a NUL byte;
 /// - devices, FIFOs and entry types Docker cannot build from (GNU sparse files ...);
 /// - an archive that stops inside an entry or before its end-of-archive marker (one or two
-///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored);
+///   zero blocks; what follows the marker, such as GNU tar's record padding, is ignored up
+///   to ``maxTrailingBytes``);
 /// - an archive that goes past its ``ArchiveLimits``, at the first header that does.
 ///
 /// Symlinks and hard links whose target lies outside the root are kept, with a note: the
@@ -73,6 +74,12 @@ public struct TarValidator: Sendable {
         notes: []
     )
     private var omittedNotes = 0
+    /// Bytes read after the end-of-archive marker.
+    private var trailingBytes: Int64 = 0
+    /// The most bytes accepted after the end-of-archive marker: tar pads its output to a
+    /// record (10 KiB for GNU tar), but the engine's unpacker reads (and inflates) whatever
+    /// follows, so more is refused.
+    static let maxTrailingBytes: Int64 = 1 << 20
     /// Bytes counted toward ``ArchiveLimits/contentBytes``: see ``count(_:of:)``.
     private var countedBytes: Int64 = 0
 
@@ -96,7 +103,13 @@ public struct TarValidator: Sendable {
         while input.readableBytes > 0 {
             switch state {
             case .ended:
+                trailingBytes += Int64(input.readableBytes)
                 input.moveReaderIndex(forwardBy: input.readableBytes)
+                guard trailingBytes <= Self.maxTrailingBytes else {
+                    throw malformed(
+                        "more than \(Self.maxTrailingBytes >> 20) MiB follow the end-of-archive marker, which the "
+                            + "Docker engine would read all the same; make the archive with tar, without data after it")
+                }
             case .skipping(let remaining):
                 let count = Int(min(remaining, Int64(input.readableBytes)))
                 input.moveReaderIndex(forwardBy: count)

@@ -190,7 +190,7 @@ struct APIClient: Sendable {
         switch response.status {
         case .unauthorized, .forbidden:
             return CLIFailure(
-                "\(message) (set the token with mini config set-token TOKEN, MINI_TOKEN or --token)",
+                "\(message) (set the token with mini config set-token < FILE, MINI_TOKEN or --token)",
                 exitCode: .unauthorized
             )
         default:

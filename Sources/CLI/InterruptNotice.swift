@@ -8,12 +8,16 @@ import Synchronization
     import Darwin
 #endif
 
-/// What Ctrl-C says while `mini` follows a job: the job goes on on the server, and how to
-/// get back to it. Without it, an interrupted `mini deploy` ended silently and looked
-/// cancelled.
+/// What Ctrl-C does while `mini` is in the middle of something: says what it means (while
+/// following a job: the job goes on on the server, and how to get back to it; without it, an
+/// interrupted `mini deploy` ended silently and looked cancelled), or puts something back
+/// (the terminal's echo), then ends `mini` as Ctrl-C ends any program: the shell sees status
+/// 130, and a loop running `mini` stops too. Outside such a stretch, Ctrl-C ends `mini`
+/// without a word, as usual.
 enum InterruptNotice {
     private struct State {
         var message: String?
+        var cleanUp: (@Sendable () -> Void)?
         /// The process's one SIGINT source, made on first use and never cancelled:
         /// libdispatch installs its signal handler only once per signal.
         var source: (any DispatchSourceSignal)?
@@ -21,18 +25,34 @@ enum InterruptNotice {
 
     private static let state = Mutex(State())
 
-    /// Runs `body`; Ctrl-C meanwhile prints `message` to stderr, then ends `mini` as Ctrl-C
-    /// ends any program (the shell sees status 130, and a loop running `mini` stops too).
-    /// Outside `body`, Ctrl-C ends `mini` without a word, as usual.
+    /// Runs `body`; Ctrl-C meanwhile prints `message` to stderr, then ends `mini`.
     static func whileRunning<T>(saying message: String, _ body: () async throws -> T) async throws -> T {
+        arm(message: message, cleanUp: nil)
+        defer { disarm() }
+        return try await body()
+    }
+
+    /// Runs `body`; Ctrl-C meanwhile runs `cleanUp`, then ends `mini`.
+    static func whileRunning<T>(cleaningUp cleanUp: @escaping @Sendable () -> Void, _ body: () throws -> T) rethrows
+        -> T
+    {
+        arm(message: nil, cleanUp: cleanUp)
+        defer { disarm() }
+        return try body()
+    }
+
+    private static func arm(message: String?, cleanUp: (@Sendable () -> Void)?) {
         state.withLock { state in
             state.message = message
+            state.cleanUp = cleanUp
             guard state.source == nil else { return }
             // Until the source is registered, the default action would end the process.
             signal(SIGINT, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
             source.setEventHandler {
-                if let message = Self.state.withLock({ $0.message }) { Terminal.error("\n" + message) }
+                let (message, cleanUp) = Self.state.withLock { ($0.message, $0.cleanUp) }
+                cleanUp?()
+                if let message { Terminal.error("\n" + message) }
                 signal(SIGINT, SIG_DFL)
                 // To the process, not this thread: libdispatch's threads block signals.
                 kill(getpid(), SIGINT)
@@ -40,7 +60,12 @@ enum InterruptNotice {
             source.resume()
             state.source = source
         }
-        defer { state.withLock { $0.message = nil } }
-        return try await body()
+    }
+
+    private static func disarm() {
+        state.withLock { state in
+            state.message = nil
+            state.cleanUp = nil
+        }
     }
 }

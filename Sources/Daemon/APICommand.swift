@@ -32,6 +32,7 @@ struct APICommand: AsyncParsableCommand {
         let logger = log.logger("minid.api")
         try await api.ensureListenable()
         let (directory, database) = try data.open()
+        try directory.lockForServe()  // one reconciler per data folder
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
         let service = try makeAPIService(

@@ -7,13 +7,15 @@ import Foundation
 #endif
 
 extension DataDirectory {
-    /// `<root>/serve.lock`: held by the `minid serve` running on this folder, and holding its pid.
+    /// `<root>/serve.lock`: held by the `minid serve` or `minid api` running on this folder, and
+    /// holding its pid.
     public var serveLockPath: String { root + "/serve.lock" }
 
     /// Takes the folder's serve lock for the rest of the process's life (`flock`, which the
     /// system releases when the process ends, SIGKILL included), so that a second
-    /// `minid serve` on the same folder stops at once instead of running a second proxy,
-    /// reconciler and set of workers beside the first. Worker children do not inherit it.
+    /// `minid serve` or `minid api` on the same folder stops at once instead of running a
+    /// second reconciler (and proxy and set of workers) beside the first, the two undoing
+    /// each other's repairs. Worker children do not inherit it.
     /// - Throws: ``ServeLockHeld`` when another process holds it.
     public func lockForServe() throws {
         let descriptor = open(serveLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -31,14 +33,14 @@ extension DataDirectory {
     }
 }
 
-/// Another `minid serve` runs on the data folder.
+/// Another `minid serve` or `minid api` runs on the data folder.
 public struct ServeLockHeld: Error, CustomStringConvertible {
     public let root: String
     /// The pid the holder wrote, if it could be read.
     public let pid: Int32?
 
     public var description: String {
-        "another minid serve\(pid.map { " (pid \($0))" } ?? "") runs on \(root): "
+        "another minid serve or minid api\(pid.map { " (pid \($0))" } ?? "") runs on \(root): "
             + "stop it first, or give this one another --data-dir"
     }
 }

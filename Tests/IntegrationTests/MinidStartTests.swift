@@ -107,21 +107,24 @@ struct MinidStartTests {
         var url: String
     }
 
-    @Test("a second minid serve on the same data folder stops at once, naming the first one's pid")
-    func secondServeOnOneFolder() async throws {
+    @Test(
+        "a second minid serve or minid api on the same data folder stops at once, naming the first one's pid",
+        arguments: [["serve", "--workers", "0"], ["api"]]
+    )
+    func secondServeOnOneFolder(role: [String]) async throws {
         let first = try MinidProcess(workers: 0)
         try await first.waitUntilReady()
         let second = try await run(
             binary("minid"),
-            [
-                "serve", "--data-dir", first.dataDirectory, "--workers", "0",
+            role + [
+                "--data-dir", first.dataDirectory,
                 "--api-port", String(try freePort()), "--proxy-port", String(try freePort()),
             ],
             timeout: .seconds(30)
         )
         #expect(second.status == 1, "\(second.stdout)\(second.stderr)")
         #expect(
-            second.stderr.contains("another minid serve (pid \(first.process.processIdentifier)) runs on"),
+            second.stderr.contains("another minid serve or minid api (pid \(first.process.processIdentifier)) runs on"),
             "\(second.stderr)")
         #expect(!second.stdout.contains("mini is running"), "\(second.stdout)")
         await first.stop()

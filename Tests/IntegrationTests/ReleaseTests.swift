@@ -178,6 +178,10 @@ struct ReleaseTests {
             let change = try JSONSerialization.jsonObject(with: Data(limits.stdout.utf8)) as? [String: Any]
             #expect((change?["job"] as? [String: Any])?["state"] as? String == "succeeded", "\(limits.stdout)")
             #expect(change?["changed"] as? Bool == true, "\(limits.stdout)")
+            // The same again makes no release, and the JSON still has both keys.
+            let same = try await minid.mini(["limits", "set", app, "--memory", "64m", "--async", "--json"])
+            #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
+            #expect(same.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == #"{"changed":false,"job":null}"#)
             let memory = try await run(
                 URL(fileURLWithPath: "/usr/bin/docker"),
                 ["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", "mini-\(app)-v7-1"]

@@ -68,23 +68,27 @@ extension Mini {
                 }
             }
 
-            /// The first line of standard input, without echoing it when it is a terminal.
+            /// The first line of standard input, without echoing it when it is a terminal (the
+            /// echo comes back however the read ends, Ctrl-C included).
             private static func readFromStandardInput() throws -> String {
-                let isTerminal = isatty(STDIN_FILENO) == 1
                 var saved = termios()
-                if isTerminal {
-                    Terminal.error("Paste the token, then press Enter (it is not shown):")
-                    tcgetattr(STDIN_FILENO, &saved)
-                    var silent = saved
-                    silent.c_lflag &= ~tcflag_t(ECHO)
-                    tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+                guard isatty(STDIN_FILENO) == 1, tcgetattr(STDIN_FILENO, &saved) == 0 else {
+                    return try readToken()
                 }
-                defer {
-                    if isTerminal {
-                        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
-                        Terminal.error("")
-                    }
+                Terminal.error("Paste the token, then press Enter (it is not shown):")
+                var silent = saved
+                silent.c_lflag &= ~tcflag_t(ECHO)
+                tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
+                let restore: @Sendable () -> Void = { [saved] in
+                    var saved = saved
+                    tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved)
+                    Terminal.error("")
                 }
+                defer { restore() }
+                return try InterruptNotice.whileRunning(cleaningUp: restore) { try readToken() }
+            }
+
+            private static func readToken() throws -> String {
                 guard let line = readLine(strippingNewline: true) else {
                     throw ValidationError("no token on standard input; pass it as mini config set-token < FILE")
                 }

@@ -59,7 +59,9 @@ extension APIClient {
         // stdout carries only the job id or the JSON when a script asks for them.
         let say = output.json || output.returnAtOnce ? Terminal.error : Terminal.output
         let printJSON = { (result: ChangeAccepted) in
-            if output.json { Terminal.output(try JobDisplay.json(result)) }
+            if output.json {
+                Terminal.output(try JobDisplay.json(ChangeOutcome(job: result.job, changed: result.changed ?? true)))
+            }
         }
         guard accepted.changed ?? true else {
             say("\(change): \(app) already is so; no new release")
@@ -124,4 +126,19 @@ struct ReleaseOutputOptions: ParsableArguments {
 
     @Flag(help: "Print {\"job\", \"changed\"} as JSON on stdout: the job as queued with --async, final otherwise.")
     var json = false
+}
+
+/// What `--json` prints for a settings change: always both keys, `job` null when no release
+/// is made.
+struct ChangeOutcome: Encodable {
+    var job: JobInfo?
+    var changed: Bool
+
+    private enum CodingKeys: String, CodingKey { case job, changed }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(job, forKey: .job)
+        try container.encode(changed, forKey: .changed)
+    }
 }
