@@ -29,7 +29,8 @@ struct AppLogRoutes {
         let follow = request.asksToFollow
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
-            tail: try request.integerQuery("tail", default: 100, in: 0...10_000)
+            tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
+            tokenStillValid: context.tokenStillValid(in: apps.database)
         )
         return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)
@@ -44,6 +45,9 @@ private struct LogReader: Sendable {
     let docker: DockerClient
     let follow: Bool
     let tail: Int
+    /// Checked every second while following: the stream ends, saying so, once the
+    /// request's token is revoked.
+    let tokenStillValid: @Sendable () -> Bool
 
     /// Writes every line to `writer` until the logs end (or, when following, until cancelled).
     func copy(to writer: inout any ResponseBodyWriter) async throws {
@@ -101,6 +105,9 @@ private struct LogReader: Sendable {
                     } else {
                         failing.remove(instance)
                     }
+                case .tick where !Task.isCancelled && !tokenStillValid():
+                    sink.yield(revokedTokenLine)
+                    group.cancelAll()
                 case .tick where !Task.isCancelled:
                     followNewStreams()
                     tick()

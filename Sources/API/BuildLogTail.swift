@@ -6,16 +6,21 @@ import Queue
 /// Reads a build log file from the start and, when following, keeps reading what the
 /// worker appends until the job has ended and the file has no more bytes. The log of a
 /// cancelled job ends with a line that says so: its worker, fenced off by the cancel, could
-/// not write one.
+/// not write one. A followed log ends early, saying so, once the request's token is revoked.
 struct BuildLogTail: Sendable {
     let path: String
     let job: JobID
     let queue: JobQueue
     let pollInterval: Duration
+    let tokenStillValid: @Sendable () -> Bool
+
+    /// How often a followed log checks that its token is still valid.
+    static let tokenCheckInterval = Duration.seconds(2)
 
     func stream(follow: Bool, write: (ByteBuffer) async throws -> Void) async throws {
         var handle: FileHandle?
         defer { try? handle?.close() }
+        var nextTokenCheck = ContinuousClock.now.advanced(by: Self.tokenCheckInterval)
         while true {
             // Read the state before the bytes: once the job is final, its log is complete,
             // so the bytes read after that are the last ones.
@@ -30,6 +35,10 @@ struct BuildLogTail: Sendable {
                 try await write(ByteBuffer(string: "-----> Cancelled (\(info.reason ?? "no reason given"))\n"))
             }
             if info.state.isFinal || !follow { return }
+            if ContinuousClock.now >= nextTokenCheck {
+                guard tokenStillValid() else { return try await write(ByteBuffer(string: revokedTokenLine)) }
+                nextTokenCheck = ContinuousClock.now.advanced(by: Self.tokenCheckInterval)
+            }
             try await Task.sleep(for: pollInterval)
         }
     }

@@ -424,6 +424,72 @@ struct APITests {
         }
     }
 
+    @Test("followed logs end, saying so, once their request's token is revoked")
+    func followedStreamsEndWithTheirToken() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        let ci = try TokenStore(database: fixture.database).create(name: "ci")
+        try await fixture.app.test(.live) { client in
+            // No worker runs: the job stays queued, and its log and the app's logs are followed
+            // until something ends them.
+            let job = try await client.execute(
+                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
+                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
+            ) { response in
+                try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
+            }
+            // Each on a connection of its own, read until the server closes it (at most 10 s).
+            let port = try #require(client.port)
+            let followers = ["/v1/jobs/\(job.id)/log?follow=1", "/v1/apps/app1/logs?follow=1"].map { uri in
+                Task {
+                    try await Self.readUntilClosed(port: port, request: "GET \(uri)", token: ci, within: .seconds(10))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            try TokenStore(database: fixture.database).revoke(name: "ci")
+            let revoked = ContinuousClock.now
+            for follower in followers {
+                let answer = try await follower.value
+                // The last chunk says why, then the body ends (a chunked body's last chunk).
+                let ending = "-----> The token of this request was revoked: the stream ends.\n\r\n0\r\n\r\n"
+                #expect(answer?.hasSuffix(ending) == true, "\(answer ?? "still open after 10 s")")
+            }
+            #expect(ContinuousClock.now - revoked < .seconds(4))
+        }
+    }
+
+    /// Sends `request` (method and target) with `token` on a new connection and returns what
+    /// comes back until the server closes it; nil when it is still open after `limit`.
+    private static func readUntilClosed(port: Int, request: String, token: String, within limit: Duration)
+        async throws -> String?
+    {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                try await channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(
+                        ByteBuffer(
+                            string: "\(request) HTTP/1.1\r\nHost: mini\r\nAuthorization: Bearer \(token)\r\n\r\n"))
+                    var text = ""
+                    for try await chunk in inbound { text += String(buffer: chunk) }
+                    return text
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
     @Test("custom domains: added, listed, refused when invalid or taken, removed, gone with the app")
     func domains() async throws {
         let fixture = try Fixture()
