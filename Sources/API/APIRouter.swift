@@ -29,6 +29,22 @@ public func makeAPIRouter(
     return router
 }
 
+/// Builds the router of a metrics port (`minid proxy --metrics-port`): `GET /metrics` with
+/// what `metrics` writes, behind the same bearer tokens as the API, and `/healthz`.
+public func makeMetricsRouter(
+    database: MiniDatabase, metrics: @escaping @Sendable (inout PrometheusText) async -> Void
+) -> Router<MiniRequestContext> {
+    let router = Router(context: MiniRequestContext.self)
+    router.get("/healthz") { _, _ in "ok\n" }
+    router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
+        .get("metrics") { _, _ in
+            var text = PrometheusText()
+            await metrics(&text)
+            return PrometheusText.response(text)
+        }
+    return router
+}
+
 extension AppName {
     /// Validates `text` as an app name, answering 400 `invalid_app_name` when it is not one.
     static func fromRequest(_ text: String) throws -> AppName {

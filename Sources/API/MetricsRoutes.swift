@@ -35,6 +35,13 @@ struct MetricsRoutes {
             "mini_api_followed_streams", help: "Build and app logs that clients follow now.",
             Double(followedStreams.count))
         await additionalMetrics?(&text)
+        return PrometheusText.response(text)
+    }
+}
+
+extension PrometheusText {
+    /// `text` as a Prometheus text exposition answer.
+    static func response(_ text: PrometheusText) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text.text)))

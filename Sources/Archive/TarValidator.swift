@@ -91,12 +91,6 @@ public struct TarValidator: Sendable {
         self.limits = limits
     }
 
-    /// True once the end-of-archive marker was read.
-    public var isComplete: Bool {
-        if case .ended = state { return true }
-        return false
-    }
-
     /// Parses the readable bytes of `input`, consuming all of them.
     /// - Throws: ``ArchiveError`` at the first malformed or unsafe header.
     public mutating func consume(_ input: inout ByteBuffer) throws {

@@ -1,4 +1,6 @@
+import API
 import ArgumentParser
+import Hummingbird
 import Logging
 import Proxy
 import ServiceLifecycle
@@ -28,13 +30,32 @@ struct ProxyCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Log one line per request.")
     var accessLog: Bool = true
 
+    @Option(
+        help: ArgumentHelp(
+            "Port for GET /metrics: the proxy's requests per app, latencies, requests in flight.",
+            discussion: "On the --bind address; it takes the API's tokens, so it needs --data-dir."
+        )
+    )
+    var metricsPort: Int?
+
     @OptionGroup var trust: TrustedProxyOptions
 
     @OptionGroup var log: LogOptions
 
+    func validate() throws {
+        guard metricsPort == nil || dataDir != nil else {
+            throw ValidationError("--metrics-port takes the API's tokens: give the data folder with --data-dir")
+        }
+        guard metricsPort != port else { throw ValidationError("--metrics-port must differ from --port") }
+    }
+
     func run() async throws {
         let logger = log.logger("minid.proxy")
         try await ListenCheck.ensureAvailable(host: bind, port: port, for: "the proxy", option: "--port")
+        if let metricsPort {
+            try await ListenCheck.ensureAvailable(
+                host: bind, port: metricsPort, for: "the metrics port", option: "--metrics-port")
+        }
         var options = ProxyOptions()
         options.proxyPort = port
         options.domain = domain
@@ -52,6 +73,16 @@ struct ProxyCommand: AsyncParsableCommand {
             services.append(
                 ProxyControlServer(socketPath: directory.proxyControlSocketPath, proxy: server, logger: logger)
             )
+            if let metricsPort {
+                let router = makeMetricsRouter(database: database, metrics: server.appendMetrics)
+                services.append(
+                    Application(
+                        router: router,
+                        configuration: .init(address: .hostname(bind, port: metricsPort), serverName: "minid"),
+                        logger: logger
+                    )
+                )
+            }
         } else {
             server.updateRoutes(RouteTable(staticRoutes: staticRoutes))
         }

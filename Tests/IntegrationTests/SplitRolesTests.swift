@@ -5,7 +5,9 @@ import Testing
 /// units for bigger machines run them.
 @Suite("separate roles, end to end", .serialized)
 struct SplitRolesTests {
-    @Test("minid api, proxy and worker deploy and serve an app; the api's reconciler recreates a lost instance")
+    @Test(
+        "minid api, proxy and worker deploy and serve an app; the proxy's metrics port counts it; the api's reconciler recreates a lost instance"
+    )
     func separateRoles() async throws {
         guard await dockerIsAvailable() else { return }
         let app = "split-\(UUID().uuidString.prefix(6).lowercased())"
@@ -13,11 +15,13 @@ struct SplitRolesTests {
         let work = try TemporaryDirectory()
         defer { work.cleanup() }
         var roles: [Process] = []
+        let metricsPort = try freePort()
         do {
             try await minid.waitUntilReady()
             roles.append(
                 try minid.launchBeside([
                     "proxy", "--data-dir", minid.dataDirectory, "--port", String(minid.proxyPort),
+                    "--metrics-port", String(metricsPort),
                 ]))
             roles.append(
                 try minid.launchBeside([
@@ -28,6 +32,15 @@ struct SplitRolesTests {
             try #require(deploy.status == 0, "\(deploy.stdout)\(deploy.stderr)")
             let host = "\(app).localhost"
             #expect(try await SelfHealingTests.servesWithin(.seconds(5), minid: minid, host: host))
+
+            // The proxy's own metrics port counts the app's requests, with the API's tokens.
+            let metricsURL = "http://127.0.0.1:\(metricsPort)/metrics"
+            let curl = URL(fileURLWithPath: "/usr/bin/curl")
+            let metrics = try await run(curl, ["-fsS", "-H", "Authorization: Bearer \(minid.token)", metricsURL])
+            #expect(
+                metrics.stdout.contains(#"mini_proxy_requests_total{app="\#(app)",status="2xx"}"#), "\(metrics.stdout)")
+            let anonymous = try await run(curl, ["-sS", "-o", "/dev/null", "-w", "%{http_code}", metricsURL])
+            #expect(anonymous.stdout == "401", "\(anonymous.stdout)")
 
             let docker = URL(fileURLWithPath: "/usr/bin/docker")
             let victim = "mini-\(app)-v1-1"
