@@ -87,8 +87,9 @@ struct AppRoutes {
     @Sendable func scale(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         let body = try await decode(ScaleRequest.self, from: request, context: context)
-        guard (0...Self.maxInstances).contains(body.instances) else {
-            throw APIError.badRequest("instances must be between 0 and \(Self.maxInstances)")
+        let allowed = ScaleRequest.allowedInstances
+        guard allowed.contains(body.instances) else {
+            throw APIError.badRequest("instances must be between \(allowed.lowerBound) and \(allowed.upperBound)")
         }
         let changed = try apps.setInstances(of: try AppName(app.name), to: body.instances)
         let (job, released) = try releaseIfChanged(
@@ -149,8 +150,6 @@ struct AppRoutes {
         let job = try queue.enqueueRelease(app: try AppName(app.name), change: ReleaseChange(description: "restart"))
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
-
-    static let maxInstances = 20
 
     private func existingApp(_ context: MiniRequestContext) throws -> AppRecord {
         try apps.existingApp(try context.parameters.appName())

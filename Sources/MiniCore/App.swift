@@ -127,6 +127,9 @@ public struct CreateAppRequest: Codable, Sendable, Equatable {
 
 /// `PUT /v1/apps/{app}/scale` body.
 public struct ScaleRequest: Codable, Sendable, Equatable {
+    /// How many instances an app may run.
+    public static let allowedInstances = 0...20
+
     public var instances: Int
     public init(instances: Int) { self.instances = instances }
 }

@@ -28,7 +28,7 @@ struct CLIStandaloneTests {
         }
     }
 
-    @Test("env set and unset refuse bad pairs and keys as usage errors, before any call")
+    @Test("env set, unset and scale refuse bad pairs, keys and counts as usage errors, before any call")
     func environmentUsage() async throws {
         // No server listens there: each refusal comes from the CLI itself.
         let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
@@ -38,11 +38,12 @@ struct CLIStandaloneTests {
             (["env", "set", "app", "foo-bar=1"], "'foo-bar' is not a valid variable name"),
             (["env", "set", "app", "PORT=80"], "PORT is set by mini"),
             (["env", "unset", "app", "9LIVES"], "'9LIVES' is not a valid variable name"),
+            (["scale", "app", "21"], "an app runs 0 to 20 instances"),
         ] {
             let result = try await run(binary("mini"), arguments, environment: environment)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
-            #expect(result.stderr.contains("Usage: mini env"), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("Usage: mini \(arguments[0])"), "\(arguments): \(result.stderr)")
         }
     }
 

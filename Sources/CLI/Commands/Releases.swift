@@ -74,11 +74,18 @@ extension Mini {
         @Argument(help: "The app.", transform: AppName.argument)
         var app: AppName
 
-        @Argument(help: "How many instances.")
+        @Argument(help: "How many instances, 0 to 20.")
         var instances: Int
 
         @OptionGroup var output: ReleaseOutputOptions
         @OptionGroup var api: APIOptions
+
+        func validate() throws {
+            let allowed = ScaleRequest.allowedInstances
+            guard allowed.contains(instances) else {
+                throw ValidationError("an app runs \(allowed.lowerBound) to \(allowed.upperBound) instances")
+            }
+        }
 
         func run() async throws {
             let client = try api.client()
