@@ -30,7 +30,7 @@ struct AppLogRoutes {
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
-            tokenStillValid: context.tokenStillValid(in: apps.database)
+            tokenStillValid: request.tokenStillValid(in: apps.database)
         )
         return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)
@@ -107,6 +107,7 @@ private struct LogReader: Sendable {
                     }
                 case .tick where !Task.isCancelled && !tokenStillValid():
                     sink.yield(revokedTokenLine)
+                    sink.finish()  // the last line: what the streams still yield is dropped
                     group.cancelAll()
                 case .tick where !Task.isCancelled:
                     followNewStreams()

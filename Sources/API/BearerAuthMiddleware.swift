@@ -12,13 +12,35 @@ struct BearerAuthMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let token = request.bearerToken, let name = try tokens.verify(token) else {
             throw APIError.unauthorized
         }
-        let token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard let name = try tokens.verify(token) else { throw APIError.unauthorized }
         var context = context
         context.tokenName = name
         return try await next(request, context)
+    }
+}
+
+extension Request {
+    /// The token of `Authorization: Bearer <token>`, if the request has one.
+    var bearerToken: String? {
+        guard let header = headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Whether the token this request came with is still stored. A followed stream outlives
+    /// the check made when its request began; it asks this now and then, and ends once its
+    /// token is revoked (by value: a new token under the old name does not keep it going).
+    /// A store that cannot be read counts as still valid.
+    func tokenStillValid(in database: MiniDatabase) -> @Sendable () -> Bool {
+        let (tokens, token) = (TokenStore(database: database), bearerToken)
+        return {
+            guard let token else { return false }
+            do {
+                return try tokens.verify(token) != nil
+            } catch {
+                return true
+            }
+        }
     }
 }

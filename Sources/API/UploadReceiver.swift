@@ -56,13 +56,7 @@ struct UploadReceiver {
                     try ensureFreeSpace(for: Int64(buffer.readableBytes))
                     nextSpaceCheck = written + Self.spaceCheckInterval
                 }
-                do {
-                    try handle.write(contentsOf: buffer.readableBytesView)
-                } catch {
-                    throw APIError.unavailable(
-                        "the server could not save the upload (\(error.localizedDescription)); "
-                            + "its disk may be full: free space on it, then deploy again")
-                }
+                try Self.saving { try handle.write(contentsOf: buffer.readableBytesView) }
             }
             guard written > 0 else {
                 throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context")
@@ -71,8 +65,10 @@ struct UploadReceiver {
             guard summary.hasDockerfile else {
                 throw APIError.invalidArchive("the build context has no Dockerfile at its root")
             }
-            try handle.synchronize()
-            try handle.close()
+            try Self.saving {
+                try handle.synchronize()
+                try handle.close()
+            }
             return SavedUpload(path: path, bytes: written)
         } catch {
             try? handle.close()
@@ -81,8 +77,18 @@ struct UploadReceiver {
         }
     }
 
-    /// Runs `body`, answering its ``ArchiveError`` as 413 when the archive is over a limit and
-    /// as 400 otherwise.
+    /// Runs a write of the upload file (a write, the sync, the close: a full disk may show at
+    /// any of them), answering a failure as 503 that says the disk may be full.
+    private static func saving(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch {
+            throw APIError.unavailable(
+                "the server could not save the upload (\(error.localizedDescription)); "
+                    + "its disk may be full: free space on it, then deploy again")
+        }
+    }
+
     /// How often, in bytes received, a streaming upload checks the free space.
     private static let spaceCheckInterval: Int64 = 64 << 20
 
@@ -98,6 +104,8 @@ struct UploadReceiver {
         }
     }
 
+    /// Runs `body`, answering its ``ArchiveError`` as 413 when the archive is over a limit and
+    /// as 400 otherwise.
     private static func checked<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()

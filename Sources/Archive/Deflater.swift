@@ -72,5 +72,11 @@ final class Inflater {
             if output.readableBytes == 0, input.readableBytes == before { reachedEnd = true }
             if output.readableBytes > 0 { try consume(&output) }
         }
+        // dockerd's gzip reader goes on into a next member, where a bomb could hide.
+        guard !reachedEnd || input.readableBytes == 0 else {
+            throw ArchiveError(
+                .malformedArchive,
+                "data follows the end of the gzip stream (a second gzip member?); send one gzip stream")
+        }
     }
 }

@@ -78,6 +78,8 @@ struct ProxyCommand: AsyncParsableCommand {
                 services.append(
                     Application(
                         router: router,
+                        // Scrapers that send nothing are let go, as by the API.
+                        server: .http1(configuration: .init(idleTimeout: .seconds(60))),
                         configuration: .init(address: .hostname(bind, port: metricsPort), serverName: "minid"),
                         logger: logger
                     )

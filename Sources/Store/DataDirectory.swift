@@ -8,7 +8,7 @@ import Foundation
 /// <root>/logs/           <job>.log build logs
 /// <root>/admin.token     the first admin token, mode 0600
 /// <root>/proxy.sock      the proxy's control socket
-/// <root>/serve.lock      held by the `minid serve` running on the folder
+/// <root>/serve.lock      held by the `minid serve` or `minid api` running on the folder
 /// ```
 public struct DataDirectory: Sendable, Equatable {
     /// The folder's absolute path.

@@ -79,14 +79,6 @@ public struct TokenStore: Sendable {
         }
     }
 
-    /// Whether a token named `name` is stored (not revoked).
-    public func exists(name: String) throws -> Bool {
-        try database.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?)", arguments: [name])
-                ?? false
-        }
-    }
-
     /// The number of stored tokens.
     public func count() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens") ?? 0 }

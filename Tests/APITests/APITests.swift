@@ -448,6 +448,8 @@ struct APITests {
             try await Task.sleep(for: .milliseconds(500))
             try TokenStore(database: fixture.database).revoke(name: "ci")
             let revoked = ContinuousClock.now
+            // A new token under the old name (a rotation) does not keep the old one's streams.
+            _ = try TokenStore(database: fixture.database).create(name: "ci")
             for follower in followers {
                 let answer = try await follower.value
                 // The last chunk says why, then the body ends (a chunked body's last chunk).

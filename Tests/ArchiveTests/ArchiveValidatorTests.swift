@@ -343,6 +343,20 @@ struct ArchiveValidatorTests {
         }
     }
 
+    @Test func aSecondGzipMemberIsRefused() async throws {
+        try await withTemporaryDirectory { root in
+            // dockerd's gzip reader reads on into a next member, where a bomb could hide.
+            try Data(Self.dockerfile + Self.endMarker).write(to: URL(fileURLWithPath: root + "/a.tar"))
+            try Data([UInt8](repeating: 0, count: 1 << 20)).write(to: URL(fileURLWithPath: root + "/zeros"))
+            try run("gzip", [root + "/a.tar", root + "/zeros"])
+            let first = try Data(contentsOf: URL(fileURLWithPath: root + "/a.tar.gz"))
+            let second = try Data(contentsOf: URL(fileURLWithPath: root + "/zeros.gz"))
+            try (first + second).write(to: URL(fileURLWithPath: root + "/two.tar.gz"))
+            #expect(try ArchiveValidator.inspect(file: root + "/a.tar.gz").hasDockerfile)
+            rejects(root + "/two.tar.gz", as: .malformedArchive, mentioning: "a second gzip member")
+        }
+    }
+
     // MARK: Names as dockerd's Go reader (archive/tar) makes them
 
     /// Expects each archive, after a Dockerfile, refused with `kind`: it names an entry that
