@@ -301,12 +301,7 @@ struct APITests {
             try await client.execute(uri: "/v1/jobs/999", method: .get, headers: fixture.auth) { response in
                 #expect(response.status == .notFound)
             }
-            let job = try await client.execute(
-                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
-                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
-            ) { response in
-                try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
-            }
+            let job = try await Self.queueDeploy(client, fixture)
             try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) {
                 response in
                 #expect(response.status == .ok)
@@ -392,12 +387,7 @@ struct APITests {
         defer { fixture.cleanup() }
         try await fixture.app.test(.live) { client in
             // No worker runs: the job stays queued, so its log is followed until the client goes.
-            let job = try await client.execute(
-                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
-                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
-            ) { response in
-                try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
-            }
+            let job = try await Self.queueDeploy(client, fixture)
             @Sendable func followed() async throws -> String? {
                 try await client.execute(uri: "/metrics", method: .get, headers: fixture.auth) { response in
                     String(buffer: response.body).split(separator: "\n")
@@ -432,12 +422,7 @@ struct APITests {
         try await fixture.app.test(.live) { client in
             // No worker runs: the job stays queued, and its log and the app's logs are followed
             // until something ends them.
-            let job = try await client.execute(
-                uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
-                body: try Self.archive([("Dockerfile", "FROM scratch\n")])
-            ) { response in
-                try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
-            }
+            let job = try await Self.queueDeploy(client, fixture)
             // Each on a connection of its own, read until the server closes it (at most 10 s).
             let port = try #require(client.port)
             let followers = ["/v1/jobs/\(job.id)/log?follow=1", "/v1/apps/app1/logs?follow=1"].map { uri in
@@ -457,6 +442,17 @@ struct APITests {
                 #expect(answer?.hasSuffix(ending) == true, "\(answer ?? "still open after 10 s")")
             }
             #expect(ContinuousClock.now - revoked < .seconds(4))
+        }
+    }
+
+    /// Queues a deploy of `app1` (a Dockerfile alone) and returns its job: with no worker in
+    /// these tests, it stays queued.
+    private static func queueDeploy(_ client: any TestClientProtocol, _ fixture: Fixture) async throws -> JobInfo {
+        try await client.execute(
+            uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
+            body: try archive([("Dockerfile", "FROM scratch\n")])
+        ) { response in
+            try JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
         }
     }
 
