@@ -185,8 +185,8 @@ public struct AppStore: Sendable {
                 let release = try ReleaseRecord.fetchOne(db, key: ["app": app.rawValue, "version": version])
             else { return false }
             let environment = try Self.environment(of: app, in: db)
-            return release.instances == record.instances && release.memoryBytes == record.memoryBytes
-                && release.nanoCpus == record.nanoCpus && release.environment == environment
+            return release.instances == record.instances && release.limits == record.limits
+                && release.environment == environment
         }
     }
 

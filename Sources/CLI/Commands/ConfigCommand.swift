@@ -54,8 +54,8 @@ extension Mini {
             }
 
             func run() throws {
+                // An argument was checked by validate(); one read from standard input is checked there.
                 let token = try token.flatMap { $0 == "-" ? nil : $0 } ?? Self.readFromStandardInput()
-                try Self.check(token)
                 var file = try ConfigFile.load()
                 file.token = token
                 try file.save()
@@ -92,7 +92,9 @@ extension Mini {
                 guard let line = readLine(strippingNewline: true) else {
                     throw ValidationError("no token on standard input; pass it as mini config set-token < FILE")
                 }
-                return line.trimmingCharacters(in: .whitespaces)
+                let token = line.trimmingCharacters(in: .whitespaces)
+                try check(token)
+                return token
             }
         }
 

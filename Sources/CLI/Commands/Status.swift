@@ -58,25 +58,24 @@ extension APIClient {
     ) async throws {
         // stdout carries only the job id or the JSON when a script asks for them.
         let say = output.json || output.returnAtOnce ? Terminal.error : Terminal.output
-        let printJSON = { (result: ChangeAccepted) in
-            if output.json {
-                Terminal.output(try JobDisplay.json(ChangeOutcome(job: result.job, changed: result.changed ?? true)))
-            }
+        let changed = accepted.changed ?? true
+        let printJSON = { (job: JobInfo?) in
+            if output.json { Terminal.output(try JobDisplay.json(ChangeOutcome(job: job, changed: changed))) }
         }
-        guard accepted.changed ?? true else {
+        guard changed else {
             say("\(change): \(app) already is so; no new release")
-            return try printJSON(accepted)
+            return try printJSON(accepted.job)
         }
         guard let job = accepted.job else {
             say("saved; \(app) has no release yet, so the \(change) applies at its first deploy")
-            return try printJSON(accepted)
+            return try printJSON(nil)
         }
         if output.returnAtOnce {
             say("job \(job.id) queued: the \(change) of \(app)")
-            return output.json ? try printJSON(accepted) : Terminal.output("\(job.id)")
+            return output.json ? try printJSON(job) : Terminal.output("\(job.id)")
         }
         let ended = try await follow(job, line: say)
-        try printJSON(ChangeAccepted(job: ended, changed: true))
+        try printJSON(ended)
         guard ended.state == .succeeded else {
             throw CLIFailure(
                 "\(change) of \(app) \(ended.state.rawValue): \(ended.error ?? ended.reason ?? "no reason given")")
