@@ -1,3 +1,4 @@
+import MiniCore
 import Store
 
 /// Settings of the HTTP API, with their defaults.
@@ -37,6 +38,9 @@ public struct APIConfiguration: Sendable {
     /// More metrics for `/metrics`, such as the proxy's when it runs in the same process.
     /// Default none.
     public var additionalMetrics: (@Sendable (inout PrometheusText) async -> Void)?
+    /// Labels the one-off containers (`mini run`) this API runs; the reconciler of the same
+    /// process removes those of other owners. Default: a new one.
+    public var oneOffOwner = OneOffOwner()
 
     public init(dataDirectory: DataDirectory) {
         self.dataDirectory = dataDirectory

@@ -24,6 +24,8 @@ public func makeAPIRouter(
     let apps = AppStore(database: database)
     AppRoutes(configuration: configuration, apps: apps, queue: queue).register(on: v1)
     AppLogRoutes(apps: apps, docker: docker, followedStreams: followedStreams).register(on: v1)
+    RunRoutes(apps: apps, docker: docker, owner: configuration.oneOffOwner, followedStreams: followedStreams)
+        .register(on: v1)
     DomainRoutes(configuration: configuration, apps: apps).register(on: v1)
     AppDestroyRoutes(configuration: configuration, apps: apps, queue: queue, docker: docker).register(on: v1)
     return router

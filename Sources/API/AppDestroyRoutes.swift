@@ -25,7 +25,9 @@ struct AppDestroyRoutes {
         }
         try await stopJobs(of: name)
         do {
-            for container in try await docker.listContainers(labels: ["mini.app": name.rawValue], all: true) {
+            let instances = try await docker.listContainers(labels: [ContainerLabel.app: name.rawValue], all: true)
+            let oneOffs = try await docker.listContainers(labels: [ContainerLabel.oneOff: name.rawValue], all: true)
+            for container in instances + oneOffs {
                 // A worker may be removing the same container right now (a drain).
                 try await Self.toleratingConflict {
                     try await docker.removeContainer(container.id, force: true, ignoreMissing: true)

@@ -31,7 +31,7 @@ struct AppRoutes {
     /// Creates an app without deploying it, as `heroku create` does: its env, scale and
     /// limits can then be set before the first deploy, which uses them.
     @Sendable func create(request: Request, context: MiniRequestContext) async throws -> Response {
-        let body = try await decode(CreateAppRequest.self, from: request, context: context)
+        let body = try await request.decodeJSON(CreateAppRequest.self, context: context)
         let name = try AppName.fromRequest(body.name)
         guard try apps.createApp(name) else {
             throw APIError.conflict("\(name) exists already; deploy to it with mini deploy --app \(name)")
@@ -65,7 +65,7 @@ struct AppRoutes {
 
     @Sendable func patchEnvironment(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
-        let patch = try await decode(EnvironmentPatch.self, from: request, context: context)
+        let patch = try await request.decodeJSON(EnvironmentPatch.self, context: context)
         for key in Array(patch.set.keys) + patch.unset {
             if let problem = EnvironmentKey.problem(with: key) { throw APIError.badRequest(problem) }
         }
@@ -86,7 +86,7 @@ struct AppRoutes {
 
     @Sendable func scale(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
-        let body = try await decode(ScaleRequest.self, from: request, context: context)
+        let body = try await request.decodeJSON(ScaleRequest.self, context: context)
         let allowed = ScaleRequest.allowedInstances
         guard allowed.contains(body.instances) else {
             throw APIError.badRequest("instances must be between \(allowed.lowerBound) and \(allowed.upperBound)")
@@ -99,7 +99,7 @@ struct AppRoutes {
 
     @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
-        let body = try await decode(Limits.self, from: request, context: context)
+        let body = try await request.decodeJSON(Limits.self, context: context)
         if let memory = body.memoryBytes, memory < 6 * 1024 * 1024 {
             throw APIError.badRequest("the memory limit must be at least 6m (the engine's minimum)")
         }
@@ -123,7 +123,7 @@ struct AppRoutes {
         let bytes = try await request.collectBody(upTo: 64 * 1024)
         let body =
             bytes.readableBytes == 0
-            ? RollbackRequest() : try await decode(RollbackRequest.self, from: request, context: context)
+            ? RollbackRequest() : try await request.decodeJSON(RollbackRequest.self, context: context)
         guard let current = app.currentRelease else {
             throw APIError.conflict("\(app.name) has no release to roll back from; deploy it first")
         }
@@ -168,16 +168,6 @@ struct AppRoutes {
         let pending = try queue.jobs(app: name, limit: 10_000).contains { !$0.state.isFinal }
         guard try pending || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
         return (try queue.enqueueRelease(app: name, change: change), true)
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, from request: Request, context: MiniRequestContext) async throws
-        -> T
-    {
-        do {
-            return try await request.decode(as: type, context: context)
-        } catch {
-            throw APIError.badRequest("the request body is not valid JSON for this call: \(error)")
-        }
     }
 
     private static func describe(_ limits: Limits) -> String {

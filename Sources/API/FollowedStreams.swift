@@ -1,7 +1,7 @@
 import Synchronization
 
-/// How many followed streams (`?follow=1` build and app logs) are open now: each holds a
-/// connection and polls until its client goes away, so `/metrics` shows them.
+/// How many followed streams (`?follow=1` build and app logs, and one-off runs) are open now:
+/// each holds a connection until it ends or its client goes away, so `/metrics` shows them.
 final class FollowedStreams: Sendable {
     private let open = Atomic<Int>(0)
 

@@ -85,7 +85,27 @@ struct APIClient: Sendable {
     func streamLines(_ path: String, query: [String: String?] = [:], line: (String) -> Void)
         async throws
     {
-        let response = try await send(request(path, query: query), timeout: Self.streamTimeout)
+        try await streamLines(
+            try request(path, query: query), path: path,
+            whenBroken: "what runs on the server goes on: check it with mini status or mini jobs", line: line)
+    }
+
+    /// `POST path` with a JSON body, calling `line` for each line of the answer as soon as it
+    /// has arrived. `whenBroken` says what a broken connection means for the call.
+    func streamLines<Body: Encodable>(
+        posting body: Body, to path: String, whenBroken: String, line: (String) -> Void
+    ) async throws {
+        var request = try request(path)
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder.mini.encode(body)))
+        request.headers.add(name: "Content-Type", value: "application/json")
+        try await streamLines(request, path: path, whenBroken: whenBroken, line: line)
+    }
+
+    private func streamLines(
+        _ request: HTTPClientRequest, path: String, whenBroken: String, line: (String) -> Void
+    ) async throws {
+        let response = try await send(request, timeout: Self.streamTimeout)
         var pending = ByteBuffer()
         do {
             for try await var chunk in response.body {
@@ -99,8 +119,7 @@ struct APIClient: Sendable {
             }
         } catch {
             throw CLIFailure(
-                "the connection to \(endpoint.host) broke while reading \(path) (\(error)); what runs on the "
-                    + "server goes on: check it with mini status or mini jobs",
+                "the connection to \(endpoint.host) broke while reading \(path) (\(error)); \(whenBroken)",
                 exitCode: .unreachable
             )
         }

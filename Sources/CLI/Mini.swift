@@ -21,11 +21,12 @@ struct Mini: AsyncParsableCommand {
             (a job goes on on the server)
               4  authentication failed (missing or wrong token)
               130  Ctrl-C while following a job, which goes on (mini says how to follow or cancel it)
+            mini run exits with the command's own exit status once the command has run.
             """,
         version: MiniVersion.current,
         subcommands: [
             Deploy.self, Status.self, Logs.self, Jobs.self, Cancel.self, Apps.self, Releases.self, Rollback.self,
-            Env.self, Scale.self, Restart.self, LimitsCommand.self, Domains.self, ConfigCommand.self, Version.self,
+            Run.self, Env.self, Scale.self, Restart.self, LimitsCommand.self, Domains.self, ConfigCommand.self, Version.self,
         ]
     )
 

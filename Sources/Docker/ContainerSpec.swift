@@ -61,6 +61,11 @@ public struct ContainerSpec: Sendable, Hashable {
     /// options (json-file, unbounded, unless the daemon is configured otherwise) when nil.
     public var logRotation: LogRotation?
 
+    /// `variables` as the engine takes them: `KEY=value`, sorted by key.
+    public static func environment(_ variables: [String: String]) -> [String] {
+        variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
     public init(
         name: String,
         image: String,

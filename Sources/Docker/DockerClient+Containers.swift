@@ -53,6 +53,18 @@ extension DockerClient {
         )
     }
 
+    /// Waits until a container is not running (at once if it is not) and returns the exit
+    /// status of its process. Waits as long as that takes.
+    public func waitForExit(_ container: String) async throws -> Int {
+        struct Exit: Decodable {
+            var statusCode: Int
+            enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
+        }
+        let exit = try await call(
+            .POST, "/containers/\(Self.pathSegment(container))/wait", as: Exit.self, deadline: .distantFuture)
+        return exit.statusCode
+    }
+
     /// What the engine knows about a container, by id or name.
     /// - Throws: ``DockerError`` with code ``DockerError/Code/notFound`` for an unknown one.
     public func inspectContainer(_ container: String) async throws -> ContainerInfo {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MiniCore
 import NIOCore
 import NIOHTTP1
 
@@ -14,7 +15,7 @@ extension DockerClient {
     ///   - since: Replay the events since this time first, so none is lost between a look at
     ///     the current state and the start of the stream.
     public func events(
-        label: String = "mini.app",
+        label: String = ContainerLabel.app,
         actions: [DockerEvent.Action] = [.start, .die, .destroy],
         since: Date? = nil
     ) -> DockerEvents {

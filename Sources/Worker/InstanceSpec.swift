@@ -1,4 +1,5 @@
 import Docker
+import MiniCore
 import Store
 
 /// How mini runs an instance of a release: one place, for the deploy pipeline and the
@@ -26,8 +27,11 @@ enum InstanceSpec {
         environment["PORT"] = String(containerPort)
         return ContainerSpec(
             name: name(app: app, version: version, index: index), image: image,
-            env: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            labels: ["mini.app": app, "mini.release": String(version), "mini.instance": String(index)],
+            env: ContainerSpec.environment(environment),
+            labels: [
+                ContainerLabel.app: app, ContainerLabel.release: String(version),
+                ContainerLabel.instance: String(index),
+            ],
             publishedPort: .init(containerPort: containerPort, hostPort: hostPort),
             memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus,
             restartPolicy: .unlessStopped, runsInit: true, logRotation: logRotation

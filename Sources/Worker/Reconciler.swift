@@ -12,7 +12,8 @@ import Synchronization
 /// container is missing or dead is recreated on its recorded port (with backoff; one that
 /// keeps dying is marked `crashed`), one the engine is restarting is `crashed` until it
 /// answers again, containers with mini labels that no instance wants are removed, and only
-/// running instances that answer are routed. Apps with a running job are left to their
+/// running instances that answer are routed. One-off containers (`mini run`) that lost their
+/// run are removed too. Apps with a running job are left to their
 /// worker, and every write is conditional on the row being as it was read, so a pass that
 /// read before a worker's publish never undoes it.
 public struct Reconciler: Service {
@@ -27,10 +28,14 @@ public struct Reconciler: Service {
     let abandonedDrainAfter: Duration
     let logger: Logger
     private let backoff = RecreateBackoff()
+    /// The owner of the one-off containers the API of this process runs; those of other
+    /// owners belong to an earlier process and have lost their clients.
+    let oneOffOwner: OneOffOwner
 
     public init(
         queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .instanceProbes,
-        interval: Duration = .seconds(2), abandonedDrainAfter: Duration = .seconds(70), logger: Logger
+        interval: Duration = .seconds(2), abandonedDrainAfter: Duration = .seconds(70),
+        oneOffOwner: OneOffOwner = OneOffOwner(), logger: Logger
     ) {
         self.apps = AppStore(database: queue.database)
         self.queue = queue
@@ -38,6 +43,7 @@ public struct Reconciler: Service {
         self.httpClient = httpClient
         self.interval = interval
         self.abandonedDrainAfter = abandonedDrainAfter
+        self.oneOffOwner = oneOffOwner
         self.logger = logger
     }
 
@@ -62,7 +68,9 @@ public struct Reconciler: Service {
     /// One pass over every app.
     public func reconcile() async throws {
         let busy = Set(try queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
-        let containers = try await docker.listContainers(all: true).filter { $0.labels["mini.app"] != nil }
+        let everything = try await docker.listContainers(all: true)
+        await removeFinishedOneOffs(everything.filter { $0.labels[ContainerLabel.oneOff] != nil })
+        let containers = everything.filter { $0.labels[ContainerLabel.app] != nil }
         let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted = Set<String>()
         for app in try apps.apps() where !busy.contains(app.name) {
@@ -73,9 +81,32 @@ public struct Reconciler: Service {
             }
         }
         for container in containers where !wanted.contains(container.name) {
-            let app = container.labels["mini.app"] ?? ""
+            let app = container.labels[ContainerLabel.app] ?? ""
             guard !busy.contains(app), Date().timeIntervalSince(container.created) > 30 else { continue }
             logger.info("removing a container no release wants", metadata: ["container": "\(container.name)"])
+            try? await docker.removeContainer(container.id, force: true, ignoreMissing: true)
+        }
+    }
+
+    /// Removes the one-off containers whose run is over. The API removes each when its
+    /// command ends or its client goes; left are those of other owners (an earlier process),
+    /// those never started a minute after they were created (their request failed before),
+    /// and those ended a minute ago (their removal failed).
+    private func removeFinishedOneOffs(_ containers: [ContainerSummary]) async {
+        let aMinuteAgo = Date().addingTimeInterval(-60)
+        for container in containers {
+            var finished = container.labels[ContainerLabel.oneOffOwner] != oneOffOwner.rawValue
+            switch container.state {
+            case .created:
+                finished = finished || container.created < aMinuteAgo
+            case .exited, .dead:
+                let info = try? await docker.inspectContainer(container.id)
+                finished = finished || (info?.finishedAt.map { $0 < aMinuteAgo } ?? false)
+            default:
+                break
+            }
+            guard finished else { continue }
+            logger.info("removing a finished one-off container", metadata: ["container": "\(container.name)"])
             try? await docker.removeContainer(container.id, force: true, ignoreMissing: true)
         }
     }

@@ -148,13 +148,10 @@ final class MinidProcess {
     }
 }
 
-/// Removes the containers and images of `apps` from the engine.
+/// Removes the containers (instances and one-offs) and images of `apps` from the engine.
 func removeDockerResources(apps: [String]) async {
     for app in apps {
-        let containers = try? await run(
-            URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-aq", "--filter", "label=mini.app=\(app)"]
-        )
-        let ids = (containers?.stdout ?? "").split(separator: "\n").map(String.init)
+        let ids = await containers(labelled: "mini.app=\(app)") + containers(labelled: "mini.run=\(app)")
         if !ids.isEmpty { _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rm", "-f"] + ids) }
         let images = try? await run(
             URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"]
@@ -164,6 +161,12 @@ func removeDockerResources(apps: [String]) async {
             _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rmi", "-f"] + imageIDs.sorted())
         }
     }
+}
+
+/// The ids of the engine's containers, running or not, that carry `label` (`key=value`).
+func containers(labelled label: String) async -> [String] {
+    let listed = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-aq", "--filter", "label=\(label)"])
+    return (listed?.stdout ?? "").split(separator: "\n").map(String.init)
 }
 
 /// Runs `body` against a fresh, ready `minid` with a fresh app name (`<prefix>-xxxxxx`) and

@@ -7,7 +7,7 @@ import Testing
 
 /// The queue's claim and lease fencing, on a real SQLite file.
 @Suite("job queue leases")
-struct LeaseTests {
+final class LeaseTests {
     let directory: DataDirectory
     let queue: JobQueue
 
@@ -20,6 +20,8 @@ struct LeaseTests {
         configuration.retryBackoff = 0.05
         queue = JobQueue(database: try MiniDatabase(path: directory.databasePath), configuration: configuration)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory.root) }
 
     func enqueue(_ app: String) throws -> JobInfo {
         try queue.enqueue(app: try AppName(app), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }

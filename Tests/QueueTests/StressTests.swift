@@ -9,7 +9,7 @@ import Testing
 /// (bench/queue) in its `worker` role, which claims through the real ``JobQueue`` and logs
 /// every claim with the queue's own timestamps.
 @Suite("job queue with several worker processes", .serialized)
-struct StressTests {
+final class StressTests {
     let directory: DataDirectory
     let queue: JobQueue
     let lease: TimeInterval = 1.5
@@ -23,6 +23,8 @@ struct StressTests {
         configuration.leaseDuration = lease
         queue = JobQueue(database: try MiniDatabase(path: directory.databasePath), configuration: configuration)
     }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory.root) }
 
     @Test("4 processes claim 3,000 jobs, some abandoned: none lost, none held by two live leases, each completed once")
     func manyProcesses() async throws {

@@ -61,27 +61,11 @@ extension Mini {
             @OptionGroup var output: ReleaseOutputOptions
             @OptionGroup var api: APIOptions
 
-            func validate() throws { _ = try values() }
+            func validate() throws { _ = try Env.values(of: pairs) }
 
             func run() async throws {
-                try await Env.patch(app: app, EnvironmentPatch(set: try values()), output: output, api: api)
-            }
-
-            /// The pairs as a dictionary; a usage error for a pair without `=`, a bad key or a
-            /// key given twice.
-            private func values() throws -> [String: String] {
-                var values: [String: String] = [:]
-                for pair in pairs {
-                    guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                        throw ValidationError("'\(pair)' is not KEY=VALUE")
-                    }
-                    let key = String(pair[..<equals])
-                    try Env.check(key)
-                    guard values.updateValue(String(pair[pair.index(after: equals)...]), forKey: key) == nil else {
-                        throw ValidationError("\(key) is given twice")
-                    }
-                }
-                return values
+                try await Env.patch(
+                    app: app, EnvironmentPatch(set: try Env.values(of: pairs)), output: output, api: api)
             }
         }
 
@@ -105,6 +89,23 @@ extension Mini {
             func run() async throws {
                 try await Env.patch(app: app, EnvironmentPatch(unset: keys), output: output, api: api)
             }
+        }
+
+        /// `KEY=VALUE` pairs as a dictionary; a usage error for a pair without `=`, a bad key
+        /// or a key given twice.
+        static func values(of pairs: [String]) throws -> [String: String] {
+            var values: [String: String] = [:]
+            for pair in pairs {
+                guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                    throw ValidationError("'\(pair)' is not KEY=VALUE")
+                }
+                let key = String(pair[..<equals])
+                try check(key)
+                guard values.updateValue(String(pair[pair.index(after: equals)...]), forKey: key) == nil else {
+                    throw ValidationError("\(key) is given twice")
+                }
+            }
+            return values
         }
 
         static func check(_ key: String) throws {

@@ -1,0 +1,87 @@
+import Docker
+import Foundation
+import Hummingbird
+import MiniCore
+import NIOCore
+import Store
+
+/// `POST /v1/apps/{app}/run`: runs a one-off command in a new container of the app's current
+/// release (see ``OneOffRun``) and answers its output as it comes, one JSON ``RunEvent`` per
+/// line, ending with its exit status. The container goes when the command ends, and when
+/// the client goes first (as a `heroku run` dyno does when its terminal closes).
+struct RunRoutes {
+    let apps: AppStore
+    let docker: DockerClient
+    let owner: OneOffOwner
+    let followedStreams: FollowedStreams
+
+    func register(on group: RouterGroup<MiniRequestContext>) {
+        group.post("apps/:app/run", use: run)
+    }
+
+    @Sendable func run(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try context.parameters.appName()
+        let app = try apps.existingApp(name)
+        // Collected into the request, not only read: watching for the client to go (below)
+        // then reads on from the body's end. Reading an already read body to its end there
+        // traps in Hummingbird 2.28 (a request stream source deinited unfinished).
+        var collected = request
+        _ = try await collected.collectBody(upTo: context.maxUploadSize)
+        let body = try await collected.decodeJSON(RunRequest.self, context: context)
+        try Self.validate(body)
+        guard let current = app.currentRelease,
+            let release = try apps.releases(of: name).first(where: { $0.version == current })
+        else {
+            throw APIError.conflict("\(name) has no release to run a command in; deploy it first")
+        }
+        let oneOff = OneOffRun(docker: docker, app: name, release: release, request: body, owner: owner)
+        let container = try await Self.creating(oneOff, of: name)
+        context.logger.info(
+            "one-off run", metadata: ["app": "\(name)", "release": "\(current)", "container": "\(oneOff.spec.name)"])
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-ndjson"
+        headers[.cacheControl] = "no-cache"
+        // Watching for the client to go closes the connection when the answer ends.
+        headers[.connection] = "close"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { [collected] writer in
+                try await followedStreams.counting {
+                    try await collected.body.consumeWithCancellationOnInboundClose { _ in
+                        try await oneOff.run(container: container) { event in
+                            var line = ByteBuffer(bytes: try JSONEncoder.mini.encode(event))
+                            line.writeInteger(UInt8(ascii: "\n"))
+                            try await writer.write(line)
+                        }
+                    }
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// A command to run and variable names that can be set; 400 otherwise.
+    private static func validate(_ body: RunRequest) throws {
+        guard let program = body.command.first, !program.isEmpty else {
+            throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"]")
+        }
+        for key in body.env.keys {
+            if let problem = EnvironmentKey.problem(with: key) { throw APIError.badRequest(problem) }
+        }
+    }
+
+    /// Creates the run's container; the engine's refusals as API errors.
+    private static func creating(_ oneOff: OneOffRun, of app: AppName) async throws -> String {
+        do {
+            return try await oneOff.create()
+        } catch let error as DockerError where error.code == .daemonUnreachable {
+            throw APIError.unavailable("the Docker engine does not answer; start dockerd and try again")
+        } catch let error as DockerError where error.code == .notFound {
+            throw APIError.conflict(
+                "the image of \(app)'s release v\(oneOff.release) is gone from the engine: \(error.message); "
+                    + "deploy again")
+        } catch let error as DockerError {
+            throw APIError.unavailable("the Docker engine could not create the run's container: \(error.message)")
+        }
+    }
+}

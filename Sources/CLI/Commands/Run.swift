@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import MiniCore
+
+extension Mini {
+    /// `mini run [-e KEY=VALUE]... <app> <command> [args...]`
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a one-off command in a new container of an app's current release.",
+            discussion: """
+                As heroku run or dokku run: the command runs with the release's image, environment and \
+                limits, in a container of its own that gets no traffic and is removed when the command \
+                ends. Its stdout and stderr are printed as they come, and mini exits with the command's \
+                exit status. Ctrl-C or a lost connection stops the command; it gets no terminal and no \
+                stdin, and may run for up to 6 hours.
+
+                The command replaces the image's CMD (its ENTRYPOINT stays) and is not run through a \
+                shell: for pipes or $VARIABLES, run one. Options of mini go before the app; everything \
+                after the app is the command.
+
+                  mini run shop rake db:migrate
+                  mini run -e DEBUG=1 shop ./bin/check --all
+                  mini run shop sh -c 'echo $DATABASE_URL | cut -d@ -f2'
+                """
+        )
+
+        @Option(name: [.customShort("e"), .customLong("env")], help: "KEY=VALUE set for this run only (repeatable).")
+        var env: [String] = []
+
+        @OptionGroup var api: APIOptions
+
+        @Argument(help: "The app.", transform: AppName.argument)
+        var app: AppName
+
+        @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
+        var command: [String] = []
+
+        func validate() throws {
+            _ = try Env.values(of: env)
+            guard !arguments.isEmpty else {
+                throw ValidationError("give the command to run after the app: mini run \(app) COMMAND [ARGS...]")
+            }
+        }
+
+        /// The command; a `--` before it is the usual end of options, not part of it.
+        private var arguments: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+
+        func run() async throws {
+            let request = RunRequest(command: arguments, env: try Env.values(of: env))
+            var outcome = Outcome()
+            try await InterruptNotice.whileRunning(saying: "mini: interrupted; the command is stopped on the server") {
+                try await api.client().streamLines(
+                    posting: request, to: "/v1/apps/\(app)/run",
+                    whenBroken: "the command is stopped on the server when its connection breaks"
+                ) { line in outcome.read(line, app: app) }
+            }
+            if let error = outcome.error { throw CLIFailure(error) }
+            guard let status = outcome.exitStatus else {
+                throw CLIFailure(
+                    "the server ended the run without the command's exit status; see minid's log",
+                    exitCode: .unreachable)
+            }
+            if status != 0 { throw ExitCode(Int32(truncatingIfNeeded: status)) }
+        }
+
+        /// What the run's answer said, line by line.
+        private struct Outcome {
+            var exitStatus: Int?
+            var error: String?
+
+            /// Prints an output line where the command wrote it; keeps the end.
+            mutating func read(_ line: String, app: AppName) {
+                guard let event = try? JSONDecoder.mini.decode(RunEvent.self, from: Data(line.utf8)) else { return }
+                if let container = event.container, Terminal.stderrIsTerminal {
+                    Terminal.error("Running on \(app) v\(event.release ?? 0) in \(container)...")
+                }
+                if let text = event.text {
+                    if event.stream == "stderr" { Terminal.error(text) } else { Terminal.output(text) }
+                }
+                if let status = event.exitCode { exitStatus = status }
+                if let error = event.error { self.error = error }
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// `POST /v1/apps/{app}/run` body: a one-off command (a migration, a console task) in a new
+/// container of the app's current release, as `heroku run` or `dokku run` does.
+public struct RunRequest: Codable, Sendable, Equatable {
+    /// The command and its arguments, replacing the image's `CMD` (its `ENTRYPOINT` stays);
+    /// not run through a shell.
+    public var command: [String]
+    /// Variables set for this run only, on top of the release's environment.
+    public var env: [String: String]
+
+    public init(command: [String], env: [String: String] = [:]) {
+        self.command = command
+        self.env = env
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        command = try container.decode([String].self, forKey: .command)
+        env = try container.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+    }
+}
+
+/// One line of the answer to `POST /v1/apps/{app}/run` (`application/x-ndjson`): first the
+/// run's container and release, then its output line by line, and last its exit code, or an
+/// error when the command could not run to its end.
+public struct RunEvent: Codable, Sendable, Equatable {
+    /// The one-off container, on the first line.
+    public var container: String?
+    /// The release it runs, on the first line.
+    public var release: Int?
+    /// `stdout` or `stderr`, with `text`.
+    public var stream: String?
+    /// One line of output, without its newline.
+    public var text: String?
+    /// The command's exit status, on the last line.
+    public var exitCode: Int?
+    /// Why the command did not run to its end, on the last line instead of `exitCode`.
+    public var error: String?
+
+    public init(
+        container: String? = nil, release: Int? = nil, stream: String? = nil, text: String? = nil,
+        exitCode: Int? = nil, error: String? = nil
+    ) {
+        self.container = container
+        self.release = release
+        self.stream = stream
+        self.text = text
+        self.exitCode = exitCode
+        self.error = error
+    }
+}
+
+/// The labels mini puts on the containers it creates, by which it finds them again.
+public enum ContainerLabel {
+    /// The app of an instance container (the reconciler keeps these in line with the store).
+    public static let app = "mini.app"
+    /// The app of a one-off container (`mini run`), which the reconciler leaves alone while
+    /// its run lasts.
+    public static let oneOff = "mini.run"
+    /// Which process's API runs a one-off container (see ``OneOffOwner``).
+    public static let oneOffOwner = "mini.run.owner"
+    /// The release version a container runs.
+    public static let release = "mini.release"
+    /// The index of an instance container.
+    public static let instance = "mini.instance"
+}
+
+/// Marks the one-off containers an API runs, so that the reconciler in the same process
+/// (`minid serve` or `minid api`) tells them from those of an earlier process, whose clients
+/// are gone with it.
+public struct OneOffOwner: Sendable, Hashable {
+    public let rawValue: String
+
+    /// A new owner, unlike any before.
+    public init() { rawValue = UUID().uuidString }
+}

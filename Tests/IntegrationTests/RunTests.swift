@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// `mini run`: one-off commands in a release's image, against real containers.
+@Suite("mini run, end to end", .serialized)
+struct RunTests {
+    /// Also: a silence longer than the API's idle timeout is waited out.
+    @Test("a one-off command runs with the release's environment; its output and exit status come back; it goes")
+    func oneOffCommand() async throws {
+        try await withMinid(app: "r", extraArguments: ["--api-idle-timeout", "2"]) { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            let env = try await minid.mini(["env", "set", app, "GREETING=hello there"])
+            try #require(env.status == 0, "\(env.stdout)\(env.stderr)")
+
+            let script = """
+                echo "$GREETING|$EXTRA|$PORT"; echo to-stderr >&2; /bin/busybox sleep 3; echo after-silence; exit 7
+                """
+            let result = try await minid.mini(["run", "-e", "EXTRA=x", app, "/bin/busybox", "sh", "-c", script])
+            #expect(result.status == 7, "\(result.stderr)")
+            #expect(result.stdout == "hello there|x|8080\nafter-silence\n")
+            #expect(result.stderr.contains("to-stderr\n"), "\(result.stderr)")
+            #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "the one-off container was left behind")
+
+            let viaSeparator = try await minid.mini(["run", app, "--", "/bin/busybox", "echo", "--not-an-option"])
+            #expect(viaSeparator.status == 0 && viaSeparator.stdout == "--not-an-option\n", "\(viaSeparator)")
+            let missing = try await minid.mini(["run", app, "/no/such/program"])
+            #expect(missing.status == 127, "the engine's init reports a missing program as 127: \(missing)")
+        }
+    }
+
+    @Test("a client killed with SIGKILL stops its command, and a minid killed mid-run removes the orphan on restart")
+    func lostClients() async throws {
+        try await withMinid(app: "q") { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            let client = try launchMini(
+                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
+                output: work.url.appendingPathComponent("client.out"))
+            try await waitUntil(timeout: .seconds(20)) {
+                (try? String(contentsOf: work.url.appendingPathComponent("client.out"), encoding: .utf8))?
+                    .contains("started") == true
+            }
+            #expect(await containers(labelled: "mini.run=\(app)").count == 1)
+            kill(client.processIdentifier, SIGKILL)
+            try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+
+            let orphaned = try launchMini(
+                ["run", app, "/bin/busybox", "sleep", "120"], on: minid,
+                output: work.url.appendingPathComponent("orphan.out"))
+            defer { kill(orphaned.processIdentifier, SIGKILL) }
+            try await waitUntil(timeout: .seconds(20)) { await containers(labelled: "mini.run=\(app)").count == 1 }
+            #expect(
+                orphaned.isRunning,
+                "\((try? String(contentsOf: work.url.appendingPathComponent("orphan.out"), encoding: .utf8)) ?? "")")
+            try await minid.killAndRestart()
+            try await waitUntil(timeout: .seconds(10)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+        }
+    }
+
+    @Test("refusals: an unknown app, an app without a release, no command, a bad variable name")
+    func refusals() async throws {
+        try await withMinid(app: "n") { minid, app, _ in
+            let unknown = try await minid.mini(["run", app, "ls"])
+            #expect(unknown.status == 1 && unknown.stderr.contains("no app '\(app)'"), "\(unknown)")
+            let created = try await minid.mini(["apps", "create", app])
+            try #require(created.status == 0, "\(created)")
+            let unreleased = try await minid.mini(["run", app, "ls"])
+            #expect(unreleased.status == 1 && unreleased.stderr.contains("deploy it first"), "\(unreleased)")
+            let noCommand = try await minid.mini(["run", app])
+            #expect(noCommand.status == 2, "\(noCommand)")
+            let badKey = try await minid.mini(["run", "-e", "1X=y", app, "ls"])
+            #expect(badKey.status == 2 && badKey.stderr.contains("not a valid variable name"), "\(badKey)")
+
+            for body in [#"{"command": []}"#, #"{"command": ["ls"], "env": {"PORT": "1"}}"#, #"{"cmd": "ls"}"#] {
+                let answer = try await run(
+                    URL(fileURLWithPath: "/usr/bin/curl"),
+                    [
+                        "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
+                        "Authorization: Bearer \(minid.token)", "-H", "Content-Type: application/json", "--data", body,
+                        "\(minid.apiURL)/v1/apps/\(app)/run",
+                    ])
+                #expect(answer.stdout == "400", "\(body) answered \(answer.stdout)")
+            }
+        }
+    }
+
+    private func deploy(_ app: String, from work: TemporaryDirectory, on minid: MinidProcess) async throws {
+        let folder = try copyExample("hello", into: work, as: app)
+        let deploy = try await minid.mini(["deploy", folder.path, "--app", app])
+        try #require(deploy.status == 0, "\(deploy.stdout)\(deploy.stderr)")
+    }
+
+    /// Starts `mini arguments` against `minid` without waiting for it; its output goes to `output`.
+    private func launchMini(_ arguments: [String], on minid: MinidProcess, output: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = binary("mini")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(minid.miniEnvironment) { $1 }
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = process.standardOutput
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
