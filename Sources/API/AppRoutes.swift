@@ -4,8 +4,8 @@ import MiniCore
 import Queue
 import Store
 
-/// The app routes: list, create, show, releases, and the changes that make a new release
-/// (env, scale, limits, rollback, restart), each queued as a `release` job.
+/// The app routes: list, create, show, releases, the health check path, and the changes that
+/// make a new release (env, scale, limits, rollback, restart), each queued as a `release` job.
 struct AppRoutes {
     let configuration: APIConfiguration
     let apps: AppStore
@@ -20,6 +20,7 @@ struct AppRoutes {
         group.patch("apps/:app/env", use: patchEnvironment)
         group.put("apps/:app/scale", use: scale)
         group.put("apps/:app/limits", use: limits)
+        group.put("apps/:app/health", use: health)
         group.post("apps/:app/rollback", use: rollback)
         group.post("apps/:app/restart", use: restart)
     }
@@ -115,6 +116,18 @@ struct AppRoutes {
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
+    /// Sets the health check path; it applies from the next release on (a deploy, restart or
+    /// settings change), so it makes none itself.
+    @Sendable func health(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let body = try await request.decodeJSON(HealthCheck.self, context: context)
+        if let path = body.path, let problem = HealthCheck.problem(with: path) {
+            throw APIError.badRequest(problem)
+        }
+        try apps.setHealthPath(of: try AppName(app.name), to: body.path)
+        return try jsonResponse(body)
+    }
+
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         // No body: the release before the current one. A body that is not a rollback request
@@ -188,6 +201,7 @@ struct AppRoutes {
             name: name, url: configuration.url(of: app.name), release: app.currentRelease, scale: app.instances,
             instances: instances,
             limits: Limits(memoryBytes: app.memoryBytes, cpus: app.nanoCpus.map { Double($0) / 1e9 }),
+            healthPath: app.healthPath,
             createdAt: Date(timeIntervalSince1970: app.createdAt)
         )
     }

@@ -65,11 +65,14 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var scale: Int
     public var instances: [InstanceInfo]
     public var limits: Limits
+    /// The path a new instance must answer before it gets traffic; nil for the default
+    /// (see ``HealthCheck``).
+    public var healthPath: String?
     public var createdAt: Date
 
     public init(
         name: AppName, url: String, release: Int?, scale: Int, instances: [InstanceInfo], limits: Limits,
-        createdAt: Date
+        healthPath: String? = nil, createdAt: Date
     ) {
         self.name = name
         self.url = url
@@ -77,7 +80,33 @@ public struct AppInfo: Codable, Sendable, Equatable {
         self.scale = scale
         self.instances = instances
         self.limits = limits
+        self.healthPath = healthPath
         self.createdAt = createdAt
+    }
+}
+
+/// `PUT /v1/apps/{app}/health` body and answer: the path a new instance of the app must
+/// answer over HTTP (any 2xx or 3xx) before it gets traffic, from the next release on.
+public struct HealthCheck: Codable, Sendable, Equatable {
+    /// The most bytes of a path.
+    public static let maxPathBytes = 1024
+    /// What happens without a path of the app's own.
+    public static let defaultCheck = "GET /up, or / when /up answers 404"
+
+    /// The path with its query, if any; nil for the default (``defaultCheck``).
+    public var path: String?
+
+    public init(path: String?) { self.path = path }
+
+    /// What is wrong with `path` as a health check path, or nil when it is a valid one.
+    public static func problem(with path: String) -> String? {
+        guard path.hasPrefix("/") else { return "a health check path starts with /, such as /healthz" }
+        guard path.utf8.count <= maxPathBytes,
+            path.utf8.allSatisfy({ (UInt8(ascii: "!")...UInt8(ascii: "~")).contains($0) && $0 != UInt8(ascii: "#") })
+        else {
+            return "a health check path is at most \(maxPathBytes) printable ASCII characters, without spaces or #"
+        }
+        return nil
     }
 }
 

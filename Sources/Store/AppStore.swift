@@ -231,6 +231,19 @@ public struct AppStore: Sendable {
         }
     }
 
+    /// Sets the path new instances must answer before they get traffic (nil: the default);
+    /// returns whether that changed anything.
+    @discardableResult
+    public func setHealthPath(of app: AppName, to path: String?) throws -> Bool {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE apps SET health_path = ? WHERE name = ? AND health_path IS NOT ?",
+                arguments: [path, app.rawValue, path]
+            )
+            return db.changesCount > 0
+        }
+    }
+
     /// Sets the app's resource limits (nil: none); returns whether that changed anything.
     @discardableResult
     public func setLimits(of app: AppName, memoryBytes: Int64?, nanoCPUs: Int64?) throws -> Bool {

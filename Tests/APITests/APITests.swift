@@ -353,6 +353,36 @@ struct APITests {
         }
     }
 
+    @Test("a health check path is saved, shown with the app, checked, and reset to the default")
+    func healthCheckPath() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            func put(_ json: String) async throws -> HTTPResponse.Status {
+                try await client.execute(
+                    uri: "/v1/apps/shop/health", method: .put, headers: fixture.auth, body: ByteBuffer(string: json)
+                ) { $0.status }
+            }
+            func shown() async throws -> String? {
+                try await client.execute(uri: "/v1/apps/shop", method: .get, headers: fixture.auth) { response in
+                    try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body)).healthPath
+                }
+            }
+            #expect(try await put(#"{"path": "/healthz"}"#) == .notFound, "no app yet")
+            _ = try await client.execute(
+                uri: "/v1/apps", method: .post, headers: fixture.auth, body: ByteBuffer(string: #"{"name": "shop"}"#))
+            #expect(try await shown() == nil)
+            #expect(try await put(#"{"path": "/healthz?deep=1"}"#) == .ok)
+            #expect(try await shown() == "/healthz?deep=1")
+            for bad in [#"{"path": "healthz"}"#, #"{"path": "/a b"}"#, #"{"path": "/a#b"}"#, #"{"path": 3}"#] {
+                #expect(try await put(bad) == .badRequest, "\(bad)")
+            }
+            #expect(try await shown() == "/healthz?deep=1", "a refused path changes nothing")
+            #expect(try await put(#"{"path": null}"#) == .ok)
+            #expect(try await shown() == nil)
+        }
+    }
+
     @Test("query numbers that are not whole numbers in range get 400, not a guess")
     func badQueryNumbers() async throws {
         let fixture = try Fixture()

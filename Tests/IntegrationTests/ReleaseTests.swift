@@ -101,6 +101,31 @@ struct ReleaseTests {
         }
     }
 
+    @Test("the app's health check path gates its next release: a path it does not serve fails it, v1 keeps serving")
+    func healthCheckPath() async throws {
+        try await withMinid(app: "hc", extraArguments: ["--health-timeout", "3"]) { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            let first = try await minid.mini(["deploy", folder.path, "--app", app])
+            try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
+
+            let set = try await minid.mini(["health", "set", app, "/missing"])
+            #expect(set.status == 0 && set.stdout.contains("GET /missing"), "\(set)")
+            let failed = try await minid.mini(["restart", app])
+            #expect(failed.status == 1)
+            #expect(failed.stdout.contains("GET /missing answered 404"), "\(failed.stdout)")
+            let (status, _) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(status == 200, "v1 stopped serving after a failed health check")
+
+            #expect(try await minid.mini(["health", "set", app, "/index.html"]).status == 0)
+            let restarted = try await minid.mini(["restart", app])
+            #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
+            let info = try await minid.mini(["apps", "info", app])
+            #expect(info.stdout.contains("health     GET /index.html"), "\(info.stdout)")
+            let reset = try await minid.mini(["health", "reset", app])
+            #expect(reset.status == 0 && reset.stdout.contains("GET /up, or /"), "\(reset)")
+        }
+    }
+
     @Test("env set reaches the app, rollback restores image and env, scale spreads requests, lost instances come back")
     func envRollbackScaleHeal() async throws {
         try await withMinid(app: "rel") { minid, app, work in

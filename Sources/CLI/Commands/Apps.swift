@@ -70,7 +70,7 @@ extension Mini {
         /// `mini apps info <app> [--json]`
         struct Info: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Show an app: URL, release, instances and their state, limits."
+                abstract: "Show an app: URL, release, instances and their state, limits, health check."
             )
 
             @Argument(help: "The app.", transform: AppName.argument)
@@ -90,7 +90,9 @@ extension Mini {
                         "url        \(info.url)",
                         "release    \(info.release.map { "v\($0)" } ?? "none yet")",
                         "scale      \(info.scale)",
-                    ] + LimitsDisplay.lines(info.limits)
+                    ] + LimitsDisplay.lines(info.limits) + [
+                        "health     \(info.healthPath.map { "GET \($0)" } ?? HealthCheck.defaultCheck)"
+                    ]
                 if !info.instances.isEmpty {
                     lines.append("instances")
                     lines.append(
