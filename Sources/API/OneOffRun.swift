@@ -1,6 +1,7 @@
 import Docker
 import Foundation
 import MiniCore
+import NIOCore
 import Store
 
 /// A one-off command in a new container of a release (`mini run`): the release's image,
@@ -12,8 +13,10 @@ struct OneOffRun: Sendable {
     let spec: ContainerSpec
     let release: Int
 
-    /// How much output the engine keeps while it is streamed: it is read as it comes.
+    /// How much output the engine keeps in its log files (`docker logs` of the container).
     static let logRotation = ContainerSpec.LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
+    /// The most bytes of answer lines gathered for one write.
+    static let writeBytes = 64 << 10
 
     init(docker: DockerClient, app: AppName, release: ReleaseRecord, request: RunRequest, owner: OneOffOwner) {
         var environment = release.environment.merging(request.env) { _, runs in runs }
@@ -33,18 +36,23 @@ struct OneOffRun: Sendable {
         )
     }
 
-    /// Creates the container, not started yet; ``run(container:emit:)`` starts it.
+    /// Creates the container, not started yet; ``run(container:write:)`` starts it.
     func create() async throws -> String {
         try await docker.createContainer(spec)
     }
 
-    /// Starts the created container and passes on its output as it comes, then its exit
-    /// status (or why it could not run to its end), and removes the container, also when
-    /// the caller is cancelled (its client went away) or `emit` fails.
-    func run(container id: String, emit: (RunEvent) async throws -> Void) async throws {
+    /// Starts the created container and writes the answer's lines (see ``RunEvent``): the
+    /// container and release, its output as it comes (lines that arrive together in one
+    /// write), then its exit status, or why it could not run to its end. Removes the
+    /// container, also when the caller is cancelled (its client went away) or `write` fails.
+    func run(container id: String, write: (ByteBuffer) async throws -> Void) async throws {
+        var answer = AnswerLines()
         do {
-            try await emit(RunEvent(container: spec.name, release: release))
-            try await emit(try await output(of: id, emit: emit))
+            try answer.append(RunEvent(container: spec.name, release: release))
+            try await write(answer.take())
+            let end = try await streamOutput(of: id, into: &answer, write: write)
+            try answer.append(end)
+            try await write(answer.take())
         } catch {
             await remove(id)
             throw error
@@ -52,12 +60,17 @@ struct OneOffRun: Sendable {
         await remove(id)
     }
 
-    /// Streams the output and returns the last event: the exit status, or the engine's error.
-    private func output(of id: String, emit: (RunEvent) async throws -> Void) async throws -> RunEvent {
+    /// Writes the output as it comes and returns the last event: the exit status, or the
+    /// engine's error (the lines before it may still wait in `answer`).
+    private func streamOutput(
+        of id: String, into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
+    ) async throws -> RunEvent {
         do {
+            var lines = try await docker.attachOutput(id).makeAsyncIterator()
             try await docker.startContainer(id)
-            for try await line in docker.containerLogs(id, follow: true) {
-                try await emit(RunEvent(stream: line.stream.rawValue, text: line.text))
+            while let line = try await lines.next() {
+                try answer.append(RunEvent(stream: line.stream.rawValue, text: line.text))
+                if !lines.hasPending || answer.bytes >= Self.writeBytes { try await write(answer.take()) }
             }
             return RunEvent(exitCode: try await docker.waitForExit(id))
         } catch let error as DockerError where error.code == .daemonUnreachable {
@@ -73,5 +86,24 @@ struct OneOffRun: Sendable {
         await Task { [docker] in
             try? await docker.removeContainer(id, force: true, ignoreMissing: true)
         }.value
+    }
+}
+
+/// Run events as JSON lines, gathered for one write.
+private struct AnswerLines {
+    private let encoder = JSONEncoder.mini
+    private var buffer = ByteBuffer()
+
+    var bytes: Int { buffer.readableBytes }
+
+    mutating func append(_ event: RunEvent) throws {
+        buffer.writeBytes(try encoder.encode(event))
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// The lines gathered so far, leaving none.
+    mutating func take() -> ByteBuffer {
+        defer { buffer = ByteBuffer() }
+        return buffer
     }
 }

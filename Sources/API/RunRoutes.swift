@@ -48,11 +48,7 @@ struct RunRoutes {
             body: ResponseBody { [collected] writer in
                 try await followedStreams.counting {
                     try await collected.body.consumeWithCancellationOnInboundClose { _ in
-                        try await oneOff.run(container: container) { event in
-                            var line = ByteBuffer(bytes: try JSONEncoder.mini.encode(event))
-                            line.writeInteger(UInt8(ascii: "\n"))
-                            try await writer.write(line)
-                        }
+                        try await oneOff.run(container: container) { try await writer.write($0) }
                     }
                 }
                 try await writer.finish(nil)

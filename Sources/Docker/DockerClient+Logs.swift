@@ -27,6 +27,19 @@ extension DockerClient {
         }
     }
 
+    /// Attaches to the stdout and stderr of a container created without a TTY, as mini creates
+    /// them, and returns its output line by line from then on, until the container stops.
+    ///
+    /// Attach before starting the container to get all of it. Unlike ``containerLogs(_:follow:tail:since:)``
+    /// it does not read the log driver's files: a reader slower than the container slows the
+    /// container down (as `docker run` does) instead of missing what the files rotated away.
+    public func attachOutput(_ container: String) async throws -> ContainerLogs {
+        let body = try await openStream(
+            .POST, "/containers/\(Self.pathSegment(container))/attach",
+            query: [("stream", "1"), ("stdout", "1"), ("stderr", "1")])
+        return ContainerLogs { body }
+    }
+
     /// Sends a request whose answer is a long stream and returns that stream once the engine
     /// has accepted it.
     func openStream(_ method: HTTPMethod, _ path: String, query: [QueryItem]) async throws
@@ -61,6 +74,10 @@ public struct ContainerLogs: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: DecodingBodyIterator<LogLineDecoder>
+
+        /// Whether lines that arrived together with the last one wait: ``next()`` returns one
+        /// at once. Lets a reader write them on together.
+        public var hasPending: Bool { base.hasPending }
 
         public mutating func next() async throws -> LogLine? {
             try await base.next()

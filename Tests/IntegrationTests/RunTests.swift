@@ -23,6 +23,11 @@ struct RunTests {
 
             let viaSeparator = try await minid.mini(["run", app, "--", "/bin/busybox", "echo", "--not-an-option"])
             #expect(viaSeparator.status == 0 && viaSeparator.stdout == "--not-an-option\n", "\(viaSeparator)")
+            // 1.3 MB of output, faster than it is read: every line arrives, in order.
+            let many = try await minid.mini(["run", app, "/bin/busybox", "seq", "1", "200000"])
+            #expect(many.status == 0)
+            #expect(many.stdout == (1...200_000).map { "\($0)\n" }.joined(), "lines lost or reordered")
+
             let missing = try await minid.mini(["run", app, "/no/such/program"])
             #expect(missing.status == 127, "the engine's init reports a missing program as 127: \(missing)")
         }

@@ -67,10 +67,11 @@ extension Mini {
         private struct Outcome {
             var exitStatus: Int?
             var error: String?
+            private let decoder = JSONDecoder.mini
 
             /// Prints an output line where the command wrote it; keeps the end.
             mutating func read(_ line: String, app: AppName) {
-                guard let event = try? JSONDecoder.mini.decode(RunEvent.self, from: Data(line.utf8)) else { return }
+                guard let event = try? decoder.decode(RunEvent.self, from: Data(line.utf8)) else { return }
                 if let container = event.container, Terminal.stderrIsTerminal {
                     Terminal.error("Running on \(app) v\(event.release ?? 0) in \(container)...")
                 }
