@@ -102,7 +102,7 @@ extension ClientHandler {
         switch event {
         case .head(let head, _) where head.status == 101:
             guard exchange.isUpgrade, state.requestComplete else {
-                upstream?.close()  // an unasked-for switch: answered 502 by `upstreamClosed`
+                upstream?.fail()  // an unasked-for switch: answered 502 by `upstreamClosed`
                 return
             }
             acceptUpgrade(head)
@@ -179,14 +179,15 @@ extension ClientHandler {
         guard connection === upstream else { return }
         switch state.phase {
         case .forwarding where !state.responseStarted:
-            if connection.hasCarriedRequests && state.requestComplete && exchange.isReplayable
-                && exchange.failedAttempts == 0
+            if connection.hasCarriedRequests && !connection.hasResponseBytes && state.requestComplete
+                && exchange.isReplayable && exchange.failedAttempts == 0
             {
-                // A kept-alive connection the upstream closed as the request went out: send it
-                // once more on another connection.
+                // A kept-alive connection the upstream closed as the request went out, without
+                // a byte of answer: send it once more, to the next instance if there is one.
                 detachUpstream(reusable: false)
                 exchange.failedAttempts += 1
                 state.retryingUpstream()
+                if let route { poolIndex = (poolIndex + 1) % route.pools.count }
                 acquireUpstream()
             } else {
                 answerLocally(.badGateway)

@@ -111,13 +111,23 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers a request the reader refused, then closes: the stream cannot be resynced. A
-    /// refused head waits until the requests before it are answered; a broken body closes the
-    /// connection at once (its request cannot be completed).
+    /// Answers a request the reader refused with 400 (431 for a head too large), then closes:
+    /// the stream cannot be resynced. The requests before it are answered first.
     private func refuse(_ failure: RequestReader.Failure) {
-        guard failure != .malformedBody else {
-            close()
-            return
+        if failure == .malformedBody {
+            if let head = queue.lastIndex(where: \.isHead) {
+                // A pipelined request not started yet: it goes, with its body so far.
+                queue.removeSubrange(head..<queue.endIndex)
+            } else {
+                // The body of the exchange under way: answered here unless its answer began.
+                queue.removeAll()
+                if state.responseStarted || !(state.phase == .connecting || state.phase == .forwarding) {
+                    close()
+                } else {
+                    answerLocally(.badRequest)
+                }
+                return
+            }
         }
         refusal = failure
         answerRefusal()

@@ -52,7 +52,7 @@ enum HeaderRewriting {
                 }
                 out.write(" HTTP/1.1\r\n")
                 fields.write(from: bytes, into: &out) { field in
-                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) {
+                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) || field.kind.contains(.lookalike) {
                         return false
                     }
                     if !field.kind.isDisjoint(with: .anyForwarding) {
@@ -122,8 +122,10 @@ enum HeaderRewriting {
         var addsChunked = false
         switch framing {
         case .bodiless:
-            // No body may follow, whatever the upstream announced.
+            // No body may follow, whatever the upstream announced; a 1xx or 204 has no length
+            // either (RFC 9110 §8.6), while HEAD's and 304's is the representation's.
             dropTransferEncoding = true
+            dropContentLength = head.status < 200 || head.status == 204
         case .chunked:
             dropContentLength = true
             if !clientSpeaksChunked {
@@ -132,6 +134,11 @@ enum HeaderRewriting {
             }
         case .length:
             break
+        case .untilClose where head.fields.found.contains(.transferEncoding):
+            // A transfer coding not ending with chunked (`gzip`): passed on as it came, ended by
+            // the close; chunking it would apply chunked twice (RFC 9112 §6.1).
+            dropContentLength = true
+            keepAlive = false
         case .untilClose:
             if clientSpeaksChunked {
                 // A length next to the proxy's chunks would contradict them.
@@ -210,6 +217,10 @@ struct HeaderScan: OptionSet {
     static let host = HeaderScan(rawValue: 1 << 10)
     /// Named in the head's `Connection` field (set by ``HeadFields/write(from:leadingFrom:into:keep:)``).
     static let listedInConnection = HeaderScan(rawValue: 1 << 11)
+    /// `X_Forwarded_For` and the like: a name the proxy sets, with `_` for `-`. CGI, WSGI and
+    /// Rack fold both to the same variable (`HTTP_X_FORWARDED_FOR`), so the proxy drops these
+    /// from requests, from trusted proxies too.
+    static let lookalike = HeaderScan(rawValue: 1 << 12)
 
     static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]
 
@@ -230,25 +241,37 @@ struct HeaderScan: OptionSet {
         case 10:
             if equalsIgnoringCase(name, "connection") { return [.hopByHop, .connection] }
             return equalsIgnoringCase(name, "keep-alive") ? .hopByHop : []
-        case 12: return equalsIgnoringCase(name, "x-request-id") ? .requestID : []
+        case 12: return classify(name, as: "x-request-id", .requestID)
         case 14: return equalsIgnoringCase(name, "content-length") ? .contentLength : []
-        case 15: return equalsIgnoringCase(name, "x-forwarded-for") ? .forwardedFor : []
+        case 15: return classify(name, as: "x-forwarded-for", .forwardedFor)
         case 16:
-            if equalsIgnoringCase(name, "x-forwarded-host") { return .forwardedHost }
-            return equalsIgnoringCase(name, "proxy-connection") ? .hopByHop : []
+            if equalsIgnoringCase(name, "proxy-connection") { return .hopByHop }
+            return classify(name, as: "x-forwarded-host", .forwardedHost)
         case 17:
-            if equalsIgnoringCase(name, "x-forwarded-proto") { return .forwardedProto }
-            return equalsIgnoringCase(name, "transfer-encoding") ? .transferEncoding : []
+            if equalsIgnoringCase(name, "transfer-encoding") { return .transferEncoding }
+            return classify(name, as: "x-forwarded-proto", .forwardedProto)
         default: return []
         }
     }
 
-    /// Compares `bytes` with a lowercase ASCII `literal`, ignoring case.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+    /// `kind` when `name` is `literal`, ``lookalike`` when it is with `_` for `-`.
+    private static func classify(_ name: UnsafeRawBufferPointer, as literal: StaticString, _ kind: HeaderScan)
+        -> HeaderScan
+    {
+        if equalsIgnoringCase(name, literal) { return kind }
+        return equalsIgnoringCase(name, literal, underscoresAsDashes: true) ? .lookalike : []
+    }
+
+    /// Compares `bytes` with a lowercase ASCII `literal`, ignoring case, and reading `_` as
+    /// `-` when `underscoresAsDashes`.
+    static func equalsIgnoringCase(
+        _ bytes: UnsafeRawBufferPointer, _ literal: StaticString, underscoresAsDashes: Bool = false
+    ) -> Bool {
         literal.withUTF8Buffer { expected in
             guard bytes.count == expected.count else { return false }
             for index in 0..<bytes.count where bytes[index] | 0x20 != expected[index] {
-                return false
+                guard underscoresAsDashes, bytes[index] == UInt8(ascii: "_"), expected[index] == UInt8(ascii: "-")
+                else { return false }
             }
             return true
         }

@@ -17,6 +17,11 @@ struct RequestReader {
         /// Body bytes with their framing (chunked bodies stay chunked).
         case body(ByteBuffer)
         case end
+
+        var isHead: Bool {
+            if case .head = self { return true }
+            return false
+        }
     }
 
     /// Why the bytes are not a request the proxy forwards.

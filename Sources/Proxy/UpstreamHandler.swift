@@ -15,6 +15,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether the connection already carried a request (a reused one may have been closed by
     /// the upstream in the meantime, which makes a retry safe).
     var hasCarriedRequests = false
+    /// Whether any byte of the response to the last request sent arrived: only a request
+    /// without one may be sent again (the upstream may have acted on it otherwise).
+    private(set) var hasResponseBytes = false
+    /// The connection failed (a reset, a protocol error) rather than closed: a body that
+    /// ends with the connection was cut short, not completed.
+    private var failed = false
 
     private var context: ChannelHandlerContext?
     private var readPending = false
@@ -39,6 +45,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        hasResponseBytes = true
         reader.feed(unwrapInboundIn(data))
         do {
             while let event = try reader.next() {
@@ -50,7 +57,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 owner.upstreamRead(event)
             }
         } catch {
-            context.close(promise: nil)
+            fail()
         }
     }
 
@@ -65,9 +72,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // A body delimited by the end of the connection ends here; a cut one is an error,
-        // which the owner learns from `upstreamClosed`.
-        if let end = try? reader.inputClosed() {
+        // A body delimited by the end of the connection ends here, unless the connection
+        // failed; a cut one is an error, which the owner learns from `upstreamClosed`.
+        if !failed, let end = try? reader.inputClosed() {
             owner?.upstreamRead(end)
         }
         pool?.connectionClosed(self)
@@ -77,8 +84,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // channelInactive follows and tells the owner.
-        context.close(promise: nil)
+        fail()
+    }
+
+    /// Closes the connection as failed; channelInactive follows and tells the owner.
+    func fail() {
+        failed = true
+        context?.close(promise: nil)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -93,6 +105,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// client speaks HTTP/1.0 and cannot take a chunked body.
     func sendHead(_ head: ByteBuffer, toHEAD: Bool, dechunksResponse: Bool) {
         reader.expectResponse(toHEAD: toHEAD, dechunksBody: dechunksResponse)
+        hasResponseBytes = false
         write(head)
     }
 
