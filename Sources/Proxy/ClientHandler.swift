@@ -63,6 +63,13 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// body go through the pipeline as one write.
     static let maxBodyBytesWithHead = 2048
 
+    /// Request body bytes read since the deadline last moved. A body moves it only once this
+    /// many bytes came (or it ended), so that a client cannot hold a connection, an upstream
+    /// connection and an app worker forever by sending a byte now and then: below about
+    /// 270 bytes a second (16 KiB a minute), the request ends with 408.
+    static let minBodyBytesPerTimeout = 16 * 1024
+    private var bodyBytesSinceProgress = 0
+
     // One lazily re-armed timer: moving the deadline later costs nothing.
     private var deadline = NIODeadline.distantFuture
     private var timeoutTask: Scheduled<Void>?
@@ -146,7 +153,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if let upstream, upstream.hasUnflushedWrites {
             upstream.flush()
-            noteProgress()
+            if state.requestComplete || bodyBytesSinceProgress >= Self.minBodyBytesPerTimeout {
+                bodyBytesSinceProgress = 0
+                noteProgress()
+            }
         }
     }
 
@@ -226,6 +236,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .body(let body):
             // In `awaitingRequestEnd` the body of an answered request is dropped.
             if state.phase == .forwarding {
+                bodyBytesSinceProgress += body.readableBytes
                 upstream?.write(body)
             }
         case .end:
@@ -240,6 +251,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             method: head.method, uri: loop.settings.accessLog ? head.targetString : "", version: head.version)
         exchange.hasBody = head.hasBody
         exchange.isUpgrade = head.isUpgrade
+        bodyBytesSinceProgress = 0
         // Nothing after an upgrade request is parsed, whether it is switched, declined or
         // answered here: the connection closes after this exchange unless it becomes a tunnel.
         state.requestHeadReceived(keepAlive: head.keepAlive && !head.isUpgrade && !isClosing)
@@ -429,7 +441,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .connecting:
             answerLocally(.gatewayTimeout)
         case .forwarding where !state.responseStarted:
-            answerLocally(.gatewayTimeout)
+            // A body still arriving while the upstream takes more came too slowly.
+            let slowBody = !state.requestComplete && (upstream?.isWritable ?? false)
+            answerLocally(slowBody ? .requestTimeout : .gatewayTimeout)
         case .idle, .awaitingRequestEnd, .forwarding:
             close()
         case .upgrading:

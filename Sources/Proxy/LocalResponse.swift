@@ -16,6 +16,8 @@ enum LocalResponse {
     case serviceUnavailable
     /// The upstream did not connect or answer in time.
     case gatewayTimeout
+    /// The client sent its request body too slowly.
+    case requestTimeout
 
     var status: HTTPResponseStatus {
         switch self {
@@ -25,6 +27,7 @@ enum LocalResponse {
         case .badGateway: .badGateway
         case .serviceUnavailable: .serviceUnavailable
         case .gatewayTimeout: .gatewayTimeout
+        case .requestTimeout: .requestTimeout
         }
     }
 
@@ -36,6 +39,7 @@ enum LocalResponse {
         case .badGateway: "bad gateway: the app did not answer properly\n"
         case .serviceUnavailable: "service unavailable: the app is starting or stopped, retry soon\n"
         case .gatewayTimeout: "gateway timeout: the app did not answer in time\n"
+        case .requestTimeout: "request timeout: the request body came too slowly\n"
         }
     }
 

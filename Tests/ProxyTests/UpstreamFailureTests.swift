@@ -120,3 +120,37 @@ struct UpstreamFailureTests {
         }
     }
 }
+
+@Suite("Slow request bodies")
+struct SlowBodyTests {
+    @Test("A body sent a byte at a time gets 408 once the response header timeout passes without 16 KiB")
+    func tricklingBodyIsCut() async throws {
+        try await withUpstreams(["app"]) { upstreams in
+            let configuration = ProxyConfiguration(responseHeaderTimeout: .seconds(1), accessLog: false)
+            try await withProxy(configuration, routes: RouteTable(apps: ["app": [upstreams[0].upstream]])) { _, port in
+                let connection = try await RawConnection.connect(port: port)
+                let started = ContinuousClock.now
+                let received = try await connection.channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(
+                        ByteBuffer(
+                            string: "POST /upload HTTP/1.1\r\nHost: app.localhost\r\nContent-Length: 100\r\n\r\n"))
+                    let trickle = Task {
+                        for _ in 0..<60 {
+                            try await Task.sleep(for: .milliseconds(100))
+                            try await outbound.write(ByteBuffer(string: "x"))
+                        }
+                    }
+                    defer { trickle.cancel() }
+                    var received = ""
+                    for try await chunk in inbound {
+                        received += String(buffer: chunk)
+                        if received.contains("\r\n\r\n") { break }
+                    }
+                    return received
+                }
+                #expect(received.hasPrefix("HTTP/1.1 408 "), "\(received)")
+                #expect(ContinuousClock.now - started < .seconds(4), "the trickle was not cut")
+            }
+        }
+    }
+}
