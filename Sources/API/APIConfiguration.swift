@@ -38,9 +38,10 @@ public struct APIConfiguration: Sendable {
     /// More metrics for `/metrics`, such as the proxy's when it runs in the same process.
     /// Default none.
     public var additionalMetrics: (@Sendable (inout PrometheusText) async -> Void)?
-    /// Labels the one-off containers (`mini run`) this API runs; the reconciler of the same
-    /// process removes those of other owners. Default: a new one.
-    public var oneOffOwner = OneOffOwner()
+    /// The one-off containers (`mini run`) this API runs, shared with the reconciler of the
+    /// same process, which removes all others. Default: a registry of its own (an API without
+    /// a reconciler beside it).
+    public var oneOffRuns = OneOffRuns()
 
     public init(dataDirectory: DataDirectory) {
         self.dataDirectory = dataDirectory

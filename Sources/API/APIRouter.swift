@@ -24,7 +24,7 @@ public func makeAPIRouter(
     let apps = AppStore(database: database)
     AppRoutes(configuration: configuration, apps: apps, queue: queue).register(on: v1)
     AppLogRoutes(apps: apps, docker: docker, followedStreams: followedStreams).register(on: v1)
-    RunRoutes(apps: apps, docker: docker, owner: configuration.oneOffOwner, followedStreams: followedStreams)
+    RunRoutes(apps: apps, docker: docker, runs: configuration.oneOffRuns, followedStreams: followedStreams)
         .register(on: v1)
     DomainRoutes(configuration: configuration, apps: apps).register(on: v1)
     AppDestroyRoutes(configuration: configuration, apps: apps, queue: queue, docker: docker).register(on: v1)

@@ -30,7 +30,7 @@ struct AppLogRoutes {
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
-            tokenStillValid: request.tokenStillValid(in: apps.database)
+            endCheck: followedStreams.endCheck(for: request, in: apps.database)
         )
         return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)
@@ -46,8 +46,8 @@ private struct LogReader: Sendable {
     let follow: Bool
     let tail: Int
     /// Checked every second while following: the stream ends, saying so, once the
-    /// request's token is revoked.
-    let tokenStillValid: @Sendable () -> Bool
+    /// request's token is revoked or minid stops.
+    let endCheck: @Sendable () -> String?
 
     /// Writes every line to `writer` until the logs end (or, when following, until cancelled).
     func copy(to writer: inout any ResponseBodyWriter) async throws {
@@ -105,13 +105,15 @@ private struct LogReader: Sendable {
                     } else {
                         failing.remove(instance)
                     }
-                case .tick where !Task.isCancelled && !tokenStillValid():
-                    sink.yield(revokedTokenLine)
-                    sink.finish()  // the last line: what the streams still yield is dropped
-                    group.cancelAll()
                 case .tick where !Task.isCancelled:
-                    followNewStreams()
-                    tick()
+                    if let line = endCheck() {
+                        sink.yield(line)
+                        sink.finish()  // the last line: what the streams still yield is dropped
+                        group.cancelAll()
+                    } else {
+                        followNewStreams()
+                        tick()
+                    }
                 case .tick:
                     break
                 }

@@ -6,15 +6,17 @@ import Queue
 /// Reads a build log file from the start and, when following, keeps reading what the
 /// worker appends until the job has ended and the file has no more bytes. The log of a
 /// cancelled job ends with a line that says so: its worker, fenced off by the cancel, could
-/// not write one. A followed log ends early, saying so, once the request's token is revoked.
+/// not write one. A followed log ends early, saying so, once the request's token is revoked
+/// or minid stops.
 struct BuildLogTail: Sendable {
     let path: String
     let job: JobID
     let queue: JobQueue
     let pollInterval: Duration
-    let tokenStillValid: @Sendable () -> Bool
+    /// The line a followed log ends with early, or nil (see ``FollowedStreams/endCheck(for:in:)``).
+    let endCheck: @Sendable () -> String?
 
-    /// How often a followed log checks that its token is still valid.
+    /// How often a followed log checks whether it must end early.
     static let tokenCheckInterval = Duration.seconds(2)
 
     func stream(follow: Bool, write: (ByteBuffer) async throws -> Void) async throws {
@@ -36,7 +38,7 @@ struct BuildLogTail: Sendable {
             }
             if info.state.isFinal || !follow { return }
             if ContinuousClock.now >= nextTokenCheck {
-                guard tokenStillValid() else { return try await write(ByteBuffer(string: revokedTokenLine)) }
+                if let line = endCheck() { return try await write(ByteBuffer(string: line)) }
                 nextTokenCheck = ContinuousClock.now.advanced(by: Self.tokenCheckInterval)
             }
             try await Task.sleep(for: pollInterval)

@@ -51,7 +51,8 @@ struct JobRoutes {
         let follow = request.asksToFollow
         let tail = BuildLogTail(
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
-            pollInterval: configuration.logPollInterval, tokenStillValid: request.tokenStillValid(in: queue.database)
+            pollInterval: configuration.logPollInterval,
+            endCheck: followedStreams.endCheck(for: request, in: queue.database)
         )
         return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }

@@ -10,6 +10,3 @@ public struct MiniRequestContext: RequestContext {
         self.coreContext = .init(source: source)
     }
 }
-
-/// The last line of a followed stream whose token was revoked.
-let revokedTokenLine = "-----> The token of this request was revoked: the stream ends.\n"

@@ -1,34 +1,46 @@
 import Docker
 import Foundation
+import Logging
 import MiniCore
 import NIOCore
 import Store
 
 /// A one-off command in a new container of a release (`mini run`): the release's image,
 /// environment (with `PORT`, and the run's own variables on top) and limits; no published
-/// port, no restart, an init process that passes signals on. Labelled as a one-off of
-/// `owner`, which the reconciler of the same process leaves alone while its run lasts.
+/// port, no restart, an init process that passes signals on. Labelled as a one-off of this
+/// process's runs, which the reconciler beside the API leaves alone while it is live.
 struct OneOffRun: Sendable {
     let docker: DockerClient
+    let runs: OneOffRuns
+    let app: AppName
     let spec: ContainerSpec
     let release: Int
+    let logger: Logger
 
     /// How much output the engine keeps in its log files (`docker logs` of the container).
     static let logRotation = ContainerSpec.LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
     /// The most bytes of answer lines gathered for one write.
     static let writeBytes = 64 << 10
+    /// How long a command whose client went gets between SIGTERM and SIGKILL.
+    static let stopGraceSeconds = 10
 
-    init(docker: DockerClient, app: AppName, release: ReleaseRecord, request: RunRequest, owner: OneOffOwner) {
+    init(
+        docker: DockerClient, runs: OneOffRuns, app: AppName, release: ReleaseRecord, request: RunRequest,
+        logger: Logger
+    ) {
         var environment = release.environment.merging(request.env) { _, runs in runs }
         environment["PORT"] = String(release.containerPort)
         let suffix = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
         self.docker = docker
+        self.runs = runs
+        self.app = app
         self.release = release.version
+        self.logger = logger
         spec = ContainerSpec(
             name: "mini-\(app)-run-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)",
             image: release.image, env: ContainerSpec.environment(environment),
             labels: [
-                ContainerLabel.oneOff: app.rawValue, ContainerLabel.oneOffOwner: owner.rawValue,
+                ContainerLabel.oneOff: app.rawValue, ContainerLabel.oneOffOwner: runs.owner,
                 ContainerLabel.release: String(release.version),
             ],
             command: request.command, memoryLimit: release.memoryBytes, nanoCPUs: release.nanoCpus,
@@ -36,28 +48,52 @@ struct OneOffRun: Sendable {
         )
     }
 
-    /// Creates the container, not started yet; ``run(container:write:)`` starts it.
-    func create() async throws -> String {
-        try await docker.createContainer(spec)
-    }
-
-    /// Starts the created container and writes the answer's lines (see ``RunEvent``): the
-    /// container and release, its output as it comes (lines that arrive together in one
-    /// write), then its exit status, or why it could not run to its end. Removes the
-    /// container, also when the caller is cancelled (its client went away) or `write` fails.
-    func run(container id: String, write: (ByteBuffer) async throws -> Void) async throws {
+    /// Runs the command and writes the answer's lines (see ``RunEvent``): the container and
+    /// release, its output as it comes (lines that arrive together in one write), then its
+    /// exit status, or why it could not run to its end. The container is live in ``runs``
+    /// from before it is created until it is removed: when the command ended, and when the
+    /// caller is cancelled (its client went, minid stops) or `write` fails, after SIGTERM and
+    /// ``stopGraceSeconds``.
+    func run(
+        stillWanted: @escaping @Sendable () throws -> Bool, stopping: @escaping @Sendable () -> Bool,
+        write: (ByteBuffer) async throws -> Void
+    ) async throws {
         var answer = AnswerLines()
+        runs.begin(spec.name)
+        defer { runs.end(spec.name) }
+        var container: String?
         do {
+            container = try await docker.createContainer(spec)
             try answer.append(RunEvent(container: spec.name, release: release))
             try await write(answer.take())
-            let end = try await streamOutput(of: id, into: &answer, write: write)
+            var end: RunEvent
+            if try !stillWanted() {
+                end = RunEvent(error: "\(app) was destroyed meanwhile")
+            } else if stopping() {
+                end = RunEvent(error: "minid is stopping; run the command again once it is back")
+            } else {
+                end = try await streamOutput(of: container ?? spec.name, into: &answer, write: write)
+                if stopping() {
+                    let status = end.exitCode.map { " (exit status \($0))" } ?? ""
+                    end = RunEvent(error: "minid is stopping: the command was stopped\(status)")
+                }
+            }
             try answer.append(end)
             try await write(answer.take())
+        } catch let error as DockerError {
+            try? answer.append(
+                RunEvent(error: "the Docker engine could not create the run's container: \(error.message)"))
+            try? await write(answer.take())
         } catch {
-            await remove(id)
+            if !(error is CancellationError) {
+                logger.error("one-off run failed", metadata: ["container": "\(spec.name)", "error": "\(error)"])
+                try? answer.append(RunEvent(error: "the run failed on the server: \(error)"))
+                try? await write(answer.take())
+            }
+            await remove(container)
             throw error
         }
-        await remove(id)
+        await remove(container)
     }
 
     /// Writes the output as it comes and returns the last event: the exit status, or the
@@ -66,13 +102,14 @@ struct OneOffRun: Sendable {
         of id: String, into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
         do {
+            let exit = try await docker.watchExit(of: id)
             var lines = try await docker.attachOutput(id).makeAsyncIterator()
             try await docker.startContainer(id)
             while let line = try await lines.next() {
                 try answer.append(RunEvent(stream: line.stream.rawValue, text: line.text))
                 if !lines.hasPending || answer.bytes >= Self.writeBytes { try await write(answer.take()) }
             }
-            return RunEvent(exitCode: try await docker.waitForExit(id))
+            return RunEvent(exitCode: try await exit.status())
         } catch let error as DockerError where error.code == .daemonUnreachable {
             return RunEvent(error: "the Docker engine stopped answering; the command's end is unknown")
         } catch let error as DockerError {
@@ -80,11 +117,20 @@ struct OneOffRun: Sendable {
         }
     }
 
-    /// Removes the container (killing the command if it still runs) from a task of its own,
-    /// which a cancelled request does not cancel.
-    private func remove(_ id: String) async {
+    /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``), from a task of its
+    /// own: minid stops. Its output then ends, and ``run(stillWanted:stopping:write:)`` with it.
+    @Sendable func stop() {
+        Task { [docker, spec] in try? await docker.stopContainer(spec.name, timeout: Self.stopGraceSeconds) }
+    }
+
+    /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``) if it still runs and
+    /// removes its container, from a task of its own, which a cancelled request does not
+    /// cancel.
+    private func remove(_ container: String?) async {
+        guard let container else { return }
         await Task { [docker] in
-            try? await docker.removeContainer(id, force: true, ignoreMissing: true)
+            try? await docker.stopContainer(container, timeout: Self.stopGraceSeconds)
+            try? await docker.removeContainer(container, force: true, ignoreMissing: true)
         }.value
     }
 }

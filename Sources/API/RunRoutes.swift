@@ -7,12 +7,13 @@ import Store
 
 /// `POST /v1/apps/{app}/run`: runs a one-off command in a new container of the app's current
 /// release (see ``OneOffRun``) and answers its output as it comes, one JSON ``RunEvent`` per
-/// line, ending with its exit status. The container goes when the command ends, and when
-/// the client goes first (as a `heroku run` dyno does when its terminal closes).
+/// line, ending with its exit status. The command is stopped and its container removed when
+/// the command ends, when the client goes first (as a `heroku run` dyno when its terminal
+/// closes), and when minid stops.
 struct RunRoutes {
     let apps: AppStore
     let docker: DockerClient
-    let owner: OneOffOwner
+    let runs: OneOffRuns
     let followedStreams: FollowedStreams
 
     func register(on group: RouterGroup<MiniRequestContext>) {
@@ -34,8 +35,9 @@ struct RunRoutes {
         else {
             throw APIError.conflict("\(name) has no release to run a command in; deploy it first")
         }
-        let oneOff = OneOffRun(docker: docker, app: name, release: release, request: body, owner: owner)
-        let container = try await Self.creating(oneOff, of: name)
+        try await Self.checkImage(of: release, app: name, on: docker)
+        let oneOff = OneOffRun(
+            docker: docker, runs: runs, app: name, release: release, request: body, logger: context.logger)
         context.logger.info(
             "one-off run", metadata: ["app": "\(name)", "release": "\(current)", "container": "\(oneOff.spec.name)"])
         var headers = HTTPFields()
@@ -45,10 +47,12 @@ struct RunRoutes {
         headers[.connection] = "close"
         return Response(
             status: .ok, headers: headers,
-            body: ResponseBody { [collected] writer in
-                try await followedStreams.counting {
+            body: ResponseBody { [collected, apps] writer in
+                try await followedStreams.counting(onStop: oneOff.stop) {
                     try await collected.body.consumeWithCancellationOnInboundClose { _ in
-                        try await oneOff.run(container: container) { try await writer.write($0) }
+                        try await oneOff.run(
+                            stillWanted: { try apps.app(name) != nil }, stopping: { followedStreams.isStopping }
+                        ) { try await writer.write($0) }
                     }
                 }
                 try await writer.finish(nil)
@@ -66,18 +70,19 @@ struct RunRoutes {
         }
     }
 
-    /// Creates the run's container; the engine's refusals as API errors.
-    private static func creating(_ oneOff: OneOffRun, of app: AppName) async throws -> String {
+    /// Checks that the engine answers and has the release's image, so that the likely
+    /// refusals come as an HTTP status before the answer's lines begin.
+    private static func checkImage(of release: ReleaseRecord, app: AppName, on docker: DockerClient) async throws {
         do {
-            return try await oneOff.create()
+            _ = try await docker.inspectImage(release.image)
         } catch let error as DockerError where error.code == .daemonUnreachable {
             throw APIError.unavailable("the Docker engine does not answer; start dockerd and try again")
         } catch let error as DockerError where error.code == .notFound {
             throw APIError.conflict(
-                "the image of \(app)'s release v\(oneOff.release) is gone from the engine: \(error.message); "
+                "the image of \(app)'s release v\(release.version) is gone from the engine: \(error.message); "
                     + "deploy again")
         } catch let error as DockerError {
-            throw APIError.unavailable("the Docker engine could not create the run's container: \(error.message)")
+            throw APIError.unavailable("the Docker engine could not show the release's image: \(error.message)")
         }
     }
 }

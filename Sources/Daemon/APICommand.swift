@@ -36,14 +36,14 @@ struct APICommand: AsyncParsableCommand {
         try directory.lockForServe()  // one reconciler per data folder
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
-        let oneOffOwner = OneOffOwner()
+        let oneOffRuns = OneOffRuns()
         let service = try makeAPIService(
-            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, oneOffOwner: oneOffOwner,
+            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, oneOffRuns: oneOffRuns,
             logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
-            queue: jobs, directory: directory, docker: docker, oneOffOwner: oneOffOwner, logger: logger)
+            queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [service, janitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -53,28 +53,28 @@ struct APICommand: AsyncParsableCommand {
 }
 
 /// The reconciler of a data folder: one per folder, in `minid serve` or `minid api`, beside
-/// the API whose one-off containers are `oneOffOwner`'s. It waits for a worker's drain (its
+/// the API whose one-off containers `oneOffRuns` holds. It waits for a worker's drain (its
 /// timeout plus the stop grace period, and 30 s to spare) before it removes old instances a
 /// dead worker left.
 func makeReconciler(
-    queue: JobQueue, directory: DataDirectory, docker: DockerOptions, oneOffOwner: OneOffOwner, logger: Logger
+    queue: JobQueue, directory: DataDirectory, docker: DockerOptions, oneOffRuns: OneOffRuns, logger: Logger
 ) -> Reconciler {
     let workerDefaults = WorkerConfiguration(dataDirectory: directory)
     return Reconciler(
         queue: queue,
         docker: DockerClient(socketPath: docker.dockerSocket, logger: logger),
         abandonedDrainAfter: workerDefaults.drainTimeout + .seconds(workerDefaults.stopGraceSeconds) + .seconds(30),
-        oneOffOwner: oneOffOwner, logger: logger
+        oneOffRuns: oneOffRuns, logger: logger
     )
 }
 
 /// The Hummingbird application serving the API.
 func makeAPIService(
     api: APIOptions, proxy: ProxyOptions, docker: DockerOptions, directory: DataDirectory, queue: JobQueue,
-    proxyServer: ProxyServer? = nil, oneOffOwner: OneOffOwner, logger: Logger
+    proxyServer: ProxyServer? = nil, oneOffRuns: OneOffRuns, logger: Logger
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
-    configuration.oneOffOwner = oneOffOwner
+    configuration.oneOffRuns = oneOffRuns
     configuration.maxUploadBytes = api.maxUpload
     configuration.maxContextBytes = api.maxContext
     configuration.maxContextEntries = api.maxContextEntries

@@ -43,14 +43,14 @@ struct Serve: AsyncParsableCommand {
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
         let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
-        let oneOffOwner = OneOffOwner()
+        let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
             api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,
-            oneOffOwner: oneOffOwner, logger: logger
+            oneOffRuns: oneOffRuns, logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
-            queue: jobs, directory: directory, docker: docker, oneOffOwner: oneOffOwner, logger: logger)
+            queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
         let proxyControl = ProxyControlServer(
             socketPath: directory.proxyControlSocketPath, proxy: proxyServer, logger: logger

@@ -1,4 +1,7 @@
+import AsyncHTTPClient
+import Foundation
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 
 extension DockerClient {
@@ -53,16 +56,13 @@ extension DockerClient {
         )
     }
 
-    /// Waits until a container is not running (at once if it is not) and returns the exit
-    /// status of its process. Waits as long as that takes.
-    public func waitForExit(_ container: String) async throws -> Int {
-        struct Exit: Decodable {
-            var statusCode: Int
-            enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
-        }
-        let exit = try await call(
-            .POST, "/containers/\(Self.pathSegment(container))/wait", as: Exit.self, deadline: .distantFuture)
-        return exit.statusCode
+    /// Asks the engine for the next exit of a container and returns once it has taken the
+    /// request: call it before starting the container, so that no exit comes too early to be
+    /// seen. ``ContainerExit/status()`` then waits for the exit, as long as that takes.
+    public func watchExit(of container: String) async throws -> ContainerExit {
+        ContainerExit(
+            body: try await openStream(
+                .POST, "/containers/\(Self.pathSegment(container))/wait", query: [("condition", "next-exit")]))
     }
 
     /// What the engine knows about a container, by id or name.
@@ -82,5 +82,24 @@ extension DockerClient {
                 ("all", all ? "1" : "0"), ("filters", try Self.jsonQueryValue(Self.labelFilters(labels))),
             ]
         )
+    }
+}
+
+/// The next exit of a container; see ``DockerClient/watchExit(of:)``.
+public struct ContainerExit: Sendable {
+    let body: HTTPClientResponse.Body
+
+    /// Waits for the exit and returns the exit status of the container's process.
+    public func status() async throws -> Int {
+        struct Exit: Decodable {
+            var statusCode: Int
+            enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
+        }
+        let answer = try await body.collect(upTo: DockerClient.errorBodyLimit)
+        do {
+            return try JSONDecoder().decode(Exit.self, from: answer).statusCode
+        } catch {
+            throw DockerError.badResponse("the engine's answer to a wait was not an exit status: \(error)")
+        }
     }
 }

@@ -72,16 +72,14 @@ extension DockerClient {
         _ path: String,
         query: [QueryItem] = [],
         json: (any Encodable)? = nil,
-        as type: Response.Type = Response.self,
-        deadline: NIODeadline = .now() + DockerClient.callTimeout
+        as type: Response.Type = Response.self
     ) async throws -> Response {
         let response = try await send(
             method,
             path,
             query: query,
             body: try json.map { .bytes(ByteBuffer(data: try JSONEncoder().encode($0))) },
-            contentType: json == nil ? nil : "application/json",
-            deadline: deadline
+            contentType: json == nil ? nil : "application/json"
         )
         let body = try await Self.successBody(of: response)
         do {

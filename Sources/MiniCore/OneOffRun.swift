@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `POST /v1/apps/{app}/run` body: a one-off command (a migration, a console task) in a new
 /// container of the app's current release, as `heroku run` or `dokku run` does.
@@ -58,7 +59,7 @@ public enum ContainerLabel {
     /// The app of a one-off container (`mini run`), which the reconciler leaves alone while
     /// its run lasts.
     public static let oneOff = "mini.run"
-    /// Which process's API runs a one-off container (see ``OneOffOwner``).
+    /// Which process's API runs a one-off container (see ``OneOffRuns``).
     public static let oneOffOwner = "mini.run.owner"
     /// The release version a container runs.
     public static let release = "mini.release"
@@ -66,12 +67,31 @@ public enum ContainerLabel {
     public static let instance = "mini.instance"
 }
 
-/// Marks the one-off containers an API runs, so that the reconciler in the same process
-/// (`minid serve` or `minid api`) tells them from those of an earlier process, whose clients
-/// are gone with it.
-public struct OneOffOwner: Sendable, Hashable {
-    public let rawValue: String
+/// The one-off containers (`mini run`) an API runs, shared with the reconciler of the same
+/// process (`minid serve` or `minid api`), which removes every one-off container but the live
+/// ones of this process: those of an earlier process lost their clients with it, and those of
+/// this one that are not live were left by a removal that failed.
+public final class OneOffRuns: Sendable {
+    /// Labels this process's one-off containers (``ContainerLabel/oneOffOwner``).
+    public let owner: String
+    private let live = Mutex<Set<String>>([])
 
-    /// A new owner, unlike any before.
-    public init() { rawValue = UUID().uuidString }
+    public init() {
+        owner = UUID().uuidString
+    }
+
+    /// Records a run's container, by name, as live: before it is created.
+    public func begin(_ container: String) {
+        live.withLock { _ = $0.insert(container) }
+    }
+
+    /// Records a run as over: once its container is removed, or failed to be.
+    public func end(_ container: String) {
+        live.withLock { _ = $0.remove(container) }
+    }
+
+    /// Whether a container of this process's runs is live.
+    public func isLive(_ container: String) -> Bool {
+        live.withLock { $0.contains(container) }
+    }
 }

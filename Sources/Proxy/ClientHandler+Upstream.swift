@@ -44,7 +44,7 @@ extension ClientHandler {
             exchange.failedAttempts += 1
             if let route, exchange.failedAttempts < route.pools.count {
                 // Nothing was sent yet: the next instance gets the request.
-                poolIndex = (poolIndex + 1) % route.pools.count
+                poolIndex = route.retryPoolIndex(after: poolIndex)
                 acquireUpstream()
             } else if case ChannelError.connectTimeout = error {
                 answerLocally(.gatewayTimeout)
@@ -187,7 +187,7 @@ extension ClientHandler {
                 detachUpstream(reusable: false)
                 exchange.failedAttempts += 1
                 state.retryingUpstream()
-                if let route { poolIndex = (poolIndex + 1) % route.pools.count }
+                if let route { poolIndex = route.retryPoolIndex(after: poolIndex) }
                 acquireUpstream()
             } else {
                 answerLocally(.badGateway)

@@ -136,8 +136,10 @@ enum HeaderRewriting {
             break
         case .untilClose where head.fields.found.contains(.transferEncoding):
             // A transfer coding not ending with chunked (`gzip`): passed on as it came, ended by
-            // the close; chunking it would apply chunked twice (RFC 9112 §6.1).
+            // the close; chunking it would apply chunked twice (RFC 9112 §6.1). HTTP/1.0 has no
+            // transfer codings: its clients get the bytes without the field.
             dropContentLength = true
+            dropTransferEncoding = !clientSpeaksChunked
             keepAlive = false
         case .untilClose:
             if clientSpeaksChunked {

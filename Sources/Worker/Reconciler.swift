@@ -28,14 +28,14 @@ public struct Reconciler: Service {
     let abandonedDrainAfter: Duration
     let logger: Logger
     private let backoff = RecreateBackoff()
-    /// The owner of the one-off containers the API of this process runs; those of other
-    /// owners belong to an earlier process and have lost their clients.
-    let oneOffOwner: OneOffOwner
+    /// The one-off containers the API of this process runs: every other one-off container
+    /// is removed.
+    let oneOffRuns: OneOffRuns
 
     public init(
         queue: JobQueue, docker: DockerClient, httpClient: HTTPClient = .instanceProbes,
         interval: Duration = .seconds(2), abandonedDrainAfter: Duration = .seconds(70),
-        oneOffOwner: OneOffOwner = OneOffOwner(), logger: Logger
+        oneOffRuns: OneOffRuns, logger: Logger
     ) {
         self.apps = AppStore(database: queue.database)
         self.queue = queue
@@ -43,7 +43,7 @@ public struct Reconciler: Service {
         self.httpClient = httpClient
         self.interval = interval
         self.abandonedDrainAfter = abandonedDrainAfter
-        self.oneOffOwner = oneOffOwner
+        self.oneOffRuns = oneOffRuns
         self.logger = logger
     }
 
@@ -89,23 +89,12 @@ public struct Reconciler: Service {
     }
 
     /// Removes the one-off containers whose run is over. The API removes each when its
-    /// command ends or its client goes; left are those of other owners (an earlier process),
-    /// those never started a minute after they were created (their request failed before),
-    /// and those ended a minute ago (their removal failed).
+    /// command ends or its client goes; left are those of an earlier process and those whose
+    /// removal failed.
     private func removeFinishedOneOffs(_ containers: [ContainerSummary]) async {
-        let aMinuteAgo = Date().addingTimeInterval(-60)
         for container in containers {
-            var finished = container.labels[ContainerLabel.oneOffOwner] != oneOffOwner.rawValue
-            switch container.state {
-            case .created:
-                finished = finished || container.created < aMinuteAgo
-            case .exited, .dead:
-                let info = try? await docker.inspectContainer(container.id)
-                finished = finished || (info?.finishedAt.map { $0 < aMinuteAgo } ?? false)
-            default:
-                break
-            }
-            guard finished else { continue }
+            let ours = container.labels[ContainerLabel.oneOffOwner] == oneOffRuns.owner
+            guard !ours || !oneOffRuns.isLive(container.name) else { continue }
             logger.info("removing a finished one-off container", metadata: ["container": "\(container.name)"])
             try? await docker.removeContainer(container.id, force: true, ignoreMissing: true)
         }

@@ -61,6 +61,37 @@ struct RunTests {
         }
     }
 
+    @Test("minid stopping (SIGTERM) stops a run and ends a followed log at once, saying so, and exits cleanly")
+    func minidStops() async throws {
+        try await withMinid(app: "t") { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            let (runOutput, logsOutput) = (
+                work.url.appendingPathComponent("run.out"), work.url.appendingPathComponent("logs.out")
+            )
+            let runClient = try launchMini(
+                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
+                output: runOutput)
+            let logsClient = try launchMini(["logs", "-f", app], on: minid, output: logsOutput)
+            try await waitUntil(timeout: .seconds(20)) {
+                (try? String(contentsOf: runOutput, encoding: .utf8))?.contains("started") == true
+            }
+            let stopping = ContinuousClock.now
+            kill(minid.process.processIdentifier, SIGTERM)
+            try await waitUntil(timeout: .seconds(40)) { !minid.process.isRunning }
+            #expect(ContinuousClock.now - stopping < .seconds(20), "minid waited for the run")
+            #expect(minid.process.terminationStatus == 0, "\(minid.log())")
+            runClient.waitUntilExit()
+            logsClient.waitUntilExit()
+            let run = (try? String(contentsOf: runOutput, encoding: .utf8)) ?? ""
+            #expect(
+                runClient.terminationStatus == 1 && run.contains("minid is stopping: the command was stopped"), "\(run)"
+            )
+            let logs = (try? String(contentsOf: logsOutput, encoding: .utf8)) ?? ""
+            #expect(logs.contains("minid is stopping: the stream ends"), "\(logs)")
+            #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "the run's container was left behind")
+        }
+    }
+
     @Test("refusals: an unknown app, an app without a release, no command, a bad variable name")
     func refusals() async throws {
         try await withMinid(app: "n") { minid, app, _ in

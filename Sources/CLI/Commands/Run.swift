@@ -11,8 +11,8 @@ extension Mini {
                 As heroku run or dokku run: the command runs with the release's image, environment and \
                 limits, in a container of its own that gets no traffic and is removed when the command \
                 ends. Its stdout and stderr are printed as they come, and mini exits with the command's \
-                exit status. Ctrl-C or a lost connection stops the command; it gets no terminal and no \
-                stdin, and may run for up to 6 hours.
+                exit status. Ctrl-C, a closed connection or minid stopping stops the command (SIGTERM, \
+                then SIGKILL 10 s later); it gets no terminal and no stdin, and may run for up to 6 hours.
 
                 The command replaces the image's CMD (its ENTRYPOINT stays) and is not run through a \
                 shell: for pipes or $VARIABLES, run one. Options of mini go before the app; everything \
