@@ -21,6 +21,7 @@ struct AppRoutes {
         group.put("apps/:app/scale", use: scale)
         group.put("apps/:app/limits", use: limits)
         group.put("apps/:app/health", use: health)
+        group.put("apps/:app/release-command", use: releaseCommand)
         group.post("apps/:app/rollback", use: rollback)
         group.post("apps/:app/restart", use: restart)
     }
@@ -128,6 +129,18 @@ struct AppRoutes {
         return try jsonResponse(body)
     }
 
+    /// Sets the command each deploy runs before its release takes traffic; it applies from
+    /// the next deploy on.
+    @Sendable func releaseCommand(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try existingApp(context)
+        let body = try await request.decodeJSON(ReleaseCommand.self, context: context)
+        if let command = body.command, command.first?.isEmpty ?? true {
+            throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"], or null for none")
+        }
+        try apps.setReleaseCommand(of: try AppName(app.name), to: body.command)
+        return try jsonResponse(body)
+    }
+
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         // No body: the release before the current one. A body that is not a rollback request
@@ -201,7 +214,7 @@ struct AppRoutes {
             name: name, url: configuration.url(of: app.name), release: app.currentRelease, scale: app.instances,
             instances: instances,
             limits: Limits(memoryBytes: app.memoryBytes, cpus: app.nanoCpus.map { Double($0) / 1e9 }),
-            healthPath: app.healthPath,
+            healthPath: app.healthPath, releaseCommand: app.releaseCommand,
             createdAt: Date(timeIntervalSince1970: app.createdAt)
         )
     }

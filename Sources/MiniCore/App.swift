@@ -68,11 +68,13 @@ public struct AppInfo: Codable, Sendable, Equatable {
     /// The path a new instance must answer before it gets traffic; nil for the default
     /// (see ``HealthCheck``).
     public var healthPath: String?
+    /// The command each deploy runs before its release takes traffic (see ``ReleaseCommand``).
+    public var releaseCommand: [String]?
     public var createdAt: Date
 
     public init(
         name: AppName, url: String, release: Int?, scale: Int, instances: [InstanceInfo], limits: Limits,
-        healthPath: String? = nil, createdAt: Date
+        healthPath: String? = nil, releaseCommand: [String]? = nil, createdAt: Date
     ) {
         self.name = name
         self.url = url
@@ -81,8 +83,20 @@ public struct AppInfo: Codable, Sendable, Equatable {
         self.instances = instances
         self.limits = limits
         self.healthPath = healthPath
+        self.releaseCommand = releaseCommand
         self.createdAt = createdAt
     }
+}
+
+/// `PUT /v1/apps/{app}/release-command` body and answer: a command each deploy runs in its
+/// new image, with the new release's environment, after the build and before any instance
+/// starts (database migrations, as Heroku's release phase). A failure (an exit status other
+/// than 0) fails the deploy, and the release before it serves on.
+public struct ReleaseCommand: Codable, Sendable, Equatable {
+    /// The command and its arguments, not run through a shell; nil for none.
+    public var command: [String]?
+
+    public init(command: [String]?) { self.command = command }
 }
 
 /// `PUT /v1/apps/{app}/health` body and answer: the path a new instance of the app must

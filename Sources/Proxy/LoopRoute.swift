@@ -23,11 +23,11 @@ final class LoopRoute {
 
     /// The instance a request that failed on `index` tries next: the following one the routes
     /// still have (a request holds the route it came with, whose instances may have left since
-    /// and be stopping), or `index` itself when there is none.
+    /// and be stopping), else simply the following one.
     func retryPoolIndex(after index: Int) -> Int {
         for step in 1..<max(pools.count, 1) where !pools[(index + step) % pools.count].isRetired {
             return (index + step) % pools.count
         }
-        return index
+        return (index + 1) % pools.count
     }
 }

@@ -244,6 +244,20 @@ public struct AppStore: Sendable {
         }
     }
 
+    /// Sets the command each deploy runs before its release takes traffic (nil: none);
+    /// returns whether that changed anything.
+    @discardableResult
+    public func setReleaseCommand(of app: AppName, to command: [String]?) throws -> Bool {
+        let json = try command.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        return try database.write { db in
+            try db.execute(
+                sql: "UPDATE apps SET release_command_json = ? WHERE name = ? AND release_command_json IS NOT ?",
+                arguments: [json, app.rawValue, json]
+            )
+            return db.changesCount > 0
+        }
+    }
+
     /// Sets the app's resource limits (nil: none); returns whether that changed anything.
     @discardableResult
     public func setLimits(of app: AppName, memoryBytes: Int64?, nanoCPUs: Int64?) throws -> Bool {

@@ -159,6 +159,11 @@ extension MiniDatabase {
                     """
             )
         }
+        migrator.registerMigration("v8: release commands") { db in
+            // A command run in the new image before each deploy's release takes traffic
+            // (migrations), as a JSON array of its arguments; none when null.
+            try db.execute(sql: "ALTER TABLE apps ADD COLUMN release_command_json TEXT")
+        }
         return migrator
     }
 }

@@ -16,9 +16,16 @@ public struct AppRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var healthPath: String?
     public var memoryBytes: Int64?
     public var nanoCpus: Int64?
+    /// The release command's arguments as a JSON array; nil for none.
+    public var releaseCommandJson: String?
 
     /// The limits new instances of the app get.
     public var limits: ResourceLimits { ResourceLimits(memoryBytes: memoryBytes, nanoCpus: nanoCpus) }
+
+    /// The command each deploy runs in its new image before the release takes traffic.
+    public var releaseCommand: [String]? {
+        releaseCommandJson.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
+    }
 }
 
 /// What an instance may use of the machine; nil means no limit.

@@ -24,7 +24,7 @@ struct DeployPipeline {
     let configuration: WorkerConfiguration
     let logger: Logger
 
-    private var app: AppName { job.info.app }
+    var app: AppName { job.info.app }
 
     /// What the new release runs.
     struct ReleasePlan {
@@ -39,6 +39,8 @@ struct DeployPipeline {
         var restoresEnvironment: Bool
         var healthPath: String?
         var limits: ResourceLimits
+        /// Run before the instances start; deploys only.
+        var releaseCommand: [String]?
     }
 
     /// A release that now serves, and the instances of the one before, to be retired.
@@ -53,6 +55,14 @@ struct DeployPipeline {
     /// Runs the deploy up to the end of its job: the new release serves.
     func run() async throws -> Released {
         let plan = try await job.info.kind == .deploy ? buildPlan() : releasePlan()
+        if let command = plan.releaseCommand {
+            do {
+                try await runReleaseCommand(command, plan: plan)
+            } catch {
+                await remove([], tag: "mini/\(app):v\(plan.version)")
+                throw error
+            }
+        }
         return try await roll(plan)
     }
 
@@ -81,7 +91,8 @@ struct DeployPipeline {
                 containerPort: try await containerPort(image: image),
                 environment: current.environment, instances: current.record?.instances ?? 1,
                 description: "deploy of job \(job.info.id)", restoresEnvironment: false,
-                healthPath: current.record?.healthPath, limits: current.record?.limits ?? ResourceLimits()
+                healthPath: current.record?.healthPath, limits: current.record?.limits ?? ResourceLimits(),
+                releaseCommand: current.record?.releaseCommand
             )
         } catch {
             await remove([], tag: tag)
@@ -313,7 +324,7 @@ struct DeployPipeline {
 
     /// Stops and forgets instances of a failed attempt, and the image tag it made (the image
     /// goes with its last tag), whatever happened to the task (a cancelled job cleans up too).
-    private func remove(_ instances: [InstanceRecord], tag: String?) async {
+    func remove(_ instances: [InstanceRecord], tag: String?) async {
         let docker = docker
         let apps = apps
         await Task {

@@ -14,6 +14,24 @@ enum InstanceSpec {
     /// (Kamal's default size), so a chatty app cannot fill the disk.
     static let logRotation = ContainerSpec.LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
 
+    /// The container of a release command (``DeployPipeline/runReleaseCommand(_:plan:)``):
+    /// the release's image, environment (with `PORT`) and limits, the command replacing its
+    /// `CMD`, no port, no restart. Labelled with its app, so the reconciler leaves it alone
+    /// while the app's job runs and removes it if its worker left it behind.
+    static func releaseCommand(
+        _ command: [String], app: String, version: Int, image: String, containerPort: Int,
+        environment: [String: String], limits: ResourceLimits
+    ) -> ContainerSpec {
+        var environment = environment
+        environment["PORT"] = String(containerPort)
+        return ContainerSpec(
+            name: "mini-\(app)-v\(version)-release", image: image, env: ContainerSpec.environment(environment),
+            labels: [ContainerLabel.app: app, ContainerLabel.release: String(version)], command: command,
+            memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus, restartPolicy: .none, runsInit: true,
+            logRotation: logRotation
+        )
+    }
+
     /// The container of an instance: the release's image and environment plus `PORT`,
     /// published on `127.0.0.1:hostPort`, labelled for the reconciler, restarted by the
     /// engine (also after an engine restart) unless stopped on purpose, with an init process

@@ -383,6 +383,36 @@ struct APITests {
         }
     }
 
+    @Test("a release command is saved, shown with the app, checked, and removed")
+    func releaseCommand() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            _ = try await client.execute(
+                uri: "/v1/apps", method: .post, headers: fixture.auth, body: ByteBuffer(string: #"{"name": "shop"}"#))
+            func put(_ json: String) async throws -> HTTPResponse.Status {
+                try await client.execute(
+                    uri: "/v1/apps/shop/release-command", method: .put, headers: fixture.auth,
+                    body: ByteBuffer(string: json)
+                ) { $0.status }
+            }
+            func shown() async throws -> [String]? {
+                try await client.execute(uri: "/v1/apps/shop", method: .get, headers: fixture.auth) { response in
+                    try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body)).releaseCommand
+                }
+            }
+            #expect(try await shown() == nil)
+            #expect(try await put(#"{"command": ["rake", "db:migrate"]}"#) == .ok)
+            #expect(try await shown() == ["rake", "db:migrate"])
+            for bad in [#"{"command": []}"#, #"{"command": [""]}"#, #"{"command": "rake"}"#] {
+                #expect(try await put(bad) == .badRequest, "\(bad)")
+            }
+            #expect(try await shown() == ["rake", "db:migrate"], "a refused command changes nothing")
+            #expect(try await put(#"{"command": null}"#) == .ok)
+            #expect(try await shown() == nil)
+        }
+    }
+
     @Test("query numbers that are not whole numbers in range get 400, not a guess")
     func badQueryNumbers() async throws {
         let fixture = try Fixture()

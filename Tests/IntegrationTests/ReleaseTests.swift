@@ -126,6 +126,41 @@ struct ReleaseTests {
         }
     }
 
+    @Test("a release command runs in the new image before it takes traffic; one that fails stops the deploy")
+    func releaseCommand() async throws {
+        try await withMinid(app: "rc") { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            let first = try await minid.mini(["deploy", folder.path, "--app", app])
+            try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
+            #expect(try await minid.mini(["env", "set", app, "STAGE=two"]).status == 0)
+
+            let set = try await minid.mini(
+                ["release-command", "set", app, "/bin/busybox", "sh", "-c", "echo migrating to $STAGE on $PORT"])
+            #expect(set.status == 0 && set.stdout.contains("echo migrating"), "\(set)")
+            let migrated = try await minid.mini(["deploy", folder.path, "--app", app])
+            #expect(migrated.status == 0, "\(migrated.stdout)\(migrated.stderr)")
+            #expect(migrated.stdout.contains("migrating to two on 8080"), "\(migrated.stdout)")
+            #expect(migrated.stdout.contains("The release command succeeded"))
+
+            let failing = try await minid.mini(
+                ["release-command", "set", app, "--", "/bin/busybox", "sh", "-c", "echo cannot migrate; exit 5"])
+            #expect(failing.status == 0)
+            let refused = try await minid.mini(["deploy", folder.path, "--app", app])
+            #expect(refused.status == 1)
+            #expect(refused.stdout.contains("cannot migrate"), "\(refused.stdout)")
+            #expect(refused.stdout.contains("exited with status 5"), "\(refused.stdout)")
+            let info = try await minid.mini(["apps", "info", app, "--json"])
+            #expect(info.stdout.contains(#""release":3"#) || info.stdout.contains(#""release" : 3"#), "\(info.stdout)")
+            let (status, _) = try await minid.getThroughProxy(host: "\(app).localhost")
+            #expect(status == 200, "the release before stopped serving")
+            let left = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"),
+                ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"])
+            #expect(!left.stdout.contains("-release"), "a release command's container was left: \(left.stdout)")
+            #expect(!left.stdout.contains("-v4-"), "the failed release started instances: \(left.stdout)")
+        }
+    }
+
     @Test("env set reaches the app, rollback restores image and env, scale spreads requests, lost instances come back")
     func envRollbackScaleHeal() async throws {
         try await withMinid(app: "rel") { minid, app, work in

@@ -91,7 +91,8 @@ extension Mini {
                         "release    \(info.release.map { "v\($0)" } ?? "none yet")",
                         "scale      \(info.scale)",
                     ] + LimitsDisplay.lines(info.limits) + [
-                        "health     \(info.healthPath.map { "GET \($0)" } ?? HealthCheck.defaultCheck)"
+                        "health     \(info.healthPath.map { "GET \($0)" } ?? HealthCheck.defaultCheck)",
+                        "on deploy  \(info.releaseCommand.map { "run " + $0.joined(separator: " ") } ?? "no release command")",
                     ]
                 if !info.instances.isEmpty {
                     lines.append("instances")
