@@ -222,26 +222,14 @@ public struct AppStore: Sendable {
     /// Sets how many instances the app runs; returns whether that changed anything.
     @discardableResult
     public func setInstances(of app: AppName, to count: Int) throws -> Bool {
-        try database.write { db in
-            try db.execute(
-                sql: "UPDATE apps SET instances = ? WHERE name = ? AND instances IS NOT ?",
-                arguments: [count, app.rawValue, count]
-            )
-            return db.changesCount > 0
-        }
+        try update(app, column: .instances, to: count)
     }
 
     /// Sets the path new instances must answer before they get traffic (nil: the default);
     /// returns whether that changed anything.
     @discardableResult
     public func setHealthPath(of app: AppName, to path: String?) throws -> Bool {
-        try database.write { db in
-            try db.execute(
-                sql: "UPDATE apps SET health_path = ? WHERE name = ? AND health_path IS NOT ?",
-                arguments: [path, app.rawValue, path]
-            )
-            return db.changesCount > 0
-        }
+        try update(app, column: .healthPath, to: path)
     }
 
     /// Sets the command each deploy runs before its release takes traffic (nil: none);
@@ -249,10 +237,24 @@ public struct AppStore: Sendable {
     @discardableResult
     public func setReleaseCommand(of app: AppName, to command: [String]?) throws -> Bool {
         let json = try command.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        return try database.write { db in
+        return try update(app, column: .releaseCommandJson, to: json)
+    }
+
+    /// The columns of `apps` that change one at a time.
+    private enum SettingColumn: String {
+        case instances
+        case healthPath = "health_path"
+        case releaseCommandJson = "release_command_json"
+    }
+
+    /// Sets one column of the app's row; returns whether that changed anything.
+    private func update(
+        _ app: AppName, column: SettingColumn, to value: (some DatabaseValueConvertible & Sendable)?
+    ) throws -> Bool {
+        try database.write { db in
             try db.execute(
-                sql: "UPDATE apps SET release_command_json = ? WHERE name = ? AND release_command_json IS NOT ?",
-                arguments: [json, app.rawValue, json]
+                sql: "UPDATE apps SET \(column.rawValue) = ? WHERE name = ? AND \(column.rawValue) IS NOT ?",
+                arguments: [value, app.rawValue, value]
             )
             return db.changesCount > 0
         }
