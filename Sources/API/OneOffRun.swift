@@ -72,7 +72,8 @@ struct OneOffRun: Sendable {
             } else if stopping() {
                 end = RunEvent(error: "minid is stopping; run the command again once it is back")
             } else {
-                end = try await streamOutput(of: container ?? spec.name, into: &answer, write: write)
+                end = try await streamOutput(
+                    of: container ?? spec.name, stopping: stopping, into: &answer, write: write)
                 if stopping() {
                     let status = end.exitCode.map { " (exit status \($0))" } ?? ""
                     end = RunEvent(error: "minid is stopping: the command was stopped\(status)")
@@ -99,12 +100,14 @@ struct OneOffRun: Sendable {
     /// Writes the output as it comes and returns the last event: the exit status, or the
     /// engine's error (the lines before it may still wait in `answer`).
     private func streamOutput(
-        of id: String, into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
+        of id: String, stopping: () -> Bool, into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
         do {
             let exit = try await docker.watchExit(of: id)
             var lines = try await docker.attachOutput(id).makeAsyncIterator()
             try await docker.startContainer(id)
+            // A stop asked for before the start found nothing to stop.
+            if stopping() { stop() }
             while let line = try await lines.next() {
                 try answer.append(RunEvent(stream: line.stream.rawValue, text: line.text))
                 if !lines.hasPending || answer.bytes >= Self.writeBytes { try await write(answer.take()) }

@@ -97,6 +97,18 @@ public struct ReleaseCommand: Codable, Sendable, Equatable {
     public var command: [String]?
 
     public init(command: [String]?) { self.command = command }
+
+    /// Requires `command`, null for none: a body without it is a mistake, not a removal.
+    public init(from decoder: any Decoder) throws {
+        command = try decoder.container(keyedBy: CodingKeys.self).decode([String]?.self, forKey: .command)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(command, forKey: .command)
+    }
+
+    private enum CodingKeys: String, CodingKey { case command }
 }
 
 /// `PUT /v1/apps/{app}/health` body and answer: the path a new instance of the app must

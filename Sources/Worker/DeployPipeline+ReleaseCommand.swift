@@ -6,19 +6,21 @@ extension DeployPipeline {
     /// Runs the app's release command in the new image, with the new release's environment
     /// and limits, before any instance starts, writing its output to the build log. The
     /// deploy fails when it exits with a status other than 0, and the release before serves
-    /// on; the job's build timeout bounds it. Its container goes whatever happens, a cancel
-    /// included.
+    /// on; the job's build timeout bounds it. Its container, named after the attempt (an
+    /// earlier attempt's worker may still be cleaning up its own), goes whatever happens: a
+    /// cancel, a timeout or a shutdown stops the command (SIGTERM, then SIGKILL after
+    /// ``releaseCommandStopGraceSeconds``) first.
     func runReleaseCommand(_ command: [String], plan: ReleasePlan) async throws {
         try log.append("-----> Running the release command: \(command.joined(separator: " "))")
         let spec = InstanceSpec.releaseCommand(
-            command, app: app.rawValue, version: plan.version, image: plan.image, containerPort: plan.containerPort,
-            environment: plan.environment, limits: plan.limits
+            command, app: app.rawValue, version: plan.version, attempt: job.info.attempt, image: plan.image,
+            containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits
         )
-        // A retried attempt may find the container of an earlier one.
-        try? await docker.removeContainer(spec.name, force: true, ignoreMissing: true)
         let status: Int
+        var id: String?
         do {
-            let id = try await docker.createContainer(spec)
+            id = try await docker.createContainer(spec)
+            let id = id ?? spec.name
             let exit = try await docker.watchExit(of: id)
             var lines = try await docker.attachOutput(id).makeAsyncIterator()
             try await docker.startContainer(id)
@@ -33,10 +35,10 @@ extension DeployPipeline {
             if !batch.isEmpty { try log.append(lines: batch) }
             status = try await exit.status()
         } catch {
-            await removeContainer(spec.name)
+            await removeContainer(id)
             throw error
         }
-        await removeContainer(spec.name)
+        await removeContainer(id)
         guard status == 0 else {
             throw DeployFailure.permanent(
                 "release command failed",
@@ -45,8 +47,17 @@ extension DeployPipeline {
         try log.append("-----> The release command succeeded")
     }
 
-    /// Removes a container from a task of its own, which a cancelled job does not cancel.
-    private func removeContainer(_ name: String) async {
-        await Task { [docker] in try? await docker.removeContainer(name, force: true, ignoreMissing: true) }.value
+    /// How long a release command that must stop gets between SIGTERM and SIGKILL: well
+    /// within systemd's stop timeout for minid (45 s).
+    static let releaseCommandStopGraceSeconds = 10
+
+    /// Stops (if it runs) and removes a container, from a task of its own, which a cancelled
+    /// job does not cancel.
+    private func removeContainer(_ id: String?) async {
+        guard let id else { return }
+        await Task { [docker] in
+            try? await docker.stopContainer(id, timeout: Self.releaseCommandStopGraceSeconds)
+            try? await docker.removeContainer(id, force: true, ignoreMissing: true)
+        }.value
     }
 }

@@ -19,13 +19,14 @@ enum InstanceSpec {
     /// `CMD`, no port, no restart. Labelled with its app, so the reconciler leaves it alone
     /// while the app's job runs and removes it if its worker left it behind.
     static func releaseCommand(
-        _ command: [String], app: String, version: Int, image: String, containerPort: Int,
+        _ command: [String], app: String, version: Int, attempt: Int, image: String, containerPort: Int,
         environment: [String: String], limits: ResourceLimits
     ) -> ContainerSpec {
         var environment = environment
         environment["PORT"] = String(containerPort)
         return ContainerSpec(
-            name: "mini-\(app)-v\(version)-release", image: image, env: ContainerSpec.environment(environment),
+            name: "mini-\(app)-v\(version)-release-\(attempt)", image: image,
+            env: ContainerSpec.environment(environment),
             labels: [ContainerLabel.app: app, ContainerLabel.release: String(version)], command: command,
             memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus, restartPolicy: .none, runsInit: true,
             logRotation: logRotation

@@ -404,7 +404,7 @@ struct APITests {
             #expect(try await shown() == nil)
             #expect(try await put(#"{"command": ["rake", "db:migrate"]}"#) == .ok)
             #expect(try await shown() == ["rake", "db:migrate"])
-            for bad in [#"{"command": []}"#, #"{"command": [""]}"#, #"{"command": "rake"}"#] {
+            for bad in [#"{"command": []}"#, #"{"command": [""]}"#, #"{"command": "rake"}"#, "{}"] {
                 #expect(try await put(bad) == .badRequest, "\(bad)")
             }
             #expect(try await shown() == ["rake", "db:migrate"], "a refused command changes nothing")

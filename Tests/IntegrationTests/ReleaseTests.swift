@@ -134,13 +134,18 @@ struct ReleaseTests {
             try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
             #expect(try await minid.mini(["env", "set", app, "STAGE=two"]).status == 0)
 
-            let set = try await minid.mini(
-                ["release-command", "set", app, "/bin/busybox", "sh", "-c", "echo migrating to $STAGE on $PORT"])
+            let script = "echo migrating to $STAGE on $PORT; /bin/busybox cat /www/marker.txt"
+            let set = try await minid.mini(["release-command", "set", app, "/bin/busybox", "sh", "-c", script])
             #expect(set.status == 0 && set.stdout.contains("echo migrating"), "\(set)")
+            // The command sees the new image: a file only the new build has.
+            try "only in the new image\n".write(
+                to: folder.appendingPathComponent("www/marker.txt"), atomically: false, encoding: .utf8)
             let migrated = try await minid.mini(["deploy", folder.path, "--app", app])
             #expect(migrated.status == 0, "\(migrated.stdout)\(migrated.stderr)")
-            #expect(migrated.stdout.contains("migrating to two on 8080"), "\(migrated.stdout)")
-            #expect(migrated.stdout.contains("The release command succeeded"))
+            let log = migrated.stdout
+            #expect(log.contains("migrating to two on 8080") && log.contains("only in the new image"), "\(log)")
+            let (ran, started) = (log.range(of: "The release command succeeded"), log.range(of: "-----> Starting v3"))
+            #expect(ran != nil && started != nil && ran!.lowerBound < started!.lowerBound, "not run before: \(log)")
 
             let failing = try await minid.mini(
                 ["release-command", "set", app, "--", "/bin/busybox", "sh", "-c", "echo cannot migrate; exit 5"])
@@ -156,6 +161,7 @@ struct ReleaseTests {
             let left = try await run(
                 URL(fileURLWithPath: "/usr/bin/docker"),
                 ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"])
+            try #require(left.status == 0 && left.stdout.contains("-v3-1"), "\(left)")
             #expect(!left.stdout.contains("-release"), "a release command's container was left: \(left.stdout)")
             #expect(!left.stdout.contains("-v4-"), "the failed release started instances: \(left.stdout)")
         }

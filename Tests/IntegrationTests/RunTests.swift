@@ -75,9 +75,15 @@ struct RunTests {
             try await waitUntil(timeout: .seconds(20)) {
                 (try? String(contentsOf: runOutput, encoding: .utf8))?.contains("started") == true
             }
+            // The followed log is open once it shows a request (httpd -v logs each).
+            try await waitUntil(timeout: .seconds(20)) {
+                _ = try? await minid.getThroughProxy(host: "\(app).localhost")
+                return (try? String(contentsOf: logsOutput, encoding: .utf8))?.isEmpty == false
+            }
             let stopping = ContinuousClock.now
             kill(minid.process.processIdentifier, SIGTERM)
             try await waitUntil(timeout: .seconds(40)) { !minid.process.isRunning }
+            try #require(!minid.process.isRunning, "minid did not stop within 40 s of SIGTERM")
             #expect(ContinuousClock.now - stopping < .seconds(20), "minid waited for the run")
             #expect(minid.process.terminationStatus == 0, "\(minid.log())")
             runClient.waitUntilExit()
