@@ -11,7 +11,7 @@ extension DeployPipeline {
     /// cancel, a timeout or a shutdown stops the command (SIGTERM, then SIGKILL after
     /// ``releaseCommandStopGraceSeconds``) first.
     func runReleaseCommand(_ command: [String], plan: ReleasePlan) async throws {
-        try log.append("-----> Running the release command: \(command.joined(separator: " "))")
+        try log.append("-----> Running the release command: \(ShellQuoting.quote(command))")
         let spec = InstanceSpec.releaseCommand(
             command, app: app.rawValue, version: plan.version, attempt: job.info.attempt, image: plan.image,
             containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits

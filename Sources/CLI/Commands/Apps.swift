@@ -92,7 +92,7 @@ extension Mini {
                         "scale      \(info.scale)",
                     ] + LimitsDisplay.lines(info.limits) + [
                         "health     \(info.healthPath.map { "GET \($0)" } ?? HealthCheck.defaultCheck)",
-                        "on deploy  \(info.releaseCommand.map { "run " + $0.joined(separator: " ") } ?? "no release command")",
+                        "on deploy  \(info.releaseCommand.map { "run " + ShellQuoting.quote($0) } ?? "no release command")",
                     ]
                 if !info.instances.isEmpty {
                     lines.append("instances")

@@ -84,7 +84,7 @@ extension Mini {
         }
 
         static func describe(_ command: [String]?) -> String {
-            "release command: " + (command.map { $0.joined(separator: " ") } ?? "none")
+            "release command: " + (command.map(ShellQuoting.quote) ?? "none")
         }
     }
 }
