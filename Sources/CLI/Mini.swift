@@ -26,8 +26,8 @@ struct Mini: AsyncParsableCommand {
         version: MiniVersion.current,
         subcommands: [
             Deploy.self, Status.self, Logs.self, Jobs.self, Cancel.self, Apps.self, Releases.self, Rollback.self,
-            Run.self, Env.self, Scale.self, Restart.self, LimitsCommand.self, Health.self, ReleaseCommandCommand.self, Domains.self,
-            ConfigCommand.self, Version.self,
+            Run.self, Env.self, Scale.self, Restart.self, LimitsCommand.self, Health.self, ReleaseCommandCommand.self,
+            Domains.self, ConfigCommand.self, Version.self,
         ]
     )
 
