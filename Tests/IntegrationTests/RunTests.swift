@@ -61,6 +61,26 @@ struct RunTests {
         }
     }
 
+    @Test("destroying an app removes its running one-off containers too, and their clients end")
+    func destroyRemovesRuns() async throws {
+        try await withMinid(app: "d") { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            let output = work.url.appendingPathComponent("run.out")
+            let client = try launchMini(
+                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
+                output: output)
+            try await waitUntil(timeout: .seconds(20)) {
+                (try? String(contentsOf: output, encoding: .utf8))?.contains("started") == true
+            }
+            let destroyed = try await minid.mini(["apps", "destroy", app, "--confirm", app])
+            #expect(destroyed.status == 0, "\(destroyed)")
+            #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "a one-off outlived its app")
+            try await waitUntil(timeout: .seconds(10)) { !client.isRunning }
+            try #require(!client.isRunning, "the run's client did not end")
+            #expect(client.terminationStatus != 0)
+        }
+    }
+
     @Test("minid stopping (SIGTERM) stops a run and ends a followed log at once, saying so, and exits cleanly")
     func minidStops() async throws {
         try await withMinid(app: "t") { minid, app, work in
