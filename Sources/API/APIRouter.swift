@@ -58,6 +58,15 @@ extension AppName {
     }
 }
 
+extension EnvironmentKey {
+    /// 400 with what is wrong with the first of `keys` that is not a variable name mini sets.
+    static func requireValid(_ keys: some Sequence<String>) throws {
+        for key in keys {
+            if let problem = problem(with: key) { throw APIError.badRequest(problem) }
+        }
+    }
+}
+
 extension AppStore {
     /// The app, or 404 with how to create it.
     func existingApp(_ name: AppName) throws -> AppRecord {

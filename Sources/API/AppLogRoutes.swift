@@ -32,7 +32,7 @@ struct AppLogRoutes {
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
             endCheck: followedStreams.endCheck(for: request, in: apps.database)
         )
-        return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
+        return Response.stream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)
         }
     }

@@ -68,9 +68,7 @@ struct AppRoutes {
     @Sendable func patchEnvironment(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         let patch = try await request.decodeJSON(EnvironmentPatch.self, context: context)
-        for key in Array(patch.set.keys) + patch.unset {
-            if let problem = EnvironmentKey.problem(with: key) { throw APIError.badRequest(problem) }
-        }
+        try EnvironmentKey.requireValid(Array(patch.set.keys) + patch.unset)
         guard !patch.set.isEmpty || !patch.unset.isEmpty else {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
         }
@@ -134,7 +132,7 @@ struct AppRoutes {
     @Sendable func releaseCommand(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         let body = try await request.decodeJSON(ReleaseCommand.self, context: context)
-        if let command = body.command, command.first?.isEmpty ?? true {
+        if let command = body.command, !CommandArguments.nameAProgram(command) {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"], or null for none")
         }
         try apps.setReleaseCommand(of: try AppName(app.name), to: body.command)

@@ -17,12 +17,12 @@ struct BuildLogTail: Sendable {
     let endCheck: @Sendable () -> String?
 
     /// How often a followed log checks whether it must end early.
-    static let tokenCheckInterval = Duration.seconds(2)
+    static let endCheckInterval = Duration.seconds(2)
 
     func stream(follow: Bool, write: (ByteBuffer) async throws -> Void) async throws {
         var handle: FileHandle?
         defer { try? handle?.close() }
-        var nextTokenCheck = ContinuousClock.now.advanced(by: Self.tokenCheckInterval)
+        var nextEndCheck = ContinuousClock.now.advanced(by: Self.endCheckInterval)
         while true {
             // Read the state before the bytes: once the job is final, its log is complete,
             // so the bytes read after that are the last ones.
@@ -37,9 +37,9 @@ struct BuildLogTail: Sendable {
                 try await write(ByteBuffer(string: "-----> Cancelled (\(info.reason ?? "no reason given"))\n"))
             }
             if info.state.isFinal || !follow { return }
-            if ContinuousClock.now >= nextTokenCheck {
+            if ContinuousClock.now >= nextEndCheck {
                 if let line = endCheck() { return try await write(ByteBuffer(string: line)) }
-                nextTokenCheck = ContinuousClock.now.advanced(by: Self.tokenCheckInterval)
+                nextEndCheck = ContinuousClock.now.advanced(by: Self.endCheckInterval)
             }
             try await Task.sleep(for: pollInterval)
         }

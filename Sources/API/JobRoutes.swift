@@ -54,7 +54,7 @@ struct JobRoutes {
             pollInterval: configuration.logPollInterval,
             endCheck: followedStreams.endCheck(for: request, in: queue.database)
         )
-        return Response.textStream(for: request, follow: follow, countedIn: followedStreams) { writer in
+        return Response.stream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
         }
     }

@@ -17,8 +17,6 @@ struct OneOffRun: Sendable {
     let release: Int
     let logger: Logger
 
-    /// How much output the engine keeps in its log files (`docker logs` of the container).
-    static let logRotation = ContainerSpec.LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
     /// The most bytes of answer lines gathered for one write.
     static let writeBytes = 64 << 10
     /// How long a command whose client went gets between SIGTERM and SIGKILL.
@@ -28,23 +26,21 @@ struct OneOffRun: Sendable {
         docker: DockerClient, runs: OneOffRuns, app: AppName, release: ReleaseRecord, request: RunRequest,
         logger: Logger
     ) {
-        var environment = release.environment.merging(request.env) { _, runs in runs }
-        environment["PORT"] = String(release.containerPort)
+        let environment = release.environment.merging(request.env) { _, runs in runs }
         let suffix = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
         self.docker = docker
         self.runs = runs
         self.app = app
         self.release = release.version
         self.logger = logger
-        spec = ContainerSpec(
-            name: "mini-\(app)-run-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)",
-            image: release.image, env: ContainerSpec.environment(environment),
+        spec = ContainerSpec.runningOnce(
+            request.command, name: "mini-\(app)-run-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)",
+            image: release.image, env: ContainerSpec.environment(environment, port: release.containerPort),
             labels: [
                 ContainerLabel.oneOff: app.rawValue, ContainerLabel.oneOffOwner: runs.owner,
                 ContainerLabel.release: String(release.version),
             ],
-            command: request.command, memoryLimit: release.memoryBytes, nanoCPUs: release.nanoCpus,
-            restartPolicy: .none, runsInit: true, logRotation: Self.logRotation
+            memoryLimit: release.memoryBytes, nanoCPUs: release.nanoCpus
         )
     }
 
@@ -103,16 +99,18 @@ struct OneOffRun: Sendable {
         of id: String, stopping: () -> Bool, into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
         do {
-            let exit = try await docker.watchExit(of: id)
-            var lines = try await docker.attachOutput(id).makeAsyncIterator()
-            try await docker.startContainer(id)
-            // A stop asked for before the start found nothing to stop.
-            if stopping() { stop() }
-            while let line = try await lines.next() {
-                try answer.append(RunEvent(stream: line.stream.rawValue, text: line.text))
-                if !lines.hasPending || answer.bytes >= Self.writeBytes { try await write(answer.take()) }
-            }
-            return RunEvent(exitCode: try await exit.status())
+            let status = try await docker.runToExit(
+                id,
+                // A stop asked for before the start found nothing to stop.
+                started: { if stopping() { stop() } },
+                onOutput: { lines in
+                    for line in lines {
+                        try answer.append(RunEvent(stream: line.stream.rawValue, text: line.text))
+                        if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
+                    }
+                    if answer.bytes > 0 { try await write(answer.take()) }
+                })
+            return RunEvent(exitCode: status)
         } catch let error as DockerError where error.code == .daemonUnreachable {
             return RunEvent(error: "the Docker engine stopped answering; the command's end is unknown")
         } catch let error as DockerError {
@@ -127,14 +125,10 @@ struct OneOffRun: Sendable {
     }
 
     /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``) if it still runs and
-    /// removes its container, from a task of its own, which a cancelled request does not
-    /// cancel.
+    /// removes its container, also when the request was cancelled.
     private func remove(_ container: String?) async {
         guard let container else { return }
-        await Task { [docker] in
-            try? await docker.stopContainer(container, timeout: Self.stopGraceSeconds)
-            try? await docker.removeContainer(container, force: true, ignoreMissing: true)
-        }.value
+        await docker.stopAndRemove(container, grace: Self.stopGraceSeconds)
     }
 }
 

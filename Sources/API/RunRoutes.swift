@@ -23,9 +23,10 @@ struct RunRoutes {
     @Sendable func run(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
         let app = try apps.existingApp(name)
-        // Collected into the request, not only read: watching for the client to go (below)
-        // then reads on from the body's end. Reading an already read body to its end there
-        // traps in Hummingbird 2.28 (a request stream source deinited unfinished).
+        // Collected into the request, not only read: watching for the client to go (see
+        // `Response.stream`) then reads on from the body's end. Reading an already read body
+        // to its end there traps in Hummingbird 2.28 (a request stream source deinited
+        // unfinished).
         var collected = request
         _ = try await collected.collectBody(upTo: context.maxUploadSize)
         let body = try await collected.decodeJSON(RunRequest.self, context: context)
@@ -40,34 +41,22 @@ struct RunRoutes {
             docker: docker, runs: runs, app: name, release: release, request: body, logger: context.logger)
         context.logger.info(
             "one-off run", metadata: ["app": "\(name)", "release": "\(current)", "container": "\(oneOff.spec.name)"])
-        var headers = HTTPFields()
-        headers[.contentType] = "application/x-ndjson"
-        headers[.cacheControl] = "no-cache"
-        // Watching for the client to go closes the connection when the answer ends.
-        headers[.connection] = "close"
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { [collected, apps] writer in
-                try await followedStreams.counting(onStop: oneOff.stop) {
-                    try await collected.body.consumeWithCancellationOnInboundClose { _ in
-                        try await oneOff.run(
-                            stillWanted: { try apps.app(name) != nil }, stopping: { followedStreams.isStopping }
-                        ) { try await writer.write($0) }
-                    }
-                }
-                try await writer.finish(nil)
+        return Response.stream(
+            for: collected, contentType: "application/x-ndjson", follow: true, countedIn: followedStreams,
+            onStop: oneOff.stop
+        ) { [apps, followedStreams] writer in
+            try await oneOff.run(stillWanted: { try apps.app(name) != nil }, stopping: { followedStreams.isStopping }) {
+                try await writer.write($0)
             }
-        )
+        }
     }
 
     /// A command to run and variable names that can be set; 400 otherwise.
     private static func validate(_ body: RunRequest) throws {
-        guard let program = body.command.first, !program.isEmpty else {
+        guard CommandArguments.nameAProgram(body.command) else {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"]")
         }
-        for key in body.env.keys {
-            if let problem = EnvironmentKey.problem(with: key) { throw APIError.badRequest(problem) }
-        }
+        try EnvironmentKey.requireValid(body.env.keys)
     }
 
     /// Checks that the engine answers and has the release's image, so that the likely

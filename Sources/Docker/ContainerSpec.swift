@@ -24,6 +24,10 @@ public struct ContainerSpec: Sendable, Hashable {
             self.maxFileBytes = maxFileBytes
             self.maxFiles = maxFiles
         }
+
+        /// What mini keeps of each container's output, for `mini logs` and `docker logs`: 3
+        /// files of 10 MiB (Kamal's default size), so a chatty app cannot fill the disk.
+        public static let kept = LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
     }
 
     /// What the engine does when the container's process ends.
@@ -61,9 +65,25 @@ public struct ContainerSpec: Sendable, Hashable {
     /// options (json-file, unbounded, unless the daemon is configured otherwise) when nil.
     public var logRotation: LogRotation?
 
-    /// `variables` as the engine takes them: `KEY=value`, sorted by key.
-    public static func environment(_ variables: [String: String]) -> [String] {
-        variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    /// `variables` and `PORT` (the port the app listens on, which mini sets in every
+    /// container) as the engine takes them: `KEY=value`, sorted by key.
+    public static func environment(_ variables: [String: String], port: Int) -> [String] {
+        var variables = variables
+        variables["PORT"] = String(port)
+        return variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// A container that runs `command` once in `image`, in place of its `CMD`: not restarted,
+    /// no published port, an init process that passes signals on, its output kept as
+    /// ``LogRotation/kept`` says. For `mini run` and release commands.
+    public static func runningOnce(
+        _ command: [String], name: String, image: String, env: [String], labels: [String: String],
+        memoryLimit: Int64?, nanoCPUs: Int64?
+    ) -> ContainerSpec {
+        ContainerSpec(
+            name: name, image: image, env: env, labels: labels, command: command, memoryLimit: memoryLimit,
+            nanoCPUs: nanoCPUs, restartPolicy: .none, runsInit: true, logRotation: .kept
+        )
     }
 
     public init(

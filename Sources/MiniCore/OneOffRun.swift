@@ -22,6 +22,14 @@ public struct RunRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// The arguments of a command mini runs in a container (`mini run`, release commands).
+public enum CommandArguments {
+    /// Whether `arguments` name a program: there is a first one, and it is not empty.
+    public static func nameAProgram(_ arguments: [String]) -> Bool {
+        !(arguments.first ?? "").isEmpty
+    }
+}
+
 /// One line of the answer to `POST /v1/apps/{app}/run` (`application/x-ndjson`): first the
 /// run's container and release, then its output line by line, and last its exit code, or an
 /// error when the command could not run to its end.

@@ -16,29 +16,16 @@ extension DeployPipeline {
             command, app: app.rawValue, version: plan.version, attempt: job.info.attempt, image: plan.image,
             containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits
         )
+        let id = try await docker.createContainer(spec)
         let status: Int
-        var id: String?
         do {
-            id = try await docker.createContainer(spec)
-            let id = id ?? spec.name
-            let exit = try await docker.watchExit(of: id)
-            var lines = try await docker.attachOutput(id).makeAsyncIterator()
-            try await docker.startContainer(id)
-            var batch: [String] = []
-            while let line = try await lines.next() {
-                batch.append("       \(line.text)")
-                if !lines.hasPending {
-                    try log.append(lines: batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
+            status = try await docker.runToExit(id) { lines in try log.append(lines: lines.map { "       \($0.text)" })
             }
-            if !batch.isEmpty { try log.append(lines: batch) }
-            status = try await exit.status()
         } catch {
-            await removeContainer(id)
+            await docker.stopAndRemove(id, grace: Self.releaseCommandStopGraceSeconds)
             throw error
         }
-        await removeContainer(id)
+        await docker.stopAndRemove(id, grace: Self.releaseCommandStopGraceSeconds)
         guard status == 0 else {
             throw DeployFailure.permanent(
                 "release command failed",
@@ -50,14 +37,4 @@ extension DeployPipeline {
     /// How long a release command that must stop gets between SIGTERM and SIGKILL: well
     /// within systemd's stop timeout for minid (45 s).
     static let releaseCommandStopGraceSeconds = 10
-
-    /// Stops (if it runs) and removes a container, from a task of its own, which a cancelled
-    /// job does not cancel.
-    private func removeContainer(_ id: String?) async {
-        guard let id else { return }
-        await Task { [docker] in
-            try? await docker.stopContainer(id, timeout: Self.releaseCommandStopGraceSeconds)
-            try? await docker.removeContainer(id, force: true, ignoreMissing: true)
-        }.value
-    }
 }

@@ -10,10 +10,6 @@ enum InstanceSpec {
         "mini-\(app)-v\(version)-\(index)"
     }
 
-    /// How much output the engine keeps per instance, for `mini logs`: 3 files of 10 MiB
-    /// (Kamal's default size), so a chatty app cannot fill the disk.
-    static let logRotation = ContainerSpec.LogRotation(maxFileBytes: 10 << 20, maxFiles: 3)
-
     /// The container of a release command (``DeployPipeline/runReleaseCommand(_:plan:)``):
     /// the release's image, environment (with `PORT`) and limits, the command replacing its
     /// `CMD`, no port, no restart. Labelled with its app, so the reconciler leaves it alone
@@ -22,14 +18,11 @@ enum InstanceSpec {
         _ command: [String], app: String, version: Int, attempt: Int, image: String, containerPort: Int,
         environment: [String: String], limits: ResourceLimits
     ) -> ContainerSpec {
-        var environment = environment
-        environment["PORT"] = String(containerPort)
-        return ContainerSpec(
-            name: "mini-\(app)-v\(version)-release-\(attempt)", image: image,
-            env: ContainerSpec.environment(environment),
-            labels: [ContainerLabel.app: app, ContainerLabel.release: String(version)], command: command,
-            memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus, restartPolicy: .none, runsInit: true,
-            logRotation: logRotation
+        ContainerSpec.runningOnce(
+            command, name: "mini-\(app)-v\(version)-release-\(attempt)", image: image,
+            env: ContainerSpec.environment(environment, port: containerPort),
+            labels: [ContainerLabel.app: app, ContainerLabel.release: String(version)],
+            memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus
         )
     }
 
@@ -37,23 +30,21 @@ enum InstanceSpec {
     /// published on `127.0.0.1:hostPort`, labelled for the reconciler, restarted by the
     /// engine (also after an engine restart) unless stopped on purpose, with an init process
     /// so SIGTERM reaches the app and old releases stop quickly, and its output kept in
-    /// rotated files (``logRotation``).
+    /// rotated files (``ContainerSpec/LogRotation/kept``).
     static func container(
         app: String, version: Int, index: Int, image: String, containerPort: Int,
         environment: [String: String], hostPort: Int, limits: ResourceLimits
     ) -> ContainerSpec {
-        var environment = environment
-        environment["PORT"] = String(containerPort)
-        return ContainerSpec(
+        ContainerSpec(
             name: name(app: app, version: version, index: index), image: image,
-            env: ContainerSpec.environment(environment),
+            env: ContainerSpec.environment(environment, port: containerPort),
             labels: [
                 ContainerLabel.app: app, ContainerLabel.release: String(version),
                 ContainerLabel.instance: String(index),
             ],
             publishedPort: .init(containerPort: containerPort, hostPort: hostPort),
             memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus,
-            restartPolicy: .unlessStopped, runsInit: true, logRotation: logRotation
+            restartPolicy: .unlessStopped, runsInit: true, logRotation: .kept
         )
     }
 }

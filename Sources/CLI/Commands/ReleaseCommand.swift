@@ -48,11 +48,10 @@ extension Mini {
             @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
             var command: [String] = []
 
-            /// The command; a `--` before it is the usual end of options, not part of it.
-            private var arguments: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+            private var arguments: [String] { command.droppingOptionsTerminator }
 
             func validate() throws {
-                guard !(arguments.first ?? "").isEmpty else {
+                guard CommandArguments.nameAProgram(arguments) else {
                     throw ValidationError(
                         "give the command after the app: mini release-command set \(app) COMMAND [ARGS...]")
                 }

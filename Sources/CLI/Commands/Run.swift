@@ -42,8 +42,7 @@ extension Mini {
             }
         }
 
-        /// The command; a `--` before it is the usual end of options, not part of it.
-        private var arguments: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+        private var arguments: [String] { command.droppingOptionsTerminator }
 
         func run() async throws {
             let request = RunRequest(command: arguments, env: try Env.values(of: env))
