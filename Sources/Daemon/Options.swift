@@ -156,8 +156,18 @@ struct QueueOptions: ParsableArguments {
 
 /// Logging.
 struct LogOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(
+        help: "Log level: trace, debug, info (the default), notice, warning, error, critical.",
+        transform: LogOptions.parseLevel)
     var logLevel: Logger.Level = .info
+
+    private static func parseLevel(_ text: String) throws -> Logger.Level {
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError(
+                "'\(text)' is not a log level; use trace, debug, info, notice, warning, error or critical")
+        }
+        return level
+    }
 
     func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
@@ -165,8 +175,6 @@ struct LogOptions: ParsableArguments {
         return logger
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Parses sizes such as `512m`, `2g`, `1048576`.
 func parseByteSize(_ text: String) throws -> Int64 {

@@ -226,10 +226,6 @@ struct HeaderScan: OptionSet {
 
     static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]
 
-    init(rawValue: UInt16) {
-        self.rawValue = rawValue
-    }
-
     /// Classifies a header name given as bytes case-insensitively, dispatching on its length
     /// first so that most names are dismissed after one comparison.
     static func classify(_ name: UnsafeRawBufferPointer) -> HeaderScan {
