@@ -28,7 +28,7 @@ struct CLIStandaloneTests {
         }
     }
 
-    @Test("env set, unset and scale refuse bad pairs, keys and counts as usage errors, before any call")
+    @Test("env set, unset, scale, run and release-command set refuse bad input as usage errors, before any call")
     func environmentUsage() async throws {
         // No server listens there: each refusal comes from the CLI itself.
         let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
@@ -39,6 +39,10 @@ struct CLIStandaloneTests {
             (["env", "set", "app", "PORT=80"], "PORT is set by mini"),
             (["env", "unset", "app", "9LIVES"], "'9LIVES' is not a valid variable name"),
             (["scale", "app", "21"], "an app runs 0 to 20 instances"),
+            (["run", "app"], "give the command to run after the app"),
+            (["run", "app", ""], "give the command to run after the app"),
+            (["run", "-e", "9LIVES=1", "app", "true"], "'9LIVES' is not a valid variable name"),
+            (["release-command", "set", "app", "", "x"], "give the command after the app"),
         ] {
             let result = try await run(binary("mini"), arguments, environment: environment)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")

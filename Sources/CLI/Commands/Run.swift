@@ -37,7 +37,7 @@ extension Mini {
 
         func validate() throws {
             _ = try Env.values(of: env)
-            guard !arguments.isEmpty else {
+            guard CommandArguments.nameAProgram(arguments) else {
                 throw ValidationError("give the command to run after the app: mini run \(app) COMMAND [ARGS...]")
             }
         }
