@@ -46,10 +46,13 @@ extension JobQueue {
         )
     }
 
-    /// Takes the oldest due queued job of an app without a running one. The literal
-    /// `state = 'queued'` and `state = 'running'` let SQLite use the partial indexes
-    /// `jobs_queued` and `jobs_running`; without `INDEXED BY`, it would look for a running
-    /// job among all the app's kept jobs through `jobs_by_app`.
+    /// Takes the oldest due queued job of an app without a running one, and only the app's
+    /// first queued job: a job handed back or retried keeps its place before the app's jobs
+    /// queued after it (a deploy handed back by a stopping worker must not run after the
+    /// rollback asked for later). The literal `state = 'queued'` and `state = 'running'` let
+    /// SQLite use the partial indexes `jobs_queued`, `jobs_queued_by_app` and
+    /// `jobs_running`; without `INDEXED BY`, it would look among all the app's kept jobs
+    /// through `jobs_by_app`.
     private static let claimSQL = """
         UPDATE jobs SET state = 'running', attempt = attempt + 1,
             lease_owner = ?, lease_token = ?, lease_expires_at = ?, heartbeat_at = ?,
@@ -58,6 +61,9 @@ extension JobQueue {
             SELECT j.id FROM jobs j
             WHERE j.state = 'queued' AND j.run_at <= ?
               AND NOT EXISTS (SELECT 1 FROM jobs r INDEXED BY jobs_running WHERE r.app = j.app AND r.state = 'running')
+              AND NOT EXISTS (
+                SELECT 1 FROM jobs e INDEXED BY jobs_queued_by_app
+                WHERE e.app = j.app AND e.state = 'queued' AND e.id < j.id)
             ORDER BY j.run_at, j.id LIMIT 1)
         RETURNING \(JobRecord.columns)
         """

@@ -164,6 +164,11 @@ extension MiniDatabase {
             // (migrations), as a JSON array of its arguments; none when null.
             try db.execute(sql: "ALTER TABLE apps ADD COLUMN release_command_json TEXT")
         }
+        migrator.registerMigration("v9: queued jobs by app") { db in
+            // A claim takes an app's queued jobs in the order they were queued: a job handed
+            // back or waiting out a retry's backoff holds back the app's later ones.
+            try db.execute(sql: "CREATE INDEX jobs_queued_by_app ON jobs(app, id) WHERE state = 'queued'")
+        }
         return migrator
     }
 }

@@ -126,6 +126,27 @@ final class LeaseTests {
         #expect(try queue.job(deploy.id).state == .queued)
     }
 
+    @Test("an app's jobs run in the order they were queued, also when one goes back to the queue")
+    func appOrderKeptAcrossRequeues() async throws {
+        // A deploy handed back by a stopping worker runs before the rollback asked for later.
+        let deploy = try enqueue("app")
+        let first = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        let rollback = try enqueueRelease("app", rollbackTo: 1)
+        try queue.release(first.lease)
+        #expect(try queue.job(deploy.id).state == .queued)
+        let next = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        #expect(next.info.id == deploy.id)
+
+        // Retried after a platform failure, it holds the rollback back through its backoff.
+        try queue.fail(next.lease, .transient(reason: "docker unreachable", error: "refused"))
+        #expect(try queue.claim(as: WorkerIdentity(name: "w")) == nil, "the rollback waits for the retry")
+        try await Task.sleep(for: .milliseconds(120))
+        let retried = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        #expect(retried.info.id == deploy.id)
+        try queue.fail(retried.lease, .permanent(reason: "build failed", error: "exit 1"))
+        #expect(try queue.claim(as: WorkerIdentity(name: "w"))?.info.id == rollback.id)
+    }
+
     @Test("a deploy whose worker died is retried when only a settings change came after it")
     func rescuedDeployWithNewerRelease() async throws {
         let deploy = try enqueue("app")
