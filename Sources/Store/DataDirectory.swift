@@ -4,6 +4,7 @@ import Foundation
 ///
 /// ```
 /// <root>/mini.sqlite     apps, releases, routes, env, tokens, jobs
+/// <root>/mini.sqlite-migrate.lock  held while a process migrates the database
 /// <root>/uploads/        <job>.tar.gz build contexts, deleted once their job ends
 /// <root>/logs/           <job>.log build logs
 /// <root>/admin.token     the first admin token, mode 0600

@@ -1,6 +1,12 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The SQLite database of mini, in WAL mode, shared by the API, the proxy and the worker
 /// processes. Writes go through `BEGIN IMMEDIATE` transactions so that two processes never
 /// upgrade a read lock into a write lock at the same time (which SQLite answers with BUSY).
@@ -13,8 +19,26 @@ public struct MiniDatabase: Sendable {
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     public init(path: String) throws {
         self.path = path
-        self.pool = try DatabasePool(path: path, configuration: Self.configuration())
-        try Self.migrator.migrate(pool)
+        self.pool = try Self.holdingMigrationLock(of: path) {
+            let pool = try DatabasePool(path: path, configuration: Self.configuration())
+            try Self.migrator.migrate(pool)
+            return pool
+        }
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `<path>-migrate.lock` (made mode 0600 if
+    /// missing). GRDB reads which migrations are applied outside the transactions that apply
+    /// them, so processes opening an older database at once (the units of a systemd start)
+    /// would each run the missing ones, all but the first failing. The lock goes with the
+    /// descriptor, also when the process is killed.
+    private static func holdingMigrationLock<T>(of path: String, _ body: () throws -> T) throws -> T {
+        let descriptor = open(path + "-migrate.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        }
+        return try body()
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction and commits it; rolls back if
