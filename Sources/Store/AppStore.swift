@@ -135,6 +135,24 @@ public struct AppStore: Sendable {
         }
     }
 
+    /// Makes `target` (the environment a rollback restores) the app's, keeping the changes made
+    /// to the app's environment since it was `snapshot`: a key set or unset meanwhile (`mini env
+    /// set` while the rollback ran) keeps its new state, for the release job queued with that
+    /// change to apply. Returns the environment written.
+    @discardableResult
+    public static func restoreEnvironment(
+        of app: AppName, to target: [String: String], keepingChangesSince snapshot: [String: String],
+        in db: Database
+    ) throws -> [String: String] {
+        let current = try environment(of: app, in: db)
+        var restored = target
+        for key in Set(current.keys).union(snapshot.keys) where current[key] != snapshot[key] {
+            restored[key] = current[key]
+        }
+        try replaceEnvironment(of: app, with: restored, in: db)
+        return restored
+    }
+
     /// Records the next release of `app` (version = last + 1) and returns it.
     public static func createRelease(
         app: AppName, image: String, containerPort: Int, environment: [String: String],

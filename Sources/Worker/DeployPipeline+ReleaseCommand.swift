@@ -16,6 +16,7 @@ extension DeployPipeline {
             command, app: app.rawValue, version: plan.version, attempt: job.info.attempt, image: plan.image,
             containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits
         )
+        try await stopEarlierAttempts(of: spec.name, app: app.rawValue)
         let id = try await docker.createContainer(spec)
         let status: Int
         do {
@@ -32,6 +33,22 @@ extension DeployPipeline {
                 "the release command exited with status \(status); the release before serves on")
         }
         try log.append("-----> The release command succeeded")
+    }
+
+    /// Stops the release command containers of the app's earlier attempts, still running when
+    /// their worker died (they have no restart policy, but nothing stops them either): a
+    /// migration must not run twice at once. The app runs one job at a time, so any such
+    /// container but this attempt's is an earlier attempt's.
+    private func stopEarlierAttempts(of name: String, app: String) async throws {
+        let prefix = "mini-\(app)-v"
+        let earlier = try await docker.listContainers(labels: [ContainerLabel.app: app], all: true).filter {
+            $0.name != name && $0.name.hasPrefix(prefix) && $0.name.contains("-release-")
+                && $0.labels[ContainerLabel.instance] == nil && $0.labels[ContainerLabel.oneOff] == nil
+        }
+        for container in earlier {
+            try log.append("-----> Stopping \(container.name), left running by an earlier attempt")
+            await docker.stopAndRemove(container.id, grace: Self.releaseCommandStopGraceSeconds)
+        }
     }
 
     /// How long a release command that must stop gets between SIGTERM and SIGKILL: well

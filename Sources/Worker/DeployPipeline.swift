@@ -35,8 +35,9 @@ struct DeployPipeline {
         var environment: [String: String]
         var instances: Int
         var description: String
-        /// Whether the app's configured environment becomes this release's (a rollback).
-        var restoresEnvironment: Bool
+        /// A rollback's: the app's configured environment when the plan was made. Publishing
+        /// makes the release's environment the app's, keeping the changes made since.
+        var environmentAtPlan: [String: String]?
         var healthPath: String?
         var limits: ResourceLimits
         /// Run before the instances start; deploys only.
@@ -90,7 +91,7 @@ struct DeployPipeline {
                 version: current.version, image: image,
                 containerPort: try await containerPort(image: image),
                 environment: current.environment, instances: current.record?.instances ?? 1,
-                description: "deploy of job \(job.info.id)", restoresEnvironment: false,
+                description: "deploy of job \(job.info.id)", environmentAtPlan: nil,
                 healthPath: current.record?.healthPath, limits: current.record?.limits ?? ResourceLimits(),
                 releaseCommand: current.record?.releaseCommand
             )
@@ -129,7 +130,8 @@ struct DeployPipeline {
             version: current.version, image: source.image, containerPort: source.containerPort,
             environment: change.rollbackTo == nil ? current.environment : source.environment,
             instances: current.record?.instances ?? 1, description: change.description,
-            restoresEnvironment: change.rollbackTo != nil, healthPath: current.record?.healthPath,
+            environmentAtPlan: change.rollbackTo == nil ? nil : current.environment,
+            healthPath: current.record?.healthPath,
             limits: current.record?.limits ?? ResourceLimits()
         )
     }
@@ -153,6 +155,7 @@ struct DeployPipeline {
         var started: [InstanceRecord] = []
         let draining: [InstanceRecord]
         do {
+            try await removeEarlierAttempts(at: plan.version)
             try log.append(
                 "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
             for index in 0..<plan.instances {
@@ -170,8 +173,9 @@ struct DeployPipeline {
                     limits: plan.limits,
                     job: job.info.id, description: plan.description, in: db
                 )
-                if plan.restoresEnvironment {
-                    try AppStore.replaceEnvironment(of: app, with: plan.environment, in: db)
+                if let snapshot = plan.environmentAtPlan {
+                    try AppStore.restoreEnvironment(
+                        of: app, to: plan.environment, keepingChangesSince: snapshot, in: db)
                 }
                 return try AppStore.publish(app: app, release: plan.version, in: db)
             }
@@ -222,6 +226,25 @@ struct DeployPipeline {
         let imagePort = info.env.first { $0.hasPrefix("PORT=") }.flatMap { Int($0.dropFirst("PORT=".count)) }
         if let imagePort, (1...65535).contains(imagePort) { return imagePort }
         return 8080
+    }
+
+    /// Removes the instances an earlier attempt at `version` left (its worker died before it
+    /// published or removed them): they never passed this attempt's health check, and may
+    /// even run another job's image, while publishing makes every instance of the version
+    /// serve. The version has no release yet, so nothing of it serves.
+    private func removeEarlierAttempts(at version: Int) async throws {
+        let leftovers = try queue.database.read { [app] db in
+            try InstanceRecord.filter(Column("app") == app.rawValue && Column("release") == version).fetchAll(db)
+        }
+        guard !leftovers.isEmpty else { return }
+        try log.append("-----> Removing \(leftovers.count) instance(s) of v\(version) an earlier attempt left")
+        for instance in leftovers {
+            try await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
+        }
+        try queue.fenced(job.lease) { [app] db in
+            try db.execute(
+                sql: "DELETE FROM instances WHERE app = ? AND release = ?", arguments: [app.rawValue, version])
+        }
     }
 
     /// Creates, records and starts an instance, adding it to `started` before it starts, so
@@ -343,11 +366,15 @@ struct DeployPipeline {
     /// timeout); each gets SIGTERM, then SIGKILL after the stop grace period.
     private func drain(_ instances: [InstanceRecord]) async {
         await waitUntilProxyIsDone(with: instances)
-        await withDiscardingTaskGroup { group in
-            for instance in instances {
-                group.addTask { await stop(instance) }
+        // In a task of its own: a worker that ends cancels its retirements, and the old
+        // instances must stop all the same.
+        await Task { [self] in
+            await withDiscardingTaskGroup { group in
+                for instance in instances {
+                    group.addTask { await stop(instance) }
+                }
             }
-        }
+        }.value
     }
 
     private func stop(_ instance: InstanceRecord) async {
@@ -398,7 +425,7 @@ struct DeployPipeline {
     }
 
     /// Asks the proxy on this VM (its control socket) every `interval` until `isSettled`
-    /// says yes (true), `deadline` or a graceful shutdown comes (false); nil without a local
+    /// says yes (true), `deadline`, a graceful shutdown or a cancellation comes (false); nil without a local
     /// proxy. A question it does not answer (it restarts) is asked again; the first of a run
     /// of such failures is logged.
     private func askProxy(
@@ -408,7 +435,7 @@ struct DeployPipeline {
         let socket = configuration.dataDirectory.proxyControlSocketPath
         guard FileManager.default.fileExists(atPath: socket) else { return nil }
         var failing = false
-        while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully {
+        while ContinuousClock.now < deadline && !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if try await isSettled(socket) { return true }
                 failing = false

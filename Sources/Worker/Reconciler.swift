@@ -67,7 +67,8 @@ public struct Reconciler: Service {
 
     /// One pass over every app.
     public func reconcile() async throws {
-        let busy = Set(try queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
+        var busy = Set(try queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
+        let listedAt = Date().timeIntervalSince1970
         let everything = try await docker.listContainers(all: true)
         await removeFinishedOneOffs(everything.filter { $0.labels[ContainerLabel.oneOff] != nil })
         let containers = everything.filter { $0.labels[ContainerLabel.app] != nil }
@@ -75,9 +76,24 @@ public struct Reconciler: Service {
         var wanted = Set<String>()
         for app in try apps.apps() where !busy.contains(app.name) {
             let name = try AppName(app.name)
+            // Asked again for each app: the probes of the apps before it can take seconds, and
+            // a job claimed meanwhile works on the app's instances.
+            guard try queue.jobs(app: name, state: .running, limit: 1).isEmpty else {
+                busy.insert(app.name)
+                continue
+            }
             for instance in try apps.instances(of: name) {
                 wanted.insert(instance.name)
-                try await reconcile(instance, app: app, container: byName[instance.name])
+                // Recorded after the containers were listed: the listing cannot tell its state.
+                guard instance.createdAt < listedAt else { continue }
+                do {
+                    try await reconcile(instance, app: app, container: byName[instance.name])
+                } catch let error as DockerError where error.code != .daemonUnreachable {
+                    // One instance the engine cannot recreate (its image was removed, its port
+                    // taken) does not hold back the rest of the pass.
+                    logger.warning(
+                        "could not repair an instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])
+                }
             }
         }
         for container in containers where !wanted.contains(container.name) {
@@ -210,6 +226,8 @@ final class RecreateBackoff: Sendable {
     func mayRetry(_ name: String) -> Bool {
         attempts.withLock { attempts in
             let now = ContinuousClock.now
+            // Instances not recreated within the window are forgotten (removed ones too).
+            attempts = attempts.filter { _, times in times.contains { now - $0 < window } }
             let recent = (attempts[name] ?? []).filter { now - $0 < window }
             guard recent.count < limit else {
                 attempts[name] = recent

@@ -38,8 +38,19 @@ public struct WorkerService: Service {
         // take up to the drain timeout, and the worker need not wait for it.
         try await withThrowingDiscardingTaskGroup { retirements in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let seen = try observer.version()
-                if let job = try queue.claim(as: identity) {
+                let seen: Int
+                let claimed: ClaimedJob?
+                do {
+                    seen = try observer.version()
+                    claimed = try queue.claim(as: identity)
+                } catch {
+                    // The store is busy past its timeout, or the disk failed: the worker stays up,
+                    // so that the old releases it is retiring still stop, and tries again.
+                    logger.error("cannot claim a job; trying again in 1 s", metadata: ["error": "\(error)"])
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+                    continue
+                }
+                if let job = claimed {
                     if let retire = await process(job) {
                         retirements.addTask { await retire() }
                     }

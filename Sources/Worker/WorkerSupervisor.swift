@@ -63,7 +63,7 @@ public struct WorkerSupervisor: Service {
                 "worker exited; restarting",
                 metadata: ["worker": "\(index)", "status": "\(status)", "backoff": "\(backoff)"]
             )
-            try? await Task.sleep(for: backoff)
+            try? await cancelWhenGracefulShutdown { [backoff] in try await Task.sleep(for: backoff) }
             backoff = min(backoff * 2, .seconds(30))
         }
     }

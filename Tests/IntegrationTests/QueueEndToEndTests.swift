@@ -20,6 +20,20 @@ struct QueueEndToEndTests {
         return app
     }
 
+    /// A context like examples/hello whose instances answer only 3 s after they start.
+    static func slowStart(in work: TemporaryDirectory, as folder: String) throws -> URL {
+        let app = try copyExample("hello", into: work, as: folder)
+        let dockerfile = """
+            FROM scratch
+            COPY busybox /bin/busybox
+            COPY www /www
+            EXPOSE 8080
+            CMD ["/bin/busybox", "sh", "-c", "/bin/busybox sleep 3; exec /bin/busybox httpd -f -p 8080 -h /www"]
+            """
+        try dockerfile.write(to: app.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8)
+        return app
+    }
+
     /// Waits until the job is running (its build has started).
     static func waitUntilRunning(_ job: String, minid: MinidProcess, attempt: Int = 1) async throws {
         for _ in 0..<100 {
@@ -28,6 +42,16 @@ struct QueueEndToEndTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("job \(job) never started attempt \(attempt)")
+    }
+
+    /// SIGKILLs minid's (only) worker process; its supervisor restarts it after a second.
+    static func killWorker(of minid: MinidProcess) async throws {
+        let workers = try await run(
+            URL(fileURLWithPath: "/usr/bin/pgrep"),
+            ["-f", "minid worker --name worker-1 --data-dir \(minid.data.path)"]
+        )
+        let pid = try #require(Int32(workers.stdout.split(separator: "\n").first ?? ""), "no worker process found")
+        kill(pid, SIGKILL)
     }
 
     /// Containers running `busybox sleep <seconds>`: a build step of ours still running (the
@@ -61,13 +85,16 @@ struct QueueEndToEndTests {
         }
     }
 
-    /// The ids of the app's containers, running or not; `instance` (such as `v1-1`) narrows
-    /// them to one instance.
-    static func containers(of app: String, instance: String? = nil) async throws -> [Substring] {
+    /// The names of the app's containers, running or not, sorted; `instance` (such as `v1-1`)
+    /// narrows them to one instance, `release` to one release.
+    static func containers(of app: String, instance: String? = nil, release: Int? = nil) async throws -> [String] {
         var filters = ["--filter", "label=mini.app=\(app)"]
         if let instance { filters += ["--filter", "name=mini-\(app)-\(instance)"] }
-        let result = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-a", "-q"] + filters)
-        return result.stdout.split(separator: "\n")
+        if let release { filters += ["--filter", "label=mini.release=\(release)"] }
+        let result = try await run(
+            URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-a", "--format", "{{.Names}}"] + filters)
+        try #require(result.status == 0, "\(result.stderr)")
+        return result.stdout.split(separator: "\n").map(String.init).sorted()
     }
 
     @Test("cancel during the health wait: the new instance is gone when mini cancel returns, and the app deploys next")
@@ -158,12 +185,7 @@ struct QueueEndToEndTests {
             let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
             let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try await Self.waitUntilRunning(job, minid: minid)
-            let workers = try await run(
-                URL(fileURLWithPath: "/usr/bin/pgrep"),
-                ["-f", "minid worker --name worker-1 --data-dir \(minid.data.path)"]
-            )
-            let pid = try #require(Int32(workers.stdout.split(separator: "\n").first ?? ""), "no worker process found")
-            kill(pid, SIGKILL)
+            try await Self.killWorker(of: minid)
             let killedAt = ContinuousClock.now
 
             // The supervisor sees the worker exit and gives its job back to the queue; the
@@ -184,6 +206,71 @@ struct QueueEndToEndTests {
             #expect(log.stdout.contains("attempt 1") && log.stdout.contains("attempt 2"))
             #expect(
                 log.stdout.components(separatedBy: "Releasing v").count == 2, "released exactly once:\n\(log.stdout)")
+        }
+    }
+
+    @Test(
+        "a worker SIGKILLed mid-deploy: the retry stops the release command it left running, and publishes only the instances it checked"
+    )
+    func retryCleansUpAfterDeadAttempt() async throws {
+        try await withMinid(app: "rk", workers: 1) { minid, app, work in
+            // Slow to get healthy, so that a worker can die in the health gate.
+            let folder = try Self.slowStart(in: work, as: app)
+            #expect(try await minid.mini(["apps", "create", app]).status == 0)
+            #expect(try await minid.mini(["release-command", "set", app, "/bin/busybox", "sleep", "6"]).status == 0)
+
+            // Killed while its release command runs: the retry stops that one before its own.
+            let first = try await minid.mini(["deploy", folder.path, "--app", app, "--async"])
+            let firstJob = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitUntil(timeout: .seconds(30)) {
+                try await minid.mini(["logs", "--build", firstJob]).stdout.contains("Running the release command")
+            }
+            try await Self.killWorker(of: minid)
+            let firstEnd = try await minid.mini(["status", firstJob, "--wait"], timeout: .seconds(90))
+            #expect(firstEnd.status == 0, "\(firstEnd.stdout)\(firstEnd.stderr)")
+            let firstLog = try await minid.mini(["logs", "--build", firstJob]).stdout
+            #expect(
+                firstLog.contains("Stopping mini-\(app)-v1-release-1, left running by an earlier attempt"),
+                "\(firstLog)")
+            #expect(try await Self.containers(of: app) == ["mini-\(app)-v1-1"])
+
+            // Killed in the health gate with two instances started; the retry, asked for one
+            // meanwhile (a scale whose own job is cancelled), starts and publishes only one.
+            #expect(try await minid.mini(["release-command", "unset", app]).status == 0)
+            #expect(try await minid.mini(["scale", app, "2"]).status == 0)
+            let second = try await minid.mini(["deploy", folder.path, "--app", app, "--async"])
+            let secondJob = second.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitUntil(timeout: .seconds(30)) {
+                try await Self.containers(of: app, release: 3).count == 2
+            }
+            let scale = try await minid.mini(["scale", app, "1", "--async"])
+            let scaleJob = scale.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(try await minid.mini(["cancel", scaleJob]).status == 0, "\(scale)")
+            try await Self.killWorker(of: minid)
+            let secondEnd = try await minid.mini(["status", secondJob, "--wait"], timeout: .seconds(90))
+            #expect(secondEnd.status == 0, "\(secondEnd.stdout)\(secondEnd.stderr)")
+            #expect(try await Self.containers(of: app, release: 3) == ["mini-\(app)-v3-1"])
+            let info = try await minid.mini(["apps", "info", app])
+            #expect(!info.stdout.contains("v3-2"), "an unchecked instance of the dead attempt serves:\n\(info.stdout)")
+        }
+    }
+
+    @Test("a config var set while a rollback runs is kept: the rollback restores the old env, the change comes after")
+    func envSetDuringRollback() async throws {
+        try await withMinid(app: "re", workers: 1) { minid, app, work in
+            let folder = try Self.slowStart(in: work, as: app)
+            #expect(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            #expect(try await minid.mini(["env", "set", app, "OLD=1"]).status == 0)
+            let rollback = try await minid.mini(["rollback", app, "v1", "--async"])
+            let job = rollback.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await Self.waitUntilRunning(job, minid: minid)
+            let set = try await minid.mini(["env", "set", app, "NEW=2"], timeout: .seconds(60))
+            #expect(set.status == 0, "\(set.stdout)\(set.stderr)")
+            let env = try await minid.mini(["env", app, "--reveal"])
+            #expect(env.stdout.contains("NEW") && env.stdout.contains("2"), "the change was lost:\n\(env.stdout)")
+            #expect(!env.stdout.contains("OLD"), "the rollback did not restore v1's env:\n\(env.stdout)")
+            let releases = try await minid.mini(["releases", app])
+            #expect(releases.stdout.contains("v4") && releases.stdout.contains("v3"), "\(releases.stdout)")
         }
     }
 }
