@@ -65,6 +65,15 @@ extension EnvironmentKey {
             if let problem = problem(with: key) { throw APIError.badRequest(problem) }
         }
     }
+
+    /// 400 as ``requireValid(_:)-(Sequence<String>)`` says, or when a value holds a NUL byte,
+    /// which no process environment can (the store would cut the value there).
+    static func requireValid(_ variables: [String: String]) throws {
+        try requireValid(variables.keys)
+        if let key = variables.keys.sorted().first(where: { variables[$0]!.utf8.contains(0) }) {
+            throw APIError.badRequest("the value of \(key) holds a NUL byte, which no environment variable can")
+        }
+    }
 }
 
 extension AppStore {

@@ -68,7 +68,8 @@ struct AppRoutes {
     @Sendable func patchEnvironment(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         let patch = try await request.decodeJSON(EnvironmentPatch.self, context: context)
-        try EnvironmentKey.requireValid(Array(patch.set.keys) + patch.unset)
+        try EnvironmentKey.requireValid(patch.set)
+        try EnvironmentKey.requireValid(patch.unset)
         guard !patch.set.isEmpty || !patch.unset.isEmpty else {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
         }

@@ -56,7 +56,7 @@ struct RunRoutes {
         guard CommandArguments.nameAProgram(body.command) else {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"]")
         }
-        try EnvironmentKey.requireValid(body.env.keys)
+        try EnvironmentKey.requireValid(body.env)
     }
 
     /// Checks that the engine answers and has the release's image, so that the likely

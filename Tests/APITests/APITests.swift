@@ -346,6 +346,17 @@ struct APITests {
             ) { response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")
             }
+            // A value with a NUL byte is refused whole, not stored cut short.
+            try await client.execute(
+                uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth,
+                body: ByteBuffer(string: #"{"set": {"FOO": "abc\u0000def"}, "unset": []}"#)
+            ) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("the value of FOO holds a NUL byte"))
+            }
+            try await client.execute(uri: "/v1/apps/shop/env", method: .get, headers: fixture.auth) { response in
+                #expect(String(buffer: response.body).contains(#""FOO":"bar""#), "\(String(buffer: response.body))")
+            }
             try await client.execute(uri: "/v1/jobs?app=shop", method: .get, headers: fixture.auth) { response in
                 let list = try JSONDecoder.mini.decode(JobList.self, from: Data(buffer: response.body))
                 #expect(list.jobs.isEmpty)

@@ -1,0 +1,21 @@
+import MiniCore
+import Testing
+
+@Suite("byte sizes")
+struct ByteSizeTests {
+    @Test("sizes as people write them")
+    func parses() {
+        #expect(ByteSize.parse("512m") == 512 << 20)
+        #expect(ByteSize.parse("2G") == 2 << 30)
+        #expect(ByteSize.parse("0.5k") == 512)
+        #expect(ByteSize.parse("1048576") == 1_048_576)
+    }
+
+    @Test(
+        "what is not a size of at least a byte that fits in 64 bits is refused, not trapped on",
+        arguments: ["", "m", "0", "-1", "0m", "0.0001k", "9000000000g", "99999999999999999999g", "infm", "nang", "1x"]
+    )
+    func refuses(_ text: String) {
+        #expect(ByteSize.parse(text) == nil)
+    }
+}
