@@ -24,7 +24,7 @@ struct OneOffRun: Sendable {
 
     init(
         docker: DockerClient, runs: OneOffRuns, app: AppName, release: ReleaseRecord, request: RunRequest,
-        logger: Logger
+        installation: Installation, logger: Logger
     ) {
         let environment = release.environment.merging(request.env) { _, runs in runs }
         let suffix = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
@@ -37,8 +37,8 @@ struct OneOffRun: Sendable {
             request.command, name: "mini-\(app)-run-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)",
             image: release.image, env: ContainerSpec.environment(environment, port: release.containerPort),
             labels: [
-                ContainerLabel.oneOff: app.rawValue, ContainerLabel.oneOffOwner: runs.owner,
-                ContainerLabel.release: String(release.version),
+                ContainerLabel.installation: installation.id, ContainerLabel.oneOff: app.rawValue,
+                ContainerLabel.oneOffOwner: runs.owner, ContainerLabel.release: String(release.version),
             ],
             memoryLimit: release.memoryBytes, nanoCPUs: release.nanoCpus
         )

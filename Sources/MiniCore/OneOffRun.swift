@@ -62,6 +62,9 @@ public struct RunEvent: Codable, Sendable, Equatable {
 
 /// The labels mini puts on the containers it creates, by which it finds them again.
 public enum ContainerLabel {
+    /// The installation (data folder) that created a container: another mini on the same
+    /// engine leaves it alone. Containers made before it was set have none.
+    public static let installation = "mini.installation"
     /// The app of an instance container (the reconciler keeps these in line with the store).
     public static let app = "mini.app"
     /// The app of a one-off container (`mini run`), which the reconciler leaves alone while

@@ -169,6 +169,15 @@ extension MiniDatabase {
             // back or waiting out a retry's backoff holds back the app's later ones.
             try db.execute(sql: "CREATE INDEX jobs_queued_by_app ON jobs(app, id) WHERE state = 'queued'")
         }
+        migrator.registerMigration("v10: installation") { db in
+            // Labels every container this installation creates (`mini.installation`), so that
+            // another mini on the same Docker engine never takes them for its own.
+            try db.execute(
+                sql: """
+                    CREATE TABLE installation (id TEXT NOT NULL);
+                    INSERT INTO installation (id) VALUES (lower(hex(randomblob(8))));
+                    """)
+        }
         return migrator
     }
 }

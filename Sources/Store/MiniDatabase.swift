@@ -15,6 +15,9 @@ public struct MiniDatabase: Sendable {
     public let pool: DatabasePool
     /// The file's path.
     public let path: String
+    /// This installation's id (random, made by the first migration to run): the value of the
+    /// `mini.installation` label on every container it creates.
+    public let installationID: String
 
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     public init(path: String) throws {
@@ -24,6 +27,7 @@ public struct MiniDatabase: Sendable {
             try Self.migrator.migrate(pool)
             return pool
         }
+        self.installationID = try pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM installation") } ?? ""
     }
 
     /// Runs `body` holding an exclusive `flock` on `<path>-migrate.lock` (made mode 0600 if

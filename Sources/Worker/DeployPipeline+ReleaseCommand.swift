@@ -14,7 +14,8 @@ extension DeployPipeline {
         try log.append("-----> Running the release command: \(ShellQuoting.quote(command))")
         let spec = InstanceSpec.releaseCommand(
             command, app: app.rawValue, version: plan.version, attempt: job.info.attempt, image: plan.image,
-            containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits
+            containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits,
+            installation: installation
         )
         try await stopEarlierAttempts(of: spec.name, app: app.rawValue)
         let id = try await docker.createContainer(spec)
@@ -41,7 +42,8 @@ extension DeployPipeline {
     /// container but this attempt's is an earlier attempt's.
     private func stopEarlierAttempts(of name: String, app: String) async throws {
         let prefix = "mini-\(app)-v"
-        let earlier = try await docker.listContainers(labels: [ContainerLabel.app: app], all: true).filter {
+        let labels = [ContainerLabel.app: app, ContainerLabel.installation: installation.id]
+        let earlier = try await docker.listContainers(labels: labels, all: true).filter {
             $0.name != name && $0.name.hasPrefix(prefix) && $0.name.contains("-release-")
                 && $0.labels[ContainerLabel.instance] == nil && $0.labels[ContainerLabel.oneOff] == nil
         }

@@ -25,6 +25,7 @@ struct DeployPipeline {
     let logger: Logger
 
     var app: AppName { job.info.app }
+    var installation: Installation { Installation(id: queue.database.installationID) }
 
     /// What the new release runs.
     struct ReleasePlan {
@@ -276,10 +277,16 @@ struct DeployPipeline {
             in: configuration.instancePorts, excluding: try apps.recordedPorts())
         let spec = InstanceSpec.container(
             app: app.rawValue, version: plan.version, index: index, image: plan.image,
-            containerPort: plan.containerPort, environment: plan.environment, hostPort: hostPort, limits: plan.limits
+            containerPort: plan.containerPort, environment: plan.environment, hostPort: hostPort, limits: plan.limits,
+            installation: installation
         )
         // A retried attempt may find the container of an earlier one.
-        try? await docker.removeContainer(spec.name, force: true, ignoreMissing: true)
+        guard try await docker.removeLeftover(named: spec.name, of: installation) else {
+            throw DeployFailure.permanent(
+                "name taken",
+                "a container named \(spec.name) belongs to another mini on this Docker engine; "
+                    + "deploy the app under another name")
+        }
         let id = try await docker.createContainer(spec)
         let instance = InstanceRecord(
             name: spec.name, app: app.rawValue, release: plan.version, containerId: id, port: hostPort, state: .starting

@@ -16,12 +16,15 @@ enum InstanceSpec {
     /// while the app's job runs and removes it if its worker left it behind.
     static func releaseCommand(
         _ command: [String], app: String, version: Int, attempt: Int, image: String, containerPort: Int,
-        environment: [String: String], limits: ResourceLimits
+        environment: [String: String], limits: ResourceLimits, installation: Installation
     ) -> ContainerSpec {
         ContainerSpec.runningOnce(
             command, name: "mini-\(app)-v\(version)-release-\(attempt)", image: image,
             env: ContainerSpec.environment(environment, port: containerPort),
-            labels: [ContainerLabel.app: app, ContainerLabel.release: String(version)],
+            labels: [
+                ContainerLabel.installation: installation.id, ContainerLabel.app: app,
+                ContainerLabel.release: String(version),
+            ],
             memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus
         )
     }
@@ -33,14 +36,14 @@ enum InstanceSpec {
     /// rotated files (``ContainerSpec/LogRotation/kept``).
     static func container(
         app: String, version: Int, index: Int, image: String, containerPort: Int,
-        environment: [String: String], hostPort: Int, limits: ResourceLimits
+        environment: [String: String], hostPort: Int, limits: ResourceLimits, installation: Installation
     ) -> ContainerSpec {
         ContainerSpec(
             name: name(app: app, version: version, index: index), image: image,
             env: ContainerSpec.environment(environment, port: containerPort),
             labels: [
-                ContainerLabel.app: app, ContainerLabel.release: String(version),
-                ContainerLabel.instance: String(index),
+                ContainerLabel.installation: installation.id, ContainerLabel.app: app,
+                ContainerLabel.release: String(version), ContainerLabel.instance: String(index),
             ],
             publishedPort: .init(containerPort: containerPort, hostPort: hostPort),
             memoryLimit: limits.memoryBytes, nanoCPUs: limits.nanoCpus,

@@ -28,6 +28,7 @@ public struct Reconciler: Service {
     let abandonedDrainAfter: Duration
     let logger: Logger
     private let backoff = RecreateBackoff()
+    private var installation: Installation { Installation(id: queue.database.installationID) }
     /// The one-off containers the API of this process runs: every other one-off container
     /// is removed.
     let oneOffRuns: OneOffRuns
@@ -70,8 +71,10 @@ public struct Reconciler: Service {
         var busy = Set(try queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
         let listedAt = Date().timeIntervalSince1970
         let everything = try await docker.listContainers(all: true)
-        await removeFinishedOneOffs(everything.filter { $0.labels[ContainerLabel.oneOff] != nil })
-        let containers = everything.filter { $0.labels[ContainerLabel.app] != nil }
+        // Another mini on the same engine (another data folder) has containers of its own.
+        await removeFinishedOneOffs(
+            everything.filter { $0.labels[ContainerLabel.oneOff] != nil && installation.created($0.labels) })
+        let containers = everything.filter { $0.labels[ContainerLabel.app] != nil && installation.mayOwn($0.labels) }
         let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted = Set<String>()
         for app in try apps.apps() where !busy.contains(app.name) {
@@ -96,7 +99,7 @@ public struct Reconciler: Service {
                 }
             }
         }
-        for container in containers where !wanted.contains(container.name) {
+        for container in containers where !wanted.contains(container.name) && installation.created(container.labels) {
             let app = container.labels[ContainerLabel.app] ?? ""
             guard !busy.contains(app), Date().timeIntervalSince(container.created) > 30 else { continue }
             logger.info("removing a container no release wants", metadata: ["container": "\(container.name)"])
@@ -122,7 +125,7 @@ public struct Reconciler: Service {
             // Its worker drains it (waiting for requests in flight), unless it stopped before
             // it finished: then the instance is long past its drain.
             guard isAbandoned(since: instance.drainingSince ?? instance.createdAt) else { return }
-            try? await docker.removeContainer(instance.name, force: true, ignoreMissing: true)
+            try? await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
             try apps.removeInstance(instance)
         case .serving, .starting, .crashed:
             guard instance.release == app.currentRelease else {
@@ -192,9 +195,14 @@ public struct Reconciler: Service {
         let spec = InstanceSpec.container(
             app: app.name, version: release.version, index: index, image: release.image,
             containerPort: release.containerPort, environment: release.environment, hostPort: instance.port,
-            limits: release.limits
+            limits: release.limits, installation: installation
         )
-        try? await docker.removeContainer(spec.name, force: true, ignoreMissing: true)
+        guard try await docker.removeLeftover(named: spec.name, of: installation) else {
+            logger.warning(
+                "cannot recreate a lost instance: another mini on this Docker engine has a container of its name",
+                metadata: ["instance": "\(instance.name)"])
+            return
+        }
         let id = try await docker.createContainer(spec)
         guard try apps.setContainer(of: instance, to: id) else {
             // A worker took the instance over meanwhile (a deploy began, or drains it).

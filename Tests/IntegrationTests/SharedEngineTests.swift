@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// What shares the Docker engine with an app: other apps built from the same code (the same
+/// image), and other mini installations (another data folder).
+@Suite("a shared Docker engine", .serialized)
+struct SharedEngineTests {
+    /// The id of a running container, or "" when there is none of that name.
+    static func runningID(_ name: String) async throws -> String {
+        let inspected = try await run(
+            URL(fileURLWithPath: "/usr/bin/docker"), ["inspect", "-f", "{{.State.Running}} {{.Id}}", name])
+        let fields = inspected.stdout.split(separator: " ")
+        return fields.first == "true" ? String(fields.last ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : ""
+    }
+
+    @Test("destroying an app leaves another app built from the same code serving and restartable")
+    func destroyKeepsSharedImage() async throws {
+        try await withMinid(app: "twin") { minid, app, work in
+            let twin = "\(app)-b"
+            let folder = try copyExample("hello", into: work, as: app)
+            #expect(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            #expect(try await minid.mini(["deploy", folder.path, "--app", twin]).status == 0)
+            let destroyed = try await minid.mini(["apps", "destroy", app, "--confirm", app])
+            #expect(destroyed.status == 0, "\(destroyed.stdout)\(destroyed.stderr)")
+            #expect(try await minid.getThroughProxy(host: "\(twin).localhost").0 == 200)
+            let restarted = try await minid.mini(["restart", twin])
+            #expect(restarted.status == 0, "the twin lost its image: \(restarted.stdout)\(restarted.stderr)")
+            let images = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"])
+            #expect(images.stdout.isEmpty, "the destroyed app's tags stayed")
+            await removeDockerResources(apps: [twin])
+        }
+    }
+
+    @Test("a second mini on the engine leaves the first one's containers alone and refuses an app name it runs")
+    func secondInstallation() async throws {
+        try await withMinid(app: "first") { first, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            #expect(try await first.mini(["deploy", folder.path, "--app", app]).status == 0)
+            let instance = "mini-\(app)-v1-1"
+            let id = try await Self.runningID(instance)
+            try #require(!id.isEmpty)
+
+            let second = try MinidProcess(workers: 1)
+            try await second.waitUntilReady()
+            // The reconciler passes every 2 s and removes unwanted containers 30 s old.
+            try await Task.sleep(for: .seconds(33))
+            #expect(try await Self.runningID(instance) == id, "the second mini removed the first one's instance")
+            let clash = try await second.mini(["deploy", folder.path, "--app", app])
+            #expect(clash.status == 1)
+            #expect(clash.stdout.contains("belongs to another mini on this Docker engine"), "\(clash.stdout)")
+            #expect(try await Self.runningID(instance) == id, "the second mini replaced the first one's instance")
+            #expect(try await first.getThroughProxy(host: "\(app).localhost").0 == 200)
+            #expect(!second.log().contains("removing a container"), "\(second.log())")
+            await second.stop()
+        }
+    }
+}
