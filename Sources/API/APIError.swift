@@ -30,7 +30,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     static func invalidArchive(_ message: String) -> APIError { APIError(.invalidArchive, message) }
     static let unauthorized = APIError(
         .unauthorized,
-        "missing or wrong API token; send 'Authorization: Bearer <token>' (mini config set-token)"
+        "missing or wrong API token; send 'Authorization: Bearer <token>'"
     )
     static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }

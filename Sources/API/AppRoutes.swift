@@ -101,12 +101,7 @@ struct AppRoutes {
     @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
         let body = try await request.decodeJSON(Limits.self, context: context)
-        if let memory = body.memoryBytes, memory < 6 * 1024 * 1024 {
-            throw APIError.badRequest("the memory limit must be at least 6m (the engine's minimum)")
-        }
-        if let cpus = body.cpus, !(0.01...64).contains(cpus) {
-            throw APIError.badRequest("cpus must be between 0.01 and 64")
-        }
+        if let problem = body.problem { throw APIError.badRequest(problem) }
         let changed = try apps.setLimits(
             of: try AppName(app.name), memoryBytes: body.memoryBytes,
             nanoCPUs: body.cpus.map { Int64(($0 * 1e9).rounded()) }
@@ -156,7 +151,8 @@ struct AppRoutes {
         let target = body.release ?? versions.first { $0 < current }
         guard let target, versions.contains(target) else {
             let known = versions.map { "v\($0)" }.joined(separator: ", ")
-            throw APIError.notFound("no release to roll back to; \(app.name) has \(known.isEmpty ? "none" : known)")
+            let missing = body.release.map { "\(app.name) has no release v\($0)" } ?? "no release to roll back to"
+            throw APIError.notFound("\(missing); \(app.name) has \(known.isEmpty ? "none" : known)")
         }
         guard target != current else { throw APIError.conflict("v\(target) is already the current release") }
         let job = try queue.enqueueRelease(

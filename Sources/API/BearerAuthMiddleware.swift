@@ -22,10 +22,11 @@ struct BearerAuthMiddleware: RouterMiddleware {
 }
 
 extension Request {
-    /// The token of `Authorization: Bearer <token>`, if the request has one.
+    /// The token of `Authorization: Bearer <token>`, if the request has one (the scheme's name
+    /// in any case, as RFC 9110 has it).
     var bearerToken: String? {
-        guard let header = headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
-        return String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard let header = headers[.authorization], header.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
     /// Whether the token this request came with is still stored. A followed stream outlives

@@ -1,4 +1,5 @@
 import Hummingbird
+import MiniCore
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -35,13 +36,8 @@ final class FollowedStreams: Sendable {
     func endCheck(for request: Request, in database: MiniDatabase) -> @Sendable () -> String? {
         let tokenStillValid = request.tokenStillValid(in: database)
         return {
-            if self.isStopping { return stoppingLine }
-            return tokenStillValid() ? nil : revokedTokenLine
+            if self.isStopping { return FollowedStreamEnd.serverStopping.line }
+            return tokenStillValid() ? nil : FollowedStreamEnd.tokenRevoked.line
         }
     }
 }
-
-/// The last line of a followed stream whose token was revoked.
-let revokedTokenLine = "-----> The token of this request was revoked: the stream ends.\n"
-/// The last line of a followed stream when minid stops.
-let stoppingLine = "-----> minid is stopping: the stream ends.\n"

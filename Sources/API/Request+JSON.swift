@@ -1,12 +1,46 @@
+import Foundation
 import Hummingbird
 
 extension Request {
-    /// The body decoded as JSON; 400 saying what is wrong when it is not a `T`.
+    /// The body decoded as `type`; 400 saying which field is missing or of the wrong type.
     func decodeJSON<T: Decodable>(_ type: T.Type, context: MiniRequestContext) async throws -> T {
+        var request = self
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
         do {
-            return try await decode(as: type, context: context)
-        } catch {
-            throw APIError.badRequest("the request body is not valid JSON for this call: \(error)")
+            return try JSONDecoder().decode(type, from: body)
+        } catch let error as DecodingError {
+            throw APIError.badRequest("the request body does not fit this call: \(Self.explain(error))")
         }
+    }
+
+    /// A `DecodingError` in the words of the JSON it was about.
+    static func explain(_ error: DecodingError) -> String {
+        func field(_ path: [any CodingKey]) -> String {
+            path.isEmpty
+                ? "the body"
+                : "'" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") + "'"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(field(context.codingPath + [key])) is missing"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "\(field(context.codingPath)) must be \(jsonKind(of: type))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty
+                ? "it is not valid JSON" : "\(field(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// What JSON calls the values of a Swift type the API decodes, for error messages.
+private func jsonKind(of type: Any.Type) -> String {
+    switch type {
+    case is String.Type: "a string"
+    case is Bool.Type: "true or false"
+    case is any Numeric.Type: "a number"
+    case is [Any].Type: "an array"
+    default: "an object"
     }
 }

@@ -136,12 +136,15 @@ public struct TarValidator: Sendable {
             break
         case .header where sawZeroBlock && pending.isEmpty:
             break  // one zero block then the end of the data: Go's archive/tar accepts it too
+        case .header where offset < 512:
+            // Not even one header: not a tar archive at all, or nothing was sent.
+            let size = offset == 0 ? "empty" : "\(offset) bytes, less than one tar header"
+            throw ArchiveError(.truncatedArchive, "the archive is \(size): send a (gzip'd) tar of the app's folder")
         default:
-            let reason =
-                offset == 0
-                ? "the archive is empty"
-                : "the archive stops after \(offset) bytes, before its end-of-archive marker"
-            throw ArchiveError(.truncatedArchive, "\(reason): the upload was cut short, send it again")
+            throw ArchiveError(
+                .truncatedArchive,
+                "the archive stops after \(offset) bytes, before its end-of-archive marker: "
+                    + "the upload was cut short, send it again")
         }
         var summary = self.summary
         summary.archiveBytes = offset - Int64(pending.count)

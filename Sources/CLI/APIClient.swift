@@ -107,12 +107,14 @@ struct APIClient: Sendable {
     ) async throws {
         let response = try await send(request, timeout: Self.streamTimeout)
         var pending = ByteBuffer()
+        var last: String?
         do {
             for try await var chunk in response.body {
                 pending.writeBuffer(&chunk)
                 while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
                     let length = newline - pending.readerIndex
-                    line(pending.readString(length: length) ?? "")
+                    last = pending.readString(length: length) ?? ""
+                    line(last ?? "")
                     pending.moveReaderIndex(forwardBy: 1)
                 }
                 pending.discardReadBytes()
@@ -124,6 +126,16 @@ struct APIClient: Sendable {
             )
         }
         if pending.readableBytes > 0 { line(pending.readString(length: pending.readableBytes) ?? "") }
+        switch last.flatMap(FollowedStreamEnd.init(rawValue:)) {
+        case .serverStopping:
+            throw CLIFailure(
+                "minid stopped before the end of \(path); \(whenBroken)", exitCode: .unreachable)
+        case .tokenRevoked:
+            throw CLIFailure(
+                "the token was revoked; set a valid one with mini config set-token", exitCode: .unauthorized)
+        case nil:
+            return
+        }
     }
 
     /// A GET request for `path` with the token and user agent set.
@@ -202,10 +214,14 @@ struct APIClient: Sendable {
 
     private func failure(for response: HTTPClientResponse) async -> CLIFailure {
         let body = try? await response.body.collect(upTo: 1 << 20)
-        let message =
-            body.flatMap { try? JSONDecoder.mini.decode(APIErrorBody.self, from: $0).error.message }
-            ?? body.map { String(buffer: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-            ?? "the server answered \(response.status)"
+        guard let message = body.flatMap({ try? JSONDecoder.mini.decode(APIErrorBody.self, from: $0).error.message })
+        else {
+            // Not mini's API: the proxy's port, another server.
+            let text = body.map { String(buffer: $0).prefix(200) }.flatMap { $0.isEmpty ? nil : " (\($0))" } ?? ""
+            return CLIFailure(
+                "\(endpoint.host) answered \(response.status)\(text), not as mini's API does; "
+                    + "is it minid's API address (--api-port, default 7070) and not the proxy's? See mini config show")
+        }
         switch response.status {
         case .unauthorized, .forbidden:
             return CLIFailure(

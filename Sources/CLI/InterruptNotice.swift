@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MiniCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,6 +31,15 @@ enum InterruptNotice {
         arm(message: message, cleanUp: nil)
         defer { disarm() }
         return try await body()
+    }
+
+    /// Runs `body`, which follows `job`; Ctrl-C meanwhile says that the job goes on, and how to
+    /// follow it again or cancel it.
+    static func whileFollowing<T>(job: JobID, _ body: () async throws -> T) async throws -> T {
+        try await whileRunning(
+            saying: "stopped following job \(job), which goes on on the server: "
+                + "mini logs --build \(job) -f to follow it again, mini cancel \(job) to stop it",
+            body)
     }
 
     /// Runs `body`; Ctrl-C meanwhile runs `cleanUp`, then ends `mini`.

@@ -146,6 +146,22 @@ public struct Limits: Codable, Sendable, Equatable {
         self.memoryBytes = memoryBytes
         self.cpus = cpus
     }
+
+    /// The engine's smallest memory limit: 6 MiB.
+    public static let minimumMemoryBytes: Int64 = 6 << 20
+    /// The CPUs a limit may give.
+    public static let allowedCPUs: ClosedRange<Double> = 0.01...64
+
+    /// What is wrong with the limits, or nil when the engine takes them.
+    public var problem: String? {
+        if let memoryBytes, memoryBytes < Self.minimumMemoryBytes {
+            return "the memory limit must be at least 6m (the engine's minimum)"
+        }
+        if let cpus, !Self.allowedCPUs.contains(cpus) {
+            return "cpus must be between \(Self.allowedCPUs.lowerBound) and \(Self.allowedCPUs.upperBound)"
+        }
+        return nil
+    }
 }
 
 /// `GET|PATCH /v1/apps/{app}/env` answer.
@@ -170,6 +186,13 @@ public struct EnvironmentPatch: Codable, Sendable, Equatable {
     public init(set: [String: String] = [:], unset: [String] = []) {
         self.set = set
         self.unset = unset
+    }
+
+    /// Either field may be left out: `{"set": {...}}` only sets.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        set = try container.decodeIfPresent([String: String].self, forKey: .set) ?? [:]
+        unset = try container.decodeIfPresent([String].self, forKey: .unset) ?? []
     }
 }
 

@@ -118,8 +118,13 @@ struct DeployPipeline {
             )
         }
         try log.append("-----> \(change.description): releasing the image of v\(sourceVersion) as v\(current.version)")
+        let tag = "mini/\(app):v\(current.version)"
+        // As in buildPlan: moving a tag an earlier attempt left would leave its image nameless.
+        if let leftover = try? await docker.inspectImage(tag), leftover.id != source.image {
+            try? await docker.removeImage(tag, force: false, ignoreMissing: true)
+        }
         do {
-            try await docker.tagImage(source.image, as: "mini/\(app):v\(current.version)")
+            try await docker.tagImage(source.image, as: tag)
         } catch let error as DockerError where error.code == .notFound {
             throw DeployFailure.permanent(
                 "image gone",

@@ -189,7 +189,7 @@ public struct WorkerService: Service {
             case .leaseLost:
                 try endAfterLosingTheFence(lease, logger: logger)
             case .timedOut:
-                let message = "the build ran longer than \(configuration.buildTimeout)"
+                let message = "the job (build and release command) ran longer than \(configuration.buildTimeout)"
                 try? log.append("-----> Failed: \(message)")
                 try queue.fail(lease, .permanent(reason: "timed out", error: message))
             case .shutdown:

@@ -67,8 +67,12 @@ struct APITests {
                     #expect(body.error.code == "unauthorized")
                 }
             }
-            try await client.execute(uri: "/v1/jobs", method: .get, headers: fixture.auth) { response in
-                #expect(response.status == .ok)
+            // The scheme's name in any case (RFC 9110).
+            for scheme in ["Bearer", "bearer", "BEARER"] {
+                let headers: HTTPFields = [.authorization: "\(scheme) \(fixture.token)"]
+                try await client.execute(uri: "/v1/jobs", method: .get, headers: headers) { response in
+                    #expect(response.status == .ok, "\(scheme)")
+                }
             }
         }
     }
@@ -356,6 +360,27 @@ struct APITests {
             }
             try await client.execute(uri: "/v1/apps/shop/env", method: .get, headers: fixture.auth) { response in
                 #expect(String(buffer: response.body).contains(#""FOO":"bar""#), "\(String(buffer: response.body))")
+            }
+            // A body that does not fit says where; either field may be left out.
+            for (body, problem) in [
+                (#"{"set": 3}"#, "'set' must be an object"),
+                (#"{"set": {"A": 1}}"#, "'set.A' must be a string"),
+                (#"{"unset": "FOO"}"#, "'unset' must be an array"),
+                (#"{"set": "#, "it is not valid JSON"),
+            ] {
+                try await client.execute(
+                    uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth, body: ByteBuffer(string: body)
+                ) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(
+                        String(buffer: response.body).contains(problem), "\(body): \(String(buffer: response.body))")
+                }
+            }
+            try await client.execute(
+                uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth,
+                body: ByteBuffer(string: #"{"set": {"BAR": "1"}}"#)
+            ) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
             }
             try await client.execute(uri: "/v1/jobs?app=shop", method: .get, headers: fixture.auth) { response in
                 let list = try JSONDecoder.mini.decode(JobList.self, from: Data(buffer: response.body))

@@ -131,6 +131,8 @@ struct ArchiveValidatorTests {
             rejects(root + "/cut.tar.gz", as: .truncatedArchive)
             try Data().write(to: URL(fileURLWithPath: root + "/empty.tar"))
             rejects(root + "/empty.tar", as: .truncatedArchive, mentioning: "empty")
+            try Data("just some text, not an archive\n".utf8).write(to: URL(fileURLWithPath: root + "/short.tar"))
+            rejects(root + "/short.tar", as: .truncatedArchive, mentioning: "less than one tar header")
 
             try pseudoRandomBytes(count: 5000).write(to: URL(fileURLWithPath: root + "/garbage.tar"))
             rejects(root + "/garbage.tar", as: .malformedArchive, mentioning: "not a tar archive")

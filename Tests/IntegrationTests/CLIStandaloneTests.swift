@@ -28,6 +28,33 @@ struct CLIStandaloneTests {
         }
     }
 
+    @Test("a server that is not mini's API (the proxy's port, say) is named as such, not read as an API refusal")
+    func notTheAPI() async throws {
+        let port = try freePort()
+        let folder = try TemporaryDirectory()
+        defer { folder.cleanup() }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", folder.url.path]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            // SIGKILL: SIGTERM did not end it here (the runner may hand it on blocked).
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let environment = ["MINI_HOST": "http://127.0.0.1:\(port)", "MINI_TOKEN": "some-token"]
+        var result = try await run(binary("mini"), ["apps"], environment: environment)
+        for _ in 0..<50 where result.status == 3 {  // until the server listens
+            try await Task.sleep(for: .milliseconds(100))
+            result = try await run(binary("mini"), ["apps"], environment: environment)
+        }
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.contains("answered 404 Not Found"), "\(result.stderr)")
+        #expect(result.stderr.contains("not as mini's API does"), "\(result.stderr)")
+    }
+
     @Test("env set, unset, scale, run and release-command set refuse bad input as usage errors, before any call")
     func environmentUsage() async throws {
         // No server listens there: each refusal comes from the CLI itself.

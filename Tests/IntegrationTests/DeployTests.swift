@@ -146,9 +146,14 @@ struct DeployTests {
             #expect(
                 tokenList.stdout.contains("admin") && tokenList.stdout.contains("ci")
                     && !tokenList.stdout.contains(ciToken))
+            // Its followed log ends within seconds of the revoke, with exit 4.
+            async let followed = run(binary("mini"), ["logs", "-f", "hello"], environment: ciEnvironment)
+            try await Task.sleep(for: .seconds(1))
             #expect(try await run(binary("minid"), ["tokens", "revoke", "ci"] + dataDir).status == 0)
             let revoked = try await run(binary("mini"), ["apps"], environment: ciEnvironment)
             #expect(revoked.status == 4, "a revoked token gets exit 4: \(revoked.stderr)")
+            let ended = try await followed
+            #expect(ended.status == 4 && ended.stderr.contains("the token was revoked"), "\(ended)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -114,6 +114,7 @@ struct RunTests {
             )
             let logs = (try? String(contentsOf: logsOutput, encoding: .utf8)) ?? ""
             #expect(logs.contains("minid is stopping: the stream ends"), "\(logs)")
+            #expect(logsClient.terminationStatus == 3, "a followed log cut by minid stopping exits 3")
             #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "the run's container was left behind")
         }
     }

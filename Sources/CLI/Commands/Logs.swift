@@ -31,7 +31,10 @@ extension Mini {
 
         func validate() throws {
             guard (build == nil) != (app == nil) else {
-                throw ValidationError("give an app (mini logs APP) or a job (mini logs --build JOB), not both")
+                throw ValidationError(
+                    app == nil
+                        ? "give an app (mini logs APP) or a job (mini logs --build JOB)"
+                        : "give an app (mini logs APP) or a job (mini logs --build JOB), not both")
             }
             if let lines {
                 guard build == nil else {
@@ -44,8 +47,10 @@ extension Mini {
         func run() async throws {
             let follow = follow ? "1" : nil
             if let build {
-                try await api.client().streamLines(
-                    "/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
+                try await InterruptNotice.whileFollowing(job: build) {
+                    try await api.client().streamLines(
+                        "/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
+                }
             } else if let app {
                 try await api.client().streamLines(
                     "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)],

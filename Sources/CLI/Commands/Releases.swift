@@ -48,17 +48,26 @@ extension Mini {
         @OptionGroup var output: ReleaseOutputOptions
         @OptionGroup var api: APIOptions
 
-        func run() async throws {
-            var version: Int?
-            if let release {
-                guard let parsed = Int(release.hasPrefix("v") ? String(release.dropFirst()) : release) else {
+        func validate() throws {
+            _ = try version
+        }
+
+        /// The release asked for, as a number; nil for the one before the current.
+        private var version: Int? {
+            get throws {
+                guard let release else { return nil }
+                guard let parsed = Int(release.hasPrefix("v") ? String(release.dropFirst()) : release), parsed > 0
+                else {
                     throw ValidationError("'\(release)' is not a release; use vN as listed by mini releases \(app)")
                 }
-                version = parsed
+                return parsed
             }
+        }
+
+        func run() async throws {
             let client = try api.client()
             let accepted: ChangeAccepted = try await client.send(
-                .POST, "/v1/apps/\(app)/rollback", json: RollbackRequest(release: version)
+                .POST, "/v1/apps/\(app)/rollback", json: RollbackRequest(release: try version)
             )
             try await client.finishRelease(accepted, app: app, doing: "rollback", output: output)
         }
@@ -163,6 +172,9 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func validate() throws {
+                if let problem = Limits(memoryBytes: memory?.newValue, cpus: cpus?.newValue).problem {
+                    throw ValidationError(problem)
+                }
                 guard memory != nil || cpus != nil else {
                     throw ValidationError("name a limit: --memory or --cpus (none removes it)")
                 }
@@ -200,6 +212,11 @@ extension Mini {
 enum LimitChange<Value: Sendable & Equatable>: Sendable, Equatable {
     case set(Value)
     case remove
+
+    /// The value set; nil for `none`.
+    var newValue: Value? {
+        if case .set(let value) = self { value } else { nil }
+    }
 
     /// `none`, or what `parse` makes of `text`; nil when it makes nothing.
     init?(_ text: String, parse: (String) -> Value?) {

@@ -50,7 +50,9 @@ extension Mini {
             try await InterruptNotice.whileRunning(saying: "mini: interrupted; the command is stopped on the server") {
                 try await api.client().streamLines(
                     posting: request, to: "/v1/apps/\(app)/run",
-                    whenBroken: "the command is stopped on the server when its connection breaks"
+                    whenBroken:
+                        "minid stops the command once it sees the connection gone, or, if minid itself "
+                        + "went down, when it starts again"
                 ) { line in outcome.read(line, app: app) }
             }
             if let error = outcome.error { throw CLIFailure(error) }

@@ -23,7 +23,9 @@ extension Mini {
         func run() async throws {
             let client = try api.client()
             let info: JobInfo =
-                wait ? try await client.waitForJob(job) : try await client.get("/v1/jobs/\(job)")
+                wait
+                ? try await InterruptNotice.whileFollowing(job: job) { try await client.waitForJob(job) }
+                : try await client.get("/v1/jobs/\(job)")
             Terminal.output(json ? try JobDisplay.json(info) : JobDisplay.details(info))
             if wait, info.state != .succeeded { throw ExitCode(CLIFailure.ExitStatus.failed.rawValue) }
         }
@@ -34,10 +36,7 @@ extension APIClient {
     /// Follows a job's build log to `line` until the job ends, then returns the ended job.
     /// Ctrl-C meanwhile says that the job goes on.
     func follow(_ job: JobInfo, line: (String) -> Void) async throws -> JobInfo {
-        try await InterruptNotice.whileRunning(
-            saying: "stopped following job \(job.id), which goes on on the server: "
-                + "mini logs --build \(job.id) -f to follow it again, mini cancel \(job.id) to stop it"
-        ) {
+        try await InterruptNotice.whileFollowing(job: job.id) {
             // The log stays empty while the job waits for a worker: say why, once.
             let queuedNote = Task { [self] in
                 try await Task.sleep(for: Self.queuedNoteAfter)
