@@ -15,14 +15,32 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         case conflict
         case payloadTooLarge = "payload_too_large"
         case unavailable
+        /// An error of Hummingbird's or NIO's (an unknown route, a method a route does not
+        /// take), with its status.
+        case refused
+        case internalError = "internal"
+
+        var status: HTTPResponse.Status {
+            switch self {
+            case .badRequest, .invalidAppName, .invalidArchive, .refused: .badRequest
+            case .unauthorized: .unauthorized
+            case .notFound: .notFound
+            case .conflict: .conflict
+            case .payloadTooLarge: .contentTooLarge
+            case .unavailable: .serviceUnavailable
+            case .internalError: .internalServerError
+            }
+        }
     }
 
     private let code: Code
     public let message: String
+    public let status: HTTPResponse.Status
 
-    private init(_ code: Code, _ message: String) {
+    private init(_ code: Code, _ message: String, status: HTTPResponse.Status? = nil) {
         self.code = code
         self.message = message
+        self.status = status ?? code.status
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
@@ -44,16 +62,17 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     static func contextTooLarge(_ message: String) -> APIError { APIError(.payloadTooLarge, message) }
     static func unavailable(_ message: String) -> APIError { APIError(.unavailable, message) }
 
-    public var status: HTTPResponse.Status {
-        switch code {
-        case .badRequest, .invalidAppName, .invalidArchive: .badRequest
-        case .unauthorized: .unauthorized
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .payloadTooLarge: .contentTooLarge
-        case .unavailable: .serviceUnavailable
+    /// What Hummingbird or NIO answered with `status` (an unknown route, a body over the
+    /// limit), in the API's error body.
+    static func answered(_ status: HTTPResponse.Status, _ message: String?) -> APIError {
+        switch status {
+        case .notFound: .notFound(message ?? "no such API call; see mini --help or the README")
+        case .contentTooLarge: APIError(.payloadTooLarge, message ?? "the request body is larger than this call takes")
+        default: APIError(.refused, message ?? status.reasonPhrase, status: status)
         }
     }
+    /// Anything else a route threw: 500, the error itself in minid's log.
+    static let internalError = APIError(.internalError, "minid failed on this request; its log says why")
 
     public var description: String { "\(code.rawValue): \(message)" }
 

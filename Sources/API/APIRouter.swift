@@ -13,6 +13,7 @@ public func makeAPIRouter(
 ) -> Router<MiniRequestContext> {
     UploadReceiver.removeLeftovers(in: configuration.dataDirectory.uploadsPath)
     let router = Router(context: MiniRequestContext.self)
+    router.add(middleware: ErrorBodyMiddleware())
     router.get("/healthz") { _, _ in "ok\n" }
     let authenticated = router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
     let followedStreams = FollowedStreams()

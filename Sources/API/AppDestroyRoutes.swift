@@ -24,12 +24,15 @@ struct AppDestroyRoutes {
             throw APIError.badRequest("destroying \(name) deletes everything of it; confirm with ?confirm=\(name)")
         }
         try await stopJobs(of: name)
-        let installation = Installation(id: apps.database.installationID)
+        let installation = apps.database.installation
         do {
             let instances = try await docker.listContainers(labels: [ContainerLabel.app: name.rawValue], all: true)
             let oneOffs = try await docker.listContainers(labels: [ContainerLabel.oneOff: name.rawValue], all: true)
-            // Not those of an app of the same name that another mini on the engine runs.
-            for container in instances + oneOffs where installation.mayOwn(container.labels) {
+            // Not those of an app of the same name that another mini on the engine runs, nor
+            // the tags of the images they run.
+            let containers = instances + oneOffs
+            let foreignImages = Set(containers.filter { !installation.mayOwn($0.labels) }.map(\.imageID))
+            for container in containers where installation.mayOwn(container.labels) {
                 // A worker may be removing the same container right now (a drain).
                 try await Self.toleratingConflict {
                     try await docker.removeContainer(container.id, force: true, ignoreMissing: true)
@@ -38,14 +41,15 @@ struct AppDestroyRoutes {
             // By tag, not by id: an app deployed from the same code has the same image under
             // a tag of its own, and keeps it.
             let tagPrefix = "mini/\(name.rawValue):"
-            for image in try await docker.listImages(reference: "mini/\(name.rawValue)") {
+            for image in try await docker.listImages(reference: "mini/\(name.rawValue)")
+            where !foreignImages.contains(image.id) {
                 for tag in image.tags where tag.hasPrefix(tagPrefix) {
                     do {
                         try await Self.toleratingConflict {
                             try await docker.removeImage(tag, force: false, ignoreMissing: true)
                         }
                     } catch let error as DockerError where error.code == .conflict {
-                        // Its last tag, and a container of another app runs it: both stay.
+                        // Its last tag, and a container mini did not remove runs it: both stay.
                         context.logger.warning(
                             "image tag kept: the engine says its image is in use",
                             metadata: ["tag": "\(tag)", "error": "\(error.message)"])

@@ -156,7 +156,10 @@ struct AppRoutes {
         }
         guard target != current else { throw APIError.conflict("v\(target) is already the current release") }
         let job = try queue.enqueueRelease(
-            app: try AppName(app.name), change: ReleaseChange(rollbackTo: target, description: "rollback to v\(target)")
+            app: try AppName(app.name),
+            change: ReleaseChange(
+                rollbackTo: target, description: "rollback to v\(target)",
+                environmentAtRequest: try apps.environment(of: try AppName(app.name)))
         )
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }

@@ -39,7 +39,7 @@ struct RunRoutes {
         try await Self.checkImage(of: release, app: name, on: docker)
         let oneOff = OneOffRun(
             docker: docker, runs: runs, app: name, release: release, request: body,
-            installation: Installation(id: apps.database.installationID), logger: context.logger)
+            installation: apps.database.installation, logger: context.logger)
         context.logger.info(
             "one-off run", metadata: ["app": "\(name)", "release": "\(current)", "container": "\(oneOff.spec.name)"])
         return Response.stream(

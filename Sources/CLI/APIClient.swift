@@ -214,22 +214,22 @@ struct APIClient: Sendable {
 
     private func failure(for response: HTTPClientResponse) async -> CLIFailure {
         let body = try? await response.body.collect(upTo: 1 << 20)
-        guard let message = body.flatMap({ try? JSONDecoder.mini.decode(APIErrorBody.self, from: $0).error.message })
-        else {
+        // minid answers every error with this body.
+        let message = body.flatMap { try? JSONDecoder.mini.decode(APIErrorBody.self, from: $0).error.message }
+        switch response.status {
+        case .unauthorized, .forbidden:
+            return CLIFailure(
+                "\(message ?? "\(endpoint.host) refused the token (\(response.status))") "
+                    + "(set the token with mini config set-token < FILE, MINI_TOKEN or --token)",
+                exitCode: .unauthorized
+            )
+        default:
+            if let message { return CLIFailure(message) }
             // Not mini's API: the proxy's port, another server.
             let text = body.map { String(buffer: $0).prefix(200) }.flatMap { $0.isEmpty ? nil : " (\($0))" } ?? ""
             return CLIFailure(
                 "\(endpoint.host) answered \(response.status)\(text), not as mini's API does; "
                     + "is it minid's API address (--api-port, default 7070) and not the proxy's? See mini config show")
-        }
-        switch response.status {
-        case .unauthorized, .forbidden:
-            return CLIFailure(
-                "\(message) (set the token with mini config set-token < FILE, MINI_TOKEN or --token)",
-                exitCode: .unauthorized
-            )
-        default:
-            return CLIFailure(message)
         }
     }
 

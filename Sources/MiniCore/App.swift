@@ -149,7 +149,7 @@ public struct Limits: Codable, Sendable, Equatable {
 
     /// The engine's smallest memory limit: 6 MiB.
     public static let minimumMemoryBytes: Int64 = 6 << 20
-    /// The CPUs a limit may give.
+    /// The CPUs a limit may give (``problem`` says so in words).
     public static let allowedCPUs: ClosedRange<Double> = 0.01...64
 
     /// What is wrong with the limits, or nil when the engine takes them.
@@ -158,7 +158,7 @@ public struct Limits: Codable, Sendable, Equatable {
             return "the memory limit must be at least 6m (the engine's minimum)"
         }
         if let cpus, !Self.allowedCPUs.contains(cpus) {
-            return "cpus must be between \(Self.allowedCPUs.lowerBound) and \(Self.allowedCPUs.upperBound)"
+            return "cpus must be between 0.01 and 64"
         }
         return nil
     }

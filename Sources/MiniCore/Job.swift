@@ -35,10 +35,15 @@ public struct ReleaseChange: Codable, Sendable, Equatable {
     public var rollbackTo: Int?
     /// Shown in `mini releases`, such as `env set FOO` or `scale to 3`.
     public var description: String
+    /// A rollback's: the app's configured environment when it was asked for. The rollback
+    /// restores the old release's environment, keeping the changes made since (an `env set`
+    /// while it waited or ran), which their own release job then applies.
+    public var environmentAtRequest: [String: String]?
 
-    public init(rollbackTo: Int? = nil, description: String) {
+    public init(rollbackTo: Int? = nil, description: String, environmentAtRequest: [String: String]? = nil) {
         self.rollbackTo = rollbackTo
         self.description = description
+        self.environmentAtRequest = environmentAtRequest
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MiniCore
 
 #if canImport(Glibc)
     import Glibc
@@ -15,9 +16,9 @@ public struct MiniDatabase: Sendable {
     public let pool: DatabasePool
     /// The file's path.
     public let path: String
-    /// This installation's id (random, made by the first migration to run): the value of the
+    /// This installation, by the random id the migrations made: the value of the
     /// `mini.installation` label on every container it creates.
-    public let installationID: String
+    public let installation: Installation
 
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     public init(path: String) throws {
@@ -27,7 +28,10 @@ public struct MiniDatabase: Sendable {
             try Self.migrator.migrate(pool)
             return pool
         }
-        self.installationID = try pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM installation") } ?? ""
+        guard let id = try pool.read({ db in try String.fetchOne(db, sql: "SELECT id FROM installation") }) else {
+            throw DatabaseError(message: "the installation table of \(path) is empty; its id was removed")
+        }
+        self.installation = Installation(id: id)
     }
 
     /// Runs `body` holding an exclusive `flock` on `<path>-migrate.lock` (made mode 0600 if

@@ -17,7 +17,6 @@ extension DeployPipeline {
             containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits,
             installation: installation
         )
-        try await stopEarlierAttempts(of: spec.name, app: app.rawValue)
         let id = try await docker.createContainer(spec)
         let status: Int
         do {
@@ -36,16 +35,14 @@ extension DeployPipeline {
         try log.append("-----> The release command succeeded")
     }
 
-    /// Stops the release command containers of the app's earlier attempts, still running when
-    /// their worker died (they have no restart policy, but nothing stops them either): a
-    /// migration must not run twice at once. The app runs one job at a time, so any such
-    /// container but this attempt's is an earlier attempt's.
-    private func stopEarlierAttempts(of name: String, app: String) async throws {
-        let prefix = "mini-\(app)-v"
-        let labels = [ContainerLabel.app: app, ContainerLabel.installation: installation.id]
-        let earlier = try await docker.listContainers(labels: labels, all: true).filter {
-            $0.name != name && $0.name.hasPrefix(prefix) && $0.name.contains("-release-")
-                && $0.labels[ContainerLabel.instance] == nil && $0.labels[ContainerLabel.oneOff] == nil
+    /// Stops the app's release command containers that earlier attempts left running (their
+    /// worker died): they have no restart policy, but nothing stops them either, and a
+    /// migration must not run twice at once. The app runs one job at a time, and this attempt
+    /// has not started its own yet, so every one is an earlier attempt's.
+    func stopEarlierReleaseCommands(among containers: [ContainerSummary]) async throws {
+        let earlier = containers.filter {
+            $0.name.hasPrefix("mini-\(app)-v") && $0.name.contains("-release-")
+                && $0.labels[ContainerLabel.instance] == nil && installation.owns($0.labels, apps: [app.rawValue])
         }
         for container in earlier {
             try log.append("-----> Stopping \(container.name), left running by an earlier attempt")

@@ -25,7 +25,7 @@ struct DeployPipeline {
     let logger: Logger
 
     var app: AppName { job.info.app }
-    var installation: Installation { Installation(id: queue.database.installationID) }
+    var installation: Installation { queue.database.installation }
 
     /// What the new release runs.
     struct ReleasePlan {
@@ -36,9 +36,9 @@ struct DeployPipeline {
         var environment: [String: String]
         var instances: Int
         var description: String
-        /// A rollback's: the app's configured environment when the plan was made. Publishing
-        /// makes the release's environment the app's, keeping the changes made since.
-        var environmentAtPlan: [String: String]?
+        /// A rollback's: the app's configured environment when the rollback was asked for.
+        /// Publishing makes the release's environment the app's, keeping the changes made since.
+        var environmentAtRequest: [String: String]?
         var healthPath: String?
         var limits: ResourceLimits
         /// Run before the instances start; deploys only.
@@ -56,6 +56,7 @@ struct DeployPipeline {
 
     /// Runs the deploy up to the end of its job: the new release serves.
     func run() async throws -> Released {
+        try await removeEarlierAttempts()
         let plan = try await job.info.kind == .deploy ? buildPlan() : releasePlan()
         if let command = plan.releaseCommand {
             do {
@@ -92,7 +93,7 @@ struct DeployPipeline {
                 version: current.version, image: image,
                 containerPort: try await containerPort(image: image),
                 environment: current.environment, instances: current.record?.instances ?? 1,
-                description: "deploy of job \(job.info.id)", environmentAtPlan: nil,
+                description: "deploy of job \(job.info.id)", environmentAtRequest: nil,
                 healthPath: current.record?.healthPath, limits: current.record?.limits ?? ResourceLimits(),
                 releaseCommand: current.record?.releaseCommand
             )
@@ -136,7 +137,8 @@ struct DeployPipeline {
             version: current.version, image: source.image, containerPort: source.containerPort,
             environment: change.rollbackTo == nil ? current.environment : source.environment,
             instances: current.record?.instances ?? 1, description: change.description,
-            environmentAtPlan: change.rollbackTo == nil ? nil : current.environment,
+            // A rollback queued before this change was stored reads the environment now.
+            environmentAtRequest: change.rollbackTo == nil ? nil : change.environmentAtRequest ?? current.environment,
             healthPath: current.record?.healthPath,
             limits: current.record?.limits ?? ResourceLimits()
         )
@@ -161,7 +163,6 @@ struct DeployPipeline {
         var started: [InstanceRecord] = []
         let draining: [InstanceRecord]
         do {
-            try await removeEarlierAttempts(at: plan.version)
             try log.append(
                 "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
             for index in 0..<plan.instances {
@@ -179,7 +180,7 @@ struct DeployPipeline {
                     limits: plan.limits,
                     job: job.info.id, description: plan.description, in: db
                 )
-                if let snapshot = plan.environmentAtPlan {
+                if let snapshot = plan.environmentAtRequest {
                     try AppStore.restoreEnvironment(
                         of: app, to: plan.environment, keepingChangesSince: snapshot, in: db)
                 }
@@ -234,11 +235,24 @@ struct DeployPipeline {
         return 8080
     }
 
-    /// Removes the instances an earlier attempt at `version` left (its worker died before it
-    /// published or removed them): they never passed this attempt's health check, and may
-    /// even run another job's image, while publishing makes every instance of the version
-    /// serve. The version has no release yet, so nothing of it serves.
-    private func removeEarlierAttempts(at version: Int) async throws {
+    /// Removes what attempts at the app's next release left when their worker died: their
+    /// instances, started but never published (they did not pass this attempt's health check,
+    /// may run another job's image, and publishing makes every instance of the version serve;
+    /// the version has no release yet, so nothing of it serves), and their release commands.
+    /// First, so that no container of theirs holds the image tag this attempt builds or moves.
+    /// - Throws: ``DeployFailure`` when another installation on the engine has an app of this
+    ///   name.
+    private func removeEarlierAttempts() async throws {
+        let containers = try await docker.listContainers(labels: [ContainerLabel.app: app.rawValue], all: true)
+        // Nor may it build over the image tags of another installation's app of the same name.
+        if let foreign = containers.first(where: { !installation.mayOwn($0.labels) }) {
+            throw DeployFailure.permanent(
+                "name taken",
+                "another mini on this Docker engine runs an app named \(app) (container \(foreign.name)); "
+                    + "deploy it under another name")
+        }
+        try await stopEarlierReleaseCommands(among: containers)
+        let version = try currentSettings().version
         let leftovers = try queue.database.read { [app] db in
             try InstanceRecord.filter(Column("app") == app.rawValue && Column("release") == version).fetchAll(db)
         }

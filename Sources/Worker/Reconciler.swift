@@ -28,7 +28,7 @@ public struct Reconciler: Service {
     let abandonedDrainAfter: Duration
     let logger: Logger
     private let backoff = RecreateBackoff()
-    private var installation: Installation { Installation(id: queue.database.installationID) }
+    private var installation: Installation { queue.database.installation }
     /// The one-off containers the API of this process runs: every other one-off container
     /// is removed.
     let oneOffRuns: OneOffRuns
@@ -72,8 +72,11 @@ public struct Reconciler: Service {
         let listedAt = Date().timeIntervalSince1970
         let everything = try await docker.listContainers(all: true)
         // Another mini on the same engine (another data folder) has containers of its own.
+        let appNames = Set(try apps.apps().map(\.name))
         await removeFinishedOneOffs(
-            everything.filter { $0.labels[ContainerLabel.oneOff] != nil && installation.created($0.labels) })
+            everything.filter {
+                $0.labels[ContainerLabel.oneOff] != nil && installation.owns($0.labels, apps: appNames)
+            })
         let containers = everything.filter { $0.labels[ContainerLabel.app] != nil && installation.mayOwn($0.labels) }
         let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted = Set<String>()
@@ -99,7 +102,8 @@ public struct Reconciler: Service {
                 }
             }
         }
-        for container in containers where !wanted.contains(container.name) && installation.created(container.labels) {
+        for container in containers
+        where !wanted.contains(container.name) && installation.owns(container.labels, apps: appNames) {
             let app = container.labels[ContainerLabel.app] ?? ""
             guard !busy.contains(app), Date().timeIntervalSince(container.created) > 30 else { continue }
             logger.info("removing a container no release wants", metadata: ["container": "\(container.name)"])
@@ -198,9 +202,11 @@ public struct Reconciler: Service {
             limits: release.limits, installation: installation
         )
         guard try await docker.removeLeftover(named: spec.name, of: installation) else {
-            logger.warning(
-                "cannot recreate a lost instance: another mini on this Docker engine has a container of its name",
-                metadata: ["instance": "\(instance.name)"])
+            if instance.state != .crashed, try apps.setState(of: instance, to: .crashed) {
+                logger.warning(
+                    "cannot recreate a lost instance: another mini on this Docker engine has a container of its name",
+                    metadata: ["instance": "\(instance.name)"])
+            }
             return
         }
         let id = try await docker.createContainer(spec)

@@ -37,6 +37,7 @@ public struct WorkerService: Service {
         // Old releases are retired (drained, then stopped) beside the next jobs: a drain can
         // take up to the drain timeout, and the worker need not wait for it.
         try await withThrowingDiscardingTaskGroup { retirements in
+            var failedClaims = 0
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let seen: Int
                 let claimed: ClaimedJob?
@@ -45,11 +46,15 @@ public struct WorkerService: Service {
                     claimed = try queue.claim(as: identity)
                 } catch {
                     // The store is busy past its timeout, or the disk failed: the worker stays up,
-                    // so that the old releases it is retiring still stop, and tries again.
+                    // so that the old releases it is retiring still stop, and tries again; after
+                    // half a minute it gives up, for its supervisor to start it afresh.
+                    failedClaims += 1
+                    guard failedClaims < 30 else { throw error }
                     logger.error("cannot claim a job; trying again in 1 s", metadata: ["error": "\(error)"])
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
                     continue
                 }
+                failedClaims = 0
                 if let job = claimed {
                     if let retire = await process(job) {
                         retirements.addTask { await retire() }
@@ -189,7 +194,9 @@ public struct WorkerService: Service {
             case .leaseLost:
                 try endAfterLosingTheFence(lease, logger: logger)
             case .timedOut:
-                let message = "the job (build and release command) ran longer than \(configuration.buildTimeout)"
+                let message =
+                    "the job (build, release command, start and health checks) ran longer than "
+                    + "\(configuration.buildTimeout)"
                 try? log.append("-----> Failed: \(message)")
                 try queue.fail(lease, .permanent(reason: "timed out", error: message))
             case .shutdown:

@@ -67,6 +67,17 @@ struct APITests {
                     #expect(body.error.code == "unauthorized")
                 }
             }
+            // Errors of the router's own come in the API's error body too.
+            for (uri, method, status) in [
+                ("/v1/nothing-here", HTTPRequest.Method.get, HTTPResponse.Status.notFound),
+                ("/v1/apps/shop/env", .put, .notFound),
+            ] {
+                try await client.execute(uri: uri, method: method, headers: fixture.auth) { response in
+                    #expect(response.status == status, "\(uri)")
+                    let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                    #expect(body.error.code == "not_found", "\(uri)")
+                }
+            }
             // The scheme's name in any case (RFC 9110).
             for scheme in ["Bearer", "bearer", "BEARER"] {
                 let headers: HTTPFields = [.authorization: "\(scheme) \(fixture.token)"]
@@ -381,6 +392,14 @@ struct APITests {
                 body: ByteBuffer(string: #"{"set": {"BAR": "1"}}"#)
             ) { response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")
+            }
+            let huge = #"{"set": {"BIG": ""# + String(repeating: "x", count: 3 << 20) + #""}}"#
+            try await client.execute(
+                uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth, body: ByteBuffer(string: huge)
+            ) { response in
+                #expect(response.status == .contentTooLarge)
+                let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                #expect(body.error.code == "payload_too_large")
             }
             try await client.execute(uri: "/v1/jobs?app=shop", method: .get, headers: fixture.auth) { response in
                 let list = try JSONDecoder.mini.decode(JobList.self, from: Data(buffer: response.body))

@@ -55,7 +55,7 @@ struct CLIStandaloneTests {
         #expect(result.stderr.contains("not as mini's API does"), "\(result.stderr)")
     }
 
-    @Test("env set, unset, scale, run and release-command set refuse bad input as usage errors, before any call")
+    @Test("env, scale, run, release-command, limits and rollback refuse bad input as usage errors, before any call")
     func environmentUsage() async throws {
         // No server listens there: each refusal comes from the CLI itself.
         let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
@@ -70,6 +70,11 @@ struct CLIStandaloneTests {
             (["run", "app", ""], "give the command to run after the app"),
             (["run", "-e", "9LIVES=1", "app", "true"], "'9LIVES' is not a valid variable name"),
             (["release-command", "set", "app", "", "x"], "give the command after the app"),
+            (["limits", "set", "app", "--memory", "5m"], "the memory limit must be at least 6m"),
+            (["limits", "set", "app", "--cpus", "65"], "cpus must be between 0.01 and 64"),
+            (["limits", "set", "app", "--memory", "9000000000g"], "is not a size"),
+            (["rollback", "app", "v0"], "'v0' is not a release"),
+            (["rollback", "app", "vv"], "'vv' is not a release"),
         ] {
             let result = try await run(binary("mini"), arguments, environment: environment)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")

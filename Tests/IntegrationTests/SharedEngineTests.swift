@@ -47,7 +47,10 @@ struct SharedEngineTests {
             #expect(try await Self.runningID(instance) == id, "the second mini removed the first one's instance")
             let clash = try await second.mini(["deploy", folder.path, "--app", app])
             #expect(clash.status == 1)
-            #expect(clash.stdout.contains("belongs to another mini on this Docker engine"), "\(clash.stdout)")
+            #expect(clash.stdout.contains("another mini on this Docker engine runs an app named"), "\(clash.stdout)")
+            let tag = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"), ["image", "inspect", "-f", "{{.Id}}", "mini/\(app):v1"])
+            #expect(tag.status == 0, "the first mini's image lost its tag: \(tag.stderr)")
             #expect(try await Self.runningID(instance) == id, "the second mini replaced the first one's instance")
             #expect(try await first.getThroughProxy(host: "\(app).localhost").0 == 200)
             #expect(!second.log().contains("removing a container"), "\(second.log())")

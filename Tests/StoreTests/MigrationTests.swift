@@ -18,9 +18,13 @@ struct MigrationTests {
             // database on its own connections, as the API and worker processes of a systemd
             // start do.
             let failures = Mutex<[String]>([])
+            let installations = Mutex<Set<String>>([])
             let threads = (1...4).map { _ in
                 Thread {
-                    do { _ = try MiniDatabase(path: path) } catch {
+                    do {
+                        let database = try MiniDatabase(path: path)
+                        installations.withLock { _ = $0.insert(database.installation.id) }
+                    } catch {
                         failures.withLock { $0.append("\(error)") }
                     }
                 }
@@ -28,6 +32,7 @@ struct MigrationTests {
             for thread in threads { thread.start() }
             while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
             #expect(failures.withLock { $0 }.isEmpty, "round \(round): \(failures.withLock { $0 })")
+            #expect(installations.withLock { $0 }.count == 1, "round \(round): the installation id was made twice")
         }
     }
 }

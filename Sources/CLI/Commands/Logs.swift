@@ -47,9 +47,14 @@ extension Mini {
         func run() async throws {
             let follow = follow ? "1" : nil
             if let build {
-                try await InterruptNotice.whileFollowing(job: build) {
+                let print = {
                     try await api.client().streamLines(
                         "/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
+                }
+                if follow != nil {
+                    try await InterruptNotice.whileFollowing(job: build, print)
+                } else {
+                    try await print()
                 }
             } else if let app {
                 try await api.client().streamLines(
