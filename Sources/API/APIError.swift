@@ -72,7 +72,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         }
     }
     /// Anything else a route threw: 500, the error itself in minid's log.
-    static let internalError = APIError(.internalError, "minid failed on this request; its log says why")
+    static let unexpected = APIError(.internalError, "minid failed on this request; its log says why")
 
     public var description: String { "\(code.rawValue): \(message)" }
 

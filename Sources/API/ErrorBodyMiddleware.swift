@@ -20,7 +20,7 @@ struct ErrorBodyMiddleware: RouterMiddleware {
         } catch {
             context.logger.error(
                 "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            throw APIError.internalError
+            throw APIError.unexpected
         }
     }
 }
