@@ -35,7 +35,8 @@ final class LoopContext {
 
     /// Replaces the route table. Pools of upstreams that stay are kept with their connections;
     /// pools of upstreams that left close their idle connections, and their in-flight requests
-    /// finish on the connections they have.
+    /// finish on the connections they have. The counters of an app that left (destroyed) go,
+    /// so `/metrics` stops showing it.
     func apply(_ table: RouteTable) {
         var newRoutes: [String: LoopRoute] = [:]
         var routed = Set<Upstream>()
@@ -63,6 +64,8 @@ final class LoopContext {
         }
         routes = newRoutes
         routeGeneration += 1
+        let named = Set(newRoutes.values.map(\.name))
+        counters = counters.filter { named.contains($0.key) }
         for (upstream, pool) in pools where !routed.contains(upstream) {
             pool.setRetired(true)
         }

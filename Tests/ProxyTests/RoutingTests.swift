@@ -201,6 +201,10 @@ struct RoutingTests {
                     #expect(hijack.status == .serviceUnavailable, "an app's own host stays the app's")
                 }
                 #expect(await server.statistics().routes["app"]?.successful == 1)
+                // An app that leaves the table (destroyed) leaves the counters too.
+                server.updateRoutes(RouteTable(apps: ["other": []]))
+                try await Task.sleep(for: .milliseconds(50))
+                #expect(await server.statistics().routes.keys.sorted() == ["other"])
             }
         }
     }
