@@ -55,6 +55,13 @@ final class MinidProcess {
         return process
     }
 
+    /// The pid of its first worker process (`minid worker --name worker-1`), nil while none runs.
+    func workerPID() async throws -> Int32? {
+        let found = try await run(
+            URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", "minid worker --name worker-1 --data-dir \(dataDirectory)"])
+        return Int32(found.stdout.split(separator: "\n").first ?? "")
+    }
+
     /// Kills minid with SIGKILL (its workers follow it) and starts it again on the same
     /// data folder and ports.
     func killAndRestart() async throws {

@@ -29,6 +29,25 @@ struct MinidStartTests {
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
+    @Test("a worker that keeps dying is restarted with a growing backoff, and minid stops at once during one")
+    func workerRestartBackoff() async throws {
+        let minid = try MinidProcess(workers: 1)
+        try await minid.waitUntilReady()
+        // Backoffs of 1, 2 and 4 s; the fourth death starts one of 8 s.
+        for _ in 1...3 {
+            let worker = try #require(await minid.workerPID(), "no worker process found")
+            kill(worker, SIGKILL)
+            try await waitUntil(timeout: .seconds(10)) { try await minid.workerPID().map { $0 != worker } ?? false }
+        }
+        kill(try #require(await minid.workerPID(), "no worker process found"), SIGKILL)
+        try await waitUntil { minid.log().contains("8.0 seconds") }
+        let stopping = ContinuousClock.now
+        kill(minid.process.processIdentifier, SIGTERM)
+        try await waitUntil(timeout: .seconds(30)) { !minid.process.isRunning }
+        #expect(ContinuousClock.now - stopping < .seconds(3), "minid waited out the worker's backoff")
+        await minid.stop()
+    }
+
     @Test("minid serve --workers 0 runs the API and the proxy alone, and stops cleanly")
     func withoutWorkers() async throws {
         let minid = try MinidProcess(workers: 0)

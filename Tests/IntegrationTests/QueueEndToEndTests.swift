@@ -46,12 +46,7 @@ struct QueueEndToEndTests {
 
     /// SIGKILLs minid's (only) worker process; its supervisor restarts it after a second.
     static func killWorker(of minid: MinidProcess) async throws {
-        let workers = try await run(
-            URL(fileURLWithPath: "/usr/bin/pgrep"),
-            ["-f", "minid worker --name worker-1 --data-dir \(minid.data.path)"]
-        )
-        let pid = try #require(Int32(workers.stdout.split(separator: "\n").first ?? ""), "no worker process found")
-        kill(pid, SIGKILL)
+        kill(try #require(await minid.workerPID(), "no worker process found"), SIGKILL)
     }
 
     /// Containers running `busybox sleep <seconds>`: a build step of ours still running (the
