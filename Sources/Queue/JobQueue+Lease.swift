@@ -136,9 +136,10 @@ extension JobQueue {
         }
     }
 
-    /// Gives the job back to the queue at once without counting the attempt, as a worker
-    /// does when it is asked to stop; a job a newer one supersedes ends `cancelled` instead,
-    /// and one whose end is decided (``endIfDecided(_:)``) ends so.
+    /// Gives the job back to the queue at once without counting the attempt against its
+    /// retries (it gets one more), as a worker does when it is asked to stop; a job a newer
+    /// one supersedes ends `cancelled` instead, and one whose end is decided
+    /// (``endIfDecided(_:)``) ends so. Its history keeps the attempt, "handed back".
     public func release(_ lease: Lease) throws {
         try database.write { db in
             if try Self.endedAsDecided(lease, in: db) { return }
@@ -149,7 +150,7 @@ extension JobQueue {
             try Self.endAttempt(job: lease.job, outcome: "handed back", in: db)
             try db.execute(
                 sql: """
-                    UPDATE jobs SET state = 'queued', attempt = attempt - 1, reason = 'worker stopped',
+                    UPDATE jobs SET state = 'queued', max_attempts = max_attempts + 1, reason = 'worker stopped',
                         lease_token = NULL, lease_expires_at = NULL, run_at = ?
                     WHERE id = ?
                     """,

@@ -309,11 +309,15 @@ final class LeaseTests {
     @Test("every ended attempt keeps a history row with its owner, times and outcome")
     func attemptHistory() async throws {
         let job = try enqueue("app")
+        let maxAttempts = try queue.job(job.id).maxAttempts
         let first = try #require(try queue.claim(as: WorkerIdentity(name: "crashed")))
         try await Task.sleep(for: .milliseconds(350))
         let second = try #require(try queue.claim(as: WorkerIdentity(name: "retried")))
         try queue.fail(second.lease, .transient(reason: "docker unreachable", error: "socket refused"))
         try await Task.sleep(for: .milliseconds(150))
+        let stopping = try #require(try queue.claim(as: WorkerIdentity(name: "stopping")))
+        try queue.release(stopping.lease)
+        #expect(try queue.job(job.id).maxAttempts == maxAttempts + 1, "a hand-back does not use up a retry")
         let third = try #require(try queue.claim(as: WorkerIdentity(name: "done")))
         try queue.complete(third.lease, release: 1)
 
@@ -330,9 +334,10 @@ final class LeaseTests {
                 )
             }
         }
-        #expect(attempts.map(\.attempt) == [1, 2, 3])
-        #expect(attempts.map(\.outcome) == ["lease lost", "docker unreachable", "deployed"])
-        #expect(attempts.map(\.owner) == [first.lease.owner, second.lease.owner, third.lease.owner])
+        #expect(attempts.map(\.attempt) == [1, 2, 3, 4])
+        #expect(attempts.map(\.outcome) == ["lease lost", "docker unreachable", "handed back", "deployed"])
+        #expect(
+            attempts.map(\.owner) == [first.lease.owner, second.lease.owner, stopping.lease.owner, third.lease.owner])
         #expect(attempts.allSatisfy { $0.ended >= $0.started })
     }
 
