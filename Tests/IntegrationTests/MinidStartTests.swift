@@ -32,19 +32,23 @@ struct MinidStartTests {
     @Test("a worker that keeps dying is restarted with a growing backoff, and minid stops at once during one")
     func workerRestartBackoff() async throws {
         let minid = try MinidProcess(workers: 1)
-        try await minid.waitUntilReady()
-        // Backoffs of 1, 2 and 4 s; the fourth death starts one of 8 s.
-        for _ in 1...3 {
-            let worker = try #require(await minid.workerPID(), "no worker process found")
-            kill(worker, SIGKILL)
-            try await waitUntil(timeout: .seconds(10)) { try await minid.workerPID().map { $0 != worker } ?? false }
+        do {
+            try await minid.waitUntilReady()
+            // Backoffs of 1, 2 and 4 s; the fourth death starts one of 8 s.
+            for _ in 1...3 {
+                let worker = try #require(await minid.workerPID(), "no worker process found")
+                kill(worker, SIGKILL)
+                try await waitUntil(timeout: .seconds(10)) { try await minid.workerPID().map { $0 != worker } ?? false }
+            }
+            kill(try #require(await minid.workerPID(), "no worker process found"), SIGKILL)
+            try await waitUntil { minid.log().contains("8.0 seconds") }
+            let stopping = ContinuousClock.now
+            kill(minid.process.processIdentifier, SIGTERM)
+            try await waitUntil(timeout: .seconds(30)) { !minid.process.isRunning }
+            #expect(ContinuousClock.now - stopping < .seconds(3), "minid waited out the worker's backoff")
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
-        kill(try #require(await minid.workerPID(), "no worker process found"), SIGKILL)
-        try await waitUntil { minid.log().contains("8.0 seconds") }
-        let stopping = ContinuousClock.now
-        kill(minid.process.processIdentifier, SIGTERM)
-        try await waitUntil(timeout: .seconds(30)) { !minid.process.isRunning }
-        #expect(ContinuousClock.now - stopping < .seconds(3), "minid waited out the worker's backoff")
         await minid.stop()
     }
 
