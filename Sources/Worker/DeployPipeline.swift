@@ -332,17 +332,28 @@ struct DeployPipeline {
         case .healthy:
             try log.append("-----> \(instance.name) is healthy on 127.0.0.1:\(instance.port)")
             return
+        case .exited(Self.terminatedExitCode):
+            // SIGTERM from outside the app: the Docker engine stopping (it stops every
+            // container), or a docker stop. Not the app's failure: the job is tried again.
+            throw DeployFailure.transient(
+                "stopped from outside",
+                "\(instance.name) was stopped by a SIGTERM from outside (the Docker engine stopping, or docker stop) "
+                    + "before it got healthy")
         case .exited(let code):
             problem = "\(instance.name) exited with code \(code) before it got healthy"
         case .timedOut(let lastProblem):
             problem = "\(instance.name) did not get healthy within \(configuration.healthTimeout) (\(lastProblem))"
         }
-        try log.append("-----> \(problem); its last log lines:")
-        for line in await recentLogLines(of: instance.containerId ?? instance.name) {
+        let lines = await recentLogLines(of: instance.containerId ?? instance.name)
+        try log.append("-----> \(problem)" + (lines.isEmpty ? "; it printed nothing" : "; its last log lines:"))
+        for line in lines {
             try log.append("       \(line)")
         }
         throw DeployFailure.permanent("unhealthy", problem)
     }
+
+    /// The exit code of a process SIGTERM ended (128 + 15), as tini passes it on.
+    static let terminatedExitCode = 143
 
     /// The last lines an instance printed, for the build log of a release that failed.
     private func recentLogLines(of container: String) async -> [String] {

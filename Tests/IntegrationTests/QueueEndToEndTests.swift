@@ -269,4 +269,23 @@ struct QueueEndToEndTests {
             #expect(releases.stdout.contains("v5") && releases.stdout.contains("rollback to v1"), "\(releases.stdout)")
         }
     }
+
+    @Test("an instance stopped from outside in its health check (the engine stopping, docker stop) is tried again")
+    func stoppedDuringHealthCheck() async throws {
+        try await withMinid(app: "st", workers: 1) { minid, app, work in
+            let folder = try Self.slowStart(in: work, as: app)
+            let deploy = try await minid.mini(["deploy", folder.path, "--app", app, "--async"])
+            let job = deploy.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitUntil(timeout: .seconds(30)) {
+                try await Self.containers(of: app, instance: "v1-1").count == 1
+            }
+            let stopped = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["stop", "mini-\(app)-v1-1"])
+            #expect(stopped.status == 0, "\(stopped.stderr)")
+            let ended = try await minid.mini(["status", job, "--wait"], timeout: .seconds(90))
+            #expect(ended.status == 0, "a SIGTERM from outside failed the deploy: \(ended.stdout)")
+            let log = try await minid.mini(["logs", "--build", job]).stdout
+            #expect(log.contains("stopped by a SIGTERM from outside") && log.contains("attempt 2"), "\(log)")
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").0 == 200)
+        }
+    }
 }
