@@ -58,6 +58,8 @@ public struct JobInfo: Codable, Sendable, Equatable {
     public var maxAttempts: Int
     /// The release this job created, once it succeeded.
     public var release: Int?
+    /// For a rollback: the release it goes back to.
+    public var rollbackTo: Int?
     /// Why the job ended, such as `build failed` or `superseded`.
     public var reason: String?
     /// The error, for a failed job.
@@ -70,7 +72,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
 
     public init(
         id: JobID, app: AppName, kind: JobKind = .deploy, state: JobState, attempt: Int, maxAttempts: Int,
-        release: Int?, reason: String?, error: String?, uploadBytes: Int64,
+        release: Int?, rollbackTo: Int? = nil, reason: String?, error: String?, uploadBytes: Int64,
         queuedAt: Date, startedAt: Date?, finishedAt: Date?
     ) {
         self.id = id
@@ -80,6 +82,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
         self.attempt = attempt
         self.maxAttempts = maxAttempts
         self.release = release
+        self.rollbackTo = rollbackTo
         self.reason = reason
         self.error = error
         self.uploadBytes = uploadBytes

@@ -80,6 +80,7 @@ struct JobRecord: FetchableRecord, Sendable {
             attempt: attempt,
             maxAttempts: maxAttempts,
             release: release,
+            rollbackTo: releaseChange?.rollbackTo,
             reason: reason,
             error: error,
             uploadBytes: uploadBytes,

@@ -288,4 +288,28 @@ struct QueueEndToEndTests {
             #expect(try await minid.getThroughProxy(host: "\(app).localhost").0 == 200)
         }
     }
+
+    @Test("settings changes made at once all exit 0 once a release carrying them serves, replaced or not")
+    func concurrentSettingsChanges() async throws {
+        try await withMinid(app: "pe", workers: 1) { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            #expect(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            let environment = minid.miniEnvironment
+            let results = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+                for index in 1...6 {
+                    group.addTask {
+                        try await run(
+                            binary("mini"), ["env", "set", app, "K\(index)=\(index)"], environment: environment)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
+                #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            }
+            #expect(results.contains { $0.stdout.contains("was replaced by job") }, "none was replaced")
+            let env = try await minid.mini(["env", app, "--reveal"]).stdout
+            #expect((1...6).allSatisfy { env.contains("K\($0)") }, "\(env)")
+        }
+    }
 }

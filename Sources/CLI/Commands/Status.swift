@@ -73,13 +73,28 @@ extension APIClient {
             say("job \(job.id) queued: the \(change) of \(app)")
             return output.json ? try printJSON(job) : Terminal.output("\(job.id)")
         }
-        let ended = try await follow(job, line: say)
+        var ended = try await follow(job, line: say)
+        // Replaced by a newer job of the app while queued: a deploy or settings change reads
+        // the app's settings when it runs, so it carries this settings change too (a rollback
+        // does not, and nothing carries a rollback).
+        while ended.reason == "superseded", ended.rollbackTo == nil, let newer = try await successor(of: ended),
+            newer.rollbackTo == nil
+        {
+            say("job \(ended.id) was replaced by job \(newer.id), which makes the \(change) too; following it")
+            ended = try await follow(newer, line: say)
+        }
         try printJSON(ended)
         guard ended.state == .succeeded else {
             throw CLIFailure(
                 "\(change) of \(app) \(ended.state.rawValue): \(ended.error ?? ended.reason ?? "no reason given")")
         }
         say("\(app) is now at v\(ended.release ?? 0)")
+    }
+
+    /// The job of the same app that replaced `job`: the oldest newer one not itself replaced.
+    private func successor(of job: JobInfo) async throws -> JobInfo? {
+        let list: JobList = try await get("/v1/jobs", query: ["app": job.app.rawValue, "limit": "100"])
+        return list.jobs.filter { $0.id > job.id && $0.reason != "superseded" }.min { $0.id < $1.id }
     }
 
     /// How often a job is polled while waiting for it to end.
