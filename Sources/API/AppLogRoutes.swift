@@ -25,12 +25,19 @@ struct AppLogRoutes {
 
     @Sendable func logs(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
-        _ = try apps.existingApp(name)
+        let created = try apps.existingApp(name).createdAt
         let follow = request.asksToFollow
+        let streamEnd = followedStreams.endCheck(for: request, in: apps.database)
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
-            endCheck: followedStreams.endCheck(for: request, in: apps.database)
+            endCheck: { [apps] in
+                if let line = streamEnd() { return line }
+                // Destroyed (and maybe made again under its name): a store that cannot be read
+                // says nothing.
+                guard case .success(let app) = Result(catching: { try apps.app(name) }) else { return nil }
+                return app?.createdAt == created ? nil : FollowedStreamEnd.appDestroyed.line
+            }
         )
         return Response.stream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await reader.copy(to: &writer)
@@ -46,7 +53,7 @@ private struct LogReader: Sendable {
     let follow: Bool
     let tail: Int
     /// Checked every second while following: the stream ends, saying so, once the
-    /// request's token is revoked or minid stops.
+    /// request's token is revoked, minid stops or the app is destroyed.
     let endCheck: @Sendable () -> String?
 
     /// Writes every line to `writer` until the logs end (or, when following, until cancelled).

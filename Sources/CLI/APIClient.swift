@@ -133,6 +133,8 @@ struct APIClient: Sendable {
         case .tokenRevoked:
             throw CLIFailure(
                 "the token was revoked; set a valid one with mini config set-token", exitCode: .unauthorized)
+        case .appDestroyed:
+            throw CLIFailure("the app was destroyed while its logs were followed")
         case nil:
             return
         }

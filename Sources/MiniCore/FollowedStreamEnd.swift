@@ -3,6 +3,7 @@
 public enum FollowedStreamEnd: String, Sendable, CaseIterable {
     case serverStopping = "-----> minid is stopping: the stream ends."
     case tokenRevoked = "-----> The token of this request was revoked: the stream ends."
+    case appDestroyed = "-----> The app was destroyed: the stream ends."
 
     /// The line as the server writes it.
     public var line: String { rawValue + "\n" }

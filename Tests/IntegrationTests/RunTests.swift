@@ -61,7 +61,7 @@ struct RunTests {
         }
     }
 
-    @Test("destroying an app removes its running one-off containers too, and their clients end")
+    @Test("destroying an app removes its running one-off containers too, and their clients and followed logs end")
     func destroyRemovesRuns() async throws {
         try await withMinid(app: "d") { minid, app, work in
             try await deploy(app, from: work, on: minid)
@@ -69,6 +69,8 @@ struct RunTests {
             let client = try launchMini(
                 ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
                 output: output)
+            let logsOutput = work.url.appendingPathComponent("logs.out")
+            let logs = try launchMini(["logs", "-f", app], on: minid, output: logsOutput)
             try await waitUntil(timeout: .seconds(20)) {
                 (try? String(contentsOf: output, encoding: .utf8))?.contains("started") == true
             }
@@ -78,6 +80,10 @@ struct RunTests {
             try await waitUntil(timeout: .seconds(10)) { !client.isRunning }
             try #require(!client.isRunning, "the run's client did not end")
             #expect(client.terminationStatus != 0)
+            try await waitUntil(timeout: .seconds(10)) { !logs.isRunning }
+            try #require(!logs.isRunning, "the followed log did not end")
+            let followed = (try? String(contentsOf: logsOutput, encoding: .utf8)) ?? ""
+            #expect(logs.terminationStatus == 1 && followed.contains("the app was destroyed"), "\(followed)")
         }
     }
 
