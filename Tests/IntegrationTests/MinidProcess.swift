@@ -155,17 +155,18 @@ final class MinidProcess {
     }
 }
 
-/// Removes the containers (instances and one-offs) and images of `apps` from the engine.
+/// Removes the containers (instances and one-offs) and image tags of `apps` from the engine.
+/// By tag, not by image id: apps built from the same folder share an image, and another
+/// test's app (or another run's) may still use it; an image goes with its last tag.
 func removeDockerResources(apps: [String]) async {
     for app in apps {
         let ids = await containers(labelled: "mini.app=\(app)") + containers(labelled: "mini.run=\(app)")
         if !ids.isEmpty { _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rm", "-f"] + ids) }
         let images = try? await run(
-            URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"]
+            URL(fileURLWithPath: "/usr/bin/docker"), ["images", "--format", "{{.Repository}}:{{.Tag}}", "mini/\(app)"]
         )
-        let imageIDs = Set((images?.stdout ?? "").split(separator: "\n").map(String.init))
-        if !imageIDs.isEmpty {
-            _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rmi", "-f"] + imageIDs.sorted())
+        for tag in Set((images?.stdout ?? "").split(separator: "\n").map(String.init)).sorted() {
+            _ = try? await run(URL(fileURLWithPath: "/usr/bin/docker"), ["rmi", tag])
         }
     }
 }
