@@ -71,7 +71,7 @@ extension EnvironmentKey {
     /// which no process environment can (the store would cut the value there).
     static func requireValid(_ variables: [String: String]) throws {
         try requireValid(variables.keys)
-        if let key = variables.keys.sorted().first(where: { variables[$0]!.utf8.contains(0) }) {
+        if let key = variables.filter({ $0.value.utf8.contains(0) }).keys.min() {
             throw APIError.badRequest("the value of \(key) holds a NUL byte, which no environment variable can")
         }
     }

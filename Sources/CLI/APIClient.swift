@@ -113,8 +113,9 @@ struct APIClient: Sendable {
                 pending.writeBuffer(&chunk)
                 while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
                     let length = newline - pending.readerIndex
-                    last = pending.readString(length: length) ?? ""
-                    line(last ?? "")
+                    let text = pending.readString(length: length) ?? ""
+                    line(text)
+                    last = text
                     pending.moveReaderIndex(forwardBy: 1)
                 }
                 pending.discardReadBytes()

@@ -72,7 +72,8 @@ public struct Reconciler: Service {
         let listedAt = Date().timeIntervalSince1970
         let everything = try await docker.listContainers(all: true)
         // Another mini on the same engine (another data folder) has containers of its own.
-        let appNames = Set(try apps.apps().map(\.name))
+        let allApps = try apps.apps()
+        let appNames = Set(allApps.map(\.name))
         await removeFinishedOneOffs(
             everything.filter {
                 $0.labels[ContainerLabel.oneOff] != nil && installation.owns($0.labels, apps: appNames)
@@ -80,7 +81,7 @@ public struct Reconciler: Service {
         let containers = everything.filter { $0.labels[ContainerLabel.app] != nil && installation.mayOwn($0.labels) }
         let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted = Set<String>()
-        for app in try apps.apps() where !busy.contains(app.name) {
+        for app in allApps where !busy.contains(app.name) {
             let name = try AppName(app.name)
             // Asked again for each app: the probes of the apps before it can take seconds, and
             // a job claimed meanwhile works on the app's instances.
