@@ -82,6 +82,26 @@ struct ProxyOptions: ParsableArguments {
     var domain: String = "localhost"
 
     @OptionGroup var trust: TrustedProxyOptions
+
+    @OptionGroup var tunnels: TunnelOptions
+}
+
+/// Upgraded connections (WebSockets) through the proxy.
+struct TunnelOptions: ParsableArguments {
+    @Option(
+        name: .customLong("tunnel-idle-timeout"),
+        help: ArgumentHelp(
+            "Seconds a WebSocket (any upgraded connection) may carry nothing before the proxy closes it.",
+            discussion: "Counts bytes in either direction; WebSocket pings keep a tunnel open."
+        )
+    )
+    var idleTimeoutSeconds: Int = 600
+
+    func validate() throws {
+        guard idleTimeoutSeconds > 0 else {
+            throw ValidationError("--tunnel-idle-timeout takes a number of seconds above 0")
+        }
+    }
 }
 
 /// Proxies in front of mini's proxy.

@@ -40,6 +40,8 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var trust: TrustedProxyOptions
 
+    @OptionGroup var tunnels: TunnelOptions
+
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -60,6 +62,7 @@ struct ProxyCommand: AsyncParsableCommand {
         options.proxyPort = port
         options.domain = domain
         options.trust = trust
+        options.tunnels = tunnels
         let server = makeProxyServer(bind: bind, options: options, accessLog: accessLog, logger: logger)
         let staticRoutes = try parseStaticRoutes(routes)
         var services: [any Service] = [server]
@@ -116,5 +119,6 @@ func makeProxyServer(bind: String, options: ProxyOptions, accessLog: Bool = true
     configuration.domain = options.domain
     configuration.accessLog = accessLog
     configuration.trustedProxies = Set(options.trust.trustedProxies)
+    configuration.tunnelIdleTimeout = .seconds(options.tunnels.idleTimeoutSeconds)
     return ProxyServer(configuration: configuration, logger: logger)
 }

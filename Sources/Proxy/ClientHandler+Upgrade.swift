@@ -34,7 +34,9 @@ extension ClientHandler {
         connection.owner = nil
         connection.pool = nil
         cancelTimer()
-        let tunnel = TunnelHandler.makePair(lingerTimeout: loop.settings.idleTimeout) { pool.inFlight -= 1 }
+        let tunnel = TunnelHandler.makePair(
+            lingerTimeout: loop.settings.idleTimeout, idleTimeout: loop.settings.tunnelIdleTimeout
+        ) { pool.inFlight -= 1 }
         let clientChannel = context.channel
         let client = clientChannel.pipeline.syncOperations
         let upstream = upstreamChannel.pipeline.syncOperations

@@ -19,6 +19,10 @@ public struct ProxyConfiguration: Sendable {
     /// request head on a kept-alive connection, or a body stalled in either direction. Slow or
     /// stalled clients are cut after this.
     public var idleTimeout: Duration
+    /// How long an upgraded connection (a WebSocket) may carry no byte in either direction
+    /// before both its ends are closed. WebSocket libraries ping every 25–60 s, so this only
+    /// cuts tunnels whose peers are gone without a word (nginx's `proxy_read_timeout`).
+    public var tunnelIdleTimeout: Duration
     /// The most bytes a request head (request line and header fields) may take; larger ones get
     /// 431 and the connection is closed.
     public var maxHeaderBytes: Int
@@ -46,6 +50,7 @@ public struct ProxyConfiguration: Sendable {
         connectTimeout: Duration = .seconds(5),
         responseHeaderTimeout: Duration = .seconds(60),
         idleTimeout: Duration = .seconds(60),
+        tunnelIdleTimeout: Duration = .seconds(600),
         maxHeaderBytes: Int = 32 * 1024,
         trustedProxies: Set<String> = [],
         accessLog: Bool = true,
@@ -58,6 +63,7 @@ public struct ProxyConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.responseHeaderTimeout = responseHeaderTimeout
         self.idleTimeout = idleTimeout
+        self.tunnelIdleTimeout = tunnelIdleTimeout
         self.maxHeaderBytes = maxHeaderBytes
         self.trustedProxies = trustedProxies
         self.accessLog = accessLog

@@ -7,6 +7,7 @@ struct ProxySettings: Sendable {
     let connectTimeout: TimeAmount
     let responseHeaderTimeout: TimeAmount
     let idleTimeout: TimeAmount
+    let tunnelIdleTimeout: TimeAmount
     let maxHeaderBytes: Int
     let trustedProxies: [AddressRange]
     let accessLog: Bool
@@ -17,6 +18,7 @@ struct ProxySettings: Sendable {
         connectTimeout = TimeAmount(configuration.connectTimeout)
         responseHeaderTimeout = TimeAmount(configuration.responseHeaderTimeout)
         idleTimeout = TimeAmount(configuration.idleTimeout)
+        tunnelIdleTimeout = TimeAmount(configuration.tunnelIdleTimeout)
         // Heads are indexed with 32-bit offsets (``HeadFields``); no sane limit comes near.
         maxHeaderBytes = min(configuration.maxHeaderBytes, 1 << 24)
         trustedProxies = configuration.trustedProxies.compactMap(AddressRange.init)

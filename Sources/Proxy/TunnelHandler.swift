@@ -4,7 +4,9 @@ import NIOCore
 /// (WebSocket and the like). Reads only while the other end is writable, passes a half-close on
 /// as a half-close, and closes its connection once both directions are shut. What one end
 /// read is delivered by the other before it shuts or closes, even when the first end's
-/// connection is already gone (within ``lingerTimeout``).
+/// connection is already gone (within ``lingerTimeout``). A tunnel that carries no byte in
+/// either direction for its idle timeout is closed at both ends; the client end keeps that
+/// watch (both ends run on the client's event loop).
 final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -23,22 +25,30 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// How long this end may take to deliver what a partner that is gone sent.
     private let lingerTimeout: TimeAmount
     private var lingerTask: Scheduled<Void>?
+    /// For the client end: how long the tunnel may carry nothing; `nil` for the upstream end.
+    private let idleTimeout: TimeAmount?
+    private var idleCheck: Scheduled<Void>?
+    /// When this end last read something.
+    private var lastRead = NIODeadline.now()
     /// Runs once when this end's connection closes.
     private var onClose: (() -> Void)?
 
-    private init(lingerTimeout: TimeAmount, onClose: (() -> Void)?) {
+    private init(lingerTimeout: TimeAmount, idleTimeout: TimeAmount?, onClose: (() -> Void)?) {
         self.lingerTimeout = lingerTimeout
+        self.idleTimeout = idleTimeout
         self.onClose = onClose
     }
 
     /// Makes the two ends; `onUpstreamClose` runs once when the tunnel is gone. An end whose
-    /// partner closed gets `lingerTimeout` to deliver what the partner sent before it closes.
+    /// partner closed gets `lingerTimeout` to deliver what the partner sent before it closes;
+    /// a tunnel idle for `idleTimeout` is closed.
     static func makePair(
         lingerTimeout: TimeAmount,
+        idleTimeout: TimeAmount,
         onUpstreamClose: @escaping () -> Void
     ) -> (client: TunnelHandler, upstream: TunnelHandler) {
-        let client = TunnelHandler(lingerTimeout: lingerTimeout, onClose: nil)
-        let upstream = TunnelHandler(lingerTimeout: lingerTimeout, onClose: onUpstreamClose)
+        let client = TunnelHandler(lingerTimeout: lingerTimeout, idleTimeout: idleTimeout, onClose: nil)
+        let upstream = TunnelHandler(lingerTimeout: lingerTimeout, idleTimeout: nil, onClose: onUpstreamClose)
         client.partner = upstream
         upstream.partner = client
         return (client, upstream)
@@ -46,16 +56,22 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if let idleTimeout {
+            scheduleIdleCheck(at: lastRead + idleTimeout, on: context.eventLoop)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         lingerTask?.cancel()
         lingerTask = nil
+        idleCheck?.cancel()
+        idleCheck = nil
         self.context = nil
         partner = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastRead = .now()
         partner?.partnerWrite(unwrapInboundIn(data))
     }
 
@@ -102,6 +118,27 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             readPending = true
         }
+    }
+
+    // MARK: Idle watch (client end)
+
+    private func scheduleIdleCheck(at deadline: NIODeadline, on eventLoop: any EventLoop) {
+        idleCheck = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.checkIdle() }
+    }
+
+    /// Closes both ends when neither read anything for the idle timeout; otherwise looks
+    /// again when that time would be up.
+    private func checkIdle() {
+        guard let idleTimeout, let context else { return }
+        let lastActivity = max(lastRead, partner?.lastRead ?? lastRead)
+        let deadline = lastActivity + idleTimeout
+        guard deadline <= .now() else {
+            scheduleIdleCheck(at: deadline, on: context.eventLoop)
+            return
+        }
+        idleCheck = nil
+        partner?.context?.close(promise: nil)
+        context.close(promise: nil)
     }
 
     // MARK: Calls from the other end

@@ -13,31 +13,51 @@ struct UpgradeAndLimitsTests {
                 let connection = try await RawConnection.connect(port: port)
                 try await connection.channel.executeThenClose { inbound, outbound in
                     var reader = inbound.makeAsyncIterator()
-                    try await outbound.write(
-                        .init(
-                            string: "GET /ws HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\n"
-                                + "Upgrade: websocket\r\n\r\n"
-                        )
-                    )
-                    var head = ""
-                    while !head.contains("\r\n\r\n"), let chunk = try await reader.next() {
-                        head += String(buffer: chunk)
-                    }
+                    let head = try await Self.upgrade(outbound, &reader)
                     #expect(head.hasPrefix("HTTP/1.1 101"))
                     #expect(head.lowercased().contains("upgrade: websocket"))
                     #expect(await server.inFlightRequests()[upstreams[0].upstream] == 1)
 
                     for message in ["ping-1", "ping-2 with more bytes"] {
-                        try await outbound.write(.init(string: message))
-                        var echoed = ""
-                        while echoed.utf8.count < message.utf8.count, let chunk = try await reader.next() {
-                            echoed += String(buffer: chunk)
-                        }
-                        #expect(echoed == message)
+                        #expect(try await Self.echo(message, outbound, &reader) == message)
                     }
                     outbound.finish()  // half-close: the echo server half-closes back
                     #expect(try await reader.next() == nil)
                 }
+                try await waitFor { await server.inFlightRequests().isEmpty }
+            }
+        }
+    }
+
+    @Test("A tunnel that carries nothing for its idle timeout is closed at both ends; traffic keeps it open")
+    func idleTunnelClosed() async throws {
+        try await withUpstreams(["ws"]) { upstreams in
+            let configuration = ProxyConfiguration(tunnelIdleTimeout: .milliseconds(600), accessLog: false)
+            let routes = RouteTable(apps: ["ws": [upstreams[0].upstream]])
+            try await withProxy(configuration, routes: routes) { server, port in
+                let connection = try await RawConnection.connect(port: port)
+                try await connection.channel.executeThenClose { inbound, outbound in
+                    var reader = inbound.makeAsyncIterator()
+                    #expect(try await Self.upgrade(outbound, &reader).hasPrefix("HTTP/1.1 101"))
+                    // Traffic every 300 ms keeps it open well past the idle timeout.
+                    let opened = ContinuousClock.now
+                    for round in 0..<5 {
+                        try await Task.sleep(for: .milliseconds(300))
+                        #expect(try await Self.echo("ping-\(round)", outbound, &reader) == "ping-\(round)")
+                    }
+                    #expect(ContinuousClock.now - opened > .milliseconds(1200))
+                    // Then silence: the proxy closes the client's end (the watchdog only
+                    // bounds the wait when it does not)...
+                    let quiet = ContinuousClock.now
+                    let watchdog = connection.channel.channel.eventLoop.scheduleTask(in: .seconds(5)) {
+                        connection.channel.channel.close(promise: nil)
+                    }
+                    #expect(try await reader.next() == nil)
+                    watchdog.cancel()
+                    let closedAfter = ContinuousClock.now - quiet
+                    #expect(closedAfter >= .milliseconds(500) && closedAfter < .seconds(3))
+                }
+                // ...and the upstream's, which ends the request in flight.
                 try await waitFor { await server.inFlightRequests().isEmpty }
             }
         }
@@ -208,6 +228,37 @@ struct UpgradeAndLimitsTests {
             #expect(received.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer only: \(received)")
             #expect(closed)
         }
+    }
+
+    /// Sends the upgrade request for `/ws` on `ws.localhost` and returns the response head.
+    private static func upgrade(
+        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        _ reader: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    ) async throws -> String {
+        try await outbound.write(
+            ByteBuffer(
+                string: "GET /ws HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+            )
+        )
+        var head = ""
+        while !head.contains("\r\n\r\n"), let chunk = try await reader.next() {
+            head += String(buffer: chunk)
+        }
+        return head
+    }
+
+    /// Sends `message` through an open tunnel to the echoing upstream and returns what came back.
+    private static func echo(
+        _ message: String,
+        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        _ reader: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    ) async throws -> String {
+        try await outbound.write(ByteBuffer(string: message))
+        var echoed = ""
+        while echoed.utf8.count < message.utf8.count, let chunk = try await reader.next() {
+            echoed += String(buffer: chunk)
+        }
+        return echoed
     }
 }
 
