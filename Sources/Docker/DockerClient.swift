@@ -12,7 +12,9 @@ public struct DockerClient: Sendable {
     /// `HTTPClient.shared`). Unlike `HTTPClient.shared` it has no idle-read timeout, because
     /// `logs?follow=1`, `/events` and silent build steps may stay quiet for minutes, and it
     /// opens up to 512 connections instead of 8, because each of those streams holds one for as
-    /// long as it runs and other calls must not queue behind them.
+    /// long as it runs and other calls must not queue behind them. A failed connect is not
+    /// retried: on a local socket it means the engine is down (missing socket, refused), and
+    /// retrying until the connect timeout made every call wait 5 s before saying so.
     public static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
@@ -22,6 +24,7 @@ public struct DockerClient: Sendable {
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnections
         )
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }()
 

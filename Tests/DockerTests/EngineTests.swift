@@ -11,7 +11,9 @@ import Testing
 
     @Test func missingSocketIsDaemonUnreachable() async throws {
         let docker = DockerClient(socketPath: "/nonexistent/docker.sock", logger: Logger(label: "test"))
+        let started = ContinuousClock.now
         let error = try await #require(throws: DockerError.self) { try await docker.ping() }
+        #expect(ContinuousClock.now - started < .seconds(1), "a missing engine is reported at once")
         #expect(error.code == .daemonUnreachable)
         #expect(error.message.contains("/nonexistent/docker.sock (no such file or directory)"), "\(error.message)")
         #expect(error.message.contains("deploy/setup-host.sh"))
