@@ -79,7 +79,7 @@ struct AppRoutes {
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
         if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
         let (job, released) = try releaseIfChanged(
-            app, storeChanged: changed, ReleaseChange(description: parts.joined(separator: ", ")))
+            name, storeChanged: changed, ReleaseChange(description: parts.joined(separator: ", ")))
         return try jsonResponse(
             EnvironmentInfo(env: try apps.environment(of: name), job: job, changed: released),
             status: job == nil ? .ok : .accepted)
@@ -92,9 +92,10 @@ struct AppRoutes {
         guard allowed.contains(body.instances) else {
             throw APIError.badRequest("instances must be between \(allowed.lowerBound) and \(allowed.upperBound)")
         }
-        let changed = try apps.setInstances(of: try AppName(app.name), to: body.instances)
+        let name = try AppName(app.name)
+        let changed = try apps.setInstances(of: name, to: body.instances)
         let (job, released) = try releaseIfChanged(
-            app, storeChanged: changed, ReleaseChange(description: "scale to \(body.instances)"))
+            name, storeChanged: changed, ReleaseChange(description: "scale to \(body.instances)"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
@@ -102,12 +103,12 @@ struct AppRoutes {
         let app = try existingApp(context)
         let body = try await request.decodeJSON(Limits.self, context: context)
         if let problem = body.problem { throw APIError.badRequest(problem) }
+        let name = try AppName(app.name)
         let changed = try apps.setLimits(
-            of: try AppName(app.name), memoryBytes: body.memoryBytes,
-            nanoCPUs: body.cpus.map { Int64(($0 * 1e9).rounded()) }
+            of: name, memoryBytes: body.memoryBytes, nanoCPUs: body.cpus.map { Int64(($0 * 1e9).rounded()) }
         )
         let (job, released) = try releaseIfChanged(
-            app, storeChanged: changed, ReleaseChange(description: "limits \(Self.describe(body))"))
+            name, storeChanged: changed, ReleaseChange(description: "limits \(Self.describe(body))"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
@@ -182,15 +183,20 @@ struct AppRoutes {
     /// Queues a release job for a settings change unless the app already runs with the
     /// settings now saved (a change back after a failed one, a value it already has) and no
     /// job of the app, which read the settings when it started, is queued or running. Returns
-    /// the job, nil also when the app has no release yet (the change waits for its first
-    /// deploy), and whether the change changed anything.
-    private func releaseIfChanged(_ app: AppRecord, storeChanged: Bool, _ change: ReleaseChange) throws -> (
+    /// the job and whether the change changed anything.
+    ///
+    /// An app without a release gets a job only while its first deploy runs (that deploy read
+    /// the settings when it started; the job releases them after it); otherwise the change
+    /// waits for the first deploy, and the job is nil. The app is read here, after the change
+    /// was stored, so that a deploy publishing meanwhile is seen either way.
+    private func releaseIfChanged(_ name: AppName, storeChanged: Bool, _ change: ReleaseChange) throws -> (
         job: JobInfo?, changed: Bool
     ) {
-        let name = try AppName(app.name)
-        guard app.currentRelease != nil else { return (nil, storeChanged) }
-        let pending = try queue.jobs(app: name, limit: 10_000).contains { !$0.state.isFinal }
-        guard try pending || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
+        guard try apps.existingApp(name).currentRelease != nil else {
+            guard storeChanged, try queue.hasJob(app: name, in: [.running]) else { return (nil, storeChanged) }
+            return (try queue.enqueueRelease(app: name, change: change), true)
+        }
+        guard try queue.hasJob(app: name) || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
         return (try queue.enqueueRelease(app: name, change: change), true)
     }
 

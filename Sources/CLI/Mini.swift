@@ -43,6 +43,10 @@ struct Mini: AsyncParsableCommand {
         } catch let failure as CLIFailure {
             Terminal.error("error: \(failure.message)")
             exit(withError: ExitCode(failure.exitCode.rawValue))
+        } catch let code as ExitCode {
+            // A status passed on as it is (`mini run`'s command may exit 64, EX_USAGE, which the
+            // usage check below would turn into 2).
+            exit(withError: code)
         } catch {
             if exitCode(for: error) == .validationFailure {
                 Terminal.error(fullMessage(for: error))

@@ -110,6 +110,17 @@ extension JobQueue {
         }
     }
 
+    /// Whether `app` has a job in one of `states` (by default: one not ended yet).
+    public func hasJob(app: AppName, in states: [JobState] = [.queued, .running]) throws -> Bool {
+        let placeholders = databaseQuestionMarks(count: states.count)
+        let arguments = StatementArguments([app.rawValue] + states.map(\.rawValue))
+        return try database.read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND state IN (\(placeholders)))",
+                arguments: arguments) ?? false
+        }
+    }
+
     /// Cancels a job. A queued one ends at once. A running one is asked to stop: the fence
     /// refuses its worker's writes from now on, the worker stops at its next lease check,
     /// removes what it started (its heartbeats keep the lease meanwhile) and only then ends

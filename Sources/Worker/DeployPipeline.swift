@@ -114,8 +114,12 @@ struct DeployPipeline {
                 try ReleaseRecord.fetchOne(db, key: ["app": app.rawValue, "version": sourceVersion])
             })
         else {
+            // A settings change queued during a first deploy that failed: it stays saved.
             throw DeployFailure.permanent(
-                "no release", "\(app) has no release \(change.rollbackTo.map { "v\($0)" } ?? "yet"); deploy it first"
+                "no release",
+                change.rollbackTo.map { "\(app) has no release v\($0)" }
+                    ?? "\(app) has no release yet (its first deploy did not succeed): the change is saved and "
+                    + "applies at the next deploy"
             )
         }
         try log.append("-----> \(change.description): releasing the image of v\(sourceVersion) as v\(current.version)")

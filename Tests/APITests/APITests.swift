@@ -761,6 +761,40 @@ struct APITests {
         #expect(releaseJobs.count == 5)
     }
 
+    @Test("a settings change made while an app's first deploy runs queues a release after it")
+    func changeDuringFirstDeploy() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        let queue = JobQueue(database: fixture.database)
+        _ = try queue.enqueue(app: try AppName("first"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
+        try await fixture.app.test(.router) { client in
+            func setEnvironment(_ value: String) async throws -> (HTTPResponse.Status, EnvironmentInfo) {
+                try await client.execute(
+                    uri: "/v1/apps/first/env", method: .patch, headers: fixture.auth,
+                    body: ByteBuffer(string: #"{"set": {"A": "\#(value)"}}"#)
+                ) { response in
+                    (
+                        response.status,
+                        try JSONDecoder.mini.decode(EnvironmentInfo.self, from: Data(buffer: response.body))
+                    )
+                }
+            }
+            // Queued, the deploy reads the settings when it starts: nothing more to do.
+            let (queuedStatus, whileQueued) = try await setEnvironment("1")
+            #expect(queuedStatus == .ok && whileQueued.job == nil && whileQueued.changed == true)
+            // Running, it has read them: the change needs a release of its own, after it.
+            let deploy = try #require(try queue.claim(as: WorkerIdentity(name: "building")))
+            let (runningStatus, whileRunning) = try await setEnvironment("2")
+            #expect(runningStatus == .accepted && whileRunning.changed == true)
+            let release = try #require(whileRunning.job)
+            #expect(release.kind == .release && release.id > deploy.info.id)
+            // The same value again changes nothing and queues nothing more.
+            let (_, again) = try await setEnvironment("2")
+            #expect(again.changed == false)
+        }
+        #expect(try queue.jobs(app: try AppName("first")).filter { $0.kind == .release }.count == 1)
+    }
+
     @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")
     func prometheusText() {
         var text = PrometheusText()

@@ -30,6 +30,20 @@ struct RunTests {
 
             let missing = try await minid.mini(["run", app, "/no/such/program"])
             #expect(missing.status == 127, "the engine's init reports a missing program as 127: \(missing)")
+            // 64 is EX_USAGE, mini's own usage status before it maps it to 2: passed on as it is.
+            let sixtyFour = try await minid.mini(["run", app, "/bin/busybox", "sh", "-c", "exit 64"])
+            #expect(sixtyFour.status == 64, "\(sixtyFour)")
+
+            // A reader that stops early (`| head -1`) ends mini by SIGPIPE, as it ends other
+            // tools, not by a crash report.
+            let piped = try await run(
+                URL(fileURLWithPath: "/bin/bash"),
+                ["-c", #""$0" run "$1" /bin/busybox seq 1 200000 | head -1; echo "mini:${PIPESTATUS[0]}" >&2"#]
+                    + [binary("mini").path, app],
+                environment: minid.miniEnvironment)
+            #expect(piped.stdout == "1\n", "\(piped)")
+            #expect(piped.stderr.contains("mini:141"), "\(piped)")
+            #expect(!piped.stderr.contains("Fatal error"), "\(piped)")
         }
     }
 
