@@ -25,7 +25,7 @@ struct APICommand: AsyncParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var docker: DockerOptions
     @OptionGroup var api: APIOptions
-    @OptionGroup var proxy: ProxyOptions
+    @OptionGroup var apps: AppAddressOptions
     @OptionGroup var queue: QueueOptions
     @OptionGroup var log: LogOptions
 
@@ -38,7 +38,7 @@ struct APICommand: AsyncParsableCommand {
         let jobs = queue.queue(database)
         let oneOffRuns = OneOffRuns()
         let service = try makeAPIService(
-            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, oneOffRuns: oneOffRuns,
+            api: api, apps: apps, docker: docker, directory: directory, queue: jobs, oneOffRuns: oneOffRuns,
             logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
@@ -70,7 +70,7 @@ func makeReconciler(
 
 /// The Hummingbird application serving the API.
 func makeAPIService(
-    api: APIOptions, proxy: ProxyOptions, docker: DockerOptions, directory: DataDirectory, queue: JobQueue,
+    api: APIOptions, apps: AppAddressOptions, docker: DockerOptions, directory: DataDirectory, queue: JobQueue,
     proxyServer: ProxyServer? = nil, oneOffRuns: OneOffRuns, logger: Logger
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
@@ -78,8 +78,8 @@ func makeAPIService(
     configuration.maxUploadBytes = api.maxUpload
     configuration.maxContextBytes = api.maxContext
     configuration.maxContextEntries = api.maxContextEntries
-    configuration.domain = proxy.domain
-    configuration.proxyPort = proxy.proxyPort
+    configuration.domain = apps.domain
+    configuration.proxyPort = apps.proxyPort
     if let proxyServer {
         configuration.additionalMetrics = { @Sendable text in await proxyServer.appendMetrics(to: &text) }
     }

@@ -30,7 +30,12 @@ struct DockerOptions: ParsableArguments {
 
 /// The API listener.
 struct APIOptions: ParsableArguments {
-    @Option(help: "Address the API and the proxy listen on. Anything but loopback exposes them.")
+    @Option(
+        help: ArgumentHelp(
+            "Address the API and the proxy listen on. Anything but loopback exposes them.",
+            discussion: "--proxy-bind overrides it for the proxy: to serve apps publicly and keep the API local."
+        )
+    )
     var bind: String = "127.0.0.1"
 
     @Option(help: "Port of the HTTP API.")
@@ -73,13 +78,21 @@ struct APIOptions: ParsableArguments {
     }
 }
 
-/// The proxy listener.
-struct ProxyOptions: ParsableArguments {
+/// Where apps are served: the proxy's port and the domain, which make app URLs.
+struct AppAddressOptions: ParsableArguments {
     @Option(help: "Port of the reverse proxy that serves the apps.")
     var proxyPort: Int = 8080
 
     @Option(help: "Apps are served at <app>.<domain>.")
     var domain: String = "localhost"
+}
+
+/// The proxy listener.
+struct ProxyOptions: ParsableArguments {
+    @OptionGroup var address: AppAddressOptions
+
+    @Option(help: "Address the proxy listens on (default: --bind's), such as 0.0.0.0 to serve apps publicly.")
+    var proxyBind: String?
 
     @OptionGroup var trust: TrustedProxyOptions
 

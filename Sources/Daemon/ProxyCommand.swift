@@ -59,8 +59,8 @@ struct ProxyCommand: AsyncParsableCommand {
                 host: bind, port: metricsPort, for: "the metrics port", option: "--metrics-port")
         }
         var options = ProxyOptions()
-        options.proxyPort = port
-        options.domain = domain
+        options.address.proxyPort = port
+        options.address.domain = domain
         options.trust = trust
         options.tunnels = tunnels
         let server = makeProxyServer(bind: bind, options: options, accessLog: accessLog, logger: logger)
@@ -115,8 +115,8 @@ struct ProxyCommand: AsyncParsableCommand {
 func makeProxyServer(bind: String, options: ProxyOptions, accessLog: Bool = true, logger: Logger) -> ProxyServer {
     var configuration = ProxyConfiguration()
     configuration.host = bind
-    configuration.port = options.proxyPort
-    configuration.domain = options.domain
+    configuration.port = options.address.proxyPort
+    configuration.domain = options.address.domain
     configuration.accessLog = accessLog
     configuration.trustedProxies = Set(options.trust.trustedProxies)
     configuration.tunnelIdleTimeout = .seconds(options.tunnels.idleTimeoutSeconds)

@@ -32,20 +32,21 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger("minid")
-        guard api.apiPort != proxy.proxyPort else {
+        guard api.apiPort != proxy.address.proxyPort else {
             throw ValidationError("--api-port and --proxy-port are both \(api.apiPort); give them different ports")
         }
         try await api.ensureListenable()
+        let proxyBind = proxy.proxyBind ?? api.bind
         try await ListenCheck.ensureAvailable(
-            host: api.bind, port: proxy.proxyPort, for: "the proxy", option: "--proxy-port")
+            host: proxyBind, port: proxy.address.proxyPort, for: "the proxy", option: "--proxy-port")
         let (directory, database) = try data.open()
         try directory.lockForServe()
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
-        let proxyServer = makeProxyServer(bind: api.bind, options: proxy, logger: logger)
+        let proxyServer = makeProxyServer(bind: proxyBind, options: proxy, logger: logger)
         let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
-            api: api, proxy: proxy, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,
+            api: api, apps: proxy.address, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,
             oneOffRuns: oneOffRuns, logger: logger
         )
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
@@ -76,7 +77,7 @@ struct Serve: AsyncParsableCommand {
             """
             mini is running.
               API:   http://\(api.bind):\(api.apiPort)
-              apps:  http://<app>.\(proxy.domain):\(proxy.proxyPort)
+              apps:  http://<app>.\(proxy.address.domain):\(proxy.address.proxyPort)
               data:  \(directory.root)
             Deploy with:
               mini config set-host http://\(api.bind):\(api.apiPort)

@@ -68,6 +68,25 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("--proxy-bind puts the proxy on its own address; the API stays on --bind")
+    func proxyOnItsOwnAddress() async throws {
+        // 127.0.0.2 is loopback too: the test reaches nothing outside the machine.
+        let minid = try MinidProcess(workers: 0, extraArguments: ["--proxy-bind", "127.0.0.2"])
+        try await minid.waitUntilReady()
+        func status(_ url: String) async throws -> String {
+            let result = try await run(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: none.localhost", url],
+                timeout: .seconds(10))
+            return result.stdout
+        }
+        #expect(try await status("http://127.0.0.2:\(minid.proxyPort)/") == "404", "the proxy answers there")
+        #expect(try await status("http://127.0.0.1:\(minid.proxyPort)/") == "000", "and only there")
+        #expect(try await status("http://127.0.0.2:\(minid.apiPort)/healthz") == "000", "the API is not there")
+        #expect(try await status("\(minid.apiURL)/healthz") == "200")
+        await minid.stop()
+    }
+
     @Test(
         "the API lets go of a connection that sends nothing, but never of a followed log; a job waiting for a worker is explained"
     )
