@@ -31,15 +31,27 @@ struct DeployRoutes {
                 // the id is this job's now.
                 try? FileManager.default.removeItem(atPath: destination)
                 try FileManager.default.moveItem(atPath: upload.path, toPath: destination)
+                Self.syncDirectory(of: destination)
                 return destination
             }
             context.logger.info(
                 "queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
             return try jsonResponse(
-                DeployAccepted(job: job, url: configuration.url(of: app.rawValue)), status: .accepted)
+                DeployAccepted(job: job, url: configuration.url(of: app.rawValue), notes: upload.notes),
+                status: .accepted)
         } catch {
             try? FileManager.default.removeItem(atPath: upload.path)
             throw error
         }
+    }
+
+    /// Syncs the folder holding `path`, so that a rename into it survives a crash of the
+    /// machine (the file's data was synced before). Best effort: a folder that cannot be
+    /// opened only loses that guarantee.
+    private static func syncDirectory(of path: String) {
+        let descriptor = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
     }
 }

@@ -22,12 +22,7 @@ struct DomainRoutes {
 
     @Sendable func add(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try existingAppName(context)
-        let body: DomainRequest
-        do {
-            body = try await request.decode(as: DomainRequest.self, context: context)
-        } catch {
-            throw APIError.badRequest("send {\"host\": \"www.example.com\"}")
-        }
+        let body = try await request.decodeJSON(DomainRequest.self, context: context)
         let host = try Self.domain(body.host)
         var appsDomain = configuration.domain.lowercased()
         while appsDomain.hasSuffix(".") { appsDomain.removeLast() }

@@ -3,9 +3,13 @@ import Foundation
 import Hummingbird
 import MiniCore
 import NIOCore
+import NIOPosix
 
 /// Streams a request body into a file of the uploads folder without holding it in memory:
-/// a temporary file, written chunk by chunk, synced to disk, then handed to the caller.
+/// a temporary file, written chunk by chunk, synced to disk, then handed to the caller. The
+/// writes and the sync run on NIO's blocking-I/O thread pool: under dirty-page throttling a
+/// write, and the sync of a large upload, can block for seconds, which on the cooperative pool
+/// would stall every other request.
 /// The archive is validated as it streams in (tar or tar.gz, no path traversal, a
 /// Dockerfile at the root, within `limits`), so a bad upload is refused before a job exists.
 struct UploadReceiver {
@@ -25,10 +29,12 @@ struct UploadReceiver {
         }
     }
 
-    /// A saved upload: the temporary file and its size.
+    /// A saved upload: the temporary file, its size, and the validator's notes (things worth
+    /// a look, such as a symlink pointing outside the context).
     struct SavedUpload {
         let path: String
         let bytes: Int64
+        let notes: [String]
     }
 
     /// Saves `body` to a new temporary file. On any error, including a body over the
@@ -56,7 +62,7 @@ struct UploadReceiver {
                     try ensureFreeSpace(for: Int64(buffer.readableBytes))
                     nextSpaceCheck = written + Self.spaceCheckInterval
                 }
-                try Self.saving { try handle.write(contentsOf: buffer.readableBytesView) }
+                try await Self.saving { try handle.write(contentsOf: buffer.readableBytesView) }
             }
             guard written > 0 else {
                 throw APIError.invalidArchive("the upload is empty; send a tar or tar.gz build context")
@@ -65,11 +71,11 @@ struct UploadReceiver {
             guard summary.hasDockerfile else {
                 throw APIError.invalidArchive("the build context has no Dockerfile at its root")
             }
-            try Self.saving {
+            try await Self.saving {
                 try handle.synchronize()
                 try handle.close()
             }
-            return SavedUpload(path: path, bytes: written)
+            return SavedUpload(path: path, bytes: written, notes: summary.notes)
         } catch {
             try? handle.close()
             try? FileManager.default.removeItem(atPath: path)
@@ -79,9 +85,9 @@ struct UploadReceiver {
 
     /// Runs a write of the upload file (a write, the sync, the close: a full disk may show at
     /// any of them), answering a failure as 503 that says the disk may be full.
-    private static func saving(_ body: () throws -> Void) throws {
+    private static func saving(_ body: @escaping @Sendable () throws -> Void) async throws {
         do {
-            try body()
+            try await NIOThreadPool.singleton.runIfActive(body)
         } catch {
             throw APIError.unavailable(
                 "the server could not save the upload (\(error.localizedDescription)); "

@@ -32,7 +32,8 @@ public struct ArchiveError: Error, Sendable, CustomStringConvertible {
         public static let malformedArchive = Kind(.malformedArchive)
         /// The archive ends before its last entry or before its end-of-archive marker.
         public static let truncatedArchive = Kind(.truncatedArchive)
-        /// An entry name is absolute, climbs out of the root with `..`, or contains NUL.
+        /// An entry name is absolute, climbs out of the root with `..`, or contains NUL, or a
+        /// hard link points outside the root.
         public static let unsafeEntryPath = Kind(.unsafeEntryPath)
         /// An entry type a build context cannot hold (device, FIFO, GNU sparse file ...).
         public static let unsupportedEntry = Kind(.unsupportedEntry)

@@ -10,8 +10,8 @@ public struct ArchiveSummary: Sendable, Equatable {
     public var hasDockerfile: Bool
     /// True when the archive came gzip-compressed.
     public var isCompressed: Bool
-    /// Things worth a look that do not make the archive unsafe, such as a symlink or hard link
-    /// pointing outside the root (Docker confines those itself). At most a few dozen.
+    /// Things worth a look that do not make the archive unsafe, such as a symlink pointing
+    /// outside the root (Docker confines those itself). At most a few dozen.
     public var notes: [String]
 
     public init(

@@ -46,10 +46,6 @@ public struct DockerIgnore: Sendable {
     /// The cleaned patterns, `!` included, in file order.
     public var lines: [String] { patterns.map { ($0.isNegation ? "!" : "") + $0.text } }
 
-    /// True when some pattern starts with `!`, so an excluded directory may still hold
-    /// included files.
-    public var hasNegations: Bool { patterns.contains { $0.isNegation } }
-
     /// Whether the context entry at `path` (relative, `/`-separated) is left out:
     /// patternmatcher's `MatchesOrParentMatches`.
     public func excludes(_ path: String) -> Bool {

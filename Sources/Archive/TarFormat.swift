@@ -46,7 +46,6 @@ enum TarFormat {
         static let blockDevice = UInt8(ascii: "4")
         static let directory = UInt8(ascii: "5")
         static let fifo = UInt8(ascii: "6")
-        static let contiguous = UInt8(ascii: "7")
         static let paxExtended = UInt8(ascii: "x")
         static let paxGlobal = UInt8(ascii: "g")
         static let gnuLongName = UInt8(ascii: "L")

@@ -18,8 +18,9 @@ import NIOCore
 ///   to ``maxTrailingBytes``);
 /// - an archive that goes past its ``ArchiveLimits``, at the first header that does.
 ///
-/// Symlinks and hard links whose target lies outside the root are kept, with a note: the
-/// Docker engine confines them when it unpacks the context.
+/// Symlinks whose target lies outside the root are kept, with a note: the Docker engine
+/// confines them when it unpacks the context. Hard links to outside the root are refused
+/// (the engine refuses to unpack them).
 public struct TarValidator: Sendable {
     /// The largest PAX record set or GNU long name accepted, as Go's archive/tar.
     static let maxExtensionSize = 1 << 20
@@ -283,7 +284,9 @@ public struct TarValidator: Sendable {
             typeFlag == TarFormat.TypeFlag.regularOld && name.last == UInt8(ascii: "/")
             ? TarFormat.TypeFlag.directory : typeFlag
         switch typeFlag {
-        case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld, TarFormat.TypeFlag.contiguous:
+        // Not '7' (contiguous): Go's reader keeps it as it is, and the engine's unpacker
+        // refuses it ("unhandled tar header type"); it falls to the unsupported types.
+        case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld:
             try count(size, of: "entry \(Self.text(path)) (\(size) bytes)")
             summary.contentBytes += size
             state = .skipping(TarFormat.padded(size))

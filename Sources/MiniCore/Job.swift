@@ -101,12 +101,16 @@ public struct DeployAccepted: Codable, Sendable, Equatable {
     public var logURL: String
     /// Where the app is served once the deploy succeeds; nil from a server that does not say.
     public var url: String?
+    /// Things in the build context worth a look that did not refuse it, such as a symlink
+    /// pointing outside it (the engine confines those); nil when there are none.
+    public var notes: [String]?
 
-    public init(job: JobInfo, url: String?) {
+    public init(job: JobInfo, url: String?, notes: [String] = []) {
         self.job = job
         self.statusURL = "/v1/jobs/\(job.id)"
         self.logURL = "/v1/jobs/\(job.id)/log"
         self.url = url
+        self.notes = notes.isEmpty ? nil : notes
     }
 }
 

@@ -247,8 +247,10 @@ struct ArchiveValidatorTests {
         let hiddenDevice = Self.header("d/", type: "\0", size: 512) + Self.header("dev", type: "3")
         let sparse = Self.pax([("GNU.sparse.major", "1"), ("GNU.sparse.name", "../x")]) + Self.header("s")
         let hardLink = Self.header("link", type: "1", linkName: "../../etc/passwd")
-        let expected: [ArchiveError.Kind] = [.unsupportedEntry, .unsupportedEntry, .unsafeEntryPath]
-        for (archive, kind) in zip([hiddenDevice, sparse, hardLink], expected) {
+        // Type '7' (contiguous): Go's reader keeps it, and the engine's unpacker refuses it.
+        let contiguous = Self.header("c", type: "7")
+        let expected: [ArchiveError.Kind] = [.unsupportedEntry, .unsupportedEntry, .unsafeEntryPath, .unsupportedEntry]
+        for (archive, kind) in zip([hiddenDevice, sparse, hardLink, contiguous], expected) {
             let result = try await inspect(archive)
             if case .failure(let error) = result {
                 #expect(error.kind == kind, "\(error)")

@@ -6,11 +6,7 @@ extension Mini {
     struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
 
-        @Option(
-            help: "Only this app's jobs.",
-            transform: { text in
-                do { return try AppName(text) } catch { throw ValidationError("\(error)") }
-            })
+        @Option(help: "Only this app's jobs.", transform: AppName.argument)
         var app: AppName?
 
         @Option(

@@ -184,8 +184,8 @@ extension Mini {
                 let client = try api.client()
                 let current: AppInfo = try await client.get("/v1/apps/\(app)")
                 let limits = Limits(
-                    memoryBytes: memory.map { $0.value } ?? current.limits.memoryBytes,
-                    cpus: cpus.map { $0.value } ?? current.limits.cpus
+                    memoryBytes: memory.map { $0.newValue } ?? current.limits.memoryBytes,
+                    cpus: cpus.map { $0.newValue } ?? current.limits.cpus
                 )
                 let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
                 try await client.finishRelease(accepted, app: app, doing: "limits change", output: output)
@@ -213,7 +213,7 @@ enum LimitChange<Value: Sendable & Equatable>: Sendable, Equatable {
     case set(Value)
     case remove
 
-    /// The value set; nil for `none`.
+    /// The limit after the change: the value set; nil for `none`.
     var newValue: Value? {
         if case .set(let value) = self { value } else { nil }
     }
@@ -226,14 +226,6 @@ enum LimitChange<Value: Sendable & Equatable>: Sendable, Equatable {
             self = .set(value)
         } else {
             return nil
-        }
-    }
-
-    /// The limit after the change.
-    var value: Value? {
-        switch self {
-        case .set(let value): value
-        case .remove: nil
         }
     }
 }
