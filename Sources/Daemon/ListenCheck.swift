@@ -1,5 +1,8 @@
+import Foundation
 import NIOCore
 import NIOPosix
+import Proxy
+import Store
 
 #if canImport(Glibc)
     import Glibc
@@ -42,5 +45,19 @@ struct ListenCheck: Error, CustomStringConvertible {
                 throw ListenCheck(description: "\(listener) cannot listen on \(address): \(error)")
             }
         }
+    }
+
+    /// Refuses to start a second proxy on a data folder: its control socket would take the
+    /// name `proxy.sock` from the running one's (and remove it when it stops), and workers
+    /// would then stop old releases while that proxy still has requests in flight to them.
+    static func ensureNoOtherProxy(on directory: DataDirectory) async throws {
+        let socket = directory.proxyControlSocketPath
+        guard
+            FileManager.default.fileExists(atPath: socket),
+            (try? await ProxyControlClient.drainState(socketPath: socket, upstreams: [], timeout: .seconds(1))) != nil
+        else { return }
+        throw ListenCheck(
+            description: "a proxy already serves \(directory.root) (it answers on \(socket)): run one proxy per "
+                + "data folder (minid serve runs one; minid proxy --data-dir is for when minid api runs without it)")
     }
 }

@@ -58,16 +58,14 @@ struct ProxyCommand: AsyncParsableCommand {
             try await ListenCheck.ensureAvailable(
                 host: bind, port: metricsPort, for: "the metrics port", option: "--metrics-port")
         }
-        var options = ProxyOptions()
-        options.address.proxyPort = port
-        options.address.domain = domain
-        options.trust = trust
-        options.tunnels = tunnels
-        let server = makeProxyServer(bind: bind, options: options, accessLog: accessLog, logger: logger)
+        let server = makeProxyServer(
+            bind: bind, port: port, domain: domain, trust: trust, tunnels: tunnels, accessLog: accessLog,
+            logger: logger)
         let staticRoutes = try parseStaticRoutes(routes)
         var services: [any Service] = [server]
         if let dataDir {
             let directory = DataDirectory(dataDir)
+            try await ListenCheck.ensureNoOtherProxy(on: directory)
             try directory.create()
             let database = try MiniDatabase(path: directory.databasePath)
             services.append(
@@ -112,13 +110,16 @@ struct ProxyCommand: AsyncParsableCommand {
 }
 
 /// The proxy server for the given listener settings.
-func makeProxyServer(bind: String, options: ProxyOptions, accessLog: Bool = true, logger: Logger) -> ProxyServer {
+func makeProxyServer(
+    bind: String, port: Int, domain: String, trust: TrustedProxyOptions, tunnels: TunnelOptions,
+    accessLog: Bool = true, logger: Logger
+) -> ProxyServer {
     var configuration = ProxyConfiguration()
     configuration.host = bind
-    configuration.port = options.address.proxyPort
-    configuration.domain = options.address.domain
+    configuration.port = port
+    configuration.domain = domain
     configuration.accessLog = accessLog
-    configuration.trustedProxies = Set(options.trust.trustedProxies)
-    configuration.tunnelIdleTimeout = .seconds(options.tunnels.idleTimeoutSeconds)
+    configuration.trustedProxies = Set(trust.trustedProxies)
+    configuration.tunnelIdleTimeout = .seconds(tunnels.idleTimeoutSeconds)
     return ProxyServer(configuration: configuration, logger: logger)
 }

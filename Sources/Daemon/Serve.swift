@@ -41,9 +41,12 @@ struct Serve: AsyncParsableCommand {
             host: proxyBind, port: proxy.address.proxyPort, for: "the proxy", option: "--proxy-port")
         let (directory, database) = try data.open()
         try directory.lockForServe()
+        try await ListenCheck.ensureNoOtherProxy(on: directory)
         try AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
-        let proxyServer = makeProxyServer(bind: proxyBind, options: proxy, logger: logger)
+        let proxyServer = makeProxyServer(
+            bind: proxyBind, port: proxy.address.proxyPort, domain: proxy.address.domain, trust: proxy.trust,
+            tunnels: proxy.tunnels, logger: logger)
         let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
             api: api, apps: proxy.address, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,

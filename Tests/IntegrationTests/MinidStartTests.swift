@@ -68,6 +68,22 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("a second proxy on a data folder is refused, and the running proxy keeps its control socket")
+    func secondProxyRefused() async throws {
+        let minid = try MinidProcess(workers: 0)
+        try await minid.waitUntilReady()
+        let socket = minid.dataDirectory + "/proxy.sock"
+        let before = try FileManager.default.attributesOfItem(atPath: socket)[.systemFileNumber] as? Int
+        let second = try await run(
+            binary("minid"), ["proxy", "--data-dir", minid.dataDirectory, "--port", String(try freePort())],
+            timeout: .seconds(20))
+        #expect(second.status != 0, "\(second)")
+        #expect(second.stderr.contains("a proxy already serves"), "\(second.stderr)")
+        let after = try FileManager.default.attributesOfItem(atPath: socket)[.systemFileNumber] as? Int
+        #expect(before != nil && before == after, "the socket was replaced or removed")
+        await minid.stop()
+    }
+
     @Test("--proxy-bind puts the proxy on its own address; the API stays on --bind")
     func proxyOnItsOwnAddress() async throws {
         // 127.0.0.2 is loopback too: the test reaches nothing outside the machine.
