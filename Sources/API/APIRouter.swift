@@ -23,7 +23,7 @@ public func makeAPIRouter(
     DeployRoutes(configuration: configuration, queue: queue).register(on: v1)
     JobRoutes(configuration: configuration, queue: queue, followedStreams: followedStreams).register(on: v1)
     let apps = AppStore(database: database)
-    AppRoutes(configuration: configuration, apps: apps, queue: queue).register(on: v1)
+    AppRoutes(configuration: configuration, apps: apps, queue: queue, docker: docker).register(on: v1)
     AppLogRoutes(apps: apps, docker: docker, followedStreams: followedStreams).register(on: v1)
     RunRoutes(apps: apps, docker: docker, runs: configuration.oneOffRuns, followedStreams: followedStreams)
         .register(on: v1)

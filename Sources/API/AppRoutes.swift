@@ -1,3 +1,4 @@
+import Docker
 import Foundation
 import Hummingbird
 import MiniCore
@@ -10,6 +11,8 @@ struct AppRoutes {
     let configuration: APIConfiguration
     let apps: AppStore
     let queue: JobQueue
+    /// Asked for the machine's CPU count when a CPU limit is set.
+    let docker: DockerClient
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.get("apps", use: list)
@@ -103,6 +106,12 @@ struct AppRoutes {
         let app = try existingApp(context)
         let body = try await request.decodeJSON(Limits.self, context: context)
         if let problem = body.problem { throw APIError.badRequest(problem) }
+        // The engine refuses more CPUs than its machine has, at every start of the app. When
+        // it cannot be asked now, the release job fails saying so instead.
+        if let cpus = body.cpus, let available = try? await docker.cpuCount(), cpus > Double(available) {
+            throw APIError.badRequest(
+                "this server has \(available) CPU\(available == 1 ? "" : "s"): give --cpus \(available) or less")
+        }
         let name = try AppName(app.name)
         let changed = try apps.setLimits(
             of: name, memoryBytes: body.memoryBytes, nanoCPUs: body.cpus.map { Int64(($0 * 1e9).rounded()) }

@@ -56,6 +56,15 @@ public struct DockerClient: Sendable {
         return version.description
     }
 
+    /// How many CPUs the engine's machine has: the most a container's CPU limit may be.
+    public func cpuCount() async throws -> Int {
+        struct Info: Decodable {
+            var cpus: Int
+            enum CodingKeys: String, CodingKey { case cpus = "NCPU" }
+        }
+        return try await call(.GET, "/info", as: Info.self).cpus
+    }
+
     /// The negotiated API version, asking the engine on first use.
     func apiVersion() async throws -> APIVersion {
         try await negotiator.version(askingEngine: { [self] in try await engineVersion() })

@@ -280,12 +280,32 @@ struct DeployPipeline {
             let instance = try await createInstance(index: index, plan: plan)
             started.append(instance)
             do {
-                return try await docker.startContainer(instance.containerId ?? instance.name)
+                return try await Self.refusalIsTheApps {
+                    try await docker.startContainer(instance.containerId ?? instance.name)
+                }
             } catch let error as DockerError where attempt < attempts && Self.isPortTaken(error) {
                 started.removeLast()
                 await remove([instance], tag: nil)
                 try log.append("-----> Port \(instance.port) was taken meanwhile; trying another")
             }
+        }
+    }
+
+    /// Runs a container call, making the engine's 400 (a bad parameter: an image without a
+    /// command, a program that is not in it, more CPUs than the machine has) a permanent
+    /// failure that says what to change: every attempt would get the same answer.
+    static func refusalIsTheApps<T>(_ call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch let error as DockerError where error.status == 400 {
+            var hint = "change the app and deploy again"
+            if error.message.contains("No command specified") {
+                hint = "the image has no CMD or ENTRYPOINT: add one to the Dockerfile"
+            } else if error.message.contains("Range of CPUs") {
+                hint = "lower the app's CPU limit: mini limits set APP --cpus N (or none)"
+            }
+            throw DeployFailure.permanent(
+                "container refused", "the Docker engine refused the app's container (\(error.message)): \(hint)")
         }
     }
 
@@ -310,7 +330,7 @@ struct DeployPipeline {
                 "a container named \(spec.name) belongs to another mini on this Docker engine; "
                     + "deploy the app under another name")
         }
-        let id = try await docker.createContainer(spec)
+        let id = try await Self.refusalIsTheApps { try await docker.createContainer(spec) }
         let instance = InstanceRecord(
             name: spec.name, app: app.rawValue, release: plan.version, containerId: id, port: hostPort, state: .starting
         )

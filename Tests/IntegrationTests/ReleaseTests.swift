@@ -90,6 +90,16 @@ struct ReleaseTests {
             #expect(crashed.stdout.contains("exited with code 3"), "\(crashed.stdout)")
             #expect(crashed.stdout.contains("about to crash"), "\(crashed.stdout)")
 
+            // An image the engine cannot start (no command) fails at the first attempt, saying
+            // what to change; retrying would get the same answer.
+            let commandless = try copyExample("hello", into: work, as: "commandless")
+            try "FROM scratch\nCOPY busybox /bin/busybox\n".write(
+                to: commandless.appendingPathComponent("Dockerfile"), atomically: false, encoding: .utf8)
+            let refused = try await minid.mini(["deploy", commandless.path, "--app", app])
+            #expect(refused.status == 1)
+            #expect(refused.stdout.contains("no CMD or ENTRYPOINT"), "\(refused.stdout)")
+            #expect(!refused.stdout.contains("attempt 2"), "\(refused.stdout)")
+
             let (status, body) = try await minid.getThroughProxy(host: "\(app).localhost")
             #expect(status == 200)
             #expect(body.contains("two"))
@@ -261,6 +271,14 @@ struct ReleaseTests {
                 ["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", "mini-\(app)-v8-1"]
             )
             #expect(memoryKept.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864 0")
+            // More CPUs than the machine has is refused up front (the engine would refuse every
+            // start of the app).
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            if cores < 64 {
+                let tooMany = try await minid.mini(["limits", "set", app, "--cpus", String(cores + 1)])
+                #expect(tooMany.status == 1, "\(tooMany)")
+                #expect(tooMany.stderr.contains("this server has \(cores) CPU"), "\(tooMany.stderr)")
+            }
 
             // A rollback to a release whose image is gone fails at once and says why; the app
             // keeps serving.
