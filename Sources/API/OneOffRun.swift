@@ -66,13 +66,13 @@ struct OneOffRun: Sendable {
             if try !stillWanted() {
                 end = RunEvent(error: "\(app) was destroyed meanwhile")
             } else if stopping() {
-                end = RunEvent(error: "minid is stopping; run the command again once it is back")
+                end = RunEvent(error: "minid is stopping; run the command again once it is back", serverStopping: true)
             } else {
                 end = try await streamOutput(
                     of: container ?? spec.name, stopping: stopping, into: &answer, write: write)
                 if stopping() {
                     let status = end.exitCode.map { " (exit status \($0))" } ?? ""
-                    end = RunEvent(error: "minid is stopping: the command was stopped\(status)")
+                    end = RunEvent(error: "minid is stopping: the command was stopped\(status)", serverStopping: true)
                 }
             }
             try answer.append(end)

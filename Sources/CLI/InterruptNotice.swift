@@ -22,6 +22,9 @@ enum InterruptNotice {
         /// The process's one SIGINT source, made on first use and never cancelled:
         /// libdispatch installs its signal handler only once per signal.
         var source: (any DispatchSourceSignal)?
+        /// Whether a Ctrl-C is being acted on: a second one, before the process has ended,
+        /// says nothing more.
+        var interrupted = false
     }
 
     private static let state = Mutex(State())
@@ -60,7 +63,11 @@ enum InterruptNotice {
             signal(SIGINT, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
             source.setEventHandler {
-                let (message, cleanUp) = Self.state.withLock { ($0.message, $0.cleanUp) }
+                let (message, cleanUp, again) = Self.state.withLock { state in
+                    defer { state.interrupted = true }
+                    return (state.message, state.cleanUp, state.interrupted)
+                }
+                guard !again else { return }
                 cleanUp?()
                 if let message { Terminal.error("\n" + message) }
                 signal(SIGINT, SIG_DFL)

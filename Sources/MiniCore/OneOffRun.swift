@@ -46,10 +46,13 @@ public struct RunEvent: Codable, Sendable, Equatable {
     public var exitCode: Int?
     /// Why the command did not run to its end, on the last line instead of `exitCode`.
     public var error: String?
+    /// True, with `error`, when the run ended because minid is stopping (the CLI then exits
+    /// as for a lost connection).
+    public var serverStopping: Bool?
 
     public init(
         container: String? = nil, release: Int? = nil, stream: String? = nil, text: String? = nil,
-        exitCode: Int? = nil, error: String? = nil
+        exitCode: Int? = nil, error: String? = nil, serverStopping: Bool? = nil
     ) {
         self.container = container
         self.release = release
@@ -57,6 +60,7 @@ public struct RunEvent: Codable, Sendable, Equatable {
         self.text = text
         self.exitCode = exitCode
         self.error = error
+        self.serverStopping = serverStopping
     }
 }
 

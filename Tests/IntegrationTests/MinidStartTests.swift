@@ -151,12 +151,28 @@ struct MinidStartTests {
         )
         #expect(follow.status == 28, "the followed log ended early: \(follow.status) \(follow.stderr)")
 
-        // A job that waits for a worker is explained, once, after 10 s.
+        // A job that waits for a worker is explained, once, after 10 s, by `status --wait` and
+        // `logs --build -f` alike; Ctrl-C twice (an impatient user) says once that it goes on.
+        let (statusErrors, logErrors) = (
+            work.url.appendingPathComponent("status.err"), work.url.appendingPathComponent("logs.err")
+        )
         let waiting = try await run(
-            URL(fileURLWithPath: "/usr/bin/timeout"), ["12", binary("mini").path, "status", "\(job)", "--wait"],
-            environment: minid.miniEnvironment, timeout: .seconds(20))
-        #expect(waiting.status == 124, "\(waiting.stdout)\(waiting.stderr)")
-        #expect(waiting.stderr.components(separatedBy: "is still queued").count == 2, "\(waiting.stderr)")
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c",
+                #""$0" status "$1" --wait 2>"$2" & s=$!; "$0" logs --build "$1" -f 2>"$3" & l=$!; "#
+                    + #"sleep 11.5; kill -INT $s $l; kill -INT $s $l; wait $s; echo "status:$?"; wait $l; echo "logs:$?""#,
+                binary("mini").path, "\(job)", statusErrors.path, logErrors.path,
+            ],
+            environment: minid.miniEnvironment, timeout: .seconds(30))
+        #expect(waiting.stdout.contains("status:130") && waiting.stdout.contains("logs:130"), "\(waiting.stdout)")
+        for file in [statusErrors, logErrors] {
+            let errors = try String(contentsOf: file, encoding: .utf8)
+            #expect(
+                errors.components(separatedBy: "is still queued").count == 2, "\(file.lastPathComponent): \(errors)")
+            #expect(
+                errors.components(separatedBy: "stopped following").count == 2, "\(file.lastPathComponent): \(errors)")
+        }
     }
 
     private struct Queued: Decodable {

@@ -130,7 +130,8 @@ struct RunTests {
             logsClient.waitUntilExit()
             let run = (try? String(contentsOf: runOutput, encoding: .utf8)) ?? ""
             #expect(
-                runClient.terminationStatus == 1 && run.contains("minid is stopping: the command was stopped"), "\(run)"
+                runClient.terminationStatus == 3 && run.contains("minid is stopping: the command was stopped"),
+                "a run cut by minid stopping exits 3, as a followed log does: \(run)"
             )
             let logs = (try? String(contentsOf: logsOutput, encoding: .utf8)) ?? ""
             #expect(logs.contains("minid is stopping: the stream ends"), "\(logs)")

@@ -47,14 +47,11 @@ extension Mini {
         func run() async throws {
             let follow = follow ? "1" : nil
             if let build {
-                let print = {
-                    try await api.client().streamLines(
-                        "/v1/jobs/\(build)/log", query: ["follow": follow], line: Terminal.output)
-                }
+                let client = try api.client()
                 if follow != nil {
-                    try await InterruptNotice.whileFollowing(job: build, print)
+                    try await client.followLog(of: build, line: Terminal.output)
                 } else {
-                    try await print()
+                    try await client.streamLines("/v1/jobs/\(build)/log", line: Terminal.output)
                 }
             } else if let app {
                 try await api.client().streamLines(

@@ -55,7 +55,9 @@ extension Mini {
                         + "went down, when it starts again"
                 ) { line in outcome.read(line, app: app) }
             }
-            if let error = outcome.error { throw CLIFailure(error) }
+            if let error = outcome.error {
+                throw CLIFailure(error, exitCode: outcome.serverStopping ? .unreachable : .failed)
+            }
             guard let status = outcome.exitStatus else {
                 throw CLIFailure(
                     "the server ended the run without the command's exit status; see minid's log",
@@ -68,6 +70,8 @@ extension Mini {
         private struct Outcome {
             var exitStatus: Int?
             var error: String?
+            /// The run ended because minid is stopping.
+            var serverStopping = false
             private let decoder = JSONDecoder.mini
 
             /// Prints an output line where the command wrote it; keeps the end.
@@ -80,7 +84,10 @@ extension Mini {
                     if event.stream == "stderr" { Terminal.error(text) } else { Terminal.output(text) }
                 }
                 if let status = event.exitCode { exitStatus = status }
-                if let error = event.error { self.error = error }
+                if let error = event.error {
+                    self.error = error
+                    serverStopping = event.serverStopping ?? false
+                }
             }
         }
     }

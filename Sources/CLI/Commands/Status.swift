@@ -36,15 +36,21 @@ extension APIClient {
     /// Follows a job's build log to `line` until the job ends, then returns the ended job.
     /// Ctrl-C meanwhile says that the job goes on.
     func follow(_ job: JobInfo, line: (String) -> Void) async throws -> JobInfo {
-        try await InterruptNotice.whileFollowing(job: job.id) {
-            // The log stays empty while the job waits for a worker: say why, once.
+        try await followLog(of: job.id, line: line)
+        return try await waitForJob(job.id)
+    }
+
+    /// Prints a job's build log to `line` as it grows, until the job ends. The log stays empty
+    /// while the job waits for a worker: that is said once, after a while. Ctrl-C meanwhile
+    /// says that the job goes on.
+    func followLog(of job: JobID, line: (String) -> Void) async throws {
+        try await InterruptNotice.whileFollowing(job: job) {
             let queuedNote = Task { [self] in
                 try await Task.sleep(for: Self.queuedNoteAfter)
-                try await noteIfQueued(job.id)
+                try await noteIfQueued(job)
             }
             defer { queuedNote.cancel() }
-            try await streamLines("/v1/jobs/\(job.id)/log", query: ["follow": "1"], line: line)
-            return try await waitForJob(job.id)
+            try await streamLines("/v1/jobs/\(job)/log", query: ["follow": "1"], line: line)
         }
     }
 
