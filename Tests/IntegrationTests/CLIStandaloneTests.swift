@@ -61,6 +61,7 @@ struct CLIStandaloneTests {
         let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
         for (arguments, message) in [
             (["env", "set", "app", "FOO"], "'FOO' is not KEY=VALUE"),
+            (["env", "app", "A=1"], "to set them: mini env set app A=1"),
             (["env", "set", "app", "A=1", "A=2"], "A is given twice"),
             (["env", "set", "app", "foo-bar=1"], "'foo-bar' is not a valid variable name"),
             (["env", "set", "app", "PORT=80"], "PORT is set by mini"),

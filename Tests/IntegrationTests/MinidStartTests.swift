@@ -173,6 +173,23 @@ struct MinidStartTests {
             #expect(
                 errors.components(separatedBy: "stopped following").count == 2, "\(file.lastPathComponent): \(errors)")
         }
+
+        // A followed deploy replaced by a newer one while it waits names the newer job.
+        let replaced = try await run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c",
+                #""$0" deploy "$1" --app idle & d=$!; sleep 2; newer=$("$0" deploy "$1" --app idle --async); "#
+                    + #"wait $d; echo "deploy:$? newer:$newer""#,
+                binary("mini").path, folder.path,
+            ],
+            environment: minid.miniEnvironment, timeout: .seconds(60))
+        let newer = replaced.stdout.components(separatedBy: "newer:").last?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        #expect(replaced.stdout.contains("deploy:1"), "\(replaced.stdout)\(replaced.stderr)")
+        #expect(
+            replaced.stderr.contains("cancelled: superseded by job \(newer ?? "?"), a newer deploy of idle"),
+            "\(replaced.stderr)")
     }
 
     private struct Queued: Decodable {

@@ -91,9 +91,14 @@ extension Mini {
             // The same shape as with --async, the job in its final state.
             if json { Terminal.output(try JobDisplay.json(DeployAccepted(job: job, url: accepted.url))) }
             guard job.state == .succeeded else {
-                throw CLIFailure(
-                    "deploy of \(name) \(job.state.rawValue): \(job.error ?? job.reason ?? "no reason given")"
-                )
+                var message = "deploy of \(name) \(job.state.rawValue): \(job.error ?? job.reason ?? "no reason given")"
+                // A newer deploy of the app replaced this one while it waited: name it.
+                if job.reason == "superseded", let newer = try? await client.successor(of: job) {
+                    message +=
+                        " by job \(newer.id), a newer \(newer.kind.rawValue) of \(name): "
+                        + "mini logs --build \(newer.id) -f to follow it"
+                }
+                throw CLIFailure(message)
             }
             let info: AppInfo = try await client.get("/v1/apps/\(name)")
             if !json {

@@ -27,6 +27,18 @@ extension Mini {
 
             @OptionGroup var api: APIOptions
 
+            /// Words after the app (`mini env web A=1`, as `heroku config` users type it):
+            /// refused with the command that sets variables.
+            @Argument(help: .hidden)
+            var extra: [String] = []
+
+            func validate() throws {
+                guard extra.isEmpty else {
+                    throw ValidationError(
+                        "mini env shows variables; to set them: mini env set \(app) \(extra.joined(separator: " "))")
+                }
+            }
+
             func run() async throws {
                 let info: EnvironmentInfo = try await api.client().get("/v1/apps/\(app)/env")
                 let shown = reveal ? info.env : info.env.mapValues { _ in "••••••" }

@@ -98,7 +98,7 @@ extension APIClient {
     }
 
     /// The job of the same app that replaced `job`: the oldest newer one not itself replaced.
-    private func successor(of job: JobInfo) async throws -> JobInfo? {
+    func successor(of job: JobInfo) async throws -> JobInfo? {
         let list: JobList = try await get("/v1/jobs", query: ["app": job.app.rawValue, "limit": "100"])
         return list.jobs.filter { $0.id > job.id && $0.reason != "superseded" }.min { $0.id < $1.id }
     }
