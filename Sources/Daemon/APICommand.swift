@@ -91,7 +91,10 @@ func makeAPIService(
     // connections cannot pile up (Hummingbird keeps them forever by default).
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(api.idleTimeoutSeconds)))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: makeAPIChannelHandlers(),
+                idleTimeout: .seconds(Int64(api.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(api.bind, port: api.apiPort), serverName: "minid"),
         logger: logger
     )

@@ -84,6 +84,41 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("a client that keeps sending an upload after its 401 is cut off instead of read to the end")
+    func refusedUploadIsCut() async throws {
+        let minid = try MinidProcess(workers: 0)
+        try await minid.waitUntilReady()
+        // Sends a 10 GB upload with a wrong token, without waiting for an answer, for at most
+        // 10 s; prints how many bytes went out and the answer's status line.
+        let script = """
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"POST /v1/apps/x/deploys HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer wrong\\r\\n"
+                      b"Content-Length: 10000000000\\r\\n\\r\\n")
+            chunk, sent, start = b"\\0" * 65536, 0, time.time()
+            try:
+                while time.time() - start < 10:
+                    sent += s.send(chunk)
+            except OSError:
+                pass
+            answer = b""
+            try:
+                s.settimeout(2)
+                answer = s.recv(200)
+            except OSError:
+                pass
+            print(sent, answer.split(b"\\r\\n")[0].decode(errors="replace"))
+            """
+        let result = try await run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, String(minid.apiPort)],
+            timeout: .seconds(30))
+        let fields = result.stdout.split(separator: " ", maxSplits: 1)
+        let sent = Int(fields.first ?? "") ?? -1
+        // Beyond the 1 MiB allowed after the answer, only what socket buffers held went out.
+        #expect(sent >= 0 && sent < 64 << 20, "sent \(sent) bytes: \(result)")
+        await minid.stop()
+    }
+
     @Test("--proxy-bind puts the proxy on its own address; the API stays on --bind")
     func proxyOnItsOwnAddress() async throws {
         // 127.0.0.2 is loopback too: the test reaches nothing outside the machine.

@@ -1,0 +1,57 @@
+import NIOCore
+import NIOHTTPTypes
+
+/// Closes a connection whose client goes on sending a request body the API has already
+/// answered: a refused upload (401, 413, 400) followed by more than ``limit`` bytes.
+///
+/// Hummingbird reads and drops the rest of an answered body to keep the connection alive, so
+/// without this a client could stream an endless body after its 401, or past `--max-upload`
+/// after its 413. Clients that stop sending on an early answer (AsyncHTTPClient, curl) never
+/// come near the limit. Goes in the HTTP/1 pipeline after the codec.
+final class AnsweredBodyLimit: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// How many bytes of body may follow the answer before the connection is closed.
+    static let limit = 1 << 20
+
+    /// A request's head was read and its end not yet.
+    private var requestOpen = false
+    /// Its answer was written to the end while the request was open.
+    private var answered = false
+    /// Body bytes read since the answer.
+    private var bytesAfterAnswer = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            requestOpen = true
+            answered = false
+            bytesAfterAnswer = 0
+        case .body(let buffer) where answered:
+            bytesAfterAnswer += buffer.readableBytes
+            if bytesAfterAnswer > Self.limit {
+                context.close(promise: nil)
+                return
+            }
+        case .body:
+            break
+        case .end:
+            requestOpen = false
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), requestOpen {
+            answered = true
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+/// The channel handlers the API's HTTP/1 server adds to each connection, after the codec
+/// (Hummingbird's `additionalChannelHandlers`).
+public func makeAPIChannelHandlers() -> [any RemovableChannelHandler] { [AnsweredBodyLimit()] }
