@@ -151,6 +151,20 @@ struct BuildOptions: ParsableArguments {
             valueName: "first-last"),
         transform: parsePortRange)
     var instancePorts: ClosedRange<Int> = PortAllocator.defaultRange
+
+    /// A warning when ``instancePorts`` overlaps the kernel's ephemeral range: a port the
+    /// kernel has handed to an outgoing connection cannot be published, and instances then
+    /// need another try. Nil when they are apart, or the range cannot be read.
+    func ephemeralOverlapWarning(rangeFile: String = "/proc/sys/net/ipv4/ip_local_port_range") -> String? {
+        guard let text = try? String(contentsOfFile: rangeFile, encoding: .utf8) else { return nil }
+        let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        guard bounds.count == 2, bounds[0] <= bounds[1], instancePorts.overlaps(bounds[0]...bounds[1]) else {
+            return nil
+        }
+        return "--instance-ports \(instancePorts.lowerBound)-\(instancePorts.upperBound) overlaps the kernel's "
+            + "ephemeral ports \(bounds[0])-\(bounds[1]) (net.ipv4.ip_local_port_range), which outgoing "
+            + "connections take: choose ports below \(bounds[0])"
+    }
 }
 
 /// Reads `FIRST-LAST` (unprivileged ports) for `--instance-ports`.

@@ -33,6 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.buildTimeout = .seconds(build.buildTimeout)
         configuration.healthTimeout = .seconds(build.healthTimeout)
         configuration.instancePorts = build.instancePorts
+        if let warning = build.ephemeralOverlapWarning() { logger.warning("\(warning)") }
         configuration.buildMemoryLimit = try build.buildMemory.map(parseByteSize)
         let worker = WorkerService(
             identity: WorkerIdentity(name: name), queue: queue.queue(database),

@@ -119,6 +119,22 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("instance ports inside the kernel's ephemeral range are warned about at the worker's start")
+    func instancePortsInEphemeralRange() async throws {
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let first = try #require(Int(range.split(whereSeparator: \.isWhitespace).first ?? ""))
+        let data = try TemporaryDirectory()
+        defer { data.cleanup() }
+        let worker = try await run(
+            URL(fileURLWithPath: "/usr/bin/timeout"),
+            [
+                "-s", "INT", "3", binary("minid").path, "worker", "--data-dir", data.url.path,
+                "--instance-ports", "\(first)-\(first + 100)",
+            ],
+            timeout: .seconds(20))
+        #expect(worker.stderr.contains("overlaps the kernel's ephemeral ports"), "\(worker.stderr)")
+    }
+
     @Test("--proxy-bind puts the proxy on its own address; the API stays on --bind")
     func proxyOnItsOwnAddress() async throws {
         // 127.0.0.2 is loopback too: the test reaches nothing outside the machine.

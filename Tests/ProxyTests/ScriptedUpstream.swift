@@ -83,7 +83,7 @@ private final class ScriptedResponder: ChannelInboundHandler {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: bytes))).assumeIsolated().whenComplete { _ in
                     let provider = context.channel as? any SocketOptionProvider
                     let set = provider?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
-                    set?.whenComplete { _ in context.close(promise: nil) }
+                    set?.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
                 }
                 return
             case .close:
