@@ -35,8 +35,9 @@ struct DomainRoutes {
         switch try apps.addDomain(host, to: name) {
         case .added: status = .created
         case .alreadyThere: status = .ok
-        case .takenByAnotherApp:
-            throw APIError.conflict("\(host) already belongs to another app; remove it there first")
+        case .takenByAnotherApp(let owner):
+            throw APIError.conflict(
+                "\(host) already belongs to \(owner); remove it there first: mini domains remove \(owner) \(host)")
         }
         return try jsonResponse(DomainList(domains: try apps.domains(of: name)), status: status)
     }

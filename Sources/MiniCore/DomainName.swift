@@ -11,6 +11,10 @@ public struct DomainName: ValidatedName {
         guard !name.isEmpty, name.utf8.count <= 253 else {
             throw NameError("domain '\(text)' must have 1 to 253 characters")
         }
+        guard !name.contains(where: { $0.isWhitespace || $0 == ":" || $0 == "/" }) else {
+            throw NameError(
+                "domain '\(text)' holds a space, ':' or '/': give the host name alone, such as www.example.com")
+        }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else {
             throw NameError("domain '\(text)' needs at least two labels, such as www.example.com")

@@ -71,7 +71,7 @@ public struct AppStore: Sendable {
             if let owner = try String.fetchOne(
                 db, sql: "SELECT app FROM domains WHERE host = ?", arguments: [host.rawValue])
             {
-                return owner == app.rawValue ? .alreadyThere : .takenByAnotherApp
+                return owner == app.rawValue ? .alreadyThere : .takenByAnotherApp(owner)
             }
             try db.execute(
                 sql: "INSERT INTO domains (host, app, created_at) VALUES (?, ?, ?)",
@@ -345,6 +345,6 @@ public enum DomainAddition: Sendable {
     case added
     /// The app had the domain already; nothing changed.
     case alreadyThere
-    /// Another app has the domain; nothing changed.
-    case takenByAnotherApp
+    /// Another app, named, has the domain; nothing changed.
+    case takenByAnotherApp(String)
 }

@@ -622,18 +622,25 @@ struct APITests {
             try fixture.database.write { db in try AppStore.ensureApp(app, in: db) }
         }
         try await fixture.app.test(.router) { client in
-            for (app, host, status) in [
-                ("web", "WWW.Example.com", HTTPResponse.Status.created), ("web", "example.com", .created),
-                ("other", "www.example.com", .conflict), ("web", "localhost", .badRequest),
-                ("web", "bad_name.example.com", .badRequest), ("web", "example.com:8080", .badRequest),
-                ("nope", "a.example.com", .notFound), ("web", "other.localhost", .badRequest),
-                ("web", "10.0.0.5", .badRequest), ("web", "example.com", .ok),
+            for (app, host, status, says) in [
+                ("web", "WWW.Example.com", HTTPResponse.Status.created, ""), ("web", "example.com", .created, ""),
+                ("other", "www.example.com", .conflict, "belongs to web; remove it there first"),
+                ("web", "localhost", .badRequest, "at least two labels"),
+                ("web", "bad_name.example.com", .badRequest, "not a host name"),
+                ("web", "example.com:8080", .badRequest, "give the host name alone"),
+                ("web", "bad domain.com", .badRequest, "holds a space"),
+                ("nope", "a.example.com", .notFound, ""), ("web", "other.localhost", .badRequest, ""),
+                ("web", "10.0.0.5", .badRequest, "IP address"), ("web", "example.com", .ok, ""),
             ] {
                 let body = ByteBuffer(string: "{\"host\": \"\(host)\"}")
                 try await client.execute(
                     uri: "/v1/apps/\(app)/domains", method: .post, headers: fixture.auth, body: body
                 ) { response in
                     #expect(response.status == status, "\(app) \(host)")
+                    #expect(
+                        says.isEmpty || String(buffer: response.body).contains(says),
+                        "\(app) \(host): \(String(buffer: response.body))"
+                    )
                 }
             }
             try await client.execute(uri: "/v1/apps/web/domains", method: .get, headers: fixture.auth) { response in
