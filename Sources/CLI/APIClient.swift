@@ -147,7 +147,7 @@ struct APIClient: Sendable {
             components.scheme == "http" || components.scheme == "https"
         else {
             throw CLIFailure(
-                "'\(endpoint.host)' is not an http(s) URL: set it with mini config set-host http://HOST:PORT",
+                "'\(endpoint.host)' (from \(endpoint.hostSource)) is not an http(s) URL: \(endpoint.hostAdvice)",
                 exitCode: .usage
             )
         }
@@ -183,7 +183,7 @@ struct APIClient: Sendable {
         } catch {
             throw CLIFailure(
                 "cannot reach \(endpoint.host): \(Self.describe(connectionFailure: error)); is minid running there? "
-                    + "set the address with mini config set-host URL, MINI_HOST or --host",
+                    + "To use another server, \(endpoint.hostAdvice)",
                 exitCode: .unreachable
             )
         }

@@ -21,7 +21,8 @@ struct CLIStandaloneTests {
                 #expect(
                     result.stderr.contains("cannot reach \(host): connection refused"), "\(arguments): \(result.stderr)"
                 )
-                #expect(result.stderr.contains("mini config set-host"), "\(arguments): \(result.stderr)")
+                #expect(
+                    result.stderr.contains("To use another server, set MINI_HOST="), "\(arguments): \(result.stderr)")
                 // A refused connection is not retried until a connect timeout (it was, for 30 s).
                 #expect(took < .seconds(3), "\(arguments) took \(took)")
             }
@@ -127,5 +128,12 @@ struct CLIStandaloneTests {
         let bad = try await mini(["config", "set-host", "not a url"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("is not an http(s) URL"), "\(bad.stderr)")
+
+        // A bad --host is named as such, with what to give instead.
+        let badOption = try await mini(["apps", "--host", "127.0.0.1:7070"])
+        #expect(badOption.status == 2)
+        #expect(
+            badOption.stderr.contains("(from --host) is not an http(s) URL: pass --host http://HOST:PORT"),
+            "\(badOption.stderr)")
     }
 }

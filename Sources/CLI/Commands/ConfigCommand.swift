@@ -109,15 +109,9 @@ extension Mini {
                 let file = try ConfigFile.load()
                 let environment = ProcessInfo.processInfo.environment
                 let endpoint = Endpoint.resolve(options: api, environment: environment, file: file)
-                func source(_ option: String, _ given: String?, _ variable: String, _ saved: String?) -> String {
-                    if given != nil { return option }
-                    if environment[variable]?.isEmpty == false { return variable }
-                    return saved == nil ? "default" : ConfigFile.path
-                }
-                Terminal.output("host   \(endpoint.host)  (\(source("--host", api.host, "MINI_HOST", file.host)))")
-                if let token = endpoint.token {
-                    Terminal.output(
-                        "token  \(Self.masked(token))  (\(source("--token", api.token, "MINI_TOKEN", file.token)))")
+                Terminal.output("host   \(endpoint.host)  (\(endpoint.hostSource))")
+                if let token = endpoint.token, let source = endpoint.tokenSource {
+                    Terminal.output("token  \(Self.masked(token))  (\(source))")
                 } else {
                     Terminal.output("token  not set  (mini config set-token < FILE, or MINI_TOKEN)")
                 }
