@@ -33,13 +33,23 @@ struct Mini: AsyncParsableCommand {
 
     /// Runs the command, mapping failures to the exit codes documented above.
     static func main() async {
+        // The command being run, once parsed: usage errors it finds name its own usage.
+        var running: ParsableCommand.Type?
         do {
             var command = try parseAsRoot()
+            running = type(of: command)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
+        } catch let error as ValidationError where running != nil {
+            let usage = usageString(for: running ?? Mini.self)
+            // The command's name: the usage's words before its first argument or option.
+            let name = usage.split(separator: " ").prefix { !"<[-".contains($0.first ?? "-") }.joined(separator: " ")
+            Terminal.error("Error: \(message(for: error))\nUsage: \(usage)")
+            Terminal.error("  See '\(name) --help' for more information.")
+            exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))
         } catch let failure as CLIFailure {
             Terminal.error("error: \(failure.message)")
             exit(withError: ExitCode(failure.exitCode.rawValue))

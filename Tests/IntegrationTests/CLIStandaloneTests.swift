@@ -129,6 +129,13 @@ struct CLIStandaloneTests {
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("is not an http(s) URL"), "\(bad.stderr)")
 
+        // A usage error found while running names the command's own usage.
+        let noToken = try await run(
+            URL(fileURLWithPath: "/bin/bash"), ["-c", #""$0" config set-token < /dev/null"#, binary("mini").path],
+            environment: isolated)
+        #expect(noToken.status == 2)
+        #expect(noToken.stderr.contains("Usage: mini config set-token"), "\(noToken.stderr)")
+
         // A bad --host is named as such, with what to give instead.
         let badOption = try await mini(["apps", "--host", "127.0.0.1:7070"])
         #expect(badOption.status == 2)
