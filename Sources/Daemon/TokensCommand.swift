@@ -30,6 +30,10 @@ struct TokensCommand: ParsableCommand {
 
         @OptionGroup var data: DataOptions
 
+        func validate() throws {
+            guard TokenStore.isValidName(name) else { throw ValidationError(TokenStore.nameRule) }
+        }
+
         func run() throws {
             let token = try TokensCommand.store(data).create(name: name)
             print(token)

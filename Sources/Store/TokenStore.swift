@@ -26,9 +26,7 @@ public struct TokenStore: Sendable {
     /// - Throws: ``Refusal`` when the name is not 1–64 lowercase letters, digits, `-`, `_`
     ///   or `.`, or a token already has it.
     public func create(name: String) throws -> String {
-        guard Self.isValidName(name) else {
-            throw Refusal(description: "a token name is 1 to 64 of a-z, 0-9, '-', '_' and '.', such as ci-previews")
-        }
+        guard Self.isValidName(name) else { throw Refusal(description: Self.nameRule) }
         let token = Self.generate()
         let hash = Self.hash(token)
         try database.write { db in
@@ -46,7 +44,11 @@ public struct TokenStore: Sendable {
         return token
     }
 
-    private static func isValidName(_ name: String) -> Bool {
+    /// What a token name may be, as said to someone who gave another.
+    public static let nameRule = "a token name is 1 to 64 of a-z, 0-9, '-', '_' and '.', such as ci-previews"
+
+    /// Whether `name` may name a token (``nameRule``).
+    public static func isValidName(_ name: String) -> Bool {
         (1...64).contains(name.utf8.count)
             && name.utf8.allSatisfy { byte in
                 (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)

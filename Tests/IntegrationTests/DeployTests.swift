@@ -133,6 +133,8 @@ struct DeployTests {
 
             // A token for CI, made on the server, works at once and stops working when revoked.
             let dataDir = ["--data-dir", minid.dataDirectory]
+            let badName = try await run(binary("minid"), ["tokens", "create", "Bad Name"] + dataDir)
+            #expect(badName.status == 64 && badName.stderr.contains("Usage: minid tokens create"), "\(badName)")
             let created = try await run(binary("minid"), ["tokens", "create", "ci"] + dataDir)
             #expect(created.status == 0, "\(created.stderr)")
             let ciToken = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
