@@ -35,7 +35,8 @@ extension DockerClient {
     }
 
     /// Sends a request to `path` as given, mapping a failure to connect to
-    /// ``DockerError/Code/daemonUnreachable``.
+    /// ``DockerError/Code/daemonUnreachable``. A missing socket (the engine is not running)
+    /// is said at once, without the connect retries meant for passing failures.
     func send(
         _ method: HTTPMethod,
         unversioned path: String,
@@ -52,6 +53,10 @@ extension DockerClient {
         }
         request.body = body
         logger.trace("docker request", metadata: ["method": "\(method)", "path": "\(path)"])
+        guard access(socketPath, F_OK) == 0 else {
+            throw DockerError.daemonUnreachable(
+                socketPath: socketPath, underlying: IOError(errnoCode: errno, reason: "access"))
+        }
         do {
             return try await httpClient.execute(request, deadline: deadline, logger: logger)
         } catch let error as HTTPClientError where error == .cancelled {

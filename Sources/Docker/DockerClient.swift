@@ -12,9 +12,10 @@ public struct DockerClient: Sendable {
     /// `HTTPClient.shared`). Unlike `HTTPClient.shared` it has no idle-read timeout, because
     /// `logs?follow=1`, `/events` and silent build steps may stay quiet for minutes, and it
     /// opens up to 512 connections instead of 8, because each of those streams holds one for as
-    /// long as it runs and other calls must not queue behind them. A failed connect is not
-    /// retried: on a local socket it means the engine is down (missing socket, refused), and
-    /// retrying until the connect timeout made every call wait 5 s before saying so.
+    /// long as it runs and other calls must not queue behind them. A failed connect is retried
+    /// until the connect timeout (5 s): turning that off would fail every call waiting for a
+    /// connection at the first failed connect (out of descriptors, a full listen backlog), not
+    /// just the one; a missing socket is told at once instead (``send``).
     public static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
@@ -24,7 +25,6 @@ public struct DockerClient: Sendable {
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: maximumConnections
         )
-        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }()
 

@@ -17,10 +17,11 @@ extension DeployPipeline {
             containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits,
             installation: installation
         )
-        let id = try await docker.createContainer(spec)
+        let id = try await Self.refusalIsTheApps { try await docker.createContainer(spec) }
         let status: Int
         do {
-            status = try await docker.runToExit(id) { lines in try log.append(lines: lines.map { "       \($0.text)" })
+            status = try await Self.refusalIsTheApps {
+                try await docker.runToExit(id) { lines in try log.append(lines: lines.map { "       \($0.text)" }) }
             }
         } catch {
             await docker.stopAndRemove(id, grace: Self.releaseCommandStopGraceSeconds)

@@ -291,22 +291,37 @@ struct DeployPipeline {
         }
     }
 
-    /// Runs a container call, making the engine's 400 (a bad parameter: an image without a
-    /// command, a program that is not in it, more CPUs than the machine has) a permanent
-    /// failure that says what to change: every attempt would get the same answer.
+    /// Runs a container call, making the engine's refusals of what the app asks (an image
+    /// without a command, a program that is not in it, more CPUs than the machine has)
+    /// permanent failures that say what to change: every attempt would get the same answer.
+    /// Other refusals stay as they were: the engine also answers 400 for failures of its own
+    /// (a cgroup or runc race), which a retry may get past.
     static func refusalIsTheApps<T>(_ call: () async throws -> T) async throws -> T {
         do {
             return try await call()
         } catch let error as DockerError where error.status == 400 {
-            var hint = "change the app and deploy again"
-            if error.message.contains("No command specified") {
-                hint = "the image has no CMD or ENTRYPOINT: add one to the Dockerfile"
-            } else if error.message.contains("Range of CPUs") {
-                hint = "lower the app's CPU limit: mini limits set APP --cpus N (or none)"
-            }
+            guard let hint = appRefusalHint(error.message) else { throw error }
             throw DeployFailure.permanent(
                 "container refused", "the Docker engine refused the app's container (\(error.message)): \(hint)")
         }
+    }
+
+    /// What to change when the engine's message says the app asked for something it cannot
+    /// run; nil for other messages.
+    static func appRefusalHint(_ message: String) -> String? {
+        if message.contains("No command specified") {
+            return "the image has no CMD or ENTRYPOINT: add one to the Dockerfile"
+        }
+        if message.contains("executable file not found") || message.contains("exec format error") {
+            return "the command is not a program in the image: check CMD and ENTRYPOINT (or the command given)"
+        }
+        if message.contains("Range of CPUs") {
+            return "lower the app's CPU limit: mini limits set APP --cpus N (or none)"
+        }
+        if message.contains("Minimum memory limit") {
+            return "raise the app's memory limit: mini limits set APP --memory 64m (or none)"
+        }
+        return nil
     }
 
     /// Whether the engine could not publish a container because its host port is in use.

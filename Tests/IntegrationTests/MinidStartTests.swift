@@ -135,6 +135,22 @@ struct MinidStartTests {
         #expect(worker.stderr.contains("overlaps the kernel's ephemeral ports"), "\(worker.stderr)")
     }
 
+    @Test("minid raises its soft open-file limit to the hard one (each proxied request takes two)")
+    func openFileLimitRaised() async throws {
+        let result = try await run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c",
+                #"ulimit -Sn 512; "$0" proxy --port "$1" & p=$!; sleep 1; "#
+                    + #"grep 'Max open files' /proc/$p/limits; ulimit -Hn; kill $p; wait $p"#,
+                binary("minid").path, String(try freePort()),
+            ],
+            timeout: .seconds(20))
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let soft = lines.first?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first
+        #expect(soft != nil && soft.map(String.init) == lines.last, "\(result)")
+    }
+
     @Test("--proxy-bind puts the proxy on its own address; the API stays on --bind")
     func proxyOnItsOwnAddress() async throws {
         // 127.0.0.2 is loopback too: the test reaches nothing outside the machine.

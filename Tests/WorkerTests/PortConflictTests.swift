@@ -25,4 +25,30 @@ import Testing
     func portTaken(message: String, taken: Bool) {
         #expect(DeployPipeline.isPortTaken(DockerError.engine(status: 500, message: message)) == taken)
     }
+
+    /// Which engine refusals are the app's to fix (and not worth a retry).
+    @Test(arguments: [
+        ("No command specified", "no CMD or ENTRYPOINT"),
+        (
+            "OCI runtime create failed: runc create failed: unable to start container process: exec: "
+                + "\"/bin/app\": stat /bin/app: no such file or directory: unknown", nil
+        ),
+        (
+            "failed to create shim: OCI runtime create failed: exec: \"nope\": executable file not found in $PATH",
+            "not a program in the image"
+        ),
+        ("Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available", "lower the app's CPU limit"),
+        (
+            "OCI runtime create failed: openat2 /sys/fs/cgroup/system.slice/docker-1.scope/memory.max: "
+                + "no such file or directory", nil
+        ),
+    ])
+    func appRefusals(message: String, hint: String?) {
+        let said = DeployPipeline.appRefusalHint(message)
+        if let hint {
+            #expect(said?.contains(hint) == true, "\(said ?? "nil")")
+        } else {
+            #expect(said == nil, "\(said ?? "nil")")
+        }
+    }
 }
