@@ -17,36 +17,35 @@ final class AnsweredBodyLimit: ChannelDuplexHandler, RemovableChannelHandler {
     /// How many bytes of body may follow the answer before the connection is closed.
     static let limit = 1 << 20
 
-    /// A request's head was read and its end not yet.
-    private var requestOpen = false
-    /// Its answer was written to the end while the request was open.
-    private var answered = false
-    /// Body bytes read since the answer.
+    /// Request heads read, and responses written to their end, on this connection. Requests
+    /// are answered in order, so the request being read has been answered once as many
+    /// responses ended as heads were read (a pipelined request read while the one before is
+    /// answered has not).
+    private var headsRead = 0
+    private var responsesEnded = 0
+    /// Body bytes of the request being read since its answer.
     private var bytesAfterAnswer = 0
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            requestOpen = true
-            answered = false
+            headsRead += 1
             bytesAfterAnswer = 0
-        case .body(let buffer) where answered:
+        case .body(let buffer) where responsesEnded == headsRead:
             bytesAfterAnswer += buffer.readableBytes
             if bytesAfterAnswer > Self.limit {
                 context.close(promise: nil)
                 return
             }
-        case .body:
+        case .body, .end:
             break
-        case .end:
-            requestOpen = false
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), requestOpen {
-            answered = true
+        if case .end = unwrapOutboundIn(data) {
+            responsesEnded += 1
         }
         context.write(data, promise: promise)
     }

@@ -201,8 +201,16 @@ struct AppRoutes {
     private func releaseIfChanged(_ name: AppName, storeChanged: Bool, _ change: ReleaseChange) throws -> (
         job: JobInfo?, changed: Bool
     ) {
-        guard try apps.existingApp(name).currentRelease != nil else {
-            guard storeChanged, try queue.hasJob(app: name, in: [.running]) else { return (nil, storeChanged) }
+        // The release and the running job as of one moment: a deploy that published and
+        // ended in between is seen as one or the other.
+        let (released, deploying) = try queue.database.read { db in
+            (
+                try AppRecord.fetchOne(db, key: name.rawValue)?.currentRelease != nil,
+                try JobQueue.hasJob(app: name, in: [.running], db: db)
+            )
+        }
+        guard released else {
+            guard storeChanged, deploying else { return (nil, storeChanged) }
             return (try queue.enqueueRelease(app: name, change: change), true)
         }
         guard try queue.hasJob(app: name) || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }

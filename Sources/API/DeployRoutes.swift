@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import Hummingbird
 import MiniCore
+import NIOPosix
 import Queue
 
 /// `POST /v1/apps/{app}/deploys`: saves the build context and queues a build job.
@@ -31,8 +32,12 @@ struct DeployRoutes {
                 // the id is this job's now.
                 try? FileManager.default.removeItem(atPath: destination)
                 try FileManager.default.moveItem(atPath: upload.path, toPath: destination)
-                Self.syncDirectory(of: destination)
                 return destination
+            }
+            // After the commit, off the database's write lock and the request threads: the
+            // file's data was synced before, this makes the rename durable too.
+            try? await NIOThreadPool.singleton.runIfActive { [path = dataDirectory.uploadsPath] in
+                Self.syncFolder(path)
             }
             context.logger.info(
                 "queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
@@ -45,11 +50,10 @@ struct DeployRoutes {
         }
     }
 
-    /// Syncs the folder holding `path`, so that a rename into it survives a crash of the
-    /// machine (the file's data was synced before). Best effort: a folder that cannot be
-    /// opened only loses that guarantee.
-    private static func syncDirectory(of path: String) {
-        let descriptor = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    /// Syncs the folder at `path`, so that a rename into it survives a crash of the machine.
+    /// Best effort: a folder that cannot be opened only loses that guarantee.
+    private static func syncFolder(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         fsync(descriptor)
         close(descriptor)

@@ -12,13 +12,19 @@ import Foundation
 ///
 /// A closed stdout (`mini logs app | head -1`) ends `mini` the way it ends other Unix tools: by
 /// SIGPIPE (shells show 141). SwiftNIO ignores SIGPIPE process-wide, and Foundation's
-/// `FileHandle.write` traps on the EPIPE that leaves instead. A closed stderr is ignored.
+/// `FileHandle.write` traps on the EPIPE that leaves instead. Another failed write to stdout (a
+/// full disk) ends `mini` with status 1, saying so; a stdout left non-blocking by whatever
+/// started `mini` is waited for. A stderr that cannot be written to is ignored.
 enum Terminal {
     static func output(_ line: String) {
-        if !writeAll(line + "\n", to: STDOUT_FILENO) {
+        let failure = writeAll(line + "\n", to: STDOUT_FILENO)
+        guard failure != 0 else { return }
+        if failure == EPIPE {
             signal(SIGPIPE, SIG_DFL)
             raise(SIGPIPE)
         }
+        error("error: cannot write the output: \(String(cString: strerror(failure)))")
+        exit(CLIFailure.ExitStatus.failed.rawValue)
     }
 
     static func error(_ line: String) {
@@ -32,20 +38,28 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
-    /// Writes all of `text`; false once the descriptor cannot take more (a closed pipe).
-    private static func writeAll(_ text: String, to descriptor: Int32) -> Bool {
+    /// Writes all of `text`; returns 0, or the `errno` of the write that failed.
+    private static func writeAll(_ text: String, to descriptor: Int32) -> Int32 {
         var text = text
         return text.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
+                if written >= 0 {
+                    offset += written
+                    continue
                 }
-                offset += written
+                switch errno {
+                case EINTR:
+                    continue
+                case EAGAIN, EWOULDBLOCK:
+                    var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&ready, 1, -1)
+                default:
+                    return errno
+                }
             }
-            return true
+            return 0
         }
     }
 }

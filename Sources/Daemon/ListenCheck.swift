@@ -50,14 +50,22 @@ struct ListenCheck: Error, CustomStringConvertible {
     /// Refuses to start a second proxy on a data folder: its control socket would take the
     /// name `proxy.sock` from the running one's (and remove it when it stops), and workers
     /// would then stop old releases while that proxy still has requests in flight to them.
+    /// A socket file nothing listens on (left by a killed proxy) is taken over; one that
+    /// accepts a connection belongs to a live proxy, however slowly it answers.
     static func ensureNoOtherProxy(on directory: DataDirectory) async throws {
         let socket = directory.proxyControlSocketPath
-        guard
-            FileManager.default.fileExists(atPath: socket),
-            (try? await ProxyControlClient.drainState(socketPath: socket, upstreams: [], timeout: .seconds(1))) != nil
-        else { return }
+        guard FileManager.default.fileExists(atPath: socket) else { return }
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(2))
+                .connect(unixDomainSocketPath: socket)
+                .get()
+            try? await channel.close()
+        } catch {
+            return
+        }
         throw ListenCheck(
-            description: "a proxy already serves \(directory.root) (it answers on \(socket)): run one proxy per "
+            description: "a proxy already serves \(directory.root) (it listens on \(socket)): run one proxy per "
                 + "data folder (minid serve runs one; minid proxy --data-dir is for when minid api runs without it)")
     }
 }

@@ -31,10 +31,8 @@ struct DockerOptions: ParsableArguments {
 /// The API listener.
 struct APIOptions: ParsableArguments {
     @Option(
-        help: ArgumentHelp(
-            "Address the API and the proxy listen on. Anything but loopback exposes them.",
-            discussion: "--proxy-bind overrides it for the proxy: to serve apps publicly and keep the API local."
-        )
+        help:
+            "Address the API listens on (and minid serve's proxy, unless --proxy-bind). Anything but loopback exposes it."
     )
     var bind: String = "127.0.0.1"
 

@@ -77,14 +77,16 @@ extension DockerClient {
         _ path: String,
         query: [QueryItem] = [],
         json: (any Encodable)? = nil,
-        as type: Response.Type = Response.self
+        as type: Response.Type = Response.self,
+        deadline: NIODeadline = .now() + DockerClient.callTimeout
     ) async throws -> Response {
         let response = try await send(
             method,
             path,
             query: query,
             body: try json.map { .bytes(ByteBuffer(data: try JSONEncoder().encode($0))) },
-            contentType: json == nil ? nil : "application/json"
+            contentType: json == nil ? nil : "application/json",
+            deadline: deadline
         )
         let body = try await Self.successBody(of: response)
         do {

@@ -57,12 +57,13 @@ public struct DockerClient: Sendable {
     }
 
     /// How many CPUs the engine's machine has: the most a container's CPU limit may be.
+    /// Asked with a short deadline (5 s): callers check user input with it while they wait.
     public func cpuCount() async throws -> Int {
         struct Info: Decodable {
             var cpus: Int
             enum CodingKeys: String, CodingKey { case cpus = "NCPU" }
         }
-        return try await call(.GET, "/info", as: Info.self).cpus
+        return try await call(.GET, "/info", as: Info.self, deadline: .now() + .seconds(5)).cpus
     }
 
     /// The negotiated API version, asking the engine on first use.

@@ -112,13 +112,16 @@ extension JobQueue {
 
     /// Whether `app` has a job in one of `states` (by default: one not ended yet).
     public func hasJob(app: AppName, in states: [JobState] = [.queued, .running]) throws -> Bool {
-        let placeholders = databaseQuestionMarks(count: states.count)
-        let arguments = StatementArguments([app.rawValue] + states.map(\.rawValue))
-        return try database.read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND state IN (\(placeholders)))",
-                arguments: arguments) ?? false
-        }
+        try database.read { db in try Self.hasJob(app: app, in: states, db: db) }
+    }
+
+    /// ``hasJob(app:in:)`` within a read or transaction of the caller's.
+    public static func hasJob(app: AppName, in states: [JobState], db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql:
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND state IN (\(databaseQuestionMarks(count: states.count))))",
+            arguments: StatementArguments([app.rawValue] + states.map(\.rawValue))) ?? false
     }
 
     /// Cancels a job. A queued one ends at once. A running one is asked to stop: the fence

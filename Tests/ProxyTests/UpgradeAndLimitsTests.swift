@@ -32,30 +32,28 @@ struct UpgradeAndLimitsTests {
     @Test("A tunnel that carries nothing for its idle timeout is closed at both ends; traffic keeps it open")
     func idleTunnelClosed() async throws {
         try await withUpstreams(["ws"]) { upstreams in
-            let configuration = ProxyConfiguration(tunnelIdleTimeout: .milliseconds(600), accessLog: false)
+            let configuration = ProxyConfiguration(tunnelIdleTimeout: .seconds(2), accessLog: false)
             let routes = RouteTable(apps: ["ws": [upstreams[0].upstream]])
             try await withProxy(configuration, routes: routes) { server, port in
                 let connection = try await RawConnection.connect(port: port)
                 try await connection.channel.executeThenClose { inbound, outbound in
                     var reader = inbound.makeAsyncIterator()
                     #expect(try await Self.upgrade(outbound, &reader).hasPrefix("HTTP/1.1 101"))
-                    // Traffic every 300 ms keeps it open well past the idle timeout.
-                    let opened = ContinuousClock.now
-                    for round in 0..<5 {
-                        try await Task.sleep(for: .milliseconds(300))
+                    // Traffic every 500 ms keeps it open past the idle timeout (3 s in all).
+                    for round in 0..<6 {
+                        try await Task.sleep(for: .milliseconds(500))
                         #expect(try await Self.echo("ping-\(round)", outbound, &reader) == "ping-\(round)")
                     }
-                    #expect(ContinuousClock.now - opened > .milliseconds(1200))
                     // Then silence: the proxy closes the client's end (the watchdog only
                     // bounds the wait when it does not)...
                     let quiet = ContinuousClock.now
-                    let watchdog = connection.channel.channel.eventLoop.scheduleTask(in: .seconds(5)) {
+                    let watchdog = connection.channel.channel.eventLoop.scheduleTask(in: .seconds(10)) {
                         connection.channel.channel.close(promise: nil)
                     }
                     #expect(try await reader.next() == nil)
                     watchdog.cancel()
                     let closedAfter = ContinuousClock.now - quiet
-                    #expect(closedAfter >= .milliseconds(500) && closedAfter < .seconds(3))
+                    #expect(closedAfter >= .milliseconds(1500) && closedAfter < .seconds(6), "\(closedAfter)")
                 }
                 // ...and the upstream's, which ends the request in flight.
                 try await waitFor { await server.inFlightRequests().isEmpty }

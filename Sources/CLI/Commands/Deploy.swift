@@ -89,16 +89,19 @@ extension Mini {
             Terminal.error("job \(id) queued: a deploy of \(name); following its build log")
             let job = try await client.follow(accepted.job, line: json ? Terminal.error : Terminal.output)
             // The same shape as with --async, the job in its final state.
-            if json { Terminal.output(try JobDisplay.json(DeployAccepted(job: job, url: accepted.url))) }
+            if json {
+                Terminal.output(
+                    try JobDisplay.json(DeployAccepted(job: job, url: accepted.url, notes: accepted.notes ?? [])))
+            }
             guard job.state == .succeeded else {
-                var message = "deploy of \(name) \(job.state.rawValue): \(job.error ?? job.reason ?? "no reason given")"
                 // A newer deploy of the app replaced this one while it waited: name it.
-                if job.reason == "superseded", let newer = try? await client.successor(of: job) {
-                    message +=
-                        " by job \(newer.id), a newer \(newer.kind.rawValue) of \(name): "
-                        + "mini logs --build \(newer.id) -f to follow it"
+                if job.reason == "superseded", let newer = try? await client.successor(of: job, kind: .deploy) {
+                    throw CLIFailure(
+                        "deploy of \(name) cancelled: superseded by job \(newer.id), a newer deploy of \(name): "
+                            + "mini logs --build \(newer.id) -f to follow it")
                 }
-                throw CLIFailure(message)
+                throw CLIFailure(
+                    "deploy of \(name) \(job.state.rawValue): \(job.error ?? job.reason ?? "no reason given")")
             }
             let info: AppInfo = try await client.get("/v1/apps/\(name)")
             if !json {

@@ -35,7 +35,7 @@ extension Mini {
             func validate() throws {
                 guard extra.isEmpty else {
                     throw ValidationError(
-                        "mini env shows variables; to set them: mini env set \(app) \(extra.joined(separator: " "))")
+                        "mini env shows variables; to set them: mini env set \(app) \(ShellQuoting.quote(extra))")
                 }
             }
 

@@ -36,22 +36,27 @@ extension APIClient {
     /// Follows a job's build log to `line` until the job ends, then returns the ended job.
     /// Ctrl-C meanwhile says that the job goes on.
     func follow(_ job: JobInfo, line: (String) -> Void) async throws -> JobInfo {
-        try await followLog(of: job.id, line: line)
-        return try await waitForJob(job.id)
+        try await InterruptNotice.whileFollowing(job: job.id) {
+            try await streamLog(of: job.id, line: line)
+            return try await waitForJob(job.id)
+        }
     }
 
-    /// Prints a job's build log to `line` as it grows, until the job ends. The log stays empty
-    /// while the job waits for a worker: that is said once, after a while. Ctrl-C meanwhile
+    /// Prints a job's build log to `line` as it grows, until the job ends. Ctrl-C meanwhile
     /// says that the job goes on.
     func followLog(of job: JobID, line: (String) -> Void) async throws {
-        try await InterruptNotice.whileFollowing(job: job) {
-            let queuedNote = Task { [self] in
-                try await Task.sleep(for: Self.queuedNoteAfter)
-                try await noteIfQueued(job)
-            }
-            defer { queuedNote.cancel() }
-            try await streamLines("/v1/jobs/\(job)/log", query: ["follow": "1"], line: line)
+        try await InterruptNotice.whileFollowing(job: job) { try await streamLog(of: job, line: line) }
+    }
+
+    /// Streams a job's growing build log. It stays empty while the job waits for a worker:
+    /// that is said once, after a while.
+    private func streamLog(of job: JobID, line: (String) -> Void) async throws {
+        let queuedNote = Task { [self] in
+            try await Task.sleep(for: Self.queuedNoteAfter)
+            try await noteIfQueued(job)
         }
+        defer { queuedNote.cancel() }
+        try await streamLines("/v1/jobs/\(job)/log", query: ["follow": "1"], line: line)
     }
 
     /// Reports a settings change (env, scale, limits, rollback, restart): follows its release
@@ -97,10 +102,12 @@ extension APIClient {
         say("\(app) is now at v\(ended.release ?? 0)")
     }
 
-    /// The job of the same app that replaced `job`: the oldest newer one not itself replaced.
-    func successor(of job: JobInfo) async throws -> JobInfo? {
+    /// The job of the same app that replaced `job`: the oldest newer one (of `kind`, if given)
+    /// not itself replaced.
+    func successor(of job: JobInfo, kind: JobKind? = nil) async throws -> JobInfo? {
         let list: JobList = try await get("/v1/jobs", query: ["app": job.app.rawValue, "limit": "100"])
-        return list.jobs.filter { $0.id > job.id && $0.reason != "superseded" }.min { $0.id < $1.id }
+        return list.jobs.filter { $0.id > job.id && $0.reason != "superseded" && (kind == nil || $0.kind == kind) }
+            .min { $0.id < $1.id }
     }
 
     /// How often a job is polled while waiting for it to end.
