@@ -20,6 +20,9 @@ extension ClientHandler {
         }
     }
 
+    /// A `101` was accepted and the switch to a tunnel is pending.
+    var isSwitchingToTunnel: Bool { state.phase == .upgrading }
+
     private func switchToTunnel() {
         guard state.phase == .upgrading, let context, let connection = upstream,
             let upstreamChannel = connection.channel, let pool
@@ -41,9 +44,9 @@ extension ClientHandler {
         let client = clientChannel.pipeline.syncOperations
         let upstream = upstreamChannel.pipeline.syncOperations
         do {
-            // HTTP connections treat an end of input as the peer leaving; a tunnel passes it on.
+            // HTTP connections treat an end of input as the peer leaving; a tunnel passes it on
+            // (the upstream's allows it since the upgrade request went out).
             try clientChannel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
-            try upstreamChannel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
             try upstream.addHandler(tunnel.upstream)
         } catch {
             pool.inFlight -= 1
@@ -62,6 +65,10 @@ extension ClientHandler {
             }
             client.removeHandler(self, promise: nil)
             upstream.removeHandler(connection, promise: nil)
+            // After what it sent: the app shut its output before the tunnel existed.
+            if connection.inputClosedBeforeSwitch {
+                tunnel.upstream.inputClosedBeforeSwitch()
+            }
         } catch {
             // Closing the upstream end runs the tunnel's close callback.
             clientChannel.close(promise: nil)

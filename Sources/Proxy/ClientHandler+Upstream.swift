@@ -59,6 +59,12 @@ extension ClientHandler {
         upstream = connection
         connection.owner = self
         state.upstreamAttached()
+        if exchange.isUpgrade {
+            // An app may answer 101, send a few bytes and shut its output at once: that end of
+            // input must reach the tunnel as a half-close, not close the connection (and drop
+            // those bytes) before the tunnel exists.
+            connection.allowHalfClosure()
+        }
         connection.sendHead(
             request, toHEAD: exchange.method == .HEAD, dechunksResponse: exchange.clientVersion.minor == 0
         )

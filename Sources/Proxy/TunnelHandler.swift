@@ -92,6 +92,16 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
+        inputEnded(context: context)
+    }
+
+    /// The peer of this end shut its output before the tunnel existed: handled as if the
+    /// event came now.
+    func inputClosedBeforeSwitch() {
+        if let context { inputEnded(context: context) }
+    }
+
+    private func inputEnded(context: ChannelHandlerContext) {
         inputClosed = true
         partner?.finishOutput(closeAfter: false)
         // Once a shut output is done too, both directions are over (while it is still being

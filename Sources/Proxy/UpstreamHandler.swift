@@ -22,6 +22,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// ends with the connection was cut short, not completed.
     private var failed = false
 
+    /// The upstream shut its output between its `101` and the switch to a tunnel: the tunnel
+    /// passes that half-close on once it exists.
+    private(set) var inputClosedBeforeSwitch = false
+
     private var context: ChannelHandlerContext?
     private var readPending = false
     private var reader = ResponseReader()
@@ -85,6 +89,27 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         fail()
+    }
+
+    /// An end of input, seen as such only on a connection that carries an upgrade request
+    /// (``allowHalfClosure()``): kept for the tunnel once the `101` was accepted; otherwise the
+    /// end of the connection, as on any other.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if owner?.isSwitchingToTunnel == true {
+            inputClosedBeforeSwitch = true
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Makes an end of input an event (``userInboundEventTriggered(context:event:)``) rather
+    /// than the close of the connection.
+    func allowHalfClosure() {
+        try? context?.channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
     }
 
     /// Closes the connection as failed; channelInactive follows and tells the owner.

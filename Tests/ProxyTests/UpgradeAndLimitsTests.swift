@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -59,6 +60,46 @@ struct UpgradeAndLimitsTests {
                 try await waitFor { await server.inFlightRequests().isEmpty }
             }
         }
+    }
+
+    @Test(
+        "An app that answers 101, sends a little and shuts its output at once: the bytes and the half-close reach the client"
+    )
+    func halfCloseRightAfterSwitch() async throws {
+        let received = NIOLockedValueBox("")
+        let app = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SwitchSayByeAndShut(received: received))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        let upstream = Upstream(host: "127.0.0.1", port: app.localAddress!.port!)
+        try await withProxy(routes: RouteTable(apps: ["ws": [upstream]])) { server, port in
+            // The race it guards against (the end of input read before the switch) shows in a
+            // few tries out of ten.
+            for round in 0..<20 {
+                let connection = try await RawConnection.connect(port: port)
+                let text = try await connection.channel.executeThenClose { inbound, outbound in
+                    try await outbound.write(
+                        ByteBuffer(
+                            string: "GET / HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\n"
+                                + "Upgrade: websocket\r\n\r\n"))
+                    var text = ""
+                    for try await chunk in inbound { text += String(buffer: chunk) }
+                    // The app only shut its output: the client can still talk to it.
+                    try await outbound.write(ByteBuffer(string: "ping-\(round)"))
+                    outbound.finish()
+                    return text
+                }
+                #expect(text.hasPrefix("HTTP/1.1 101") && text.hasSuffix("\r\n\r\nbye"), "round \(round): \(text)")
+                try await waitFor { received.withLockedValue { $0.contains("ping-\(round)") } }
+            }
+            try await waitFor { await server.inFlightRequests().isEmpty }
+        }
+        try await app.close()
     }
 
     @Test("A tunnel delivers everything the app sent before it closed, to a client that half-closed and reads slowly")
@@ -288,5 +329,38 @@ private final class SendAllAfterHalfClose: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(body)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
+    }
+}
+
+/// An app that switches protocols, sends `bye` and shuts its output in the same instant, then
+/// notes what the client sends it until the client is done.
+private final class SwitchSayByeAndShut: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let received: NIOLockedValueBox<String>
+    private var head = ""
+
+    init(received: NIOLockedValueBox<String>) {
+        self.received = received
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let text = String(buffer: unwrapInboundIn(data))
+        guard !head.contains("\r\n\r\n") else {
+            received.withLockedValue { $0 += text }
+            return
+        }
+        head += text
+        if head.contains("\r\n\r\n") {
+            let switched =
+                "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nbye"
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: switched)), promise: nil)
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
     }
 }
