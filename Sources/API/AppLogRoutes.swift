@@ -73,12 +73,16 @@ private struct LogReader: Sendable {
         }
     }
 
-    /// Reads every instance's log into `sink`. When following, looks at the instances every
-    /// second: a new one is followed from its last `tail` lines, one whose stream ended (its
+    /// Reads every instance's log into `sink`: those running when it starts from their last
+    /// `tail` lines. When following, looks at the instances every second: a new one (of a
+    /// release, a restart) is followed from its first line, one whose stream ended (its
     /// container stopped, restarted or was recreated) again from where it ended.
     private func produce(into sink: LineSink) async {
         await withTaskGroup(of: GroupEvent.self) { group in
             var following = Set<String>()
+            /// Instances seen so far: any other is new, and shown whole.
+            var seen = Set<String>()
+            var firstLook = true
             /// Where each instance's next stream starts: where its last one ended.
             var resumeAt: [String: Date] = [:]
             /// Instances whose last stream failed: said once, until one works again.
@@ -86,13 +90,18 @@ private struct LogReader: Sendable {
             func followNewStreams() {
                 for instance in (try? apps.instances(of: app)) ?? [] where !following.contains(instance.name) {
                     following.insert(instance.name)
-                    let (since, reportsFailure) = (resumeAt[instance.name], !failing.contains(instance.name))
+                    let start: LogStart =
+                        resumeAt[instance.name].map { .after($0) }
+                        ?? (firstLook || seen.contains(instance.name) ? .tail(tail) : .beginning)
+                    seen.insert(instance.name)
+                    let reportsFailure = !failing.contains(instance.name)
                     group.addTask {
                         let ended = await copyLines(
-                            of: instance, since: since, reportsFailure: reportsFailure, into: sink)
+                            of: instance, from: start, reportsFailure: reportsFailure, into: sink)
                         return .streamEnded(instance: instance.name, ended)
                     }
                 }
+                firstLook = false
             }
             func tick() {
                 group.addTask {
@@ -143,15 +152,32 @@ private struct LogReader: Sendable {
         var failed: Bool
     }
 
-    /// One stream of one instance's container: from its last `tail` lines, or every line
-    /// after `since`. A failure is said in the stream when `reportsFailure`.
+    /// Where an instance's stream starts.
+    private enum LogStart: Sendable {
+        /// Its last lines.
+        case tail(Int)
+        /// Every line after a moment (where its last stream ended).
+        case after(Date)
+        /// Its first line (a new instance).
+        case beginning
+    }
+
+    /// One stream of one instance's container, from `start`. A failure is said in the stream
+    /// when `reportsFailure`.
     private func copyLines(
-        of instance: InstanceRecord, since: Date?, reportsFailure: Bool, into sink: LineSink
+        of instance: InstanceRecord, from start: LogStart, reportsFailure: Bool, into sink: LineSink
     ) async -> StreamEnd {
         let container = instance.containerId ?? instance.name
         var lastLineAt: Date?
+        var since: Date?
+        var tail: Int?
+        switch start {
+        case .tail(let lines): tail = lines
+        case .after(let moment): since = moment
+        case .beginning: break
+        }
         do {
-            let lines = docker.containerLogs(container, follow: follow, tail: since == nil ? tail : nil, since: since)
+            let lines = docker.containerLogs(container, follow: follow, tail: tail, since: since)
             for try await line in lines {
                 sink.yield("[\(instance.name)] \(line.text)\n")
                 lastLineAt = Date()

@@ -38,6 +38,20 @@ struct AppLogTests {
                 ticks.contains("[mini-\(app)-v1-1] tick 0"), "the restarted container was not followed:\n\(followed)")
             #expect(
                 ticks.contains("[mini-\(app)-v1-1] tick 1"), "the restarted container was not followed:\n\(followed)")
+
+            // `tail` is for the instances running when the follow starts: one that comes later
+            // (a restart's) is shown from its first line.
+            let nextFollower = Task {
+                try await run(
+                    URL(fileURLWithPath: "/usr/bin/curl"),
+                    ["-sN", "--max-time", "15", "-H", "Authorization: Bearer \(token)", url]
+                )
+            }
+            try await Task.sleep(for: .seconds(1))
+            let restarted = try await minid.mini(["restart", app])
+            #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
+            let next = try await nextFollower.value.stdout
+            #expect(next.contains("[mini-\(app)-v2-1] tick 0\n"), "the new instance's first line:\n\(next)")
         }
     }
 }
