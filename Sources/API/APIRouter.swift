@@ -67,13 +67,42 @@ extension EnvironmentKey {
         }
     }
 
-    /// 400 as ``requireValid(_:)-(Sequence<String>)`` says, or when a value holds a NUL byte,
-    /// which no process environment can (the store would cut the value there).
+    /// 400 as ``requireValid(_:)-(Sequence<String>)`` says, when a value holds a NUL byte,
+    /// which no process environment can (the store would cut the value there), or when a
+    /// variable is longer than Linux lets one be (the container would not start).
     static func requireValid(_ variables: [String: String]) throws {
         try requireValid(variables.keys)
         if let key = variables.filter({ $0.value.utf8.contains(0) }).keys.min() {
             throw APIError.badRequest("the value of \(key) holds a NUL byte, which no environment variable can")
         }
+        if let key = variables.filter({ bytes(of: $0) > maxVariableBytes }).keys.min() {
+            throw APIError.badRequest(
+                "\(key) takes \(ByteSize.format(Int64(bytes(of: (key, variables[key] ?? ""))))) with its value, more than "
+                    + "the \(ByteSize.format(Int64(maxVariableBytes))) Linux lets a variable be: keep large values in a file "
+                    + "or a service, and their location in the variable")
+        }
+    }
+
+    /// 400 when `environment`, an app's whole environment after a change, is larger than
+    /// ``maxEnvironmentBytes``.
+    static func requireFits(_ environment: [String: String]) throws {
+        let total = environment.reduce(0) { $0 + bytes(of: $1) }
+        guard total <= maxEnvironmentBytes else {
+            throw APIError.badRequest(
+                "the environment would take \(ByteSize.format(Int64(total))), more than the "
+                    + "\(ByteSize.format(Int64(maxEnvironmentBytes))) an app's may: keep large values in files or a service"
+            )
+        }
+    }
+
+    /// The most bytes one `KEY=VALUE` may take, with its NUL (Linux's MAX_ARG_STRLEN).
+    static let maxVariableBytes = 128 << 10
+    /// The most bytes an app's environment may take: well within what the kernel passes to a
+    /// new process beside its arguments, and what the engine's answers about a container carry.
+    static let maxEnvironmentBytes = 512 << 10
+
+    private static func bytes(of variable: (key: String, value: String)) -> Int {
+        variable.key.utf8.count + 1 + variable.value.utf8.count + 1
     }
 }
 

@@ -77,6 +77,9 @@ struct AppRoutes {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
         }
         let name = try AppName(app.name)
+        var after = try apps.environment(of: name).merging(patch.set) { $1 }
+        for key in patch.unset { after[key] = nil }
+        try EnvironmentKey.requireFits(after)
         let changed = try apps.updateEnvironment(of: name, set: patch.set, unset: patch.unset)
         var parts: [String] = []
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }

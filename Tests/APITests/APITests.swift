@@ -378,8 +378,24 @@ struct APITests {
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("the value of FOO holds a NUL byte"))
             }
+            // A variable longer than Linux takes, or an environment past 512 KiB, is refused
+            // whole: the container would not start.
+            let long = String(repeating: "x", count: 200_000)
+            let spread = (1...5).map { "\"V\($0)\": \"" + String(repeating: "y", count: 120_000) + "\"" }
+            for (body, problem) in [
+                ("{\"set\": {\"BIG\": \"" + long + "\"}}", "Linux lets a variable be"),
+                ("{\"set\": {" + spread.joined(separator: ", ") + "}}", "the environment would take"),
+            ] {
+                try await client.execute(
+                    uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth, body: ByteBuffer(string: body)
+                ) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(String(buffer: response.body).contains(problem), "\(String(buffer: response.body))")
+                }
+            }
             try await client.execute(uri: "/v1/apps/shop/env", method: .get, headers: fixture.auth) { response in
                 #expect(String(buffer: response.body).contains(#""FOO":"bar""#), "\(String(buffer: response.body))")
+                #expect(!String(buffer: response.body).contains("BIG"))
             }
             // A body that does not fit says where; either field may be left out.
             for (body, problem) in [
