@@ -46,6 +46,20 @@ struct HealthGate {
 
     private struct Problem: Error { let message: String }
 
+    /// A failed check in words; when nothing answered, with the usual cause.
+    static func describe(_ error: any Error) -> String {
+        let noAnswer =
+            "; nothing answered on the app's port: does it listen on 0.0.0.0 and $PORT? One listening on "
+            + "127.0.0.1 inside its container cannot be reached"
+        if let error = error as? IOError {
+            return "the connection failed (\(String(cString: strerror(error.errnoCode)).lowercased()))" + noAnswer
+        }
+        if let error = error as? HTTPClientError, error == .remoteConnectionClosed {
+            return "the connection closed without an answer" + noAnswer
+        }
+        return "\(error)"
+    }
+
     private func probe(port: Int) async -> Result<Void, Problem> {
         let paths = path.map { [$0] } ?? ["/up", "/"]
         for candidate in paths {
@@ -58,7 +72,7 @@ struct HealthGate {
                 if (200..<400).contains(response.status.code) { return .success(()) }
                 return .failure(Problem(message: "GET \(candidate) answered \(response.status.code)"))
             } catch {
-                return .failure(Problem(message: "GET \(candidate) failed: \(error)"))
+                return .failure(Problem(message: "GET \(candidate) failed: \(Self.describe(error))"))
             }
         }
         return .failure(Problem(message: "GET / answered 404"))
