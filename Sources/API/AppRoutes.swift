@@ -206,14 +206,20 @@ struct AppRoutes {
     ) {
         // The release and the running job as of one moment: a deploy that published and
         // ended in between is seen as one or the other.
-        let (released, deploying) = try queue.database.read { db in
+        let (released, deploying, releaseQueued) = try queue.database.read { db in
             (
                 try AppRecord.fetchOne(db, key: name.rawValue)?.currentRelease != nil,
-                try JobQueue.hasJob(app: name, in: [.running], db: db)
+                try JobQueue.hasJob(app: name, in: [.running], db: db),
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND kind = 'release' AND state = 'queued')",
+                    arguments: [name.rawValue]) ?? false
             )
         }
         guard released else {
-            guard storeChanged, deploying else { return (nil, storeChanged) }
+            // A change repeated while the release of the first waits is not live yet either:
+            // it gets a job (which replaces the waiting one) to follow like the first.
+            guard deploying, storeChanged || releaseQueued else { return (nil, storeChanged) }
             return (try queue.enqueueRelease(app: name, change: change), true)
         }
         guard try queue.hasJob(app: name) || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
