@@ -184,7 +184,7 @@ struct AppRoutes {
         guard app.currentRelease != nil else {
             throw APIError.conflict("\(app.name) has no release to restart; deploy it first")
         }
-        let job = try queue.enqueueRelease(app: try AppName(app.name), change: ReleaseChange(description: "restart"))
+        let job = try queue.enqueueRelease(app: try AppName(app.name), change: .restart)
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
 

@@ -45,6 +45,12 @@ public struct ReleaseChange: Codable, Sendable, Equatable {
         self.description = description
         self.environmentAtRequest = environmentAtRequest
     }
+
+    /// A restart: new instances of the current release, asked for as such.
+    public static let restart = ReleaseChange(description: "restart")
+
+    /// A change of the app's settings (env, scale, limits): neither a rollback nor a restart.
+    public var isSettingsChange: Bool { rollbackTo == nil && self != .restart }
 }
 
 /// A build job as the API shows it.

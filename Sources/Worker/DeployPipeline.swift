@@ -57,6 +57,7 @@ struct DeployPipeline {
     /// Runs the deploy up to the end of its job: the new release serves.
     func run() async throws -> Released {
         try await removeEarlierAttempts()
+        if let unchanged = try endIfAlreadyReleased() { return unchanged }
         let plan = try await job.info.kind == .deploy ? buildPlan() : releasePlan()
         if let command = plan.releaseCommand {
             do {
@@ -75,6 +76,18 @@ struct DeployPipeline {
     func retire(_ released: Released) async {
         await drain(released.draining)
         await removeOldImages()
+    }
+
+    /// Ends a settings change whose settings the current release already runs, without a new
+    /// release (which would restart the app for nothing): a deploy that started after the
+    /// change was saved carried it, or the settings were changed back since.
+    private func endIfAlreadyReleased() throws -> Released? {
+        guard job.info.kind == .release, let change = job.change, change.isSettingsChange,
+            try apps.settingsMatchCurrentRelease(of: app), let current = try apps.app(app)?.currentRelease
+        else { return nil }
+        try log.append("-----> \(app) already runs these settings in v\(current): no new release")
+        try queue.complete(job.lease, release: current)
+        return Released(version: current, draining: [], isRecorded: true)
     }
 
     /// Builds the uploaded context into the next release's image.
@@ -106,7 +119,7 @@ struct DeployPipeline {
     /// Releases an existing image again: the current one with the app's settings, or the
     /// image and environment of an earlier release (a rollback).
     private func releasePlan() async throws -> ReleasePlan {
-        let change = job.change ?? ReleaseChange(description: "restart")
+        let change = job.change ?? .restart
         let current = try currentSettings()
         let sourceVersion = change.rollbackTo ?? current.record?.currentRelease
         guard let sourceVersion,

@@ -270,6 +270,24 @@ struct QueueEndToEndTests {
         }
     }
 
+    @Test("a settings change the running deploy already carries, or that was changed back, makes no new release")
+    func carriedChangeMakesNoRelease() async throws {
+        try await withMinid(app: "cr", workers: 1) { minid, app, work in
+            let folder = try Self.slowStart(in: work, as: app)
+            #expect(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            // Set and unset while a deploy runs: the deploy read the env without X, and the
+            // change's job, which runs after it, finds v2 already running without X.
+            let deploy = try await minid.mini(["deploy", folder.path, "--app", app, "--async"])
+            try await Self.waitUntilRunning(deploy.stdout.trimmingCharacters(in: .whitespacesAndNewlines), minid: minid)
+            #expect(try await minid.mini(["env", "set", app, "X=1", "--async"]).status == 0)
+            let unset = try await minid.mini(["env", "unset", app, "X"], timeout: .seconds(60))
+            #expect(unset.status == 0, "\(unset.stdout)\(unset.stderr)")
+            #expect(unset.stdout.contains("is now at v2"), "\(unset.stdout)")
+            let releases = try await minid.mini(["releases", app])
+            #expect(releases.stdout.contains("v2") && !releases.stdout.contains("v3"), "\(releases.stdout)")
+        }
+    }
+
     @Test("an instance stopped from outside in its health check (the engine stopping, docker stop) is tried again")
     func stoppedDuringHealthCheck() async throws {
         try await withMinid(app: "st", workers: 1) { minid, app, work in
