@@ -1,8 +1,10 @@
+import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
 /// Closes a connection whose client goes on sending a request body the API has already
-/// answered: a refused upload (401, 413, 400) followed by more than ``limit`` bytes.
+/// answered: a refused upload (401, 413, 400) followed by more than ``limit`` bytes. Also
+/// answers `Expect: 100-continue`, which Hummingbird leaves unanswered.
 ///
 /// Hummingbird reads and drops the rest of an answered body to keep the connection alive, so
 /// without this a client could stream an endless body after its 401, or past `--max-upload`
@@ -28,9 +30,14 @@ final class AnsweredBodyLimit: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head:
+        case .head(let head):
             headsRead += 1
             bytesAfterAnswer = 0
+            // Hummingbird does not answer `Expect: 100-continue`; curl then waits a second
+            // before it sends an upload's body. (A refused one is cut as above.)
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            }
         case .body(let buffer) where responsesEnded == headsRead:
             bytesAfterAnswer += buffer.readableBytes
             if bytesAfterAnswer > Self.limit {

@@ -146,6 +146,23 @@ struct MinidStartTests {
             URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", pipelined, String(minid.apiPort), minid.token],
             timeout: .seconds(60))
         #expect(piped.stdout.hasPrefix("200 202"), "the statuses of the two answers: \(piped)")
+
+        // curl sends `Expect: 100-continue` with a body over 1 MiB and waits a second for the
+        // answer before it sends the body anyway: the API says continue at once.
+        let upload = try await run(
+            URL(fileURLWithPath: "/bin/bash"),
+            [
+                "-c",
+                #"d=$(mktemp -d); cp -r "$2"/. "$d"/; head -c 3000000 /dev/urandom > "$d/noise"; "#
+                    + #"tar czf "$d.tgz" -C "$d" .; curl -sS -o /dev/null -w "%{http_code} %{time_total}" "#
+                    + #"-H "Authorization: Bearer $1" --data-binary @"$d.tgz" "$0/v1/apps/expect/deploys"; "#
+                    + #"rm -rf "$d" "$d.tgz""#,
+                minid.apiURL, minid.token, packageRoot.appendingPathComponent("examples/hello").path,
+            ],
+            timeout: .seconds(30))
+        let answer = upload.stdout.split(separator: " ")
+        #expect(answer.first == "202", "\(upload)")
+        #expect((Double(answer.last ?? "") ?? 9) < 0.9, "curl waited for a 100 Continue: \(upload)")
         await minid.stop()
     }
 
