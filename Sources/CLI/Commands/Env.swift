@@ -35,7 +35,8 @@ extension Mini {
             func validate() throws {
                 guard extra.isEmpty else {
                     throw ValidationError(
-                        "mini env shows variables; to set them: mini env set \(app) \(ShellQuoting.quote(extra))")
+                        "mini env shows variables; to set them: mini env set \(app) "
+                            + ShellQuoting.quote(extra.map { $0.contains("=") ? $0 : $0 + "=VALUE" }))
                 }
             }
 
