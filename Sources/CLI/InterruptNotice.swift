@@ -22,8 +22,8 @@ enum InterruptNotice {
         /// The process's one SIGINT source, made on first use and never cancelled:
         /// libdispatch installs its signal handler only once per signal.
         var source: (any DispatchSourceSignal)?
-        /// Whether a Ctrl-C is being acted on: a second one, before the process has ended,
-        /// says nothing more.
+        /// Whether a Ctrl-C is being acted on: a second one (or this one again, see the
+        /// handler), before the process has ended, says nothing more.
         var interrupted = false
     }
 
@@ -67,11 +67,14 @@ enum InterruptNotice {
                     defer { state.interrupted = true }
                     return (state.message, state.cleanUp, state.interrupted)
                 }
-                guard !again else { return }
-                cleanUp?()
-                if let message { Terminal.error("\n" + message) }
+                if !again {
+                    cleanUp?()
+                    if let message { Terminal.error("\n" + message) }
+                }
                 signal(SIGINT, SIG_DFL)
-                // To the process, not this thread: libdispatch's threads block signals.
+                // To the process, not this thread: libdispatch's threads block signals. While
+                // every thread does, the signal comes back to this source; it is sent again then
+                // (without a second notice) until a thread that takes it ends the process.
                 kill(getpid(), SIGINT)
             }
             source.resume()
