@@ -25,13 +25,32 @@ struct AppDestroyRoutes {
         }
         try await stopJobs(of: name)
         let installation = apps.database.installation
+        let tagPrefix = "mini/\(name.rawValue):"
+        // What to remove, asked before anything is deleted: an engine that does not answer
+        // leaves the app whole.
+        let containers: [ContainerSummary]
+        let images: [ImageSummary]
         do {
-            let instances = try await docker.listContainers(labels: [ContainerLabel.app: name.rawValue], all: true)
-            let oneOffs = try await docker.listContainers(labels: [ContainerLabel.oneOff: name.rawValue], all: true)
-            // Not those of an app of the same name that another mini on the engine runs, nor
-            // the tags of the images they run.
-            let containers = instances + oneOffs
-            let foreignImages = Set(containers.filter { !installation.mayOwn($0.labels) }.map(\.imageID))
+            containers =
+                try await docker.listContainers(labels: [ContainerLabel.app: name.rawValue], all: true)
+                + docker.listContainers(labels: [ContainerLabel.oneOff: name.rawValue], all: true)
+            images = try await docker.listImages(reference: "mini/\(name.rawValue)")
+        } catch let error as DockerError where error.code == .daemonUnreachable {
+            throw APIError.unavailable(
+                "the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again"
+            )
+        }
+        // The rows go first: from then on the reconciler no longer recreates an instance this
+        // removes, and removes any container of the app left behind (its own, by label).
+        let jobs = try apps.deleteApp(name)
+        for job in jobs {
+            try? FileManager.default.removeItem(atPath: configuration.dataDirectory.logPath(job: job))
+            try? FileManager.default.removeItem(atPath: configuration.dataDirectory.uploadPath(job: job))
+        }
+        // Not the containers of an app of the same name that another mini on the engine runs,
+        // nor the tags of the images they run.
+        let foreignImages = Set(containers.filter { !installation.mayOwn($0.labels) }.map(\.imageID))
+        do {
             for container in containers where installation.mayOwn(container.labels) {
                 // A worker may be removing the same container right now (a drain).
                 try await Self.toleratingConflict {
@@ -40,9 +59,7 @@ struct AppDestroyRoutes {
             }
             // By tag, not by id: an app deployed from the same code has the same image under
             // a tag of its own, and keeps it.
-            let tagPrefix = "mini/\(name.rawValue):"
-            for image in try await docker.listImages(reference: "mini/\(name.rawValue)")
-            where !foreignImages.contains(image.id) {
+            for image in images where !foreignImages.contains(image.id) {
                 for tag in image.tags where tag.hasPrefix(tagPrefix) {
                     do {
                         try await Self.toleratingConflict {
@@ -56,17 +73,10 @@ struct AppDestroyRoutes {
                     }
                 }
             }
-        } catch let error as DockerError where error.code == .daemonUnreachable {
-            throw APIError.unavailable(
-                "the Docker engine does not answer, so \(name) was not destroyed; start dockerd and try again"
-            )
         } catch let error as DockerError {
-            throw APIError.unavailable("the Docker engine refused to remove \(name)'s resources: \(error.message)")
-        }
-        let jobs = try apps.deleteApp(name)
-        for job in jobs {
-            try? FileManager.default.removeItem(atPath: configuration.dataDirectory.logPath(job: job))
-            try? FileManager.default.removeItem(atPath: configuration.dataDirectory.uploadPath(job: job))
+            context.logger.warning(
+                "destroyed app's containers or images not all removed; the reconciler removes its containers",
+                metadata: ["app": "\(name)", "error": "\(error.message)"])
         }
         context.logger.info("destroyed app", metadata: ["app": "\(name)"])
         return Response(status: .noContent)

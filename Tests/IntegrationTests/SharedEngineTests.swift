@@ -27,8 +27,13 @@ struct SharedEngineTests {
             #expect(restarted.status == 0, "the twin lost its image: \(restarted.stdout)\(restarted.stderr)")
             let images = try await run(URL(fileURLWithPath: "/usr/bin/docker"), ["images", "-q", "mini/\(app)"])
             #expect(images.stdout.isEmpty, "the destroyed app's tags stayed")
-            // Destroyed through minid, whose reconciler would bring back a removed instance.
+            // Destroyed through minid, whose reconciler would bring back a removed instance
+            // while its rows were still there: none comes back.
             #expect(try await minid.mini(["apps", "destroy", twin, "--confirm", twin]).status == 0)
+            try await Task.sleep(for: .seconds(3))
+            let left = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"), ["ps", "-aq", "--filter", "label=mini.app=\(twin)"])
+            #expect(left.status == 0 && left.stdout.isEmpty, "a container of the destroyed app came back: \(left)")
         }
     }
 
