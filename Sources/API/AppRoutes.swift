@@ -210,10 +210,7 @@ struct AppRoutes {
             (
                 try AppRecord.fetchOne(db, key: name.rawValue)?.currentRelease != nil,
                 try JobQueue.hasJob(app: name, in: [.running], db: db),
-                try Bool.fetchOne(
-                    db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND kind = 'release' AND state = 'queued')",
-                    arguments: [name.rawValue]) ?? false
+                try JobQueue.hasJob(app: name, in: [.queued], kind: .release, db: db)
             )
         }
         guard released else {

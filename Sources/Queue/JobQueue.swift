@@ -115,13 +115,16 @@ extension JobQueue {
         try database.read { db in try Self.hasJob(app: app, in: states, db: db) }
     }
 
-    /// ``hasJob(app:in:)`` within a read or transaction of the caller's.
-    public static func hasJob(app: AppName, in states: [JobState], db: Database) throws -> Bool {
-        try Bool.fetchOne(
+    /// ``hasJob(app:in:)`` within a read or transaction of the caller's, optionally of one
+    /// `kind` only.
+    public static func hasJob(app: AppName, in states: [JobState], kind: JobKind? = nil, db: Database) throws -> Bool {
+        let kindFilter = kind == nil ? "" : " AND kind = ?"
+        return try Bool.fetchOne(
             db,
             sql:
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND state IN (\(databaseQuestionMarks(count: states.count))))",
-            arguments: StatementArguments([app.rawValue] + states.map(\.rawValue))) ?? false
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE app = ? AND state IN (\(databaseQuestionMarks(count: states.count)))\(kindFilter))",
+            arguments: StatementArguments([app.rawValue] + states.map(\.rawValue) + [kind?.rawValue].compactMap { $0 }))
+            ?? false
     }
 
     /// Cancels a job. A queued one ends at once. A running one is asked to stop: the fence

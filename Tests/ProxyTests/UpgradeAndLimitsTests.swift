@@ -67,26 +67,14 @@ struct UpgradeAndLimitsTests {
     )
     func halfCloseRightAfterSwitch() async throws {
         let received = NIOLockedValueBox("")
-        let app = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SwitchSayByeAndShut(received: received))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
-        let upstream = Upstream(host: "127.0.0.1", port: app.localAddress!.port!)
+        let (app, upstream) = try await Self.startApp { SwitchSayByeAndShut(received: received) }
         try await withProxy(routes: RouteTable(apps: ["ws": [upstream]])) { server, port in
             // The race it guards against (the end of input read before the switch) shows in a
             // few tries out of ten.
             for round in 0..<20 {
                 let connection = try await RawConnection.connect(port: port)
                 let text = try await connection.channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(
-                        ByteBuffer(
-                            string: "GET / HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\n"
-                                + "Upgrade: websocket\r\n\r\n"))
+                    try await outbound.write(ByteBuffer(string: Self.upgradeRequest))
                     var text = ""
                     for try await chunk in inbound { text += String(buffer: chunk) }
                     // The app only shut its output: the client can still talk to it.
@@ -105,25 +93,12 @@ struct UpgradeAndLimitsTests {
     @Test("A tunnel delivers everything the app sent before it closed, to a client that half-closed and reads slowly")
     func tunnelDrainsAfterHalfClose() async throws {
         let size = 8 << 20
-        let app = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(SendAllAfterHalfClose(size: size))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
-        let upstream = Upstream(host: "127.0.0.1", port: app.localAddress!.port!)
+        let (app, upstream) = try await Self.startApp { SendAllAfterHalfClose(size: size) }
         try await withProxy(routes: RouteTable(apps: ["ws": [upstream]])) { server, port in
             let connection = try await RawConnection.connect(port: port, receiveBuffer: 4096)
             let received = try await connection.channel.executeThenClose { inbound, outbound in
                 var reader = inbound.makeAsyncIterator()
-                try await outbound.write(
-                    ByteBuffer(
-                        string:
-                            "GET / HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-                )
+                try await outbound.write(ByteBuffer(string: Self.upgradeRequest))
                 var head = ""
                 while !head.contains("\r\n\r\n"), let chunk = try await reader.next() {
                     head += String(buffer: chunk)
@@ -269,16 +244,31 @@ struct UpgradeAndLimitsTests {
         }
     }
 
+    /// A WebSocket upgrade request for `/ws` on `ws.localhost`.
+    private static let upgradeRequest =
+        "GET /ws HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+
+    /// Starts an app on a free loopback port that sees half-closes, each connection handled by
+    /// a new `handler()`; returns its channel (to close) and where the proxy reaches it.
+    private static func startApp(
+        _ handler: @escaping @Sendable () -> any ChannelHandler
+    ) async throws -> (channel: any Channel, upstream: Upstream) {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler()) }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        return (channel, Upstream(host: "127.0.0.1", port: channel.localAddress!.port!))
+    }
+
     /// Sends the upgrade request for `/ws` on `ws.localhost` and returns the response head.
     private static func upgrade(
         _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         _ reader: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     ) async throws -> String {
-        try await outbound.write(
-            ByteBuffer(
-                string: "GET /ws HTTP/1.1\r\nHost: ws.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
-            )
-        )
+        try await outbound.write(ByteBuffer(string: upgradeRequest))
         var head = ""
         while !head.contains("\r\n\r\n"), let chunk = try await reader.next() {
             head += String(buffer: chunk)
