@@ -65,6 +65,7 @@ public final class ArchiveValidator {
             encoding = .plain
             try consume(head)
         }
+        if case .gzip(let inflater) = encoding { try inflater.finish() }
         var summary = try tar.finish()
         if case .gzip = encoding { summary.isCompressed = true }
         return summary

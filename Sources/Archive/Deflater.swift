@@ -38,8 +38,21 @@ final class Deflater {
 
 /// Streaming gzip decompression: feed compressed bytes as they come, get plain bytes out.
 final class Inflater {
+    /// What one call into zlib left to do.
+    private enum Step {
+        /// The output room filled up: zlib may hold more output.
+        case outputFull
+        /// Every input byte was used; the stream goes on.
+        case needsInput
+        /// The gzip trailer was read.
+        case ended
+    }
+
     private let decompressor: ZlibDecompressor
-    /// True once the gzip trailer was read; bytes after it are ignored.
+    /// Where zlib is pointed when there is no input, to ask whether the stream ended; its
+    /// storage is allocated, as zlib's binding needs a base address even for no bytes.
+    private var noInput = ByteBufferAllocator().buffer(capacity: 16)
+    /// True once the gzip trailer was read; bytes after it are refused.
     private(set) var reachedEnd = false
 
     init() throws {
@@ -55,28 +68,50 @@ final class Inflater {
         _ input: inout ByteBuffer, chunkSize: Int, _ consume: (inout ByteBuffer) throws -> Void
     ) throws {
         var output = ByteBuffer()
-        while input.readableBytes > 0, !reachedEnd {
+        while !reachedEnd {
             output.clear(minimumCapacity: chunkSize)
-            let before = input.readableBytes
-            do {
-                try decompressor.inflate(from: &input, to: &output)
-            } catch let error as CompressNIOError
-                where error == .bufferOverflow || error == .inputBufferOverflow
-            {
-                // output full, or zlib wants more input: both are progress
-            } catch {
-                throw ArchiveError(
-                    .malformedArchive, "the gzip data is corrupt (\(error)): upload the archive again")
-            }
-            // zlib stops consuming at the end of the gzip member; no progress means we got there.
-            if output.readableBytes == 0, input.readableBytes == before { reachedEnd = true }
+            let step = try self.step(from: &input, to: &output)
             if output.readableBytes > 0 { try consume(&output) }
+            switch step {
+            case .outputFull: continue
+            case .needsInput: return
+            case .ended: reachedEnd = true
+            }
         }
         // dockerd's gzip reader goes on into a next member, where a bomb could hide.
-        guard !reachedEnd || input.readableBytes == 0 else {
+        guard input.readableBytes == 0 else {
             throw ArchiveError(
                 .malformedArchive,
                 "data follows the end of the gzip stream (a second gzip member?); send one gzip stream")
         }
+    }
+
+    /// Checks that the stream reached its trailer once the upload ended.
+    func finish() throws {
+        guard reachedEnd else {
+            throw ArchiveError(
+                .truncatedArchive,
+                "the gzip stream stops before its end (the upload was cut short): upload the archive again")
+        }
+    }
+
+    private func step(
+        from input: inout ByteBuffer, to output: inout ByteBuffer, isProbe: Bool = false
+    ) throws -> Step {
+        do {
+            try decompressor.inflate(from: &input, to: &output)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            return .outputFull
+        } catch let error as CompressNIOError where error == .inputBufferOverflow {
+            return .needsInput
+        } catch {
+            throw ArchiveError(
+                .malformedArchive, "the gzip data is corrupt (\(error)): upload the archive again")
+        }
+        // No error: zlib either ended the stream, or used all its input with room to spare.
+        // Bytes left over can only follow the end; else ask again with no input: past the
+        // end zlib says again that it ended; before the end, that it needs input.
+        if isProbe || input.readableBytes > 0 { return .ended }
+        return try step(from: &noInput, to: &output, isProbe: true)
     }
 }

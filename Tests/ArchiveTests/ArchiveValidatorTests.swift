@@ -129,6 +129,11 @@ struct ArchiveValidatorTests {
             rejects(root + "/cut.tar", as: .truncatedArchive)
             try gzip.prefix(gzip.count / 2).write(to: URL(fileURLWithPath: root + "/cut.tar.gz"))
             rejects(root + "/cut.tar.gz", as: .truncatedArchive)
+            // The deflate data whole, the gzip trailer (CRC and length) cut off: the tar inside
+            // is complete, but dockerd's reader would fail at the end of the stream.
+            try gzip.dropLast(8).write(to: URL(fileURLWithPath: root + "/no-trailer.tar.gz"))
+            rejects(root + "/no-trailer.tar.gz", as: .truncatedArchive, mentioning: "gzip stream stops")
+            #expect(try ArchiveValidator.inspect(file: root + "/good.tar.gz").isCompressed)
             try Data().write(to: URL(fileURLWithPath: root + "/empty.tar"))
             rejects(root + "/empty.tar", as: .truncatedArchive, mentioning: "empty")
             try Data("just some text, not an archive\n".utf8).write(to: URL(fileURLWithPath: root + "/short.tar"))
