@@ -109,11 +109,8 @@ struct AppRoutes {
         let app = try existingApp(context)
         let body = try await request.decodeJSON(Limits.self, context: context)
         if let problem = body.problem { throw APIError.badRequest(problem) }
-        // The engine refuses more CPUs than its machine has, at every start of the app. When
-        // it cannot be asked now, the release job fails saying so instead.
-        if let cpus = body.cpus, let available = try? await docker.cpuCount(), cpus > Double(available) {
-            throw APIError.badRequest(
-                "this server has \(available) CPU\(available == 1 ? "" : "s"): give --cpus \(available) or less")
+        if body.cpus != nil || body.memoryBytes != nil, let machine = try? await docker.machine() {
+            try Self.check(body, fits: machine)
         }
         let name = try AppName(app.name)
         let changed = try apps.setLimits(
@@ -122,6 +119,22 @@ struct AppRoutes {
         let (job, released) = try releaseIfChanged(
             name, storeChanged: changed, ReleaseChange(description: "limits \(Self.describe(body))"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
+    }
+
+    /// Refuses limits beyond the server. The engine refuses more CPUs than its machine has, at
+    /// every start of the app; more memory than it has is no limit, and most likely a typo
+    /// (`512g` for `512m`). When the engine cannot be asked, CPUs are checked by the release.
+    private static func check(_ limits: Limits, fits machine: DockerClient.Machine) throws {
+        if let cpus = limits.cpus, cpus > Double(machine.cpus) {
+            throw APIError.badRequest(
+                "this server has \(machine.cpus) CPU\(machine.cpus == 1 ? "" : "s"): give --cpus \(machine.cpus) or less"
+            )
+        }
+        if let memory = limits.memoryBytes, memory > machine.memoryBytes {
+            throw APIError.badRequest(
+                "this server has \(ByteSize.format(machine.memoryBytes)) of memory: give --memory \(ByteSize.format(machine.memoryBytes)) or less"
+            )
+        }
     }
 
     /// Sets the health check path; it applies from the next release on (a deploy, restart or

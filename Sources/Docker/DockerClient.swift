@@ -56,14 +56,22 @@ public struct DockerClient: Sendable {
         return version.description
     }
 
-    /// How many CPUs the engine's machine has: the most a container's CPU limit may be.
-    /// Asked with a short deadline (5 s): callers check user input with it while they wait.
-    public func cpuCount() async throws -> Int {
-        struct Info: Decodable {
-            var cpus: Int
-            enum CodingKeys: String, CodingKey { case cpus = "NCPU" }
+    /// The engine's machine: its CPUs and memory, the most a container's limits can use.
+    public struct Machine: Sendable, Decodable {
+        /// How many CPUs it has.
+        public var cpus: Int
+        /// How much memory it has, in bytes.
+        public var memoryBytes: Int64
+        enum CodingKeys: String, CodingKey {
+            case cpus = "NCPU"
+            case memoryBytes = "MemTotal"
         }
-        return try await call(.GET, "/info", as: Info.self, deadline: .now() + .seconds(5)).cpus
+    }
+
+    /// The CPUs and memory of the engine's machine. Asked with a short deadline (5 s):
+    /// callers check user input with it while they wait.
+    public func machine() async throws -> Machine {
+        try await call(.GET, "/info", as: Machine.self, deadline: .now() + .seconds(5))
     }
 
     /// The negotiated API version, asking the engine on first use.
