@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import NIOCore
 import MiniCore
+import NIOCore
 import Testing
 
 /// Releases with the real engine: zero-downtime redeploys, health gates, rollback, env,
