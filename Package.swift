@@ -79,6 +79,8 @@ let package = Package(
             dependencies: [
                 "MiniCore", "Archive", "Docker", "Store", "Queue", "Proxy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -135,7 +137,13 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "QueueTests", dependencies: ["Queue", "Store"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Docker", "Queue", "Store", "MiniCore"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Worker", "Docker", "Queue", "Store", "MiniCore",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "ProxyTests",
             dependencies: [

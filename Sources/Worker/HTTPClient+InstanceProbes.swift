@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 extension HTTPClient {
@@ -21,4 +22,24 @@ extension HTTPClient {
         configuration.maximumUsesPerConnection = 1
         return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }()
+
+    /// Sends `GET path` to the instance on `127.0.0.1:port` and returns the answer's status.
+    /// The head must come within `timeout` (the client's deadline covers only the head); the
+    /// body is then read, up to 64 KiB and for at most `bodyTimeout`, only to end the exchange:
+    /// an app that streams its page (server-sent events, a live dashboard) or stalls in its
+    /// body has answered, and must not hold the caller.
+    func probe(
+        port: Int, path: String, timeout: TimeAmount, bodyTimeout: Duration = .seconds(1)
+    ) async throws -> HTTPResponseStatus {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .GET
+        let response = try await execute(request, timeout: timeout)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await response.body.collect(upTo: 64 * 1024) }
+            group.addTask { try? await _Concurrency.Task.sleep(for: bodyTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        return response.status
+    }
 }

@@ -64,13 +64,10 @@ struct HealthGate {
         let paths = path.map { [$0] } ?? ["/up", "/"]
         for candidate in paths {
             do {
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(candidate)")
-                request.method = .GET
-                let response = try await httpClient.execute(request, timeout: requestTimeout)
-                _ = try? await response.body.collect(upTo: 64 * 1024)
-                if response.status.code == 404 && candidate == "/up" && path == nil { continue }
-                if (200..<400).contains(response.status.code) { return .success(()) }
-                return .failure(Problem(message: "GET \(candidate) answered \(response.status.code)"))
+                let status = try await httpClient.probe(port: port, path: candidate, timeout: requestTimeout)
+                if status.code == 404 && candidate == "/up" && path == nil { continue }
+                if (200..<400).contains(status.code) { return .success(()) }
+                return .failure(Problem(message: "GET \(candidate) answered \(status.code)"))
             } catch {
                 return .failure(Problem(message: "GET \(candidate) failed: \(Self.describe(error))"))
             }

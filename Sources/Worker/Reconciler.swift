@@ -223,11 +223,7 @@ public struct Reconciler: Service {
 
     /// Whether the instance answers HTTP at all (any status): the app is up.
     private func answers(port: Int) async -> Bool {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
-        request.method = .GET
-        guard let response = try? await httpClient.execute(request, timeout: .seconds(2)) else { return false }
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        return true
+        (try? await httpClient.probe(port: port, path: "/", timeout: .seconds(2))) != nil
     }
 }
 
