@@ -4,6 +4,7 @@ import Hummingbird
 import MiniCore
 import NIOPosix
 import Queue
+import Store
 
 /// `POST /v1/apps/{app}/deploys`: saves the build context and queues a build job.
 struct DeployRoutes {
@@ -37,7 +38,7 @@ struct DeployRoutes {
             // After the commit, off the database's write lock and the request threads: the
             // file's data was synced before, this makes the rename durable too.
             try? await NIOThreadPool.singleton.runIfActive { [path = dataDirectory.uploadsPath] in
-                Self.syncFolder(path)
+                DataDirectory.syncFolder(path)
             }
             context.logger.info(
                 "queued deploy", metadata: ["app": "\(app)", "job": "\(job.id)", "bytes": "\(upload.bytes)"])
@@ -48,14 +49,5 @@ struct DeployRoutes {
             try? FileManager.default.removeItem(atPath: upload.path)
             throw error
         }
-    }
-
-    /// Syncs the folder at `path`, so that a rename into it survives a crash of the machine.
-    /// Best effort: a folder that cannot be opened only loses that guarantee.
-    private static func syncFolder(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
     }
 }

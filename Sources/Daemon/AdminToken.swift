@@ -7,11 +7,12 @@ enum AdminToken {
     static func ensure(directory: DataDirectory, database: MiniDatabase) throws {
         let tokens = TokenStore(database: database)
         guard try tokens.count() == 0 else { return }
-        let token = try tokens.create(name: "admin")
         let path = directory.adminTokenPath
-        _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        // The file first: a start killed between the two then makes a new token at the next
+        // start, instead of leaving a stored token nobody holds.
+        _ = try tokens.create(name: "admin") { token in
+            try DataDirectory.writeDurably(token + "\n", toPrivateFile: path)
+        }
         // Only the path is printed: the output may be kept (systemd's journal), the file is not
         // readable by anyone else.
         announce(

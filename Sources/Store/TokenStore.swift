@@ -23,11 +23,14 @@ public struct TokenStore: Sendable {
     }
 
     /// Creates a token named `name` and returns it in clear: the only time it is visible.
+    /// - Parameter keep: given the token before its hash is saved, to keep it where its holder
+    ///   finds it: a token that could not be kept is never saved.
     /// - Throws: ``Refusal`` when the name is not 1–64 lowercase letters, digits, `-`, `_`
-    ///   or `.`, or a token already has it.
-    public func create(name: String) throws -> String {
+    ///   or `.`, or a token already has it; what `keep` throws.
+    public func create(name: String, keep: (String) throws -> Void = { _ in }) throws -> String {
         guard Self.isValidName(name) else { throw Refusal(description: Self.nameRule) }
         let token = Self.generate()
+        try keep(token)
         let hash = Self.hash(token)
         try database.write { db in
             let taken =

@@ -18,4 +18,22 @@ struct DataDirectoryTests {
             #expect(mode == 0o700, "\(path): \(String(mode ?? 0, radix: 8))")
         }
     }
+
+    @Test("a private file is written whole with mode 0600, replacing the one before; a failed write leaves that one")
+    func durablePrivateFiles() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("durable-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = root + "/admin.token"
+        try DataDirectory.writeDurably("first\n", toPrivateFile: path)
+        try DataDirectory.writeDurably("second\n", toPrivateFile: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "second\n")
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["admin.token"])
+        // A folder in the way of the new file: the write fails, the old file stays whole.
+        try FileManager.default.createDirectory(atPath: path + ".new", withIntermediateDirectories: false)
+        #expect(throws: (any Error).self) { try DataDirectory.writeDurably("third\n", toPrivateFile: path) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "second\n")
+    }
 }

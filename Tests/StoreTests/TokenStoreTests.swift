@@ -25,6 +25,21 @@ struct TokenStoreTests {
         #expect(file.range(of: Data(token.utf8)) == nil)
     }
 
+    @Test("a token is saved only once it was kept: one that could not be kept is not saved")
+    func keptBeforeSaved() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let tokens = TokenStore(database: try MiniDatabase(path: path))
+        struct DiskFull: Error {}
+        #expect(throws: DiskFull.self) { try tokens.create(name: "admin") { _ in throw DiskFull() } }
+        #expect(try tokens.count() == 0)
+        var kept: String?
+        let token = try tokens.create(name: "admin") { kept = $0 }
+        #expect(kept == token)
+        #expect(try tokens.verify(token) == "admin")
+    }
+
     @Test("tokens are created under unique valid names, listed without values, and revoked, never the last")
     func manage() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
