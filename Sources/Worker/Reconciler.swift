@@ -13,7 +13,7 @@ import Synchronization
 /// keeps dying is marked `crashed`), one the engine is restarting is `crashed` until it
 /// answers again, containers with mini labels that no instance wants are removed, and only
 /// running instances that answer are routed. One-off containers (`mini run`) that lost their
-/// run are removed too. Apps with a running job are left to their
+/// run are removed too. The instances and containers a running job makes are left to its
 /// worker, and every write is conditional on the row being as it was read, so a pass that
 /// read before a worker's publish never undoes it.
 public struct Reconciler: Service {
@@ -81,18 +81,24 @@ public struct Reconciler: Service {
         let containers = everything.filter { $0.labels[ContainerLabel.app] != nil && installation.mayOwn($0.labels) }
         let byName = Dictionary(containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted = Set<String>()
-        for app in allApps where !busy.contains(app.name) {
+        for app in allApps {
             let name = try AppName(app.name)
             // Asked again for each app: the probes of the apps before it can take seconds, and
             // a job claimed meanwhile works on the app's instances.
-            guard try queue.jobs(app: name, state: .running, limit: 1).isEmpty else {
+            if !busy.contains(app.name), try !queue.jobs(app: name, state: .running, limit: 1).isEmpty {
                 busy.insert(app.name)
-                continue
             }
             for instance in try apps.instances(of: name) {
                 wanted.insert(instance.name)
                 // Recorded after the containers were listed: the listing cannot tell its state.
                 guard instance.createdAt < listedAt else { continue }
+                // While a job works on the app, its own instances are the job's to start or
+                // remove; those of the release that serves are still repaired (a build can
+                // take minutes). The job moves them to draining when it publishes, which the
+                // conditional writes here respect.
+                if busy.contains(app.name), instance.release != app.currentRelease || instance.state == .draining {
+                    continue
+                }
                 do {
                     try await reconcile(instance, app: app, container: byName[instance.name])
                 } catch let error as DockerError where error.code != .daemonUnreachable {

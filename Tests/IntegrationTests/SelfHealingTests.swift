@@ -94,6 +94,37 @@ struct SelfHealingTests {
         }
     }
 
+    @Test("an instance lost while the app's next deploy builds is recreated during the build")
+    func repairedDuringADeploy() async throws {
+        try await withMinid(app: "busy") { minid, app, work in
+            let v1 = try copyExample("hello", into: work, as: "v1")
+            try #require(try await minid.mini(["deploy", v1.path, "--app", app]).status == 0)
+            let v2 = try copyExample("hello", into: work, as: "v2")
+            let dockerfile = v2.appendingPathComponent("Dockerfile")
+            let slow = try String(contentsOf: dockerfile, encoding: .utf8).replacingOccurrences(
+                of: "COPY www /www", with: "COPY www /www\nRUN [\"/bin/busybox\", \"sleep\", \"20\"]")
+            try slow.write(to: dockerfile, atomically: false, encoding: .utf8)
+            let queued = try await minid.mini(["deploy", v2.path, "--app", app, "--async"])
+            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(queued.status == 0 && Int(job) != nil, "\(queued)")
+            var building = false
+            for _ in 0..<100 where !building {
+                try await Task.sleep(for: .milliseconds(100))
+                building = try await minid.mini(["logs", "--build", job]).stdout.contains("sleep")
+            }
+            try #require(building, "the build did not reach its RUN step")
+
+            let docker = URL(fileURLWithPath: "/usr/bin/docker")
+            #expect(try await run(docker, ["rm", "-f", "mini-\(app)-v1-1"]).status == 0)
+            #expect(
+                try await Self.servesWithin(.seconds(10), minid: minid, host: "\(app).localhost"),
+                "v1 was not repaired")
+            let status = try await minid.mini(["status", job, "--json"])
+            #expect(status.stdout.contains(#""state":"running""#), "repaired only after the build: \(status.stdout)")
+            #expect(try await minid.mini(["status", job, "--wait"]).status == 0)
+        }
+    }
+
     static func servesWithin(_ limit: Duration, minid: MinidProcess, host: String) async throws -> Bool {
         let deadline = ContinuousClock.now.advanced(by: limit)
         while ContinuousClock.now < deadline {
