@@ -9,10 +9,10 @@
 ///                   └─(empty line)─▶ done
 /// ```
 ///
-/// A request body is forwarded as it came, so the upstream must frame it exactly as the proxy
-/// does: `strict` (requests) requires CRLF line ends, an extension of visible characters, and
-/// trailer lines that are field lines. Otherwise (responses, read as nginx does) a bare LF
-/// ends a line and extensions and trailers are skipped unread.
+/// Bodies are forwarded as they came, so the next hop must frame them exactly as the proxy
+/// does: line ends are CRLF, an extension is visible characters, and trailer lines are field
+/// lines. nginx reads responses more leniently (a bare LF ends a line), but it re-chunks
+/// them; forwarded as they came, such bytes would be framed otherwise by a proxy in front.
 struct ChunkedScanner {
     /// What one call of ``advance(_:)`` found.
     struct Step {
@@ -49,14 +49,9 @@ struct ChunkedScanner {
     private static let maxExtensionLength = 4096
     private static let maxTrailerBytes = 16 * 1024
 
-    private let strict: Bool
     private var state = State.size(digits: 0)
     private var size = 0
     private var trailerBytes = 0
-
-    init(strict: Bool) {
-        self.strict = strict
-    }
 
     /// Whether the message ended.
     var isDone: Bool {
@@ -94,21 +89,15 @@ struct ChunkedScanner {
                 state = .size(digits: digits + 1)
             } else if digits > 0 && byte == UInt8(ascii: ";") {
                 state = .sizeExtension(length: 0)
-            } else if digits > 0 && !strict && (byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")) {
-                state = .sizeExtension(length: 0)
             } else if digits > 0 && byte == UInt8(ascii: "\r") {
                 state = .sizeLF
-            } else if digits > 0 && !strict && byte == UInt8(ascii: "\n") {
-                endSizeLine()
             } else {
                 throw MalformedChunk()
             }
         case .sizeExtension(let length):
-            if byte == UInt8(ascii: "\r") && strict {
+            if byte == UInt8(ascii: "\r") {
                 state = .sizeLF
-            } else if byte == UInt8(ascii: "\n") && !strict {
-                endSizeLine()
-            } else if strict {
+            } else {
                 guard length < Self.maxExtensionLength, Self.isVisibleOrSpace(byte) else { throw MalformedChunk() }
                 state = .sizeExtension(length: length + 1)
             }
@@ -116,23 +105,14 @@ struct ChunkedScanner {
             guard byte == UInt8(ascii: "\n") else { throw MalformedChunk() }
             endSizeLine()
         case .dataCR:
-            if byte == UInt8(ascii: "\r") {
-                state = .dataLF
-            } else if byte == UInt8(ascii: "\n") && !strict {
-                state = .size(digits: 0)
-            } else {
-                throw MalformedChunk()
-            }
+            guard byte == UInt8(ascii: "\r") else { throw MalformedChunk() }
+            state = .dataLF
         case .dataLF:
             guard byte == UInt8(ascii: "\n") else { throw MalformedChunk() }
             state = .size(digits: 0)
         case .trailerLineStart:
             if byte == UInt8(ascii: "\r") {
                 state = .trailerEndLF
-            } else if byte == UInt8(ascii: "\n") && !strict {
-                state = .done
-            } else if !strict {
-                state = .trailerValue
             } else {
                 try countTrailerByte()
                 guard HeadFields.isTokenCharacter(byte) else { throw MalformedChunk() }
@@ -146,10 +126,6 @@ struct ChunkedScanner {
                 throw MalformedChunk()
             }
         case .trailerValue:
-            if !strict {
-                if byte == UInt8(ascii: "\n") { state = .trailerLineStart }
-                return
-            }
             try countTrailerByte()
             if byte == UInt8(ascii: "\r") {
                 state = .trailerLF

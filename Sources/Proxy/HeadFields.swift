@@ -36,7 +36,7 @@ struct HeadFields {
     private(set) var connectionListed: Set<String> = []
     /// The first `Host` value.
     private(set) var host: Range<Int>?
-    /// The first `X-Request-Id` value.
+    /// The first valid `X-Request-Id` value (see ``isValidRequestID(_:)``).
     private(set) var requestID: Range<Int>?
 
     /// A notable field, compactly: heads are passed around by value.
@@ -108,10 +108,10 @@ struct HeadFields {
                     }
                 }
             } else if kind.contains(.host) {
-                guard host == nil || !strict else { throw Malformed() }
+                guard !strict || (host == nil && Self.isValidHost(bytes[value])) else { throw Malformed() }
                 host = host ?? value
-            } else if kind.contains(.requestID) {
-                requestID = requestID ?? value
+            } else if kind.contains(.requestID), requestID == nil, Self.isValidRequestID(bytes[value]) {
+                requestID = value
             }
             if !kind.isEmpty && kind != .host {
                 if notableCount < notable.count {
@@ -130,6 +130,55 @@ struct HeadFields {
             throw Malformed()
         }
         walksEveryLine = walksEveryLine || lines.sawBareLineFeed || !connectionListed.isEmpty
+    }
+
+    /// Whether a client's `X-Request-Id` is kept: 1 to 200 letters, digits and `-_.:+/=@`
+    /// (UUIDs, base64, most tracing ids). Another is replaced by a new one, so that what the
+    /// access log and the app get is one short token, never text that could pass for more
+    /// fields of the log line.
+    static func isValidRequestID(_ value: UnsafeRawBufferPointer.SubSequence) -> Bool {
+        (1...200).contains(value.count)
+            && value.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                    UInt8(ascii: ":"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "@"):
+                    true
+                default: false
+                }
+            }
+    }
+
+    /// Whether a request's `Host` is a host name, an IPv4 or a bracketed IPv6 address, with
+    /// an optional port of digits (or empty, as HTTP/1.1 allows). A `/`, `@`, `\\` or space
+    /// would route by one part and reach the app, and its links (`X-Forwarded-Host`), whole.
+    static func isValidHost(_ value: UnsafeRawBufferPointer.SubSequence) -> Bool {
+        var name = value[...]
+        if name.first == UInt8(ascii: "[") {
+            guard let close = name.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let address = name[(name.startIndex + 1)..<close]
+            guard !address.isEmpty,
+                address.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+            else { return false }
+            name = name[(close + 1)...]
+        } else {
+            let colon = name.firstIndex(of: UInt8(ascii: ":")) ?? name.endIndex
+            guard
+                name[..<colon].allSatisfy({ byte in
+                    isHexDigit(byte) || (UInt8(ascii: "g")...UInt8(ascii: "z")).contains(byte | 0x20)
+                        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+                })
+            else { return false }
+            name = name[colon...]
+        }
+        guard let colon = name.first else { return true }
+        return colon == UInt8(ascii: ":") && name.count <= 6
+            && name.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
     }
 
     /// Whether the sender keeps the connection open after this message: by default from

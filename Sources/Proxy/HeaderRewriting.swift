@@ -21,7 +21,8 @@ struct ClientPeer {
 enum HeaderRewriting {
     /// Writes a client's request head for the upstream into `out`: the request line as
     /// HTTP/1.1, the field lines as they came minus the hop-by-hop ones, `X-Forwarded-*`
-    /// (kept and appended to only from a trusted proxy) and `X-Request-Id` (kept if sent).
+    /// (kept and appended to only from a trusted proxy) and one `X-Request-Id` (the client's
+    /// when it is a valid one, see ``HeadFields/isValidRequestID(_:)``).
     /// `Host` and the framing fields pass unchanged. Returns the request id it added, if any.
     @discardableResult
     static func writeUpstreamRequestHead(
@@ -52,13 +53,16 @@ enum HeaderRewriting {
                 }
                 out.write(" HTTP/1.1\r\n")
                 fields.write(from: bytes, into: &out) { field in
-                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade) || field.kind.contains(.lookalike) {
+                    // The client's X-Request-Id, if it is one, is written once below.
+                    if HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
+                        || !field.kind.isDisjoint(with: [.lookalike, .requestID])
+                    {
                         return false
                     }
                     if !field.kind.isDisjoint(with: .anyForwarding) {
                         guard trusted else { return false }
                         if field.kind.contains(.forwardedFor) {
-                            forwardedFor.append(field.value)
+                            if !field.value.isEmpty { forwardedFor.append(field.value) }
                             return false
                         }
                     }
@@ -87,8 +91,13 @@ enum HeaderRewriting {
                     out.write(bytes, host)
                     out.write("\r\n")
                 }
+                if let id = fields.requestID {
+                    out.write("x-request-id: ")
+                    out.write(bytes, id)
+                    out.write("\r\n")
+                }
             }
-            if !kept.contains(.requestID) {
+            if fields.requestID == nil {
                 let id = requestID()
                 out.write("x-request-id: ")
                 id.write(into: &out)
@@ -165,10 +174,16 @@ enum HeaderRewriting {
                     }
                     out.write("\r\n")
                 }
+                // Repeats of the same length pass as one: browsers refuse several.
+                var lengthWritten = false
                 head.fields.write(from: bytes, leadingFrom: passesStatusLine ? 0 : nil, into: &out) { field in
-                    !(HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
-                        || (dropTransferEncoding && field.kind.contains(.transferEncoding))
-                        || (dropContentLength && field.kind.contains(.contentLength)))
+                    if field.kind.contains(.contentLength) {
+                        defer { lengthWritten = true }
+                        return !(dropContentLength || lengthWritten)
+                    }
+                    return
+                        !(HeadFields.isHopByHop(field, keepingUpgrade: isUpgrade)
+                        || (dropTransferEncoding && field.kind.contains(.transferEncoding)))
                 }
             }
             if addsChunked {
@@ -223,8 +238,14 @@ struct HeaderScan: OptionSet {
     /// Rack fold both to the same variable (`HTTP_X_FORWARDED_FOR`), so the proxy drops these
     /// from requests, from trusted proxies too.
     static let lookalike = HeaderScan(rawValue: 1 << 12)
+    /// `X-Real-IP`, `X-Forwarded-Port`, `X-Forwarded-Ssl`, `X-Forwarded-Scheme`: more of what
+    /// a proxy in front says about the connection, which frameworks read (Rack takes
+    /// `X-Forwarded-Ssl: on` for https); only a trusted proxy's pass.
+    static let forwardedOther = HeaderScan(rawValue: 1 << 13)
 
-    static let anyForwarding: HeaderScan = [.forwardedFor, .forwardedProto, .forwardedHost, .forwarded]
+    static let anyForwarding: HeaderScan = [
+        .forwardedFor, .forwardedProto, .forwardedHost, .forwarded, .forwardedOther,
+    ]
 
     /// Classifies a header name given as bytes case-insensitively, dispatching on its length
     /// first so that most names are dismissed after one comparison.
@@ -235,19 +256,21 @@ struct HeaderScan: OptionSet {
         case 7:
             if equalsIgnoringCase(name, "upgrade") { return [.hopByHop, .upgrade] }
             return equalsIgnoringCase(name, "trailer") ? .hopByHop : []
-        case 9: return equalsIgnoringCase(name, "forwarded") ? .forwarded : []
+        case 9:
+            if equalsIgnoringCase(name, "forwarded") { return .forwarded }
+            return classify(name, as: "x-real-ip", .forwardedOther)
         case 10:
             if equalsIgnoringCase(name, "connection") { return [.hopByHop, .connection] }
             return equalsIgnoringCase(name, "keep-alive") ? .hopByHop : []
         case 12: return classify(name, as: "x-request-id", .requestID)
-        case 14: return equalsIgnoringCase(name, "content-length") ? .contentLength : []
-        case 15: return classify(name, as: "x-forwarded-for", .forwardedFor)
+        case 14: return classify(name, as: "content-length", .contentLength)
+        case 15: return classify(name, as: "x-forwarded-for", .forwardedFor, or: "x-forwarded-ssl", .forwardedOther)
         case 16:
             if equalsIgnoringCase(name, "proxy-connection") { return .hopByHop }
-            return classify(name, as: "x-forwarded-host", .forwardedHost)
+            return classify(name, as: "x-forwarded-host", .forwardedHost, or: "x-forwarded-port", .forwardedOther)
         case 17:
-            if equalsIgnoringCase(name, "transfer-encoding") { return .transferEncoding }
-            return classify(name, as: "x-forwarded-proto", .forwardedProto)
+            return classify(name, as: "transfer-encoding", .transferEncoding, or: "x-forwarded-proto", .forwardedProto)
+        case 18: return classify(name, as: "x-forwarded-scheme", .forwardedOther)
         default: return []
         }
     }
@@ -258,6 +281,15 @@ struct HeaderScan: OptionSet {
     {
         if equalsIgnoringCase(name, literal) { return kind }
         return equalsIgnoringCase(name, literal, underscoresAsDashes: true) ? .lookalike : []
+    }
+
+    /// As ``classify(_:as:_:)`` with `literal`, else with `other`, names of the same length.
+    private static func classify(
+        _ name: UnsafeRawBufferPointer, as literal: StaticString, _ kind: HeaderScan, or other: StaticString,
+        _ otherKind: HeaderScan
+    ) -> HeaderScan {
+        let first = classify(name, as: literal, kind)
+        return first.isEmpty ? classify(name, as: other, otherKind) : first
     }
 
     /// Compares `bytes` with a lowercase ASCII `literal`, ignoring case, and reading `_` as

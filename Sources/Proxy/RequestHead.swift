@@ -85,9 +85,11 @@ struct RequestHead {
     }
 
     /// The path and query of an absolute-form target (`http://host/path?query`), which the
-    /// upstream gets as an origin-form target; nil for any other form. RFC 9112 §3.2.2 has a
-    /// server take the target's authority over `Host`; the proxy routes by `Host` and the app
-    /// reads `Host`, so a target naming another host is refused rather than let the two differ.
+    /// upstream gets as an origin-form target; nil for an origin-form target (`/path`) or `*`.
+    /// RFC 9112 §3.2.2 has a server take the target's authority over `Host`; the proxy routes
+    /// by `Host` and the app reads `Host`, so a target naming another host is refused rather
+    /// than let the two differ. So is every other form (`ws://other/`, `http:\\other/`, a
+    /// CONNECT authority): servers read a host out of some of them too.
     private static func pathOfAbsoluteTarget(
         _ bytes: UnsafeRawBufferPointer, _ target: Range<Int>, host: Range<Int>?
     ) throws -> Range<Int>? {
@@ -97,8 +99,10 @@ struct RequestHead {
             authorityStart = target.lowerBound + 7
         } else if hasPrefixIgnoringCase(bytes, target, "https://") {
             authorityStart = target.lowerBound + 8
+        } else if target.count == 1, bytes[target.lowerBound] == UInt8(ascii: "*") {
+            return nil  // asterisk-form, `OPTIONS * HTTP/1.1`
         } else {
-            return nil  // `*` or a CONNECT authority
+            throw Malformed()
         }
         let authorityEnd =
             bytes[authorityStart..<target.upperBound].firstIndex {

@@ -116,7 +116,7 @@ struct RequestReader {
         }
         stopsAfterRequest = head.isUpgrade
         if head.fields.isChunked {
-            state = .body(MessageBody(.chunked(ChunkedScanner(strict: true))))
+            state = .body(MessageBody(.chunked(ChunkedScanner())))
         } else if let length = head.fields.contentLength, length > 0 {
             state = .body(MessageBody(.length(remaining: length)))
         } else {

@@ -138,7 +138,7 @@ struct ResponseReader {
                 let length = head.fields.contentLength ?? 0
                 state = length == 0 ? .ending : .body(MessageBody(.length(remaining: length)))
             case .chunked:
-                state = .body(MessageBody(.chunked(ChunkedScanner(strict: false)), dechunks: dechunks))
+                state = .body(MessageBody(.chunked(ChunkedScanner()), dechunks: dechunks))
             case .untilClose:
                 state = .body(MessageBody(.untilClose))
             }

@@ -175,13 +175,83 @@ struct RequestReaderTests {
             head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
             requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
         )
-        let kept = ["Host: app.test"] + (0..<10).map { "X-App-\($0): \($0)" } + ["X-Request-Id: abc"]
+        let kept = ["Host: app.test"] + (0..<10).map { "X-App-\($0): \($0)" }
         let expected =
             "GET /x?y=1 HTTP/1.1\r\n" + kept.map { $0 + "\r\n" }.joined()
-            + "x-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-forwarded-host: app.test\r\n\r\n"
+            + "x-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-forwarded-host: app.test\r\n"
+            + "x-request-id: abc\r\n\r\n"
         #expect(String(buffer: out) == expected)
         #expect(added == nil, "the client's X-Request-Id is kept")
         #expect(head.requestID == "abc")
+    }
+
+    @Test(
+        "A client's X-Request-Id passes once, and only if it is a short token; a new one replaces another",
+        arguments: [
+            (["X-Request-Id: 6f1c2a7e-9b1d-4c3e-8f00-1234567890ab"], "6f1c2a7e-9b1d-4c3e-8f00-1234567890ab"),
+            (["X-Request-Id: first", "X-Request-Id: second"], "first"),
+            (["X-Request-Id: fake status=200 app=admin"], nil),
+            (["X-Request-Id: " + String(repeating: "a", count: 201)], nil),
+            (["X-Request-Id: bad\"quote", "x-request-id: good+b64/=="], "good+b64/=="),
+        ] as [([String], String?)]
+    )
+    func requestIDs(sent: [String], kept: String?) throws {
+        let bytes = "GET / HTTP/1.1\r\nHost: app.test\r\n" + sent.map { $0 + "\r\n" }.joined() + "\r\n"
+        let head = try #require(try read(bytes).heads.first)
+        var out = ByteBuffer()
+        let added = HeaderRewriting.writeUpstreamRequestHead(
+            head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
+            requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+        )
+        let lines = String(buffer: out).split(separator: "\r\n").filter { $0.lowercased().hasPrefix("x-request-id:") }
+        #expect(lines.count == 1, "\(lines)")
+        #expect(head.requestID == kept)
+        #expect((added == nil) == (kept != nil))
+        if let kept { #expect(lines.first == "x-request-id: \(kept)") }
+    }
+
+    @Test(
+        "What a proxy in front says passes only from a trusted one; names with _ for - never; an empty For is skipped")
+    func forwardingFields() throws {
+        let bytes =
+            "GET / HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-Ssl: on\r\nX-Real-IP: 10.9.9.9\r\n"
+            + "X-Forwarded-Port: 443\r\nX-Forwarded-Scheme: https\r\nContent_Length: 5\r\nTransfer_Encoding: chunked\r\n"
+            + "X-Forwarded-For:\r\nX-Other: 1\r\n\r\n"
+        let head = try #require(try read(bytes).heads.first)
+        for trusted in [false, true] {
+            var out = ByteBuffer()
+            HeaderRewriting.writeUpstreamRequestHead(
+                head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: trusted),
+                requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+            )
+            let sent = String(buffer: out)
+            for field in [
+                "X-Forwarded-Ssl: on", "X-Real-IP: 10.9.9.9", "X-Forwarded-Port: 443", "X-Forwarded-Scheme: https",
+            ] {
+                #expect(sent.contains(field) == trusted, "\(field), trusted \(trusted):\n\(sent)")
+            }
+            #expect(!sent.contains("_"), "\(sent)")
+            #expect(sent.contains("X-Other: 1\r\n"))
+            #expect(sent.contains("x-forwarded-for: 192.0.2.7\r\n"), "\(sent)")
+        }
+    }
+
+    @Test(
+        "A Host that is not a host name or address with a port of digits is refused",
+        arguments: [
+            ("app.test", true), ("App.Test:8080", true), ("127.0.0.1:80", true), ("[::1]:8080", true),
+            ("my_app.test", true), ("", true), ("app.test:", true),
+            ("app.test:1@evil.com/x", false), ("app.test/x", false), ("app test", false), ("a\\b", false),
+            ("app.test:80a", false), ("[::1", false), ("[zz]", false), ("app.test:1234567", false),
+        ] as [(String, Bool)]
+    )
+    func hostValues(host: String, accepted: Bool) {
+        let bytes = "GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n"
+        if accepted {
+            #expect((try? read(bytes))?.heads.count == 1, "\(host)")
+        } else {
+            #expect(throws: RequestReader.Failure.malformed, "\(host)") { _ = try read(bytes) }
+        }
     }
 
     @Test(
@@ -193,6 +263,12 @@ struct RequestReaderTests {
             ("/plain", "Host: app.test", "GET /plain HTTP/1.1"),
             ("http://other.test/x", "Host: app.test", nil),
             ("http://app.test/x", "X-Other: 1", nil),
+            // Other forms name a host some servers read too (Go's takes any scheme's).
+            ("ws://other.test/p", "Host: app.test", nil),
+            ("foo://other.test/p", "Host: app.test", nil),
+            (#"http:\\other.test/p"#, "Host: app.test", nil),
+            ("other.test:443", "Host: app.test", nil),
+            ("*", "Host: app.test", "GET * HTTP/1.1"),
         ] as [(String, String, String?)]
     )
     func absoluteFormTarget(target: String, field: String, requestLine: String?) throws {

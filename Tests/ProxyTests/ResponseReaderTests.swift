@@ -101,6 +101,8 @@ struct ResponseReaderTests {
             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            // Forwarded as it came, a bare-LF chunk line would be framed otherwise in front.
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n",
             "HTTP/1.1 200 OK\r\nContent\rLength: 5\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n",
             "HTTP/1.1 200 O\rK\r\n\r\n",
@@ -152,6 +154,23 @@ struct ResponseReaderTests {
             head, framing: framing, clientVersion: .http1_0, keepAlive: &keepAliveOld, into: &oldClient
         )
         #expect(String(buffer: oldClient).hasSuffix("connection: keep-alive\r\n\r\n"))
+    }
+
+    @Test("Repeats of one Content-Length reach the client as one field")
+    func repeatedLength() throws {
+        var reader = ResponseReader()
+        reader.expectResponse(toHEAD: false, dechunksBody: false)
+        reader.feed(
+            ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nContent-Length: 05\r\n\r\nhello"))
+        guard case .head(let head, let framing)? = try reader.next() else {
+            Issue.record("expected a head")
+            return
+        }
+        var keepAlive = true
+        var out = ByteBuffer()
+        HeaderRewriting.writeClientResponseHead(
+            head, framing: framing, clientVersion: .http1_1, keepAlive: &keepAlive, into: &out)
+        #expect(String(buffer: out) == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n")
     }
 
     @Test("A status line without a reason keeps its space; a body ended by the close drops the upstream's length")
