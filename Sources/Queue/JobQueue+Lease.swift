@@ -22,26 +22,21 @@ extension JobQueue {
         }
     }
 
-    /// True while `lease` still holds its job, has not expired, and no one asked to cancel it;
-    /// a cheap read for frequent checks. An expired lease counts as lost before anyone takes
-    /// the job over: a worker whose heartbeats fail stops by itself, also with no janitor
-    /// or other worker running to rescue its job.
+    /// True while `lease` still holds its job and no one asked to cancel it; a cheap read for
+    /// frequent checks.
     public func holds(_ lease: Lease) throws -> Bool {
-        try database.read { db in try Self.holds(lease, in: db, expiringAfter: Self.now()) }
+        try database.read { db in try Self.holds(lease, in: db) }
     }
 
-    /// Whether `lease` holds its job with no cancel request, and has not expired by `now` if
-    /// given (a fenced write does not ask: its transaction keeps anyone from taking the job).
-    private static func holds(_ lease: Lease, in db: Database, expiringAfter now: Double? = nil) throws -> Bool {
+    private static func holds(_ lease: Lease, in db: Database) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(
                 sql: """
                     SELECT EXISTS (SELECT 1 FROM jobs
-                        WHERE id = ?1 AND state = 'running' AND lease_token = ?2 AND cancel_requested_at IS NULL
-                        AND (?3 IS NULL OR lease_expires_at > ?3))
+                        WHERE id = ? AND state = 'running' AND lease_token = ? AND cancel_requested_at IS NULL)
                     """
             ),
-            arguments: [lease.job, lease.token, now]
+            arguments: [lease.job, lease.token]
         ) ?? false
     }
 
