@@ -109,13 +109,17 @@ struct AppRoutes {
         let app = try existingApp(context)
         let body = try await request.decodeJSON(Limits.self, context: context)
         if let problem = body.problem { throw APIError.badRequest(problem) }
-        if body.cpus != nil || body.memoryBytes != nil, let machine = try? await docker.machine() {
-            try Self.check(body, fits: machine)
+        let nanoCPUs = body.cpus.map { Int64(($0 * 1e9).rounded()) }
+        // Only what changes is checked: the CLI sends both limits, and one set earlier (on a
+        // bigger server) must not block changing the other.
+        let new = Limits(
+            memoryBytes: body.memoryBytes == app.memoryBytes ? nil : body.memoryBytes,
+            cpus: nanoCPUs == app.nanoCpus ? nil : body.cpus)
+        if new.cpus != nil || new.memoryBytes != nil, let machine = try? await docker.machine() {
+            try Self.check(new, fits: machine)
         }
         let name = try AppName(app.name)
-        let changed = try apps.setLimits(
-            of: name, memoryBytes: body.memoryBytes, nanoCPUs: body.cpus.map { Int64(($0 * 1e9).rounded()) }
-        )
+        let changed = try apps.setLimits(of: name, memoryBytes: body.memoryBytes, nanoCPUs: nanoCPUs)
         let (job, released) = try releaseIfChanged(
             name, storeChanged: changed, ReleaseChange(description: "limits \(Self.describe(body))"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
@@ -123,14 +127,15 @@ struct AppRoutes {
 
     /// Refuses limits beyond the server. The engine refuses more CPUs than its machine has, at
     /// every start of the app; more memory than it has is no limit, and most likely a typo
-    /// (`512g` for `512m`). When the engine cannot be asked, CPUs are checked by the release.
+    /// (`512g` for `512m`). When the engine cannot be asked (or says 0), CPUs are checked by
+    /// the release.
     private static func check(_ limits: Limits, fits machine: DockerClient.Machine) throws {
-        if let cpus = limits.cpus, cpus > Double(machine.cpus) {
+        if let cpus = limits.cpus, machine.cpus > 0, cpus > Double(machine.cpus) {
             throw APIError.badRequest(
                 "this server has \(machine.cpus) CPU\(machine.cpus == 1 ? "" : "s"): give --cpus \(machine.cpus) or less"
             )
         }
-        if let memory = limits.memoryBytes, memory > machine.memoryBytes {
+        if let memory = limits.memoryBytes, machine.memoryBytes > 0, memory > machine.memoryBytes {
             throw APIError.badRequest(
                 "this server has \(ByteSize.format(machine.memoryBytes)) of memory: give --memory \(ByteSize.format(machine.memoryBytes)) or less"
             )

@@ -793,6 +793,33 @@ struct APITests {
         #expect(releaseJobs.count == 5)
     }
 
+    @Test("limits beyond the server are refused; one kept from before does not block changing the other")
+    func limitsBeyondTheServer() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        let machine = try await DockerClient(logger: Logger(label: "test")).machine()
+        let tooMuch = machine.memoryBytes + (1 << 30)
+        try fixture.database.write { db in
+            try AppStore.ensureApp(try AppName("web"), in: db)
+            // Set on a bigger server, say.
+            try db.execute(sql: "UPDATE apps SET memory_bytes = ? WHERE name = 'web'", arguments: [tooMuch])
+        }
+        try await fixture.app.test(.router) { client in
+            func put(_ limits: Limits) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(
+                    uri: "/v1/apps/web/limits", method: .put, headers: fixture.auth,
+                    body: ByteBuffer(bytes: try JSONEncoder.mini.encode(limits))
+                ) { ($0.status, String(buffer: $0.body)) }
+            }
+            let kept = try await put(Limits(memoryBytes: tooMuch, cpus: 0.5))
+            #expect(kept.0 == .ok, "\(kept)")
+            let raised = try await put(Limits(memoryBytes: tooMuch + (1 << 20), cpus: 0.5))
+            #expect(raised.0 == .badRequest && raised.1.contains("of memory"), "\(raised)")
+            let cpus = try await put(Limits(memoryBytes: tooMuch, cpus: Double(machine.cpus) + 1))
+            #expect(cpus.0 == .badRequest && cpus.1.contains("CPU"), "\(cpus)")
+        }
+    }
+
     @Test("a settings change made while an app's first deploy runs queues a release after it")
     func changeDuringFirstDeploy() async throws {
         let fixture = try Fixture()
