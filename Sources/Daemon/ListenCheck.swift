@@ -22,11 +22,7 @@ struct ListenCheck: Error, CustomStringConvertible {
     ///   - option: The option that sets the port, such as "--api-port".
     static func ensureAvailable(host: String, port: Int, for listener: String, option: String) async throws {
         do {
-            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: host, port: port)
-                .get()
-            try? await channel.close()
+            try bindWithoutListening(host: host, port: port)
         } catch let error as IOError {
             let address = "\(host):\(port)"
             switch error.errnoCode {
@@ -45,6 +41,36 @@ struct ListenCheck: Error, CustomStringConvertible {
                 throw ListenCheck(description: "\(listener) cannot listen on \(address): \(error)")
             }
         }
+    }
+
+    /// Binds a socket to `host:port` and closes it, never listening: a client connecting
+    /// meanwhile (to a minid restarting on the port) is refused, not accepted and dropped.
+    private static func bindWithoutListening(host: String, port: Int) throws {
+        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        let family: Int32
+        var storage = sockaddr_storage()
+        let length: Int
+        switch address {
+        case .v4(let v4):
+            family = AF_INET
+            length = MemoryLayout<sockaddr_in>.size
+            withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: v4.address, as: sockaddr_in.self) }
+        case .v6(let v6):
+            family = AF_INET6
+            length = MemoryLayout<sockaddr_in6>.size
+            withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: v6.address, as: sockaddr_in6.self) }
+        case .unixDomainSocket:
+            throw IOError(errnoCode: EAFNOSUPPORT, reason: "bind")
+        }
+        let descriptor = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        defer { close(descriptor) }
+        var one: Int32 = 1
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(length)) }
+        }
+        guard bound == 0 else { throw IOError(errnoCode: errno, reason: "bind") }
     }
 
     /// Refuses to start a second proxy on a data folder: its control socket would take the

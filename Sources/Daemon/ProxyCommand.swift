@@ -68,9 +68,10 @@ struct ProxyCommand: AsyncParsableCommand {
             try await ListenCheck.ensureNoOtherProxy(on: directory)
             try directory.create()
             let database = try MiniDatabase(path: directory.databasePath)
-            services.append(
-                RouteSync(apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
-            )
+            let routeSync = RouteSync(
+                apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
+            routeSync.applyStoredRoutes()
+            services.append(routeSync)
             services.append(
                 ProxyControlServer(socketPath: directory.proxyControlSocketPath, proxy: server, logger: logger)
             )

@@ -66,6 +66,17 @@ struct RouteSync: Service {
         }
     }
 
+    /// Gives the proxy the store's routes once, before it listens: it would otherwise answer
+    /// 404 ("no app here") for every app until the first read of ``run()``. A read that fails
+    /// is logged, and ``run()`` tries again.
+    func applyStoredRoutes() {
+        do {
+            proxy.updateRoutes(try makeTable())
+        } catch {
+            logger.error("cannot read the routes before serving; retrying", metadata: ["error": "\(error)"])
+        }
+    }
+
     private func makeTable() throws -> RouteTable {
         let routes = try apps.routes()
         let apps = routes.mapValues { instances in instances.map { Upstream(host: $0.host, port: $0.port) } }

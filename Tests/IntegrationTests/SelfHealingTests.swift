@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// Apps come back without any command after minid is SIGKILLed and after dockerd restarts.
@@ -27,7 +28,15 @@ struct SelfHealingTests {
                 try await run(mini, ["logs", followed, "-f"], environment: environment, timeout: .seconds(60))
             }
             try await Task.sleep(for: .seconds(1))
+            // The first request the new proxy accepts finds the app: it loaded the routes
+            // before it listened (it answered 404 "no app here" for a moment).
+            let (killed, proxyPort, host) = (minid.process.processIdentifier, minid.proxyPort, "\(apps[1]).localhost")
+            let firstAnswer = Task.detached {
+                Self.firstStatus(port: proxyPort, host: host, onceGone: killed, within: .seconds(30))
+            }
             try await minid.killAndRestart()
+            let first = await firstAnswer.value
+            #expect(first == 200, "the first answer after the restart: \(first.map(String.init) ?? "none")")
             let follow = try await follower.value
             #expect(follow.status == 3, "\(follow.stderr)")
             #expect(follow.stderr.contains("broke"), "\(follow.stderr)")
@@ -123,6 +132,41 @@ struct SelfHealingTests {
             #expect(status.stdout.contains(#""state":"running""#), "repaired only after the build: \(status.stdout)")
             #expect(try await minid.mini(["status", job, "--wait"]).status == 0)
         }
+    }
+
+    /// Once process `pid` is gone, connects to 127.0.0.1:`port` every 0.5 ms until it
+    /// accepts, and returns the status of the answer to `GET /` for `host`.
+    static func firstStatus(port: Int, host: String, onceGone pid: Int32, within limit: Duration) -> Int? {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while ContinuousClock.now < deadline, kill(pid, 0) == 0 { usleep(500) }
+        while ContinuousClock.now < deadline {
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard connected == 0 else {
+                usleep(500)
+                continue
+            }
+            let request = Array("GET / HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+            guard send(socket, request, request.count, 0) == request.count else { return nil }
+            var answer = [UInt8](repeating: 0, count: 12)  // `HTTP/1.1 200`
+            var received = 0
+            while received < answer.count {
+                let count = answer.withUnsafeMutableBytes { recv(socket, $0.baseAddress! + received, 12 - received, 0) }
+                guard count > 0 else { return nil }
+                received += count
+            }
+            return Int(String(decoding: answer[9..<12], as: UTF8.self))
+        }
+        return nil
     }
 
     static func servesWithin(_ limit: Duration, minid: MinidProcess, host: String) async throws -> Bool {
