@@ -106,18 +106,20 @@ public struct AppStore: Sendable {
 
     /// Creates the app; false, changing nothing, when it exists already.
     public func createApp(_ name: AppName) throws -> Bool {
-        try database.write { db in
-            try Self.ensureApp(name, in: db)
-            return db.changesCount > 0
-        }
+        try database.write { db in try Self.ensureApp(name, in: db) }
     }
 
-    /// Creates the app if it does not exist yet.
-    public static func ensureApp(_ name: AppName, in db: Database) throws {
+    /// Creates the app if it does not exist yet; returns whether it did.
+    @discardableResult
+    public static func ensureApp(_ name: AppName, in db: Database) throws -> Bool {
         try db.execute(
             sql: "INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)",
             arguments: [name.rawValue, Date().timeIntervalSince1970]
         )
+        guard db.changesCount > 0 else { return false }
+        // Made again after a destroy: what the engine has under the name is the new app's.
+        try db.execute(sql: "DELETE FROM app_removals WHERE app = ?", arguments: [name.rawValue])
+        return true
     }
 
     /// The app's configured environment.
@@ -300,7 +302,31 @@ public struct AppStore: Sendable {
             let jobs = try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE app = ?", arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM jobs WHERE app = ?", arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM apps WHERE name = ?", arguments: [app.rawValue])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO app_removals (app, requested_at) VALUES (?, ?)",
+                arguments: [app.rawValue, Date().timeIntervalSince1970])
             return jobs
+        }
+    }
+
+    /// Destroyed apps whose containers and images may remain, destroyed at least `age` ago,
+    /// with when each was destroyed.
+    public func pendingRemovals(olderThan age: Duration) throws -> [(app: AppName, destroyedAt: Date)] {
+        let before = Date().timeIntervalSince1970 - Double(age.components.seconds)
+        return try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT app, requested_at FROM app_removals WHERE requested_at < ? ORDER BY app",
+                arguments: [before]
+            ).compactMap { row in
+                (try? AppName(row["app"])).map { ($0, Date(timeIntervalSince1970: row["requested_at"])) }
+            }
+        }
+    }
+
+    /// Notes that nothing of a destroyed app remains on the engine.
+    public func forgetRemoval(of app: AppName) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM app_removals WHERE app = ?", arguments: [app.rawValue])
         }
     }
 

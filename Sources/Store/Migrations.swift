@@ -178,6 +178,11 @@ extension MiniDatabase {
                     INSERT INTO installation (id) VALUES (lower(hex(randomblob(8))));
                     """)
         }
+        migrator.registerMigration("v11: app removals") { db in
+            // Apps destroyed whose containers and images may not all be gone yet: the destroy
+            // removes its row once it removed them; the reconciler finishes one it did not.
+            try db.execute(sql: "CREATE TABLE app_removals (app TEXT PRIMARY KEY, requested_at REAL NOT NULL)")
+        }
         return migrator
     }
 }

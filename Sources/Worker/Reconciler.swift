@@ -109,12 +109,44 @@ public struct Reconciler: Service {
                 }
             }
         }
+        await finishRemovals()
         for container in containers
         where !wanted.contains(container.name) && installation.owns(container.labels, apps: appNames) {
             let app = container.labels[ContainerLabel.app] ?? ""
             guard !busy.contains(app), Date().timeIntervalSince(container.created) > 30 else { continue }
             logger.info("removing a container no release wants", metadata: ["container": "\(container.name)"])
             try? await docker.removeContainer(container.id, force: true, ignoreMissing: true)
+        }
+    }
+
+    /// Removes the containers and images of apps destroyed at least 10 s ago (their destroy
+    /// has had its time) that may still have some: the process that destroyed one died before
+    /// it removed them all (the rows, and with them the app's name, were gone by then). Only
+    /// what was made before the destroy: an app made again under the name keeps its own.
+    private func finishRemovals() async {
+        guard let pending = try? apps.pendingRemovals(olderThan: .seconds(10)) else { return }
+        for (app, destroyedAt) in pending {
+            do {
+                if try apps.app(app) == nil {
+                    var resources = try await docker.resources(ofApp: app.rawValue)
+                    resources.containers.removeAll { $0.created > destroyedAt }
+                    resources.images.removeAll { $0.created > destroyedAt }
+                    if !resources.containers.isEmpty || !resources.images.isEmpty {
+                        logger.info(
+                            "removing what is left of a destroyed app",
+                            metadata: [
+                                "app": "\(app)", "containers": "\(resources.containers.count)",
+                                "images": "\(resources.images.count)",
+                            ])
+                        try await docker.remove(
+                            resources, ofApp: app.rawValue, installation: installation, logger: logger)
+                    }
+                }
+                try apps.forgetRemoval(of: app)
+            } catch {
+                logger.warning(
+                    "could not remove a destroyed app's leftovers", metadata: ["app": "\(app)", "error": "\(error)"])
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import MiniCore
+import Store
 import Testing
 
 /// Apps come back without any command after minid is SIGKILLed and after dockerd restarts.
@@ -131,6 +133,35 @@ struct SelfHealingTests {
             let status = try await minid.mini(["status", job, "--json"])
             #expect(status.stdout.contains(#""state":"running""#), "repaired only after the build: \(status.stdout)")
             #expect(try await minid.mini(["status", job, "--wait"]).status == 0)
+        }
+    }
+
+    @Test("an app whose destroy stopped after deleting its rows loses its containers and images all the same")
+    func destroyFinishedByTheReconciler() async throws {
+        try await withMinid(app: "gone") { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            try #require(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            try #require(try await minid.mini(["restart", app]).status == 0)
+            // What the destroy route does first, before it removes anything: as if minid died
+            // right after that commit.
+            let database = try MiniDatabase(path: minid.dataDirectory + "/mini.sqlite")
+            _ = try AppStore(database: database).deleteApp(try AppName(app))
+            let docker = URL(fileURLWithPath: "/usr/bin/docker")
+            var left = ""
+            for _ in 0..<120 {
+                let images = try await run(docker, ["images", "-q", "mini/\(app)"])
+                let containers = try await run(docker, ["ps", "-aq", "--filter", "label=mini.app=\(app)"])
+                left = images.stdout + containers.stdout
+                if images.status == 0 && containers.status == 0 && left.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(left.isEmpty, "left of \(app): \(left)")
+            var pending = try AppStore(database: database).pendingRemovals(olderThan: .zero)
+            for _ in 0..<20 where !pending.isEmpty {
+                try await Task.sleep(for: .milliseconds(250))
+                pending = try AppStore(database: database).pendingRemovals(olderThan: .zero)
+            }
+            #expect(pending.isEmpty, "the removal is noted as done")
         }
     }
 
