@@ -474,8 +474,12 @@ struct DeployPipeline {
     private func stop(_ instance: InstanceRecord) async {
         let id = instance.containerId ?? instance.name
         do {
-            try await docker.stopContainer(id, timeout: configuration.stopGraceSeconds)
-            try await docker.removeContainer(id, force: true)
+            do {
+                try await docker.stopContainer(id, timeout: configuration.stopGraceSeconds)
+            } catch let error as DockerError where error.code == .notFound {
+                // Gone already (removed with dockerd, or by the reconciler): only forgotten.
+            }
+            try await docker.removeContainer(id, force: true, ignoreMissing: true)
             try apps.removeInstance(instance)
         } catch {
             logger.warning(

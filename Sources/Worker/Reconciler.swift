@@ -168,7 +168,7 @@ public struct Reconciler: Service {
             // Its worker drains it (waiting for requests in flight), unless it stopped before
             // it finished: then the instance is long past its drain.
             guard isAbandoned(since: instance.drainingSince ?? instance.createdAt) else { return }
-            try? await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
+            try await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
             try apps.removeInstance(instance)
         case .serving, .starting, .crashed:
             guard instance.release == app.currentRelease else {
@@ -177,7 +177,7 @@ public struct Reconciler: Service {
                 guard isAbandoned(since: instance.createdAt) else { return }
                 logger.info(
                     "removing an instance of an unpublished release", metadata: ["instance": "\(instance.name)"])
-                try? await docker.removeContainer(
+                try await docker.removeContainer(
                     instance.containerId ?? instance.name, force: true, ignoreMissing: true)
                 try apps.removeInstance(instance)
                 return
