@@ -10,8 +10,8 @@
 /// ```
 ///
 /// Bodies are forwarded as they came, so the next hop must frame them exactly as the proxy
-/// does: line ends are CRLF, an extension is visible characters, and trailer lines are field
-/// lines. nginx reads responses more leniently (a bare LF ends a line), but it re-chunks
+/// does: line ends are CRLF, an extension (after optional spaces) is visible characters and
+/// obs-text, and trailer lines are field lines. nginx reads responses more leniently (a bare LF ends a line), but it re-chunks
 /// them; forwarded as they came, such bytes would be framed otherwise by a proxy in front.
 struct ChunkedScanner {
     /// What one call of ``advance(_:)`` found.
@@ -29,6 +29,8 @@ struct ChunkedScanner {
 
     private enum State {
         case size(digits: Int)
+        /// Spaces after the size, which only a `;` may follow (RFC 9112's BWS).
+        case sizeSpace
         case sizeExtension(length: Int)
         case sizeLF
         case data(remaining: Int)
@@ -89,16 +91,24 @@ struct ChunkedScanner {
                 state = .size(digits: digits + 1)
             } else if digits > 0 && byte == UInt8(ascii: ";") {
                 state = .sizeExtension(length: 0)
+            } else if digits > 0 && (byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")) {
+                state = .sizeSpace
             } else if digits > 0 && byte == UInt8(ascii: "\r") {
                 state = .sizeLF
             } else {
+                throw MalformedChunk()
+            }
+        case .sizeSpace:
+            if byte == UInt8(ascii: ";") {
+                state = .sizeExtension(length: 0)
+            } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
                 throw MalformedChunk()
             }
         case .sizeExtension(let length):
             if byte == UInt8(ascii: "\r") {
                 state = .sizeLF
             } else {
-                guard length < Self.maxExtensionLength, Self.isVisibleOrSpace(byte) else { throw MalformedChunk() }
+                guard length < Self.maxExtensionLength, Self.isExtensionCharacter(byte) else { throw MalformedChunk() }
                 state = .sizeExtension(length: length + 1)
             }
         case .sizeLF:
@@ -153,8 +163,9 @@ struct ChunkedScanner {
         guard trailerBytes <= Self.maxTrailerBytes else { throw MalformedChunk() }
     }
 
-    private static func isVisibleOrSpace(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || (0x21...0x7E).contains(byte)
+    /// Visible characters, spaces and obs-text (quoted extension values may carry it).
+    private static func isExtensionCharacter(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || (0x21...0x7E).contains(byte) || byte >= 0x80
     }
 
     private static func hexValue(_ byte: UInt8) -> Int? {

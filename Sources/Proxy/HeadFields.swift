@@ -54,7 +54,9 @@ struct HeadFields {
     private let start: Int
     private var end: Int
     /// The notable fields, in order; a head with more than fit is walked line by line.
-    private var notable = InlineArray<4, Notable>(repeating: .none)
+    /// Eight: a request through nginx or a load balancer carries several that pass (its
+    /// `X-Forwarded-*`, `X-Real-IP`) besides the framing and `Connection` fields.
+    private var notable = InlineArray<8, Notable>(repeating: .none)
     private var notableCount = 0
     /// The field lines cannot be copied in runs: a line ends with a bare LF, `Connection`
     /// names other fields, or there are more notable fields than kept inline.
@@ -64,8 +66,9 @@ struct HeadFields {
     /// tokens with no space before the colon, values free of control characters (so no
     /// obs-fold, no stray CR).
     ///
-    /// `strict` (requests) also allows at most one `Host`, one `Content-Length` and one
-    /// `Transfer-Encoding`, which must be `chunked` alone and not come with `Content-Length`.
+    /// `strict` (requests) also allows at most one `Host`, which must be a host (see
+    /// ``isValidHost(_:)``), one `Content-Length` and one `Transfer-Encoding`, which must be
+    /// `chunked` alone and not come with `Content-Length`.
     init(_ bytes: UnsafeRawBufferPointer, lines: inout HeadLines, strict: Bool) throws {
         start = lines.position
         end = start

@@ -44,7 +44,7 @@ struct RequestHead {
         string(target)
     }
 
-    /// The first `X-Request-Id` value, if any.
+    /// The first valid `X-Request-Id` value, if any (see ``HeadFields/isValidRequestID(_:)``).
     var requestID: String? {
         fields.requestID.map { string($0) }
     }

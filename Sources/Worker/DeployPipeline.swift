@@ -437,8 +437,8 @@ struct DeployPipeline {
     /// Stops and forgets instances of a failed attempt, and the image tag it made (the image
     /// goes with its last tag), whatever happened to the task (a cancelled job cleans up too).
     /// An instance whose container the engine did not remove (it was restarting) stays
-    /// recorded, holding its port, until the reconciler removes it as part of a release that
-    /// was never published: the engine would start it again on its own.
+    /// recorded, holding its port, until the next attempt or the reconciler (as part of a
+    /// release never published) removes it: the engine would start it again on its own.
     func remove(_ instances: [InstanceRecord], tag: String?) async {
         let docker = docker
         let apps = apps

@@ -113,7 +113,8 @@ struct RequestReaderTests {
             "2;\nxx\r\n0\r\n\r\n",  // a bare LF ends no line
             "3\r\nabc\n0\r\n\r\n",
             "3;a\u{0}\rb\r\nabc\r\n0\r\n\r\n",  // control characters in an extension
-            "3 \r\nabc\r\n0\r\n\r\n",  // no space after the size
+            "3 \r\nabc\r\n0\r\n\r\n",  // no space after the size but before an extension
+            "3 x\r\nabc\r\n0\r\n\r\n",
             "00000000000000003\r\nabc\r\n0\r\n\r\n",  // 17 digits
             "0\r\nX-Trailer: 1\n\r\n",
             "0\r\nBad Name: 1\r\n\r\n",
@@ -126,6 +127,11 @@ struct RequestReaderTests {
             #expect(throws: RequestReader.Failure.malformedBody, "\(body.debugDescription)") {
                 _ = try read(chunkedHead + body)
             }
+        }
+        for body in ["3 \t;a=b\r\nabc\r\n0\r\n\r\n", "3;a=\"caf\u{E9}\"\r\nabc\r\n0\r\n\r\n"] {
+            #expect(
+                (try? read(chunkedHead + body))?.ends == 1,
+                "spaces before ';' and obs-text pass: \(body.debugDescription)")
         }
         let accepted = try? read(chunkedHead + "3;name=\"quoted value\"\r\nabc\r\n0\r\nX-Trailer: ok\r\n\r\n")
         #expect(accepted?.ends == 1, "an extension and a trailer within the rules pass")
