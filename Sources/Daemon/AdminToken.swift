@@ -5,14 +5,13 @@ import Store
 /// `<data-dir>/admin.token` with mode 0600, whose path is printed.
 enum AdminToken {
     static func ensure(directory: DataDirectory, database: MiniDatabase) throws {
-        let tokens = TokenStore(database: database)
-        guard try tokens.count() == 0 else { return }
         let path = directory.adminTokenPath
-        // The file first: a start killed between the two then makes a new token at the next
-        // start, instead of leaving a stored token nobody holds.
-        _ = try tokens.create(name: "admin") { token in
+        // The file before the commit: a start killed between the two makes a new token at
+        // the next start, instead of leaving a stored token nobody holds.
+        let created = try TokenStore(database: database).createFirst(name: "admin") { token in
             try DataDirectory.writeDurably(token + "\n", toPrivateFile: path)
         }
+        guard created != nil else { return }
         // Only the path is printed: the output may be kept (systemd's journal), the file is not
         // readable by anyone else.
         announce(

@@ -12,10 +12,12 @@ extension DataDirectory {
     /// process or the machine leaves either the old file or the whole new one.
     public static func writeDurably(_ contents: String, toPrivateFile path: String) throws {
         let temporary = path + ".new"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // Not through a link, and private whatever mode a leftover file had.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw Self.posixError(writing: temporary) }
         do {
             defer { close(descriptor) }
+            guard fchmod(descriptor, 0o600) == 0 else { throw Self.posixError(writing: temporary) }
             var bytes = Array(contents.utf8)[...]
             while !bytes.isEmpty {
                 let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }

@@ -22,15 +22,30 @@ public struct TokenStore: Sendable {
         public let description: String
     }
 
-    /// Creates a token named `name` and returns it in clear: the only time it is visible.
+    /// Creates the first token, named `name`, unless there is one: in one transaction, so two
+    /// processes starting at once make one. Returns it in clear, or nil when a token existed.
     /// - Parameter keep: given the token before its hash is saved, to keep it where its holder
     ///   finds it: a token that could not be kept is never saved.
+    /// - Throws: what `keep` throws.
+    public func createFirst(name: String, keep: @escaping @Sendable (String) throws -> Void) throws -> String? {
+        try database.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens") == 0 else { return nil }
+            let token = Self.generate()
+            try keep(token)
+            try db.execute(
+                sql: "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)",
+                arguments: [name, Self.hash(token), Date().timeIntervalSince1970]
+            )
+            return token
+        }
+    }
+
+    /// Creates a token named `name` and returns it in clear: the only time it is visible.
     /// - Throws: ``Refusal`` when the name is not 1–64 lowercase letters, digits, `-`, `_`
-    ///   or `.`, or a token already has it; what `keep` throws.
-    public func create(name: String, keep: (String) throws -> Void = { _ in }) throws -> String {
+    ///   or `.`, or a token already has it.
+    public func create(name: String) throws -> String {
         guard Self.isValidName(name) else { throw Refusal(description: Self.nameRule) }
         let token = Self.generate()
-        try keep(token)
         let hash = Self.hash(token)
         try database.write { db in
             let taken =
@@ -82,11 +97,6 @@ public struct TokenStore: Sendable {
             }
             try db.execute(sql: "DELETE FROM tokens WHERE name = ?", arguments: [name])
         }
-    }
-
-    /// The number of stored tokens.
-    public func count() throws -> Int {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens") ?? 0 }
     }
 
     /// The name of the token, if `token` is one of the stored tokens.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Store
+import Synchronization
 import Testing
 
 @Suite("tokens")
@@ -25,19 +26,21 @@ struct TokenStoreTests {
         #expect(file.range(of: Data(token.utf8)) == nil)
     }
 
-    @Test("a token is saved only once it was kept: one that could not be kept is not saved")
-    func keptBeforeSaved() throws {
+    @Test("the first token is saved only once it was kept, and only while there is none")
+    func firstTokenKeptBeforeSaved() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let tokens = TokenStore(database: try MiniDatabase(path: path))
         struct DiskFull: Error {}
-        #expect(throws: DiskFull.self) { try tokens.create(name: "admin") { _ in throw DiskFull() } }
-        #expect(try tokens.count() == 0)
-        var kept: String?
-        let token = try tokens.create(name: "admin") { kept = $0 }
-        #expect(kept == token)
+        #expect(throws: DiskFull.self) { try tokens.createFirst(name: "admin") { _ in throw DiskFull() } }
+        #expect(try tokens.list().isEmpty)
+        let kept = Mutex<String?>(nil)
+        let token = try #require(try tokens.createFirst(name: "admin") { token in kept.withLock { $0 = token } })
+        #expect(kept.withLock { $0 } == token)
         #expect(try tokens.verify(token) == "admin")
+        #expect(try tokens.createFirst(name: "admin") { _ in Issue.record("a second first token") } == nil)
+        #expect(try tokens.list().count == 1)
     }
 
     @Test("tokens are created under unique valid names, listed without values, and revoked, never the last")
