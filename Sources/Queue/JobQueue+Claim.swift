@@ -79,6 +79,31 @@ extension JobQueue {
         }
     }
 
+    /// Rescues the jobs held by workers of this machine (`host`) whose process is gone, as
+    /// ``rescueLeases(of:)`` does: killed with their `minid serve`, say, their jobs come back
+    /// at once instead of when their leases expire. A worker whose pid another process took
+    /// keeps its jobs until then.
+    @discardableResult
+    public func rescueLeasesOfExitedWorkers(host: String = ProcessInfo.processInfo.hostName) throws -> Int {
+        let owners = try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL")
+        }
+        var rescued = 0
+        for owner in owners {
+            guard let worker = WorkerIdentity(parsing: owner), worker.host == host, !Self.isRunning(worker.pid) else {
+                continue
+            }
+            rescued += try rescueLeases(of: worker)
+        }
+        return rescued
+    }
+
+    /// Whether a process with this pid exists (one of another user counts).
+    private static func isRunning(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+
     /// Ends the leases of a worker known to be dead (its supervisor saw the process exit) at
     /// once and rescues their jobs as ``rescueExpiredLeases()`` does, instead of leaving the
     /// app busy until the leases run out. Returns how many jobs the worker held.

@@ -18,6 +18,14 @@ public struct WorkerIdentity: Sendable, Equatable, CustomStringConvertible {
 
     /// `name@host:pid`, as stored in `jobs.lease_owner`.
     public var description: String { "\(name)@\(host):\(pid)" }
+
+    /// Reads a `name@host:pid` back; nil when `owner` is not one.
+    public init?(parsing owner: String) {
+        guard let colon = owner.lastIndex(of: ":"), let pid = Int32(owner[owner.index(after: colon)...]),
+            let at = owner[..<colon].lastIndex(of: "@")
+        else { return nil }
+        self.init(name: String(owner[..<at]), host: String(owner[owner.index(after: at)..<colon]), pid: pid)
+    }
 }
 
 /// The proof that a worker holds a job. Every write the worker makes for the job carries the

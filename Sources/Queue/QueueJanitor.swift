@@ -3,8 +3,8 @@ import ServiceLifecycle
 import Store
 
 /// Keeps the queue tidy while the API runs: rescues expired leases (so a job of a dead
-/// worker comes back even when no worker is claiming), deletes uploads of ended jobs and
-/// prunes old jobs and their logs.
+/// worker comes back even when no worker is claiming) and those of this machine's workers
+/// whose process is gone, deletes uploads of ended jobs and prunes old jobs and their logs.
 public struct QueueJanitor: Service {
     let queue: JobQueue
     let dataDirectory: DataDirectory
@@ -29,6 +29,10 @@ public struct QueueJanitor: Service {
             while !Task.isCancelled {
                 do {
                     try queue.rescueExpiredLeases()
+                    let rescued = try queue.rescueLeasesOfExitedWorkers()
+                    if rescued > 0 {
+                        logger.warning("rescued the jobs of workers that are gone", metadata: ["jobs": "\(rescued)"])
+                    }
                     let pruned = try queue.prune(keepPerApp: keepPerApp, logPath: dataDirectory.logPath(job:))
                     if pruned.jobsDeleted > 0 {
                         logger.info("pruned old jobs", metadata: ["jobs": "\(pruned.jobsDeleted)"])

@@ -280,6 +280,32 @@ final class LeaseTests {
         #expect(try queue.rescueLeases(of: dead) == 0)
     }
 
+    @Test("the jobs of this machine's workers whose process is gone are rescued; a live one's and another host's stay")
+    func exitedWorkersAreRescued() async throws {
+        var configuration = JobQueue.Configuration()
+        configuration.leaseDuration = 3600
+        let queue = JobQueue(database: self.queue.database, configuration: configuration)
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        for app in ["gone", "alive", "elsewhere"] { _ = try enqueue(app) }
+        let host = ProcessInfo.processInfo.hostName
+        let claims = [
+            try #require(
+                try queue.claim(as: WorkerIdentity(name: "worker-1", host: host, pid: gone.processIdentifier))),
+            try #require(try queue.claim(as: WorkerIdentity(name: "worker-2", host: host))),
+            try #require(
+                try queue.claim(as: WorkerIdentity(name: "worker-3", host: "other-vm", pid: gone.processIdentifier))),
+        ]
+        #expect(try queue.rescueLeasesOfExitedWorkers(host: host) == 1)
+        #expect(try queue.job(claims[0].info.id).state == .queued)
+        #expect(try queue.holds(claims[1].lease))
+        #expect(try queue.holds(claims[2].lease))
+        #expect(WorkerIdentity(parsing: "w@h@x:12") == WorkerIdentity(name: "w@h", host: "x", pid: 12))
+        #expect(WorkerIdentity(parsing: "no-pid@host") == nil)
+    }
+
     @Test("a job with neither a cancel request nor a published release is not ended by endIfDecided")
     func undecidedJobStays() throws {
         _ = try enqueue("app")
