@@ -37,7 +37,7 @@ struct AppDestroyRoutes {
         // The rows go first: from then on the reconciler no longer recreates an instance this
         // removes. They leave a note that the app's containers and images are to go, which the
         // reconciler acts on if this process dies before it has removed them all.
-        let jobs = try apps.deleteApp(name)
+        let (jobs, requestedAt) = try apps.deleteApp(name)
         for job in jobs {
             try? FileManager.default.removeItem(atPath: configuration.dataDirectory.logPath(job: job))
             try? FileManager.default.removeItem(atPath: configuration.dataDirectory.uploadPath(job: job))
@@ -45,11 +45,12 @@ struct AppDestroyRoutes {
         do {
             try await docker.remove(
                 resources, ofApp: name.rawValue, installation: apps.database.installation, logger: context.logger)
-            try apps.forgetRemoval(of: name)
-        } catch let error as DockerError {
+            try apps.forgetRemoval(of: name, requestedAt: requestedAt)
+        } catch {
+            // The app is destroyed all the same: the reconciler finishes what is left.
             context.logger.warning(
                 "destroyed app's containers or images not all removed; the reconciler removes the rest",
-                metadata: ["app": "\(name)", "error": "\(error.message)"])
+                metadata: ["app": "\(name)", "error": "\(error)"])
         }
         context.logger.info("destroyed app", metadata: ["app": "\(name)"])
         return Response(status: .noContent)

@@ -110,11 +110,10 @@ struct AppRoutes {
         let body = try await request.decodeJSON(Limits.self, context: context)
         if let problem = body.problem { throw APIError.badRequest(problem) }
         let nanoCPUs = body.cpus.map { Int64(($0 * 1e9).rounded()) }
-        // Only what changes is checked: the CLI sends both limits, and one set earlier (on a
-        // bigger server) must not block changing the other.
-        let new = Limits(
-            memoryBytes: body.memoryBytes == app.memoryBytes ? nil : body.memoryBytes,
-            cpus: nanoCPUs == app.nanoCpus ? nil : body.cpus)
+        // The CLI sends both limits: a memory limit kept from a bigger server limits nothing
+        // but harms nothing, and must not block changing the CPUs; CPUs beyond the machine
+        // fail every start, so they are always checked.
+        let new = Limits(memoryBytes: body.memoryBytes == app.memoryBytes ? nil : body.memoryBytes, cpus: body.cpus)
         if new.cpus != nil || new.memoryBytes != nil, let machine = try? await docker.machine() {
             try Self.check(new, fits: machine)
         }

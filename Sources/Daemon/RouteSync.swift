@@ -30,7 +30,9 @@ struct RouteSync: Service {
         let observer = try apps.database.makeChangeObserver()
         await cancelWhenGracefulShutdown {
             var version = -1
-            var current = RouteTable()
+            // None yet: the first read is applied whatever it holds (the routes may have
+            // changed since applyStoredRoutes()).
+            var current: RouteTable?
             var failing = false
             while !Task.isCancelled {
                 // A read that fails (a locked or full disk, say) keeps the routes the proxy
@@ -73,6 +75,7 @@ struct RouteSync: Service {
         do {
             proxy.updateRoutes(try makeTable())
         } catch {
+            proxy.updateRoutes(RouteTable(staticRoutes: staticRoutes))
             logger.error("cannot read the routes before serving; retrying", metadata: ["error": "\(error)"])
         }
     }

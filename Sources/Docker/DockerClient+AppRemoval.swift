@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import MiniCore
 
@@ -18,17 +19,20 @@ extension DockerClient {
         )
     }
 
-    /// Removes the containers of `resources` that `installation` may own, and the image tags
-    /// `mini/<app>:*` (by tag, not by id: an app deployed from the same code has the same
-    /// image under a tag of its own, and keeps it), except those of images a container of
+    /// Removes the containers of `resources` that `installation` may own (and were created
+    /// before `madeBefore`, if given), and the image tags `mini/<app>:*` (by tag, not by id:
+    /// an app deployed from the same code has the same image under a tag of its own, and
+    /// keeps it) that still name the image listed, except those of images a container of
     /// another installation runs (an app of the same name on the same engine). A tag whose
     /// image a container mini did not remove still runs stays, logged.
     /// - Throws: ``DockerError`` when the engine fails a removal: the rest may remain.
     public func remove(
-        _ resources: AppResources, ofApp app: String, installation: Installation, logger: Logger
+        _ resources: AppResources, ofApp app: String, installation: Installation, madeBefore: Date? = nil,
+        logger: Logger
     ) async throws {
         let foreignImages = Set(resources.containers.filter { !installation.mayOwn($0.labels) }.map(\.imageID))
-        for container in resources.containers where installation.mayOwn(container.labels) {
+        for container in resources.containers
+        where installation.mayOwn(container.labels) && madeBefore.map({ container.created < $0 }) ?? true {
             // A worker may be removing the same container right now (a drain).
             try await Self.toleratingConflict {
                 try await removeContainer(container.id, force: true, ignoreMissing: true)
@@ -37,6 +41,8 @@ extension DockerClient {
         let tagPrefix = "mini/\(app):"
         for image in resources.images where !foreignImages.contains(image.id) {
             for tag in image.tags where tag.hasPrefix(tagPrefix) {
+                // Gone or moved since the listing (the app made again and deployed): skipped.
+                guard try await imageID(of: tag) == image.id else { continue }
                 do {
                     try await Self.toleratingConflict {
                         try await removeImage(tag, force: false, ignoreMissing: true)
@@ -47,6 +53,15 @@ extension DockerClient {
                         metadata: ["tag": "\(tag)", "error": "\(error.message)"])
                 }
             }
+        }
+    }
+
+    /// The id of the image `tag` names, or nil when it names none.
+    private func imageID(of tag: String) async throws -> String? {
+        do {
+            return try await inspectImage(tag).id
+        } catch let error as DockerError where error.code == .notFound {
+            return nil
         }
     }
 

@@ -3,7 +3,7 @@
 /// are (or only the data, for an HTTP/1.0 client) without decoding and re-encoding them.
 ///
 /// ```
-///   size ─▶ sizeExtension ─▶ sizeLF ─▶ data(n) ─▶ dataCR ─▶ dataLF ─▶ size ...
+///   size ─▶ [sizeSpace ─▶] sizeExtension ─▶ sizeLF ─▶ data(n) ─▶ dataCR ─▶ dataLF ─▶ size ...
 ///    │ "0"
 ///    └─▶ trailerLineStart ─▶ trailerName ─▶ trailerValue ─▶ trailerLF ─▶ trailerLineStart
 ///                   └─(empty line)─▶ done
@@ -29,8 +29,9 @@ struct ChunkedScanner {
 
     private enum State {
         case size(digits: Int)
-        /// Spaces after the size, which only a `;` may follow (RFC 9112's BWS).
-        case sizeSpace
+        /// Spaces after the size, which only a `;` may follow (RFC 9112's BWS); they count
+        /// toward the extension's length.
+        case sizeSpace(length: Int)
         case sizeExtension(length: Int)
         case sizeLF
         case data(remaining: Int)
@@ -92,17 +93,19 @@ struct ChunkedScanner {
             } else if digits > 0 && byte == UInt8(ascii: ";") {
                 state = .sizeExtension(length: 0)
             } else if digits > 0 && (byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")) {
-                state = .sizeSpace
+                state = .sizeSpace(length: 1)
             } else if digits > 0 && byte == UInt8(ascii: "\r") {
                 state = .sizeLF
             } else {
                 throw MalformedChunk()
             }
-        case .sizeSpace:
+        case .sizeSpace(let length):
             if byte == UInt8(ascii: ";") {
-                state = .sizeExtension(length: 0)
-            } else if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
-                throw MalformedChunk()
+                state = .sizeExtension(length: length)
+            } else {
+                guard length < Self.maxExtensionLength, byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+                else { throw MalformedChunk() }
+                state = .sizeSpace(length: length + 1)
             }
         case .sizeExtension(let length):
             if byte == UInt8(ascii: "\r") {

@@ -79,12 +79,13 @@ extension JobQueue {
         }
     }
 
-    /// Rescues the jobs held by workers of this machine (`host`) whose process is gone, as
+    /// Rescues the jobs held by workers of this machine (`host`, see
+    /// ``WorkerIdentity/localHost``) whose process is gone, as
     /// ``rescueLeases(of:)`` does: killed with their `minid serve`, say, their jobs come back
     /// at once instead of when their leases expire. A worker whose pid another process took
     /// keeps its jobs until then.
     @discardableResult
-    public func rescueLeasesOfExitedWorkers(host: String = ProcessInfo.processInfo.hostName) throws -> Int {
+    public func rescueLeasesOfExitedWorkers(host: String = WorkerIdentity.localHost) throws -> Int {
         let owners = try database.read { db in
             try String.fetchAll(
                 db, sql: "SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL")

@@ -8,13 +8,25 @@ public struct WorkerIdentity: Sendable, Equatable, CustomStringConvertible {
     public var pid: Int32
 
     public init(
-        name: String, host: String = ProcessInfo.processInfo.hostName,
+        name: String, host: String = WorkerIdentity.localHost,
         pid: Int32 = ProcessInfo.processInfo.processIdentifier
     ) {
         self.name = name
         self.host = host
         self.pid = pid
     }
+
+    /// This machine and process namespace: the host name, then `~`, the boot's id and the pid
+    /// namespace (on Linux). Pids are compared only between workers of the same one: a
+    /// container sharing the host name (`--network host`) or a cloned VM has others.
+    public static let localHost: String = {
+        let name = ProcessInfo.processInfo.hostName
+        guard let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8),
+            let namespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        else { return name }
+        let digits = namespace.filter(\.isNumber)
+        return "\(name)~\(boot.trimmingCharacters(in: .whitespacesAndNewlines).prefix(8))-\(digits)"
+    }()
 
     /// `name@host:pid`, as stored in `jobs.lease_owner`.
     public var description: String { "\(name)@\(host):\(pid)" }

@@ -295,38 +295,44 @@ public struct AppStore: Sendable {
         }
     }
 
-    /// Deletes an app with its releases, env, instances and jobs; returns the deleted job ids
-    /// so their files can go too.
-    public func deleteApp(_ app: AppName) throws -> [Int64] {
-        try database.write { db in
+    /// Deletes an app with its releases, env, instances and jobs, and notes that its
+    /// containers and images are to go; returns the deleted job ids, so their files can go
+    /// too, and the note's time (seconds since 1970), to forget it by.
+    public func deleteApp(_ app: AppName) throws -> (jobs: [Int64], requestedAt: Double) {
+        let now = Date().timeIntervalSince1970
+        let jobs = try database.write { db in
             let jobs = try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE app = ?", arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM jobs WHERE app = ?", arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM apps WHERE name = ?", arguments: [app.rawValue])
             try db.execute(
                 sql: "INSERT OR REPLACE INTO app_removals (app, requested_at) VALUES (?, ?)",
-                arguments: [app.rawValue, Date().timeIntervalSince1970])
+                arguments: [app.rawValue, now])
             return jobs
         }
+        return (jobs, now)
     }
 
     /// Destroyed apps whose containers and images may remain, destroyed at least `age` ago,
-    /// with when each was destroyed.
-    public func pendingRemovals(olderThan age: Duration) throws -> [(app: AppName, destroyedAt: Date)] {
+    /// with when each was destroyed (seconds since 1970).
+    public func pendingRemovals(olderThan age: Duration) throws -> [(app: AppName, requestedAt: Double)] {
         let before = Date().timeIntervalSince1970 - Double(age.components.seconds)
         return try database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT app, requested_at FROM app_removals WHERE requested_at < ? ORDER BY app",
                 arguments: [before]
             ).compactMap { row in
-                (try? AppName(row["app"])).map { ($0, Date(timeIntervalSince1970: row["requested_at"])) }
+                (try? AppName(row["app"])).map { ($0, row["requested_at"]) }
             }
         }
     }
 
-    /// Notes that nothing of a destroyed app remains on the engine.
-    public func forgetRemoval(of app: AppName) throws {
+    /// Notes that nothing of the app destroyed at `requestedAt` remains on the engine; the
+    /// note of a later destroy of the name stays.
+    public func forgetRemoval(of app: AppName, requestedAt: Double) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM app_removals WHERE app = ?", arguments: [app.rawValue])
+            try db.execute(
+                sql: "DELETE FROM app_removals WHERE app = ? AND requested_at = ?",
+                arguments: [app.rawValue, requestedAt])
         }
     }
 

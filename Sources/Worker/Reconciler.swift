@@ -122,27 +122,33 @@ public struct Reconciler: Service {
     /// Removes the containers and images of apps destroyed at least 10 s ago (their destroy
     /// has had its time) that may still have some: the process that destroyed one died before
     /// it removed them all (the rows, and with them the app's name, were gone by then). Only
-    /// what was made before the destroy: an app made again under the name keeps its own.
+    /// containers made before the destroy, and tags that still name the image listed: an app
+    /// made again under the name keeps its own. Tried at most 3 times in 2 minutes per app,
+    /// so an engine that keeps refusing does not slow every pass down.
     private func finishRemovals() async {
-        guard let pending = try? apps.pendingRemovals(olderThan: .seconds(10)) else { return }
-        for (app, destroyedAt) in pending {
+        let pending: [(app: AppName, requestedAt: Double)]
+        do {
+            pending = try apps.pendingRemovals(olderThan: .seconds(10))
+        } catch {
+            logger.warning("cannot read the destroyed apps", metadata: ["error": "\(error)"])
+            return
+        }
+        for (app, requestedAt) in pending where backoff.mayRetry("destroyed \(app)") {
             do {
-                if try apps.app(app) == nil {
-                    var resources = try await docker.resources(ofApp: app.rawValue)
-                    resources.containers.removeAll { $0.created > destroyedAt }
-                    resources.images.removeAll { $0.created > destroyedAt }
-                    if !resources.containers.isEmpty || !resources.images.isEmpty {
-                        logger.info(
-                            "removing what is left of a destroyed app",
-                            metadata: [
-                                "app": "\(app)", "containers": "\(resources.containers.count)",
-                                "images": "\(resources.images.count)",
-                            ])
-                        try await docker.remove(
-                            resources, ofApp: app.rawValue, installation: installation, logger: logger)
-                    }
+                let resources = try await docker.resources(ofApp: app.rawValue)
+                // Asked after the listing: an app made again since keeps what it has.
+                if try apps.app(app) == nil, !resources.containers.isEmpty || !resources.images.isEmpty {
+                    logger.info(
+                        "removing what is left of a destroyed app",
+                        metadata: [
+                            "app": "\(app)", "containers": "\(resources.containers.count)",
+                            "images": "\(resources.images.count)",
+                        ])
+                    try await docker.remove(
+                        resources, ofApp: app.rawValue, installation: installation,
+                        madeBefore: Date(timeIntervalSince1970: requestedAt), logger: logger)
                 }
-                try apps.forgetRemoval(of: app)
+                try apps.forgetRemoval(of: app, requestedAt: requestedAt)
             } catch {
                 logger.warning(
                     "could not remove a destroyed app's leftovers", metadata: ["app": "\(app)", "error": "\(error)"])

@@ -793,7 +793,7 @@ struct APITests {
         #expect(releaseJobs.count == 5)
     }
 
-    @Test("limits beyond the server are refused; one kept from before does not block changing the other")
+    @Test("limits beyond the server are refused; a memory limit kept from before does not block changing the CPUs")
     func limitsBeyondTheServer() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }

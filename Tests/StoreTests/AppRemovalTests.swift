@@ -1,0 +1,30 @@
+import Foundation
+import MiniCore
+import Store
+import Testing
+
+@Suite("app removals")
+struct AppRemovalTests {
+    @Test("a destroy leaves a note, forgotten by its own time only; an app made again drops it")
+    func notes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("removal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let apps = AppStore(database: try MiniDatabase(path: folder.appendingPathComponent("mini.sqlite").path))
+        let web = try AppName("web")
+        #expect(try apps.createApp(web))
+        #expect(try !apps.createApp(web), "a second create changes nothing")
+        let first = try apps.deleteApp(web)
+        #expect(try apps.pendingRemovals(olderThan: .zero).map(\.app) == [web])
+        #expect(try apps.pendingRemovals(olderThan: .seconds(60)).isEmpty, "too recent for the reconciler")
+
+        // Destroyed again before the first note was forgotten: only the later one counts.
+        #expect(try apps.createApp(web))
+        #expect(try apps.pendingRemovals(olderThan: .zero).isEmpty, "made again: what is left is the new app's")
+        let second = try apps.deleteApp(web)
+        try apps.forgetRemoval(of: web, requestedAt: first.requestedAt)
+        #expect(try apps.pendingRemovals(olderThan: .zero).map(\.requestedAt) == [second.requestedAt])
+        try apps.forgetRemoval(of: web, requestedAt: second.requestedAt)
+        #expect(try apps.pendingRemovals(olderThan: .zero).isEmpty)
+    }
+}
