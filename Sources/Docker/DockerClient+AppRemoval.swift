@@ -26,9 +26,10 @@ extension DockerClient {
     /// another installation runs (an app of the same name on the same engine). A tag whose
     /// image a container mini did not remove still runs stays, logged.
     /// - Throws: ``DockerError`` when the engine fails a removal: the rest may remain.
+    /// - Parameter keepingTags: tags to leave, such as those of an app made again under the name.
     public func remove(
         _ resources: AppResources, ofApp app: String, installation: Installation, madeBefore: Date? = nil,
-        logger: Logger
+        keepingTags: Set<String> = [], logger: Logger
     ) async throws {
         let foreignImages = Set(resources.containers.filter { !installation.mayOwn($0.labels) }.map(\.imageID))
         for container in resources.containers
@@ -40,7 +41,7 @@ extension DockerClient {
         }
         let tagPrefix = "mini/\(app):"
         for image in resources.images where !foreignImages.contains(image.id) {
-            for tag in image.tags where tag.hasPrefix(tagPrefix) {
+            for tag in image.tags where tag.hasPrefix(tagPrefix) && !keepingTags.contains(tag) {
                 // Gone or moved since the listing (the app made again and deployed): skipped.
                 guard try await imageID(of: tag) == image.id else { continue }
                 do {

@@ -116,10 +116,7 @@ public struct AppStore: Sendable {
             sql: "INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)",
             arguments: [name.rawValue, Date().timeIntervalSince1970]
         )
-        guard db.changesCount > 0 else { return false }
-        // Made again after a destroy: what the engine has under the name is the new app's.
-        try db.execute(sql: "DELETE FROM app_removals WHERE app = ?", arguments: [name.rawValue])
-        return true
+        return db.changesCount > 0
     }
 
     /// The app's configured environment.

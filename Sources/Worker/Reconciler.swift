@@ -122,9 +122,10 @@ public struct Reconciler: Service {
     /// Removes the containers and images of apps destroyed at least 10 s ago (their destroy
     /// has had its time) that may still have some: the process that destroyed one died before
     /// it removed them all (the rows, and with them the app's name, were gone by then). Only
-    /// containers made before the destroy, and tags that still name the image listed: an app
-    /// made again under the name keeps its own. Tried at most 3 times in 2 minutes per app,
-    /// so an engine that keeps refusing does not slow every pass down.
+    /// containers made before the destroy, and tags that still name the image listed. An app
+    /// made again under the name keeps the tags of its releases; the rest go once no job of
+    /// it runs or waits (a job may be building a tag). Tried at most 3 times in 2 minutes per
+    /// app, so an engine that keeps refusing does not slow every pass down.
     private func finishRemovals() async {
         let pending: [(app: AppName, requestedAt: Double)]
         do {
@@ -133,11 +134,14 @@ public struct Reconciler: Service {
             logger.warning("cannot read the destroyed apps", metadata: ["error": "\(error)"])
             return
         }
-        for (app, requestedAt) in pending where backoff.mayRetry("destroyed \(app)") {
+        for (app, requestedAt) in pending {
             do {
+                guard try !queue.hasJob(app: app), backoff.mayRetry("destroyed \(app)") else { continue }
                 let resources = try await docker.resources(ofApp: app.rawValue)
-                // Asked after the listing: an app made again since keeps what it has.
-                if try apps.app(app) == nil, !resources.containers.isEmpty || !resources.images.isEmpty {
+                // Asked after the listing: a release made since keeps its tag.
+                guard try !queue.hasJob(app: app) else { continue }
+                let kept = Set(try apps.releases(of: app).map { "mini/\(app):v\($0.version)" })
+                if !resources.containers.isEmpty || !resources.images.isEmpty {
                     logger.info(
                         "removing what is left of a destroyed app",
                         metadata: [
@@ -146,7 +150,7 @@ public struct Reconciler: Service {
                         ])
                     try await docker.remove(
                         resources, ofApp: app.rawValue, installation: installation,
-                        madeBefore: Date(timeIntervalSince1970: requestedAt), logger: logger)
+                        madeBefore: Date(timeIntervalSince1970: requestedAt), keepingTags: kept, logger: logger)
                 }
                 try apps.forgetRemoval(of: app, requestedAt: requestedAt)
             } catch {

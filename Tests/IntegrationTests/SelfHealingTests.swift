@@ -136,32 +136,52 @@ struct SelfHealingTests {
         }
     }
 
-    @Test("an app whose destroy stopped after deleting its rows loses its containers and images all the same")
-    func destroyFinishedByTheReconciler() async throws {
+    @Test(
+        "what a destroy cut short leaves is removed, also when the app is made again at once, which keeps its own",
+        arguments: [false, true])
+    func destroyFinishedByTheReconciler(madeAgain: Bool) async throws {
         try await withMinid(app: "gone") { minid, app, work in
-            let folder = try copyExample("hello", into: work, as: app)
+            let folder = try copyExample("hello", into: work, as: "old")
+            try "the old app\n".write(
+                to: folder.appendingPathComponent("www/index.html"), atomically: false, encoding: .utf8)
             try #require(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
-            try #require(try await minid.mini(["restart", app]).status == 0)
+            try #require(try await minid.mini(["restart", app]).status == 0)  // v2, another tag
             // What the destroy route does first, before it removes anything: as if minid died
             // right after that commit.
             let database = try MiniDatabase(path: minid.dataDirectory + "/mini.sqlite")
             _ = try AppStore(database: database).deleteApp(try AppName(app))
             let docker = URL(fileURLWithPath: "/usr/bin/docker")
+            var expected = ""
+            if madeAgain {
+                let new = try copyExample("hello", into: work, as: "new")
+                try #require(try await minid.mini(["deploy", new.path, "--app", app]).status == 0)
+                let id = try await run(docker, ["image", "inspect", "-f", "{{.ID}}", "mini/\(app):v1"])
+                expected = "v1 \(id.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"
+            }
             var left = ""
             for _ in 0..<120 {
-                let images = try await run(docker, ["images", "-q", "mini/\(app)"])
-                let containers = try await run(docker, ["ps", "-aq", "--filter", "label=mini.app=\(app)"])
-                left = images.stdout + containers.stdout
-                if images.status == 0 && containers.status == 0 && left.isEmpty { break }
+                let images = try await run(
+                    docker, ["images", "--no-trunc", "--format", "{{.Tag}} {{.ID}}", "mini/\(app)"])
+                let containers = try await run(
+                    docker, ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=mini.app=\(app)"])
+                let oldContainers = containers.stdout.split(separator: "\n").filter {
+                    !$0.hasSuffix("-v1-1") || !madeAgain
+                }
+                left = images.stdout + oldContainers.joined(separator: "\n")
+                if images.status == 0 && containers.status == 0 && left == expected { break }
                 try await Task.sleep(for: .milliseconds(500))
             }
-            #expect(left.isEmpty, "left of \(app): \(left)")
+            #expect(left == expected, "left of \(app): \(left)")
             var pending = try AppStore(database: database).pendingRemovals(olderThan: .zero)
             for _ in 0..<20 where !pending.isEmpty {
                 try await Task.sleep(for: .milliseconds(250))
                 pending = try AppStore(database: database).pendingRemovals(olderThan: .zero)
             }
             #expect(pending.isEmpty, "the removal is noted as done")
+            if madeAgain {
+                let (status, body) = try await minid.getThroughProxy(host: "\(app).localhost")
+                #expect(status == 200 && !body.contains("the old app"), "\(status) \(body)")
+            }
         }
     }
 
