@@ -43,9 +43,11 @@ struct AppDestroyRoutes {
             try? FileManager.default.removeItem(atPath: configuration.dataDirectory.uploadPath(job: job))
         }
         do {
-            try await docker.remove(
+            if try await docker.remove(
                 resources, ofApp: name.rawValue, installation: apps.database.installation, logger: context.logger)
-            try apps.forgetRemoval(of: name, requestedAt: requestedAt)
+            {
+                try apps.forgetRemoval(of: name, requestedAt: requestedAt)
+            }
         } catch {
             // The app is destroyed all the same: the reconciler finishes what is left.
             context.logger.warning(

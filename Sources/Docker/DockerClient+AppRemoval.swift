@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import MiniCore
 
@@ -19,26 +18,30 @@ extension DockerClient {
         )
     }
 
-    /// Removes the containers of `resources` that `installation` may own (and were created
-    /// before `madeBefore`, if given), and the image tags `mini/<app>:*` (by tag, not by id:
-    /// an app deployed from the same code has the same image under a tag of its own, and
-    /// keeps it) that still name the image listed, except those of images a container of
-    /// another installation runs (an app of the same name on the same engine). A tag whose
-    /// image a container mini did not remove still runs stays, logged.
+    /// Removes the containers of `resources` that `installation` may own, and the image tags
+    /// `mini/<app>:*` (by tag, not by id: an app deployed from the same code has the same
+    /// image under a tag of its own, and keeps it) that still name the image listed, except
+    /// those of images a container of another installation runs (an app of the same name on
+    /// the same engine). A tag whose image a container mini did not remove still runs stays,
+    /// logged.
+    /// - Parameters:
+    ///   - sparing: containers to leave, such as those of an app made again under the name.
+    ///   - keepingTags: tags to leave, such as those of its releases.
+    /// - Returns: whether everything not spared went (no tag stayed for a container using it).
     /// - Throws: ``DockerError`` when the engine fails a removal: the rest may remain.
-    /// - Parameter keepingTags: tags to leave, such as those of an app made again under the name.
+    @discardableResult
     public func remove(
-        _ resources: AppResources, ofApp app: String, installation: Installation, madeBefore: Date? = nil,
-        keepingTags: Set<String> = [], logger: Logger
-    ) async throws {
+        _ resources: AppResources, ofApp app: String, installation: Installation,
+        sparing: (ContainerSummary) -> Bool = { _ in false }, keepingTags: Set<String> = [], logger: Logger
+    ) async throws -> Bool {
         let foreignImages = Set(resources.containers.filter { !installation.mayOwn($0.labels) }.map(\.imageID))
-        for container in resources.containers
-        where installation.mayOwn(container.labels) && madeBefore.map({ container.created < $0 }) ?? true {
+        for container in resources.containers where installation.mayOwn(container.labels) && !sparing(container) {
             // A worker may be removing the same container right now (a drain).
             try await Self.toleratingConflict {
                 try await removeContainer(container.id, force: true, ignoreMissing: true)
             }
         }
+        var complete = true
         let tagPrefix = "mini/\(app):"
         for image in resources.images where !foreignImages.contains(image.id) {
             for tag in image.tags where tag.hasPrefix(tagPrefix) && !keepingTags.contains(tag) {
@@ -49,12 +52,14 @@ extension DockerClient {
                         try await removeImage(tag, force: false, ignoreMissing: true)
                     }
                 } catch let error as DockerError where error.code == .conflict {
+                    complete = false
                     logger.warning(
                         "image tag kept: the engine says its image is in use",
                         metadata: ["tag": "\(tag)", "error": "\(error.message)"])
                 }
             }
         }
+        return complete
     }
 
     /// The id of the image `tag` names, or nil when it names none.

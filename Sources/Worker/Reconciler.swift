@@ -121,10 +121,10 @@ public struct Reconciler: Service {
 
     /// Removes the containers and images of apps destroyed at least 10 s ago (their destroy
     /// has had its time) that may still have some: the process that destroyed one died before
-    /// it removed them all (the rows, and with them the app's name, were gone by then). Only
-    /// containers made before the destroy, and tags that still name the image listed. An app
-    /// made again under the name keeps the tags of its releases; the rest go once no job of
-    /// it runs or waits (a job may be building a tag). Tried at most 3 times in 2 minutes per
+    /// it removed them all (the rows, and with them the app's name, were gone by then). An app
+    /// made again under the name keeps its instances and the tags of its releases; the rest
+    /// goes once no job of it runs or waits (a job may be building a tag or starting one).
+    /// Only tags that still name the image listed. Tried at most 3 times in 2 minutes per
     /// app, so an engine that keeps refusing does not slow every pass down.
     private func finishRemovals() async {
         let pending: [(app: AppName, requestedAt: Double)]
@@ -138,9 +138,11 @@ public struct Reconciler: Service {
             do {
                 guard try !queue.hasJob(app: app), backoff.mayRetry("destroyed \(app)") else { continue }
                 let resources = try await docker.resources(ofApp: app.rawValue)
-                // Asked after the listing: a release made since keeps its tag.
+                // Asked after the listing: a release made since keeps its tag, an instance its
+                // container. One-off runs are the one-off sweep's (a new app's may run).
                 guard try !queue.hasJob(app: app) else { continue }
                 let kept = Set(try apps.releases(of: app).map { "mini/\(app):v\($0.version)" })
+                let instances = Set(try apps.instances(of: app).map(\.name))
                 if !resources.containers.isEmpty || !resources.images.isEmpty {
                     logger.info(
                         "removing what is left of a destroyed app",
@@ -148,10 +150,12 @@ public struct Reconciler: Service {
                             "app": "\(app)", "containers": "\(resources.containers.count)",
                             "images": "\(resources.images.count)",
                         ])
-                    try await docker.remove(
-                        resources, ofApp: app.rawValue, installation: installation,
-                        madeBefore: Date(timeIntervalSince1970: requestedAt), keepingTags: kept, logger: logger)
                 }
+                let complete = try await docker.remove(
+                    resources, ofApp: app.rawValue, installation: installation,
+                    sparing: { instances.contains($0.name) || $0.labels[ContainerLabel.oneOff] != nil },
+                    keepingTags: kept, logger: logger)
+                guard complete else { continue }
                 try apps.forgetRemoval(of: app, requestedAt: requestedAt)
             } catch {
                 logger.warning(
