@@ -91,18 +91,15 @@ enum HeaderRewriting {
                     out.write(bytes, host)
                     out.write("\r\n")
                 }
-                if let id = fields.requestID {
-                    out.write("x-request-id: ")
-                    out.write(bytes, id)
-                    out.write("\r\n")
-                }
-            }
-            if fields.requestID == nil {
-                let id = requestID()
                 out.write("x-request-id: ")
-                id.write(into: &out)
+                if let id = fields.requestID {
+                    out.write(bytes, id)
+                } else {
+                    let id = requestID()
+                    id.write(into: &out)
+                    added = id
+                }
                 out.write("\r\n")
-                added = id
             }
             out.write("\r\n")
         }
