@@ -4,9 +4,9 @@ import NIOCore
 import Queue
 
 /// Reads a build log file from the start and, when following, keeps reading what the
-/// worker appends until the job has ended and the file has no more bytes. The log of a
-/// cancelled job ends with a line that says so: its worker, fenced off by the cancel, could
-/// not write one. A followed log ends early, saying so, once the request's token is revoked
+/// worker appends until the job has ended and the file has no more bytes. The log of a job
+/// its worker could not close ends with a line that says how the job ended (see
+/// ``closingLine(for:)``). A followed log ends early, saying so, once the request's token is revoked
 /// or minid stops.
 struct BuildLogTail: Sendable {
     let path: String
@@ -33,15 +33,25 @@ struct BuildLogTail: Sendable {
                     try await write(ByteBuffer(bytes: data))
                 }
             }
-            if info.state == .cancelled {
-                try await write(ByteBuffer(string: "-----> Cancelled (\(info.reason ?? "no reason given"))\n"))
-            }
+            if let line = Self.closingLine(for: info) { try await write(ByteBuffer(string: line)) }
             if info.state.isFinal || !follow { return }
             if ContinuousClock.now >= nextEndCheck {
                 if let line = endCheck() { return try await write(ByteBuffer(string: line)) }
                 nextEndCheck = ContinuousClock.now.advanced(by: Self.endCheckInterval)
             }
             try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// The last line of a job that ended without its worker: a cancel fences the worker off
+    /// before it can write one, and a job whose worker stopped answering once too often is
+    /// failed by whoever rescues its lease, not by a worker.
+    static func closingLine(for info: JobInfo) -> String? {
+        switch (info.state, info.reason) {
+        case (.cancelled, let reason): "-----> Cancelled (\(reason ?? "no reason given"))\n"
+        case (.failed, "worker crashed"):
+            "-----> Failed: \(info.error ?? "the worker holding the job stopped answering")\n"
+        default: nil
         }
     }
 }

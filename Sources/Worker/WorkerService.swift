@@ -81,6 +81,9 @@ public struct WorkerService: Service {
         logger[metadataKey: "job"] = "\(lease.job)"
         logger.info("claimed job", metadata: ["app": "\(job.info.app)", "attempt": "\(job.info.attempt)"])
         let log = BuildLog(path: configuration.dataDirectory.logPath(job: lease.job), lease: lease, queue: queue)
+        if job.info.attempt > 1, let reason = job.info.reason {
+            try? log.append("-----> Attempt \(job.info.attempt - 1) ended (\(reason)): starting again")
+        }
         let pipeline = DeployPipeline(
             job: job, docker: docker, httpClient: httpClient, queue: queue, apps: apps, log: log,
             configuration: configuration, logger: logger
@@ -200,6 +203,7 @@ public struct WorkerService: Service {
                 try? log.append("-----> Failed: \(message)")
                 try queue.fail(lease, .permanent(reason: "timed out", error: message))
             case .shutdown:
+                try? log.append("-----> The worker is stopping: the job goes back to the queue")
                 try queue.release(lease)
             case .failed(let error as DeployFailure):
                 try? log.append("-----> Failed: \(error)")

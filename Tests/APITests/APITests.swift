@@ -344,6 +344,27 @@ struct APITests {
         }
     }
 
+    @Test("the log of a job failed because its workers kept dying says so at its end")
+    func crashedWorkerLogEnds() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        let queue = JobQueue(database: fixture.database)
+        try await fixture.app.test(.router) { client in
+            let job = try await Self.queueDeploy(client, fixture)
+            let doomed = WorkerIdentity(name: "doomed")
+            while try queue.job(job.id).state == .queued {
+                _ = try #require(try queue.claim(as: doomed))
+                try queue.rescueLeases(of: doomed)
+            }
+            #expect(try queue.job(job.id).state == .failed)
+            try await client.execute(uri: "/v1/jobs/\(job.id)/log", method: .get, headers: fixture.auth) { response in
+                #expect(
+                    String(buffer: response.body)
+                        == "-----> Failed: the worker holding the job stopped answering 3 time(s)\n")
+            }
+        }
+    }
+
     @Test("an app can be created before its first deploy, once, under a valid name")
     func createApp() async throws {
         let fixture = try Fixture()

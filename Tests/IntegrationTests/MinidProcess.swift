@@ -62,10 +62,10 @@ final class MinidProcess {
         return Int32(found.stdout.split(separator: "\n").first ?? "")
     }
 
-    /// Kills minid with SIGKILL (its workers follow it) and starts it again on the same
-    /// data folder and ports.
-    func killAndRestart() async throws {
-        kill(process.processIdentifier, SIGKILL)
+    /// Stops minid with `signal` (SIGKILL: its workers follow it; SIGTERM: they hand their
+    /// jobs back first) and starts it again on the same data folder and ports.
+    func killAndRestart(signal: Int32 = SIGKILL) async throws {
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         process = try Self.launch(arguments: arguments, log: logFile)
         try await waitUntilReady()
@@ -132,7 +132,6 @@ final class MinidProcess {
         return (code, lines.joined(separator: "\n"))
     }
 
-    /// Stops minid gracefully, removes its containers and images, and deletes its data.
     /// Stops minid with SIGTERM, as systemd does, and checks that it stopped cleanly: exit
     /// status 0 and no error printed by it or its workers (SIGKILL after 60 s).
     func stop(sourceLocation: SourceLocation = #_sourceLocation) async {

@@ -199,6 +199,7 @@ struct QueueEndToEndTests {
             #expect(body.contains("Hello from mini"))
             let log = try await minid.mini(["logs", "--build", job])
             #expect(log.stdout.contains("attempt 1") && log.stdout.contains("attempt 2"))
+            #expect(log.stdout.contains("-----> Attempt 1 ended (lease lost): starting again"), "\(log.stdout)")
             #expect(
                 log.stdout.components(separatedBy: "Releasing v").count == 2, "released exactly once:\n\(log.stdout)")
         }
@@ -285,6 +286,29 @@ struct QueueEndToEndTests {
             #expect(unset.stdout.contains("is now at v2"), "\(unset.stdout)")
             let releases = try await minid.mini(["releases", app])
             #expect(releases.stdout.contains("v2") && !releases.stdout.contains("v3"), "\(releases.stdout)")
+        }
+    }
+
+    @Test(
+        "a job building when minid stops (SIGTERM) goes back to the queue, its log saying so, and the next minid deploys it"
+    )
+    func handedBackWhenStopping() async throws {
+        try await withMinid(app: "hb", workers: 1) { minid, app, work in
+            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 7)
+            let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
+            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await Self.waitUntilRunning(job, minid: minid)
+            try await minid.killAndRestart(signal: SIGTERM)
+            let waited = try await minid.mini(["status", job, "--wait"], timeout: .seconds(90))
+            #expect(waited.status == 0, "\(waited.stdout)\(waited.stderr)")
+            let log = try await minid.mini(["logs", "--build", job]).stdout
+            for line in [
+                "-----> The worker is stopping: the job goes back to the queue",
+                "-----> Attempt 1 ended (worker stopped): starting again",
+            ] {
+                #expect(log.contains(line), "\(log)")
+            }
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").0 == 200)
         }
     }
 
