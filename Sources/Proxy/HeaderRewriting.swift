@@ -235,9 +235,13 @@ struct HeaderScan: OptionSet {
     /// Rack fold both to the same variable (`HTTP_X_FORWARDED_FOR`), so the proxy drops these
     /// from requests, from trusted proxies too.
     static let lookalike = HeaderScan(rawValue: 1 << 12)
-    /// `X-Real-IP`, `X-Forwarded-Port`, `X-Forwarded-Ssl`, `X-Forwarded-Scheme`: more of what
-    /// a proxy in front says about the connection, which frameworks read (Rack takes
-    /// `X-Forwarded-Ssl: on` for https); only a trusted proxy's pass.
+    /// More of what a proxy in front says about the connection, which frameworks read: the
+    /// client's address (`X-Real-IP`, `Client-IP`, which Rails reads, `X-Client-IP`,
+    /// `X-Cluster-Client-IP`, `True-Client-IP`, `CF-Connecting-IP`), the scheme
+    /// (`X-Forwarded-Ssl`, which Rack takes for https when `on`, `X-Forwarded-Scheme`,
+    /// `X-Forwarded-Protocol`, which gunicorn reads, `Front-End-Https`, `X-Url-Scheme`), the
+    /// port and path prefix (`X-Forwarded-Port`, `X-Forwarded-Prefix`). Only a trusted
+    /// proxy's pass.
     static let forwardedOther = HeaderScan(rawValue: 1 << 13)
 
     static let anyForwarding: HeaderScan = [
@@ -245,7 +249,7 @@ struct HeaderScan: OptionSet {
     ]
 
     /// Classifies a header name given as bytes case-insensitively, dispatching on its length
-    /// first so that most names are dismissed after one comparison.
+    /// first so that most names are dismissed after a comparison or two of their first byte.
     static func classify(_ name: UnsafeRawBufferPointer) -> HeaderScan {
         switch name.count {
         case 2: return equalsIgnoringCase(name, "te") ? .hopByHop : []
@@ -256,18 +260,34 @@ struct HeaderScan: OptionSet {
         case 9:
             if equalsIgnoringCase(name, "forwarded") { return .forwarded }
             return classify(name, as: "x-real-ip", .forwardedOther)
+                .orElse { classify(name, as: "client-ip", .forwardedOther) }
         case 10:
             if equalsIgnoringCase(name, "connection") { return [.hopByHop, .connection] }
             return equalsIgnoringCase(name, "keep-alive") ? .hopByHop : []
-        case 12: return classify(name, as: "x-request-id", .requestID)
-        case 14: return classify(name, as: "content-length", .contentLength)
-        case 15: return classify(name, as: "x-forwarded-for", .forwardedFor, or: "x-forwarded-ssl", .forwardedOther)
+        case 11: return classify(name, as: "x-client-ip", .forwardedOther)
+        case 12:
+            return classify(name, as: "x-request-id", .requestID)
+                .orElse { classify(name, as: "x-url-scheme", .forwardedOther) }
+        case 14:
+            return classify(name, as: "content-length", .contentLength)
+                .orElse { classify(name, as: "true-client-ip", .forwardedOther) }
+        case 15:
+            return classify(name, as: "x-forwarded-for", .forwardedFor)
+                .orElse { classify(name, as: "x-forwarded-ssl", .forwardedOther) }
+                .orElse { classify(name, as: "front-end-https", .forwardedOther) }
         case 16:
             if equalsIgnoringCase(name, "proxy-connection") { return .hopByHop }
-            return classify(name, as: "x-forwarded-host", .forwardedHost, or: "x-forwarded-port", .forwardedOther)
+            return classify(name, as: "x-forwarded-host", .forwardedHost)
+                .orElse { classify(name, as: "x-forwarded-port", .forwardedOther) }
+                .orElse { classify(name, as: "cf-connecting-ip", .forwardedOther) }
         case 17:
-            return classify(name, as: "transfer-encoding", .transferEncoding, or: "x-forwarded-proto", .forwardedProto)
-        case 18: return classify(name, as: "x-forwarded-scheme", .forwardedOther)
+            return classify(name, as: "transfer-encoding", .transferEncoding)
+                .orElse { classify(name, as: "x-forwarded-proto", .forwardedProto) }
+        case 18:
+            return classify(name, as: "x-forwarded-scheme", .forwardedOther)
+                .orElse { classify(name, as: "x-forwarded-prefix", .forwardedOther) }
+        case 19: return classify(name, as: "x-cluster-client-ip", .forwardedOther)
+        case 20: return classify(name, as: "x-forwarded-protocol", .forwardedOther)
         default: return []
         }
     }
@@ -280,13 +300,9 @@ struct HeaderScan: OptionSet {
         return equalsIgnoringCase(name, literal, underscoresAsDashes: true) ? .lookalike : []
     }
 
-    /// As ``classify(_:as:_:)`` with `literal`, else with `other`, names of the same length.
-    private static func classify(
-        _ name: UnsafeRawBufferPointer, as literal: StaticString, _ kind: HeaderScan, or other: StaticString,
-        _ otherKind: HeaderScan
-    ) -> HeaderScan {
-        let first = classify(name, as: literal, kind)
-        return first.isEmpty ? classify(name, as: other, otherKind) : first
+    /// This classification, or when it found nothing, `next`'s.
+    private func orElse(_ next: () -> HeaderScan) -> HeaderScan {
+        isEmpty ? next() : self
     }
 
     /// Compares `bytes` with a lowercase ASCII `literal`, ignoring case, and reading `_` as
