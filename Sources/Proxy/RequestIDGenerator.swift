@@ -1,8 +1,8 @@
-/// An `X-Request-Id` value: 32 hex digits, a random per-loop prefix followed by a counter.
-/// Written straight into a head; text only for the access log.
+/// An `X-Request-Id` value: 32 hex digits, as nginx's `$request_id`. Written straight into
+/// a head; text only for the access log.
 struct RequestID: CustomStringConvertible {
-    let prefix: UInt64
-    let counter: UInt64
+    let high: UInt64
+    let low: UInt64
 
     /// Writes the 32 hex digits.
     func write(into out: inout HeadWriter) {
@@ -15,8 +15,8 @@ struct RequestID: CustomStringConvertible {
 
     private func withDigits<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { buffer in
-            Self.writeHex(prefix, into: buffer, at: 0)
-            Self.writeHex(counter, into: buffer, at: 16)
+            Self.writeHex(high, into: buffer, at: 0)
+            Self.writeHex(low, into: buffer, at: 16)
             return body(UnsafeRawBufferPointer(buffer))
         }
     }
@@ -32,19 +32,29 @@ struct RequestID: CustomStringConvertible {
     }
 }
 
-/// Makes ``RequestID``s, unique without asking the system for randomness on every request.
+/// Makes ``RequestID``s that neither repeat nor can be guessed from the ones seen before (an
+/// app may take its request ids for nonces), without asking the system for randomness on
+/// every request: each is SipHash (Swift's `Hasher`, keyed at random per process) of a
+/// per-loop random key and a counter, 128 bits whose collision takes some 2^64 ids.
 struct RequestIDGenerator {
-    private let prefix: UInt64
-    private var counter: UInt64
+    private let key: UInt64
+    private var counter: UInt64 = 0
 
     init() {
         var generator = SystemRandomNumberGenerator()
-        prefix = generator.next()
-        counter = generator.next()
+        key = generator.next()
     }
 
     mutating func next() -> RequestID {
         counter &+= 1
-        return RequestID(prefix: prefix, counter: counter)
+        return RequestID(high: hash(half: 0), low: hash(half: 1))
+    }
+
+    private func hash(half: UInt8) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(key)
+        hasher.combine(counter)
+        hasher.combine(half)
+        return UInt64(UInt(bitPattern: hasher.finalize()))
     }
 }

@@ -179,7 +179,7 @@ struct RequestReaderTests {
         var out = ByteBuffer()
         let added = HeaderRewriting.writeUpstreamRequestHead(
             head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
-            requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+            requestID: { RequestID(high: 1, low: 2) }, into: &out
         )
         let kept = ["Host: app.test"] + (0..<10).map { "X-App-\($0): \($0)" }
         let expected =
@@ -207,7 +207,7 @@ struct RequestReaderTests {
         var out = ByteBuffer()
         let added = HeaderRewriting.writeUpstreamRequestHead(
             head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
-            requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+            requestID: { RequestID(high: 1, low: 2) }, into: &out
         )
         let lines = String(buffer: out).split(separator: "\r\n").filter { $0.lowercased().hasPrefix("x-request-id:") }
         #expect(lines.count == 1, "\(lines)")
@@ -234,7 +234,7 @@ struct RequestReaderTests {
             var out = ByteBuffer()
             HeaderRewriting.writeUpstreamRequestHead(
                 head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: trusted),
-                requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+                requestID: { RequestID(high: 1, low: 2) }, into: &out
             )
             let sent = String(buffer: out)
             for field in others {
@@ -291,7 +291,7 @@ struct RequestReaderTests {
         var out = ByteBuffer()
         HeaderRewriting.writeUpstreamRequestHead(
             head, peer: ClientPeer(address: "192.0.2.7", isTrustedProxy: false),
-            requestID: { RequestID(prefix: 1, counter: 2) }, into: &out
+            requestID: { RequestID(high: 1, low: 2) }, into: &out
         )
         #expect(String(buffer: out).hasPrefix(requestLine + "\r\n\(field)\r\n"), "\(String(buffer: out))")
     }
