@@ -20,6 +20,18 @@ struct QueueEndToEndTests {
         return app
     }
 
+    /// Queues a deploy of ``slowBuild(in:as:seconds:)`` and returns its job id once a worker
+    /// runs it.
+    static func startSlowDeploy(of app: String, seconds: Int, in work: TemporaryDirectory, minid: MinidProcess)
+        async throws -> String
+    {
+        let slow = try slowBuild(in: work, as: "slow", seconds: seconds)
+        let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
+        let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await waitUntilRunning(job, minid: minid)
+        return job
+    }
+
     /// A context like examples/hello whose instances answer only 3 s after they start.
     static func slowStart(in work: TemporaryDirectory, as folder: String) throws -> URL {
         let app = try copyExample("hello", into: work, as: folder)
@@ -61,10 +73,7 @@ struct QueueEndToEndTests {
     @Test("cancel stops a running build within 2 s")
     func cancelRunningBuild() async throws {
         try await withMinid(app: "q") { minid, app, work in
-            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 37)
-            let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
-            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            try await Self.waitUntilRunning(job, minid: minid)
+            let job = try await Self.startSlowDeploy(of: app, seconds: 37, in: work, minid: minid)
             try await waitUntil(timeout: .seconds(30)) { try await Self.runningSleepSteps(seconds: 37) > 0 }
             #expect(try await Self.runningSleepSteps(seconds: 37) == 1, "the build step should be running")
             let started = ContinuousClock.now
@@ -176,10 +185,7 @@ struct QueueEndToEndTests {
     )
     func workerKilledMidBuild() async throws {
         try await withMinid(app: "k", workers: 1) { minid, app, work in
-            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 3)
-            let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
-            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            try await Self.waitUntilRunning(job, minid: minid)
+            let job = try await Self.startSlowDeploy(of: app, seconds: 3, in: work, minid: minid)
             try await Self.killWorker(of: minid)
             let killedAt = ContinuousClock.now
 
@@ -294,10 +300,7 @@ struct QueueEndToEndTests {
     )
     func handedBackWhenStopping() async throws {
         try await withMinid(app: "hb", workers: 1) { minid, app, work in
-            let slow = try Self.slowBuild(in: work, as: "slow", seconds: 7)
-            let queued = try await minid.mini(["deploy", slow.path, "--app", app, "--async"])
-            let job = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            try await Self.waitUntilRunning(job, minid: minid)
+            let job = try await Self.startSlowDeploy(of: app, seconds: 7, in: work, minid: minid)
             try await minid.killAndRestart(signal: SIGTERM)
             let waited = try await minid.mini(["status", job, "--wait"], timeout: .seconds(90))
             #expect(waited.status == 0, "\(waited.stdout)\(waited.stderr)")
