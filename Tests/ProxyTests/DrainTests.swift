@@ -131,7 +131,7 @@ struct ProxyControlTests {
             let routes = RouteTable(apps: ["app": [Upstream(host: "127.0.0.1", port: stuckPort), old]])
             try await withProxy(configuration, routes: routes) { server, port in
                 try await withHTTPClient { client in
-                    // `/delay` answers after 300 ms: the retry is in flight for that long.
+                    // `/delay` answers after 1 s: the retry is in flight for that long.
                     async let response = client.get("/delay", host: "app.localhost", port: port)
                     try await Task.sleep(for: .milliseconds(100))
                     server.updateRoutes(RouteTable(apps: ["app": [upstreams[1].upstream]]))

@@ -5,7 +5,7 @@ import NIOPosix
 import Proxy
 
 /// A real HTTP/1.1 server on loopback standing in for an app instance. Paths:
-/// `/echo` answers the method, target and request headers as `name: value` lines; `/delay` answers after 300 ms; `/upload` counts the body;
+/// `/echo` answers the method, target and request headers as `name: value` lines; `/delay` answers after 1 s; `/upload` counts the body;
 /// `/download/N` streams N bytes; `/chunked` answers in chunks; `/status/N` answers status N
 /// without a body; `/slow` never answers; `/close` drops the connection; `/ws` upgrades to a
 /// byte echo. Every answer carries `x-upstream: <name>`.
@@ -99,7 +99,7 @@ private final class TestUpstreamHandler: ChannelInboundHandler, RemovableChannel
         case "/slow":
             return
         case "/delay":
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(300)) {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
                 self.send("hello from \(self.name)", status: .ok, context: context, method: head.method)
             }
         case "/close":

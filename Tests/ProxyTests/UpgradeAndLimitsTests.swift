@@ -141,7 +141,8 @@ struct UpgradeAndLimitsTests {
         let bodySize = 4 << 20
         let upstream = try await RawUpstream.start(
             head: "HTTP/1.1 200 OK\r\nContent-Length: \(bodySize)", bodySize: bodySize)
-        let configuration = ProxyConfiguration(idleTimeout: .milliseconds(300), accessLog: false)
+        // Long enough for the client to send its request on a busy machine.
+        let configuration = ProxyConfiguration(idleTimeout: .seconds(1), accessLog: false)
         try await withProxy(configuration, routes: RouteTable(apps: ["big": [upstream.upstream]])) { server, port in
             // A client that never reads, with a small receive buffer.
             let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -152,7 +153,7 @@ struct UpgradeAndLimitsTests {
             try await client.writeAndFlush(
                 ByteBuffer(string: "GET / HTTP/1.1\r\nHost: big.localhost\r\nConnection: close\r\n\r\n")
             )
-            try await Task.sleep(for: .seconds(1))
+            try await Task.sleep(for: .seconds(3))
             #expect(await server.forEachLoop { $0.connectionCount }.reduce(0, +) == 0)
             try? await client.close()
         }
