@@ -45,7 +45,7 @@ struct OneOffRun: Sendable {
     }
 
     /// Runs the command and writes the answer's lines (see ``RunEvent``): the container and
-    /// release, its output as it comes (lines that arrive together in one write), then its
+    /// release, its output as it comes (chunks that arrive together in one write), then its
     /// exit status, or why it could not run to its end. The container is live in ``runs``
     /// from before it is created until it is removed: when the command ended, and when the
     /// caller is cancelled (its client went, minid stops) or `write` fails, after SIGTERM and
@@ -103,9 +103,10 @@ struct OneOffRun: Sendable {
                 id,
                 // A stop asked for before the start found nothing to stop.
                 started: { if stopping() { stop() } },
-                onOutput: { lines in
-                    for line in lines {
-                        try answer.append(RunEvent(stream: line.stream.rawValue, text: line.text))
+                onOutput: { chunks in
+                    for chunk in chunks {
+                        try answer.append(
+                            RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
                         if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
                     }
                     if answer.bytes > 0 { try await write(answer.take()) }

@@ -17,7 +17,13 @@ import Foundation
 /// started `mini` is waited for. A stderr that cannot be written to is ignored.
 enum Terminal {
     static func output(_ line: String) {
-        let failure = writeAll(line + "\n", to: STDOUT_FILENO)
+        var line = line + "\n"
+        line.withUTF8 { outputBytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes `bytes` to stdout as they are, without a newline (the output of `mini run`).
+    static func outputBytes(_ bytes: UnsafeRawBufferPointer) {
+        let failure = writeAll(bytes, to: STDOUT_FILENO)
         guard failure != 0 else { return }
         if failure == EPIPE {
             signal(SIGPIPE, SIG_DFL)
@@ -28,38 +34,41 @@ enum Terminal {
     }
 
     static func error(_ line: String) {
-        _ = writeAll(line + "\n", to: STDERR_FILENO)
+        errorInPlace(line + "\n")
     }
 
     /// Writes to stderr without a newline (progress redraws).
     static func errorInPlace(_ text: String) {
-        _ = writeAll(text, to: STDERR_FILENO)
+        var text = text
+        text.withUTF8 { errorBytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes `bytes` to stderr as they are (the output of `mini run`).
+    static func errorBytes(_ bytes: UnsafeRawBufferPointer) {
+        _ = writeAll(bytes, to: STDERR_FILENO)
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
-    /// Writes all of `text`; returns 0, or the `errno` of the write that failed.
-    private static func writeAll(_ text: String, to descriptor: Int32) -> Int32 {
-        var text = text
-        return text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written >= 0 {
-                    offset += written
-                    continue
-                }
-                switch errno {
-                case EINTR:
-                    continue
-                case EAGAIN, EWOULDBLOCK:
-                    var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&ready, 1, -1)
-                default:
-                    return errno
-                }
+    /// Writes all of `bytes`; returns 0, or the `errno` of the write that failed.
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> Int32 {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written >= 0 {
+                offset += written
+                continue
             }
-            return 0
+            switch errno {
+            case EINTR:
+                continue
+            case EAGAIN, EWOULDBLOCK:
+                var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, -1)
+            default:
+                return errno
+            }
         }
+        return 0
     }
 }

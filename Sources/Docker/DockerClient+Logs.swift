@@ -28,16 +28,17 @@ extension DockerClient {
     }
 
     /// Attaches to the stdout and stderr of a container created without a TTY, as mini creates
-    /// them, and returns its output line by line from then on, until the container stops.
+    /// them, and returns its output as the program writes it from then on, until the container
+    /// stops.
     ///
     /// Attach before starting the container to get all of it. Unlike ``containerLogs(_:follow:tail:since:)``
     /// it does not read the log driver's files: a reader slower than the container slows the
     /// container down (as `docker run` does) instead of missing what the files rotated away.
-    public func attachOutput(_ container: String) async throws -> ContainerLogs {
+    public func attachOutput(_ container: String) async throws -> ContainerOutput {
         let body = try await openStream(
             .POST, "/containers/\(Self.pathSegment(container))/attach",
             query: [("stream", "1"), ("stdout", "1"), ("stderr", "1")])
-        return ContainerLogs { body }
+        return ContainerOutput { body }
     }
 
     /// Sends a request whose answer is a long stream and returns that stream once the engine
@@ -58,9 +59,9 @@ extension DockerClient {
     }
 }
 
-/// The lines of a container's output; see ``DockerClient/containerLogs(_:follow:tail:since:)``.
-public struct ContainerLogs: AsyncSequence, Sendable {
-    public typealias Element = LogLine
+/// A container's output as the program wrote it; see ``DockerClient/attachOutput(_:)``.
+public struct ContainerOutput: AsyncSequence, Sendable {
+    public typealias Element = OutputChunk
 
     private let open: @Sendable () async throws -> HTTPClientResponse.Body
 
@@ -69,18 +70,53 @@ public struct ContainerLogs: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: DecodingBodyIterator(open: open, decoder: LogLineDecoder()))
+        AsyncIterator(base: DecodingBodyIterator(open: open, decoder: OutputChunkDecoder()))
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: DecodingBodyIterator<LogLineDecoder>
+        var base: DecodingBodyIterator<OutputChunkDecoder>
 
-        /// Whether lines that arrived together with the last one wait: ``next()`` returns one
+        /// Whether chunks that arrived together with the last one wait: ``next()`` returns one
         /// at once. Lets a reader write them on together.
         public var hasPending: Bool { base.hasPending }
 
-        public mutating func next() async throws -> LogLine? {
+        public mutating func next() async throws -> OutputChunk? {
             try await base.next()
+        }
+    }
+}
+
+/// The lines of a container's output; see ``DockerClient/containerLogs(_:follow:tail:since:)``.
+public struct ContainerLogs: AsyncSequence, Sendable {
+    public typealias Element = LogLine
+
+    private let output: ContainerOutput
+
+    init(open: @escaping @Sendable () async throws -> HTTPClientResponse.Body) {
+        output = ContainerOutput(open: open)
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(chunks: output.makeAsyncIterator())
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var chunks: ContainerOutput.AsyncIterator
+        var lines = OutputLines()
+        /// Lines completed and not handed out yet, last first.
+        var pending: [LogLine] = []
+        var ended = false
+
+        public mutating func next() async throws -> LogLine? {
+            while pending.isEmpty, !ended {
+                if let chunk = try await chunks.next() {
+                    pending = lines.lines(completedBy: chunk).reversed()
+                } else {
+                    pending = lines.finish().reversed()
+                    ended = true
+                }
+            }
+            return pending.popLast()
         }
     }
 }

@@ -1,21 +1,22 @@
 import MiniCore
 
 extension DockerClient {
-    /// Starts a created container and hands its output to `onOutput` as it comes, the lines
-    /// that arrived together in one call, then returns its exit status once it has ended. The
-    /// exit is asked for and the output attached before the start, so that neither misses
-    /// what comes right after it; `started` runs once the container runs.
+    /// Starts a created container and hands its output to `onOutput` as it comes, as the
+    /// program wrote it, the chunks that arrived together in one call, then returns its exit
+    /// status once it has ended. The exit is asked for and the output attached before the
+    /// start, so that neither misses what comes right after it; `started` runs once the
+    /// container runs.
     public func runToExit(
-        _ container: String, started: () -> Void = {}, onOutput: ([LogLine]) async throws -> Void
+        _ container: String, started: () -> Void = {}, onOutput: ([OutputChunk]) async throws -> Void
     ) async throws -> Int {
         let exit = try await watchExit(of: container)
-        var lines = try await attachOutput(container).makeAsyncIterator()
+        var chunks = try await attachOutput(container).makeAsyncIterator()
         try await startContainer(container)
         started()
-        var batch: [LogLine] = []
-        while let line = try await lines.next() {
-            batch.append(line)
-            if !lines.hasPending {
+        var batch: [OutputChunk] = []
+        while let chunk = try await chunks.next() {
+            batch.append(chunk)
+            if !chunks.hasPending {
                 try await onOutput(batch)
                 batch.removeAll(keepingCapacity: true)
             }

@@ -31,17 +31,17 @@ public enum CommandArguments {
 }
 
 /// One line of the answer to `POST /v1/apps/{app}/run` (`application/x-ndjson`): first the
-/// run's container and release, then its output line by line, and last its exit code, or an
-/// error when the command could not run to its end.
+/// run's container and release, then its output as it comes, byte for byte, and last its exit
+/// code, or an error when the command could not run to its end.
 public struct RunEvent: Codable, Sendable, Equatable {
     /// The one-off container, on the first line.
     public var container: String?
     /// The release it runs, on the first line.
     public var release: Int?
-    /// `stdout` or `stderr`, with `text`.
+    /// `stdout` or `stderr`, with `data`.
     public var stream: String?
-    /// One line of output, without its newline.
-    public var text: String?
+    /// Output as the command wrote it: any bytes (base64 in JSON), not cut at line ends.
+    public var data: Data?
     /// The command's exit status, on the last line.
     public var exitCode: Int?
     /// Why the command did not run to its end, on the last line instead of `exitCode`.
@@ -51,13 +51,13 @@ public struct RunEvent: Codable, Sendable, Equatable {
     public var serverStopping: Bool?
 
     public init(
-        container: String? = nil, release: Int? = nil, stream: String? = nil, text: String? = nil,
+        container: String? = nil, release: Int? = nil, stream: String? = nil, data: Data? = nil,
         exitCode: Int? = nil, error: String? = nil, serverStopping: Bool? = nil
     ) {
         self.container = container
         self.release = release
         self.stream = stream
-        self.text = text
+        self.data = data
         self.exitCode = exitCode
         self.error = error
         self.serverStopping = serverStopping

@@ -19,10 +19,14 @@ extension DeployPipeline {
         )
         let id = try await Self.refusalIsTheApps { try await docker.createContainer(spec) }
         let status: Int
+        var output = OutputLines()
         do {
             status = try await Self.refusalIsTheApps {
-                try await docker.runToExit(id) { lines in try log.append(lines: lines.map { "       \($0.text)" }) }
+                try await docker.runToExit(id) { chunks in
+                    try appendToLog(chunks.flatMap { output.lines(completedBy: $0) })
+                }
             }
+            try appendToLog(output.finish())
         } catch {
             await docker.stopAndRemove(id, grace: Self.releaseCommandStopGraceSeconds)
             throw error
@@ -34,6 +38,11 @@ extension DeployPipeline {
                 "the release command exited with status \(status); the release before serves on")
         }
         try log.append("-----> The release command succeeded")
+    }
+
+    /// Appends a release command's output lines to the build log, indented under its step.
+    private func appendToLog(_ lines: [LogLine]) throws {
+        if !lines.isEmpty { try log.append(lines: lines.map { "       \($0.text)" }) }
     }
 
     /// Stops the app's release command containers that earlier attempts left running (their

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Lines a build printed, collected from its `onOutput` callback.
-actor OutputLines {
+actor CollectedLines {
     private(set) var all: [String] = []
 
     func append(_ lines: [String]) { all.append(contentsOf: lines) }
@@ -12,7 +12,7 @@ actor OutputLines {
 @Suite struct BuildTests {
     @Test func buildStreamsOutputAndReturnsTheImageID() async throws {
         try await withDocker { scope in
-            let output = OutputLines()
+            let output = CollectedLines()
             let id = try await scope.docker.build(
                 contextFile: try scope.context(
                     dockerfile: scope.dockerfile(
@@ -41,7 +41,7 @@ actor OutputLines {
 
     @Test func failedBuildThrowsTheEngineReasonAndLeavesNoContainers() async throws {
         try await withDocker { scope in
-            let output = OutputLines()
+            let output = CollectedLines()
             let context = try scope.context(
                 dockerfile: scope.dockerfile(#"RUN ["/bin/busybox", "false"]"#))
             let error = try await #require(throws: DockerError.self) {

@@ -22,8 +22,10 @@ import Testing
     }
 
     private func decodeLines(_ chunks: [[UInt8]]) throws -> [LogLine] {
-        var decoder = LogLineDecoder()
-        return try chunks.flatMap { try decoder.decode(ByteBuffer(bytes: $0)) } + decoder.finish()
+        var decoder = OutputChunkDecoder()
+        var lines = OutputLines()
+        let output = try chunks.flatMap { try decoder.decode(ByteBuffer(bytes: $0)) } + decoder.finish()
+        return output.flatMap { lines.lines(completedBy: $0) } + lines.finish()
     }
 
     @Test func severalFramesInOneChunk() throws {
@@ -78,14 +80,14 @@ import Testing
     }
 
     @Test func endlessLinesComeOutInPieces() throws {
-        let size = LogLineDecoder.maxLineBytes
+        let size = OutputLines.maxLineBytes
         let chunk = frame(1, String(repeating: "y", count: size / 2))
         let lines = try decodeLines(Array(repeating: chunk, count: 5))
         #expect(lines.map(\.text.count) == [size, size, size / 2])
     }
 
     @Test func streamEndingInsideAFrameFails() {
-        var decoder = LogLineDecoder()
+        var decoder = OutputChunkDecoder()
         #expect(throws: DockerError.self) {
             _ = try decoder.decode(ByteBuffer(bytes: frame(1, "cut short\n").dropLast(3)))
             _ = try decoder.finish()

@@ -28,6 +28,22 @@ struct RunTests {
             #expect(many.status == 0)
             #expect(many.stdout == (1...200_000).map { "\($0)\n" }.joined(), "lines lost or reordered")
 
+            // Output passes byte for byte: bytes that are not UTF-8, CR LF, a 200 kB line, no
+            // newline at the end, stderr's bytes too (checked against busybox run here).
+            let binaryOutput =
+                #"printf '\377\376abc\r\n'; /bin/busybox head -c 200000 /dev/zero | /bin/busybox tr '\000' x; printf end; printf 'e\377r' >&2"#
+            let exact = try await run(
+                URL(fileURLWithPath: "/bin/bash"),
+                [
+                    "-c",
+                    #""$0" run "$1" /bin/busybox sh -c "$2" 2>/dev/null | sha256sum; /bin/busybox sh -c "$2" 2>/dev/null | sha256sum; "$0" run "$1" /bin/busybox sh -c "$2" 2>&1 >/dev/null | od -An -tx1"#,
+                    binary("mini").path, app, binaryOutput,
+                ],
+                environment: minid.miniEnvironment)
+            let hashes = exact.stdout.split(separator: "\n")
+            #expect(hashes.count == 3 && hashes[0] == hashes[1], "\(exact)")
+            #expect(hashes.last?.trimmingCharacters(in: .whitespaces) == "65 ff 72", "\(exact)")
+
             let missing = try await minid.mini(["run", app, "/no/such/program"])
             #expect(missing.status == 127, "the engine's init reports a missing program as 127: \(missing)")
             // 64 is EX_USAGE, mini's own usage status before it maps it to 2: passed on as it is.

@@ -10,7 +10,7 @@ extension Mini {
             discussion: """
                 As heroku run or dokku run: the command runs with the release's image, environment and \
                 limits, in a container of its own that gets no traffic and is removed when the command \
-                ends. Its stdout and stderr are printed as they come, and mini exits with the command's \
+                ends. Its stdout and stderr are printed as they come, byte for byte, and mini exits with the command's \
                 exit status. Ctrl-C, a closed connection or minid stopping stops the command (SIGTERM, \
                 then SIGKILL 10 s later); it gets no terminal and no stdin, and may run for up to 6 hours.
 
@@ -74,14 +74,16 @@ extension Mini {
             var serverStopping = false
             private let decoder = JSONDecoder.mini
 
-            /// Prints an output line where the command wrote it; keeps the end.
+            /// Writes output where the command wrote it, byte for byte; keeps the end.
             mutating func read(_ line: String, app: AppName) {
                 guard let event = try? decoder.decode(RunEvent.self, from: Data(line.utf8)) else { return }
                 if let container = event.container, Terminal.stderrIsTerminal {
                     Terminal.error("Running on \(app) v\(event.release ?? 0) in \(container)...")
                 }
-                if let text = event.text {
-                    if event.stream == "stderr" { Terminal.error(text) } else { Terminal.output(text) }
+                if let data = event.data {
+                    data.withUnsafeBytes { bytes in
+                        if event.stream == "stderr" { Terminal.errorBytes(bytes) } else { Terminal.outputBytes(bytes) }
+                    }
                 }
                 if let status = event.exitCode { exitStatus = status }
                 if let error = event.error {
