@@ -9,6 +9,15 @@ extension Request {
         do {
             return try JSONDecoder().decode(type, from: body)
         } catch let error as DecodingError {
+            // Foundation reports a number that does not fit its field (1.5 for a count) as
+            // invalid JSON, without a path.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                (try? JSONSerialization.jsonObject(with: body, options: .fragmentsAllowed)) != nil
+            {
+                throw APIError.badRequest(
+                    "the request body does not fit this call: a number in it does not fit its field "
+                        + "(a count must be a whole number)")
+            }
             throw APIError.badRequest("the request body does not fit this call: \(Self.explain(error))")
         }
     }

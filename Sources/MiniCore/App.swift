@@ -124,6 +124,19 @@ public struct HealthCheck: Codable, Sendable, Equatable {
 
     public init(path: String?) { self.path = path }
 
+    /// Requires `path`, null for the default: a body without it (a misspelt key) is a
+    /// mistake, not a reset.
+    public init(from decoder: any Decoder) throws {
+        path = try decoder.container(keyedBy: CodingKeys.self).decode(String?.self, forKey: .path)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(path, forKey: .path)
+    }
+
+    private enum CodingKeys: String, CodingKey { case path }
+
     /// What is wrong with `path` as a health check path, or nil when it is a valid one.
     public static func problem(with path: String) -> String? {
         guard path.hasPrefix("/") else { return "a health check path starts with /, such as /healthz" }
@@ -146,6 +159,22 @@ public struct Limits: Codable, Sendable, Equatable {
         self.memoryBytes = memoryBytes
         self.cpus = cpus
     }
+
+    /// Requires both limits, null for none: a body without one (a misspelt key, `memory` for
+    /// `memoryBytes`) is a mistake, not a removal.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        memoryBytes = try container.decode(Int64?.self, forKey: .memoryBytes)
+        cpus = try container.decode(Double?.self, forKey: .cpus)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(memoryBytes, forKey: .memoryBytes)
+        try container.encode(cpus, forKey: .cpus)
+    }
+
+    private enum CodingKeys: String, CodingKey { case memoryBytes, cpus }
 
     /// The engine's smallest memory limit: 6 MiB.
     public static let minimumMemoryBytes: Int64 = 6 << 20

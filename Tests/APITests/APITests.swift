@@ -475,7 +475,10 @@ struct APITests {
             #expect(try await shown() == nil)
             #expect(try await put(#"{"path": "/healthz?deep=1"}"#) == .ok)
             #expect(try await shown() == "/healthz?deep=1")
-            for bad in [#"{"path": "healthz"}"#, #"{"path": "/a b"}"#, #"{"path": "/a#b"}"#, #"{"path": 3}"#] {
+            for bad in [
+                #"{"path": "healthz"}"#, #"{"path": "/a b"}"#, #"{"path": "/a#b"}"#, #"{"path": 3}"#,
+                #"{"paht": "/x"}"#, "{}",
+            ] {
                 #expect(try await put(bad) == .badRequest, "\(bad)")
             }
             #expect(try await shown() == "/healthz?deep=1", "a refused path changes nothing")
@@ -838,6 +841,37 @@ struct APITests {
             #expect(raised.0 == .badRequest && raised.1.contains("of memory"), "\(raised)")
             let cpus = try await put(Limits(memoryBytes: tooMuch, cpus: Double(machine.cpus) + 1))
             #expect(cpus.0 == .badRequest && cpus.1.contains("CPU"), "\(cpus)")
+        }
+    }
+
+    @Test("a settings body with a key missing or misspelt, or a count that is not whole, changes nothing")
+    func misspeltSettings() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try fixture.database.write { db in
+            try AppStore.ensureApp(try AppName("web"), in: db)
+            try db.execute(sql: "UPDATE apps SET memory_bytes = ?, nano_cpus = ? WHERE name = 'web'", arguments: [64 << 20, 500_000_000])
+        }
+        try await fixture.app.test(.router) { client in
+            func put(_ path: String, _ json: String) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(
+                    uri: "/v1/apps/web/\(path)", method: .put, headers: fixture.auth, body: ByteBuffer(string: json)
+                ) { ($0.status, String(buffer: $0.body)) }
+            }
+            for (path, json, said) in [
+                ("limits", #"{"bogus": 1}"#, "'memoryBytes' is missing"),
+                ("limits", #"{"memory": "64m", "cpus": null}"#, "'memoryBytes' is missing"),
+                ("limits", #"{"memoryBytes": null}"#, "'cpus' is missing"),
+                ("scale", #"{"instances": 1.5}"#, "whole number"),
+            ] {
+                let (status, body) = try await put(path, json)
+                #expect(status == .badRequest && body.contains(said) && !body.contains("not valid JSON"), "\(json): \(body)")
+            }
+            try await client.execute(uri: "/v1/apps/web", method: .get, headers: fixture.auth) { response in
+                let info = try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body))
+                #expect(info.limits == Limits(memoryBytes: 64 << 20, cpus: 0.5) && info.scale == 1, "\(info)")
+            }
+            #expect(try await put("limits", #"{"memoryBytes": null, "cpus": null}"#).0 == .ok)
         }
     }
 
