@@ -105,22 +105,30 @@ struct AppRoutes {
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
+    /// Changes the limits the body names; the others keep their values.
     @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try existingApp(context)
-        let body = try await request.decodeJSON(Limits.self, context: context)
-        if let problem = body.problem { throw APIError.badRequest(problem) }
-        let nanoCPUs = body.cpus.map { Int64(($0 * 1e9).rounded()) }
-        // The CLI sends both limits: a memory limit kept from a bigger server limits nothing
-        // but harms nothing, and must not block changing the CPUs; CPUs beyond the machine
-        // fail every start, so they are always checked.
-        let new = Limits(memoryBytes: body.memoryBytes == app.memoryBytes ? nil : body.memoryBytes, cpus: body.cpus)
+        let body = try await request.decodeJSON(LimitsChange.self, context: context)
+        guard body.memoryBytes != nil || body.cpus != nil else {
+            throw APIError.badRequest("name a limit: memoryBytes or cpus (null removes it)")
+        }
+        if let problem = body.asked.problem { throw APIError.badRequest(problem) }
+        // A memory limit kept from a bigger server limits nothing but harms nothing; CPUs
+        // beyond the machine fail every start, so they are always checked.
+        let memory = body.memoryBytes?.newValue
+        let new = Limits(memoryBytes: memory == app.memoryBytes ? nil : memory, cpus: body.cpus?.newValue)
         if new.cpus != nil || new.memoryBytes != nil, let machine = try? await docker.machine() {
             try Self.check(new, fits: machine)
         }
         let name = try AppName(app.name)
-        let changed = try apps.setLimits(of: name, memoryBytes: body.memoryBytes, nanoCPUs: nanoCPUs)
+        guard
+            let result = try apps.changeLimits(
+                of: name, memoryBytes: body.memoryBytes,
+                nanoCPUs: body.cpus?.map { Int64(($0 * 1e9).rounded()) })
+        else { throw APIError.notFound("no app named \(name)") }
+        let now = Limits(memoryBytes: result.memoryBytes, cpus: result.nanoCPUs.map { Double($0) / 1e9 })
         let (job, released) = try releaseIfChanged(
-            name, storeChanged: changed, ReleaseChange(description: "limits \(Self.describe(body))"))
+            name, storeChanged: result.changed, ReleaseChange(description: "limits \(Self.describe(now))"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 

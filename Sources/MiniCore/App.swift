@@ -193,6 +193,85 @@ public struct Limits: Codable, Sendable, Equatable {
     }
 }
 
+/// A change of one limit: a new value, or its removal.
+public enum LimitChange<Value: Codable & Sendable & Equatable>: Sendable, Equatable {
+    case set(Value)
+    case remove
+
+    /// The limit after the change: the value set; nil for a removal.
+    public var newValue: Value? {
+        if case .set(let value) = self { value } else { nil }
+    }
+
+    /// The same change with the value transformed.
+    public func map<Other>(_ transform: (Value) -> Other) -> LimitChange<Other> {
+        switch self {
+        case .set(let value): .set(transform(value))
+        case .remove: .remove
+        }
+    }
+}
+
+/// `PUT /v1/apps/{app}/limits` body: the limits to change. A limit not in the body keeps its
+/// value (so two changes made at once, one of each, both hold), null removes it; a key that
+/// names no limit (a misspelt one, `memory` for `memoryBytes`) is refused.
+public struct LimitsChange: Codable, Sendable, Equatable {
+    public var memoryBytes: LimitChange<Int64>?
+    public var cpus: LimitChange<Double>?
+
+    public init(memoryBytes: LimitChange<Int64>? = nil, cpus: LimitChange<Double>? = nil) {
+        self.memoryBytes = memoryBytes
+        self.cpus = cpus
+    }
+
+    /// The limits the change asks for, nil for those it removes or keeps.
+    public var asked: Limits { Limits(memoryBytes: memoryBytes?.newValue, cpus: cpus?.newValue) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: FieldName.self)
+        for key in container.allKeys where key != .memoryBytes && key != .cpus {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container, debugDescription: "not a limit: give memoryBytes or cpus, null removes one")
+        }
+        memoryBytes = try Self.change(of: .memoryBytes, in: container)
+        cpus = try Self.change(of: .cpus, in: container)
+    }
+
+    private static func change<Value>(of key: FieldName, in container: KeyedDecodingContainer<FieldName>) throws
+        -> LimitChange<Value>?
+    {
+        guard container.contains(key) else { return nil }
+        return try container.decodeNil(forKey: key) ? .remove : .set(container.decode(Value.self, forKey: key))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: FieldName.self)
+        try Self.encode(memoryBytes, forKey: .memoryBytes, in: &container)
+        try Self.encode(cpus, forKey: .cpus, in: &container)
+    }
+
+    private static func encode<Value>(
+        _ change: LimitChange<Value>?, forKey key: FieldName, in container: inout KeyedEncodingContainer<FieldName>
+    ) throws {
+        switch change {
+        case nil: return
+        case .remove: try container.encodeNil(forKey: key)
+        case .set(let value): try container.encode(value, forKey: key)
+        }
+    }
+
+    /// Any key of the body, so that one naming no limit is found.
+    private struct FieldName: CodingKey, Equatable {
+        static let memoryBytes = FieldName(stringValue: "memoryBytes")
+        static let cpus = FieldName(stringValue: "cpus")
+
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
 /// `GET|PATCH /v1/apps/{app}/env` answer.
 public struct EnvironmentInfo: Codable, Sendable, Equatable {
     public var env: [String: String]

@@ -277,18 +277,24 @@ public struct AppStore: Sendable {
         }
     }
 
-    /// Sets the app's resource limits (nil: none); returns whether that changed anything.
-    @discardableResult
-    public func setLimits(of app: AppName, memoryBytes: Int64?, nanoCPUs: Int64?) throws -> Bool {
+    /// Changes the limits named (nil keeps one) in one transaction, so that changes made at
+    /// once all hold. Returns whether the limits changed, and the limits now (nil when the app
+    /// does not exist).
+    public func changeLimits(of app: AppName, memoryBytes: LimitChange<Int64>?, nanoCPUs: LimitChange<Int64>?) throws
+        -> (changed: Bool, memoryBytes: Int64?, nanoCPUs: Int64?)?
+    {
         try database.write { db in
+            guard let record = try AppRecord.fetchOne(db, key: app.rawValue) else { return nil }
+            let memory = memoryBytes.map { $0.newValue } ?? record.memoryBytes
+            let cpus = nanoCPUs.map { $0.newValue } ?? record.nanoCpus
             try db.execute(
                 sql: """
                     UPDATE apps SET memory_bytes = ?, nano_cpus = ?
                     WHERE name = ? AND (memory_bytes IS NOT ? OR nano_cpus IS NOT ?)
                     """,
-                arguments: [memoryBytes, nanoCPUs, app.rawValue, memoryBytes, nanoCPUs]
+                arguments: [memory, cpus, app.rawValue, memory, cpus]
             )
-            return db.changesCount > 0
+            return (db.changesCount > 0, memory, cpus)
         }
     }
 

@@ -844,13 +844,17 @@ struct APITests {
         }
     }
 
-    @Test("a settings body with a key missing or misspelt, or a count that is not whole, changes nothing")
+    @Test(
+        "a settings body with a key missing or misspelt, or a count that is not whole, changes nothing; limits not named keep their values"
+    )
     func misspeltSettings() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
         try fixture.database.write { db in
             try AppStore.ensureApp(try AppName("web"), in: db)
-            try db.execute(sql: "UPDATE apps SET memory_bytes = ?, nano_cpus = ? WHERE name = 'web'", arguments: [64 << 20, 500_000_000])
+            try db.execute(
+                sql: "UPDATE apps SET memory_bytes = ?, nano_cpus = ? WHERE name = 'web'",
+                arguments: [64 << 20, 500_000_000])
         }
         try await fixture.app.test(.router) { client in
             func put(_ path: String, _ json: String) async throws -> (HTTPResponse.Status, String) {
@@ -859,19 +863,32 @@ struct APITests {
                 ) { ($0.status, String(buffer: $0.body)) }
             }
             for (path, json, said) in [
-                ("limits", #"{"bogus": 1}"#, "'memoryBytes' is missing"),
-                ("limits", #"{"memory": "64m", "cpus": null}"#, "'memoryBytes' is missing"),
-                ("limits", #"{"memoryBytes": null}"#, "'cpus' is missing"),
+                ("limits", #"{"bogus": 1}"#, "'bogus': not a limit"),
+                ("limits", #"{"memory": "64m", "cpus": null}"#, "'memory': not a limit"),
+                ("limits", "{}", "name a limit"),
                 ("scale", #"{"instances": 1.5}"#, "whole number"),
             ] {
                 let (status, body) = try await put(path, json)
-                #expect(status == .badRequest && body.contains(said) && !body.contains("not valid JSON"), "\(json): \(body)")
+                #expect(
+                    status == .badRequest && body.contains(said) && !body.contains("not valid JSON"), "\(json): \(body)"
+                )
             }
             try await client.execute(uri: "/v1/apps/web", method: .get, headers: fixture.auth) { response in
                 let info = try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body))
                 #expect(info.limits == Limits(memoryBytes: 64 << 20, cpus: 0.5) && info.scale == 1, "\(info)")
             }
-            #expect(try await put("limits", #"{"memoryBytes": null, "cpus": null}"#).0 == .ok)
+            // A limit not named keeps its value: two changes, one of each, both hold.
+            #expect(try await put("limits", #"{"memoryBytes": 134217728}"#).0 == .ok)
+            #expect(try await put("limits", #"{"cpus": 0.25}"#).0 == .ok)
+            try await client.execute(uri: "/v1/apps/web", method: .get, headers: fixture.auth) { response in
+                let info = try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body))
+                #expect(info.limits == Limits(memoryBytes: 128 << 20, cpus: 0.25), "\(info)")
+            }
+            #expect(try await put("limits", #"{"memoryBytes": null}"#).0 == .ok)
+            try await client.execute(uri: "/v1/apps/web", method: .get, headers: fixture.auth) { response in
+                let info = try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body))
+                #expect(info.limits == Limits(memoryBytes: nil, cpus: 0.25), "\(info)")
+            }
         }
     }
 

@@ -347,6 +347,12 @@ struct QueueEndToEndTests {
                             binary("mini"), ["env", "set", app, "K\(index)=\(index)"], environment: environment)
                     }
                 }
+                // Each names one limit: neither may undo the other.
+                for limit in [["--memory", "128m"], ["--cpus", "0.5"]] {
+                    group.addTask {
+                        try await run(binary("mini"), ["limits", "set", app] + limit, environment: environment)
+                    }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             for result in results {
@@ -355,6 +361,8 @@ struct QueueEndToEndTests {
             #expect(results.contains { $0.stdout.contains("was replaced by job") }, "none was replaced")
             let env = try await minid.mini(["env", app, "--reveal"]).stdout
             #expect((1...6).allSatisfy { env.contains("K\($0)") }, "\(env)")
+            let limits = try await minid.mini(["limits", app]).stdout
+            #expect(limits.contains("128") && limits.contains("0.5"), "\(limits)")
         }
     }
 }

@@ -182,12 +182,9 @@ extension Mini {
 
             func run() async throws {
                 let client = try api.client()
-                let current: AppInfo = try await client.get("/v1/apps/\(app)")
-                let limits = Limits(
-                    memoryBytes: memory.map { $0.newValue } ?? current.limits.memoryBytes,
-                    cpus: cpus.map { $0.newValue } ?? current.limits.cpus
-                )
-                let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: limits)
+                // Only the limits named: the server keeps the others, also when changed meanwhile.
+                let change = LimitsChange(memoryBytes: memory, cpus: cpus)
+                let accepted: ChangeAccepted = try await client.send(.PUT, "/v1/apps/\(app)/limits", json: change)
                 try await client.finishRelease(accepted, app: app, doing: "limits change", output: output)
             }
 
@@ -209,15 +206,7 @@ extension Mini {
 }
 
 /// A limit as given to `mini limits set`: a new value, or `none` to remove it.
-enum LimitChange<Value: Sendable & Equatable>: Sendable, Equatable {
-    case set(Value)
-    case remove
-
-    /// The limit after the change: the value set; nil for `none`.
-    var newValue: Value? {
-        if case .set(let value) = self { value } else { nil }
-    }
-
+extension LimitChange {
     /// `none`, or what `parse` makes of `text`; nil when it makes nothing.
     init?(_ text: String, parse: (String) -> Value?) {
         if text.lowercased() == "none" {
