@@ -334,6 +334,28 @@ struct QueueEndToEndTests {
         }
     }
 
+    @Test("a scale change replaced while queued by a rollback follows the rollback, which runs the new scale")
+    func scaleCarriedByRollback() async throws {
+        try await withMinid(app: "sr", workers: 1) { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            for _ in 1...2 {
+                #expect(try await minid.mini(["deploy", folder.path, "--app", app]).status == 0)
+            }
+            _ = try await Self.startSlowDeploy(of: app, seconds: 5, in: work, minid: minid)
+            let environment = minid.miniEnvironment
+            async let scaled = run(binary("mini"), ["scale", app, "2"], environment: environment)
+            try await waitUntil(timeout: .seconds(30)) {
+                try await minid.mini(["jobs", "--app", app, "--state", "queued"]).stdout.contains("queued")
+            }
+            let rollback = try await minid.mini(["rollback", app, "v1"])
+            #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+            let scale = try await scaled
+            #expect(scale.status == 0, "\(scale.stdout)\(scale.stderr)")
+            #expect(scale.stdout.contains("was replaced by job"), "\(scale.stdout)")
+            #expect(try await Self.containers(of: app, release: 4).count == 2)
+        }
+    }
+
     @Test("settings changes made at once all exit 0 once a release carrying them serves, replaced or not")
     func concurrentSettingsChanges() async throws {
         try await withMinid(app: "pe", workers: 1) { minid, app, work in

@@ -131,7 +131,8 @@ extension Mini {
             let client = try api.client()
             let answer: EnvironmentInfo = try await client.send(.PATCH, "/v1/apps/\(app)/env", json: change)
             try await client.finishRelease(
-                ChangeAccepted(job: answer.job, changed: answer.changed), app: app, doing: "env change", output: output)
+                ChangeAccepted(job: answer.job, changed: answer.changed), app: app, doing: "env change",
+                rollbackCarriesIt: false, output: output)
         }
     }
 }

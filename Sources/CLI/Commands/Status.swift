@@ -62,9 +62,12 @@ extension APIClient {
     /// Reports a settings change (env, scale, limits, rollback, restart): follows its release
     /// job to its end, unless `output` says to return at once. No job means the app has no
     /// release yet, so the change waits for its first deploy, or, with `changed` false, that
-    /// the app already was as asked.
+    /// the app already was as asked. `rollbackCarriesIt` says whether a rollback that replaced
+    /// the job makes the change too: it runs the app's scale and limits on fresh instances,
+    /// but restores its release's env.
     func finishRelease(
-        _ accepted: ChangeAccepted, app: AppName, doing change: String, output: ReleaseOutputOptions
+        _ accepted: ChangeAccepted, app: AppName, doing change: String, rollbackCarriesIt: Bool = true,
+        output: ReleaseOutputOptions
     ) async throws {
         // stdout carries only the job id or the JSON when a script asks for them.
         let say = output.json || output.returnAtOnce ? Terminal.error : Terminal.output
@@ -86,10 +89,10 @@ extension APIClient {
         }
         var ended = try await follow(job, line: say)
         // Replaced by a newer job of the app while queued: a deploy or settings change reads
-        // the app's settings when it runs, so it carries this settings change too (a rollback
-        // does not, and nothing carries a rollback).
+        // the app's settings when it runs, so it carries this settings change too, and so does
+        // a rollback unless the change is of the env (nothing carries a rollback).
         while ended.reason == "superseded", ended.rollbackTo == nil, let newer = try await successor(of: ended),
-            newer.rollbackTo == nil
+            newer.rollbackTo == nil || rollbackCarriesIt
         {
             say("job \(ended.id) was replaced by job \(newer.id), which makes the \(change) too; following it")
             ended = try await follow(newer, line: say)
