@@ -28,7 +28,9 @@ struct ConfigFile: Codable, Equatable, Sendable {
             return try JSONDecoder().decode(ConfigFile.self, from: data)
         } catch {
             throw CLIFailure(
-                "\(path) is not valid JSON (\(error)); fix it or delete it and run mini config again")
+                "\(path) is not a mini config file (JSON such as {\"host\": \"http://HOST:PORT\", \"token\": \"...\"}): "
+                    + "fix it, or delete it and run mini config set-host and set-token again "
+                    + "(--host and --token, or MINI_HOST and MINI_TOKEN, do without it)")
         }
     }
 

@@ -38,11 +38,14 @@ struct Endpoint: Equatable, Sendable {
         }
     }
 
-    /// Resolves against the real environment and config file.
+    /// Resolves against the real environment and config file, which is not read when the
+    /// options and variables give both host and token (a broken file does not stand in the way).
     static func current(_ options: APIOptions) throws -> Endpoint {
-        resolve(
-            options: options, environment: ProcessInfo.processInfo.environment,
-            file: try ConfigFile.load())
+        let environment = ProcessInfo.processInfo.environment
+        let given =
+            (options.host ?? environment["MINI_HOST"].nonEmpty) != nil
+            && (options.token ?? environment["MINI_TOKEN"].nonEmpty) != nil
+        return resolve(options: options, environment: environment, file: given ? ConfigFile() : try ConfigFile.load())
     }
 }
 

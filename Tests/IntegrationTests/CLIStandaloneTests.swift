@@ -125,6 +125,18 @@ struct CLIStandaloneTests {
         #expect(overridden.stdout.contains("host   http://127.0.0.1:7272  (--host)"), "\(overridden.stdout)")
         #expect(overridden.stdout.contains("(MINI_TOKEN)"), "\(overridden.stdout)")
 
+        // A broken config file is named with what to do; host and token given otherwise do
+        // without it.
+        try "{bad".write(toFile: file, atomically: false, encoding: .utf8)
+        let broken = try await mini(["apps"])
+        #expect(broken.status == 1 && broken.stderr.contains("is not a mini config file"), "\(broken)")
+        #expect(!broken.stderr.contains("DecodingError"), "\(broken.stderr)")
+        let bypassed = try await mini(["apps", "--host", "http://127.0.0.1:9", "--token", "abcdefghijkl1234"])
+        #expect(bypassed.status == 3, "the server is what fails now: \(bypassed)")
+        try FileManager.default.removeItem(atPath: file)
+        #expect(try await mini(["config", "set-host", "http://127.0.0.1:7171"]).status == 0)
+        #expect(try await mini(["config", "set-token", "abcdefghijkl1234"]).status == 0)
+
         let bad = try await mini(["config", "set-host", "not a url"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("is not an http(s) URL"), "\(bad.stderr)")
