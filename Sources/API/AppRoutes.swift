@@ -169,6 +169,7 @@ struct AppRoutes {
         if let command = body.command, !CommandArguments.nameAProgram(command) {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"], or null for none")
         }
+        if let problem = body.command.flatMap(CommandArguments.problem(with:)) { throw APIError.badRequest(problem) }
         try apps.setReleaseCommand(of: try AppName(app.name), to: body.command)
         return try jsonResponse(body)
     }

@@ -57,6 +57,7 @@ struct RunRoutes {
         guard CommandArguments.nameAProgram(body.command) else {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"]")
         }
+        if let problem = CommandArguments.problem(with: body.command) { throw APIError.badRequest(problem) }
         try EnvironmentKey.requireValid(body.env)
     }
 

@@ -28,6 +28,13 @@ public enum CommandArguments {
     public static func nameAProgram(_ arguments: [String]) -> Bool {
         !(arguments.first ?? "").isEmpty
     }
+
+    /// What is wrong with `arguments` beyond ``nameAProgram(_:)``: a NUL byte, which a
+    /// program's arguments cannot hold (the engine would fail to start the container).
+    public static func problem(with arguments: [String]) -> String? {
+        guard let index = arguments.firstIndex(where: { $0.utf8.contains(0) }) else { return nil }
+        return "argument \(index + 1) of the command holds a NUL byte, which no program's arguments can"
+    }
 }
 
 /// One line of the answer to `POST /v1/apps/{app}/run` (`application/x-ndjson`): first the

@@ -508,7 +508,10 @@ struct APITests {
             #expect(try await shown() == nil)
             #expect(try await put(#"{"command": ["rake", "db:migrate"]}"#) == .ok)
             #expect(try await shown() == ["rake", "db:migrate"])
-            for bad in [#"{"command": []}"#, #"{"command": [""]}"#, #"{"command": "rake"}"#, "{}"] {
+            for bad in [
+                #"{"command": []}"#, #"{"command": [""]}"#, #"{"command": "rake"}"#, "{}",
+                #"{"command": ["a\u0000b"]}"#,
+            ] {
                 #expect(try await put(bad) == .badRequest, "\(bad)")
             }
             #expect(try await shown() == ["rake", "db:migrate"], "a refused command changes nothing")

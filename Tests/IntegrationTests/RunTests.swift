@@ -170,7 +170,10 @@ struct RunTests {
             let badKey = try await minid.mini(["run", "-e", "1X=y", app, "ls"])
             #expect(badKey.status == 2 && badKey.stderr.contains("not a valid variable name"), "\(badKey)")
 
-            for body in [#"{"command": []}"#, #"{"command": ["ls"], "env": {"PORT": "1"}}"#, #"{"cmd": "ls"}"#] {
+            for body in [
+                #"{"command": []}"#, #"{"command": ["ls"], "env": {"PORT": "1"}}"#, #"{"cmd": "ls"}"#,
+                #"{"command": ["a\u0000b"]}"#,
+            ] {
                 let answer = try await run(
                     URL(fileURLWithPath: "/usr/bin/curl"),
                     [
