@@ -31,6 +31,14 @@ struct Mini: AsyncParsableCommand {
         ]
     )
 
+    /// Whether `error` is a mistake in the command line (which a mistyped command may explain).
+    private static func isUsageError(_ error: any Error) -> Bool {
+        error is ValidationError || exitCode(for: error) == .validationFailure
+    }
+
+    /// The subcommand a mistyped word of the command line most likely meant, said as an error.
+    private static var suggestion: String? { CommandSuggestion.message(for: Array(CommandLine.arguments.dropFirst())) }
+
     /// Runs the command, mapping failures to the exit codes documented above.
     static func main() async {
         // The command being run, once parsed: usage errors it finds name its own usage.
@@ -43,6 +51,9 @@ struct Mini: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch  where isUsageError(error) && suggestion != nil {
+            Terminal.error("Error: \(suggestion ?? "")")
+            exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))
         } catch let error as ValidationError where running != nil {
             let usage = usageString(for: running ?? Mini.self)
             // The command's name: the usage's words before its first argument or option.

@@ -148,6 +148,16 @@ struct CLIStandaloneTests {
         #expect(noToken.status == 2)
         #expect(noToken.stderr.contains("Usage: mini config set-token"), "\(noToken.stderr)")
 
+        // A mistyped command is named with the one it most likely meant, as git does.
+        for (typed, meant) in [
+            (["env", "sett", "web", "A=1"], "mini env set"), (["apps", "destory", "web"], "mini apps destroy"),
+            (["deplyo"], "mini deploy"), (["config", "sethost", "http://x"], "mini config set-host"),
+        ] {
+            let mistyped = try await mini(typed)
+            #expect(mistyped.status == 2, "\(typed): \(mistyped)")
+            #expect(mistyped.stderr.contains("Did you mean '\(meant)'?"), "\(typed): \(mistyped.stderr)")
+        }
+
         // A bad --host is named as such, with what to give instead.
         let badOption = try await mini(["apps", "--host", "127.0.0.1:7070"])
         #expect(badOption.status == 2)
