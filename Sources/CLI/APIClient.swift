@@ -229,7 +229,9 @@ struct APIClient: Sendable {
         default:
             if let message { return CLIFailure(message) }
             // Not mini's API: the proxy's port, another server.
-            let text = body.map { String(buffer: $0).prefix(200) }.flatMap { $0.isEmpty ? nil : " (\($0))" } ?? ""
+            let text =
+                body.map { String(buffer: $0).prefix(200).split(whereSeparator: \.isNewline).joined(separator: " ") }
+                .flatMap { $0.isEmpty ? nil : " (\($0))" } ?? ""
             return CLIFailure(
                 "\(endpoint.host) answered \(response.status)\(text), not as mini's API does; "
                     + "is it minid's API address (--api-port, default 7070) and not the proxy's? See mini config show")

@@ -54,6 +54,7 @@ struct CLIStandaloneTests {
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains("answered 404 Not Found"), "\(result.stderr)")
         #expect(result.stderr.contains("not as mini's API does"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "the answer's lines kept:\n\(result.stderr)")
     }
 
     @Test("env, scale, run, release-command, limits and rollback refuse bad input as usage errors, before any call")
