@@ -132,8 +132,9 @@ extension JobQueue {
     /// removes what it started (its heartbeats keep the lease meanwhile) and only then ends
     /// the job `cancelled` (``endIfDecided(_:)``), so that the app takes no other job while
     /// that clean-up runs. A job whose worker died ends `cancelled` at the first rescue after
-    /// its lease expired.
-    /// - Throws: ``QueueError/jobReleased(_:app:release:)`` once the job has published its release:
+    /// its lease expired. A job already cancelled is answered as it is.
+    /// - Throws: ``QueueError/jobFinished(_:_:)`` when it ended another way;
+    ///   ``QueueError/jobReleased(_:app:release:)`` once the job has published its release:
     ///   that release serves, and only a rollback undoes it.
     public func cancel(_ id: JobID) throws -> JobInfo {
         try database.write { db in
@@ -144,6 +145,9 @@ extension JobQueue {
                 throw QueueError.jobNotFound(id)
             }
             let state = JobState(rawValue: record.state) ?? .failed
+            // Cancelling a cancelled job again asks for what is so: as `docker stop` of a
+            // stopped container, not an error.
+            if state == .cancelled { return try record.info() }
             guard !state.isFinal else { throw QueueError.jobFinished(id, state) }
             let sql: String
             if state == .queued {

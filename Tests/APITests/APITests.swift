@@ -333,9 +333,12 @@ struct APITests {
                 #expect(cancelled.state == .cancelled)
                 #expect(cancelled.reason == "cancelled by user")
             }
+            // Again: it is cancelled, as asked.
             try await client.execute(uri: "/v1/jobs/\(job.id)/cancel", method: .post, headers: fixture.auth) {
                 response in
-                #expect(response.status == .conflict)
+                #expect(response.status == .ok)
+                let again = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
+                #expect(again.state == .cancelled && again.reason == "cancelled by user")
             }
             // Its log says how it ended: its worker, fenced off, could not.
             try await client.execute(uri: "/v1/jobs/\(job.id)/log", method: .get, headers: fixture.auth) { response in

@@ -79,6 +79,7 @@ struct QueueEndToEndTests {
             let started = ContinuousClock.now
             let cancelled = try await minid.mini(["cancel", job, "--async"])
             #expect(cancelled.status == 0, "\(cancelled.stderr)")
+            #expect(cancelled.stdout.contains("`mini cancel \(job)` waits for its end"), "\(cancelled.stdout)")
             while try await Self.runningSleepSteps(seconds: 37) > 0, ContinuousClock.now - started < .seconds(5) {
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -86,6 +87,9 @@ struct QueueEndToEndTests {
             #expect(took < .seconds(2), "the build kept running \(took) after the cancel")
             let status = try await minid.mini(["status", job, "--wait", "--json"], timeout: .seconds(30))
             #expect(status.stdout.contains("cancelled by user"), "\(status.stdout)")
+            // As the --async answer says: cancelling again waits for the end, here at once.
+            let again = try await minid.mini(["cancel", job])
+            #expect(again.status == 0 && again.stdout.contains("job \(job) is cancelled"), "\(again)")
         }
     }
 

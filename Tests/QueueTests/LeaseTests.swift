@@ -195,7 +195,13 @@ final class LeaseTests {
         #expect(ended.state == .cancelled)
         #expect(ended.reason == "cancelled by user")
         #expect(try queue.claim(as: WorkerIdentity(name: "w2"))?.info.id == next.id)
-        #expect(throws: QueueError.jobFinished(claimed.info.id, .cancelled)) { try queue.cancel(claimed.info.id) }
+        #expect(try queue.cancel(claimed.info.id) == ended, "cancelling a cancelled job answers it as it is")
+        // A job that ended another way cannot be cancelled.
+        let other = try enqueue("other")
+        let done = try #require(try queue.claim(as: WorkerIdentity(name: "w3")))
+        #expect(done.info.id == other.id)
+        try queue.fail(done.lease, .permanent(reason: "build failed", error: "x"))
+        #expect(throws: QueueError.jobFinished(other.id, .failed)) { try queue.cancel(other.id) }
     }
 
     @Test("a worker stopping or failing after a cancel request ends the job cancelled, not queued again")

@@ -40,7 +40,8 @@ extension Mini {
             } else if info.state.isFinal {
                 Terminal.output("job \(info.id) is \(info.state.rawValue)")
             } else {
-                Terminal.output("job \(info.id) is cancelling; `mini status \(info.id) --wait` waits for its end")
+                Terminal.output(
+                    "job \(info.id) is cancelling; `mini cancel \(info.id)` waits for its end (exit 0 once cancelled)")
             }
             // It ended another way while its worker was asked to stop: the cancel did not happen.
             if info.state.isFinal, info.state != .cancelled {
