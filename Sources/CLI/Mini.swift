@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MiniCore
 
 /// `mini`: deploy folders with a Dockerfile to a mini server and follow their jobs.
@@ -39,8 +40,23 @@ struct Mini: AsyncParsableCommand {
     /// The subcommand a mistyped word of the command line most likely meant, said as an error.
     private static var suggestion: String? { CommandSuggestion.message(for: Array(CommandLine.arguments.dropFirst())) }
 
+    /// The first argument that is not valid UTF-8, as Swift shows it (bad bytes as U+FFFD),
+    /// or nil: Swift's `CommandLine.arguments` repair such bytes, which would then be saved,
+    /// as an env value say, silently changed.
+    private static var argumentNotUTF8: String? {
+        (1..<Int(CommandLine.argc)).lazy.compactMap { index -> String? in
+            guard let raw = CommandLine.unsafeArgv[index] else { return nil }
+            let bytes = UnsafeBufferPointer(start: raw, count: strlen(raw)).lazy.map { UInt8(bitPattern: $0) }
+            return String(validating: bytes, as: UTF8.self) == nil ? String(cString: raw) : nil
+        }.first
+    }
+
     /// Runs the command, mapping failures to the exit codes documented above.
     static func main() async {
+        if let argument = argumentNotUTF8 {
+            Terminal.error("Error: the argument '\(argument)' is not valid UTF-8 text; mini takes text arguments")
+            exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))
+        }
         // The command being run, once parsed: usage errors it finds name its own usage.
         var running: ParsableCommand.Type?
         do {

@@ -159,6 +159,13 @@ struct CLIStandaloneTests {
             #expect(mistyped.stderr.contains("Did you mean '\(meant)'?"), "\(typed): \(mistyped.stderr)")
         }
 
+        // An argument that is not UTF-8 is refused, not saved with its bad bytes replaced.
+        let notUTF8 = try await run(
+            URL(fileURLWithPath: "/bin/bash"),
+            ["-c", #""$0" env set web "X=$(printf 'a\377b')""#, binary("mini").path],
+            environment: isolated)
+        #expect(notUTF8.status == 2 && notUTF8.stderr.contains("is not valid UTF-8"), "\(notUTF8)")
+
         // A bad --host is named as such, with what to give instead.
         let badOption = try await mini(["apps", "--host", "127.0.0.1:7070"])
         #expect(badOption.status == 2)
