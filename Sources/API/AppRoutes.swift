@@ -114,9 +114,10 @@ struct AppRoutes {
         }
         if let problem = body.asked.problem { throw APIError.badRequest(problem) }
         // A memory limit kept from a bigger server limits nothing but harms nothing; CPUs
-        // beyond the machine fail every start, so they are always checked.
+        // beyond the machine fail every start, so they are always checked, kept ones too.
         let memory = body.memoryBytes?.newValue
-        let new = Limits(memoryBytes: memory == app.memoryBytes ? nil : memory, cpus: body.cpus?.newValue)
+        let cpus = body.cpus.map(\.newValue) ?? app.nanoCpus.map { Double($0) / 1e9 }
+        let new = Limits(memoryBytes: memory == app.memoryBytes ? nil : memory, cpus: cpus)
         if new.cpus != nil || new.memoryBytes != nil, let machine = try? await docker.machine() {
             try Self.check(new, fits: machine)
         }

@@ -49,8 +49,9 @@ struct BuildLogTail: Sendable {
     static func closingLine(for info: JobInfo) -> String? {
         switch (info.state, info.reason) {
         case (.cancelled, let reason): "-----> Cancelled (\(reason ?? "no reason given"))\n"
+        // Not the job's error, which may be an earlier attempt's.
         case (.failed, "worker crashed"):
-            "-----> Failed: \(info.error ?? "the worker holding the job stopped answering")\n"
+            "-----> Failed: the workers holding the job kept stopping (killed, or gone with their machine)\n"
         default: nil
         }
     }

@@ -16,7 +16,7 @@ extension Request {
             {
                 throw APIError.badRequest(
                     "the request body does not fit this call: a number in it does not fit its field "
-                        + "(a count must be a whole number)")
+                        + "(whole numbers only where a count or bytes are asked for)")
             }
             throw APIError.badRequest("the request body does not fit this call: \(Self.explain(error))")
         }

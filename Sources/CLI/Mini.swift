@@ -32,14 +32,6 @@ struct Mini: AsyncParsableCommand {
         ]
     )
 
-    /// Whether `error` is a mistake in the command line (which a mistyped command may explain).
-    private static func isUsageError(_ error: any Error) -> Bool {
-        error is ValidationError || exitCode(for: error) == .validationFailure
-    }
-
-    /// The subcommand a mistyped word of the command line most likely meant, said as an error.
-    private static var suggestion: String? { CommandSuggestion.message(for: Array(CommandLine.arguments.dropFirst())) }
-
     /// The first argument that is not valid UTF-8, as Swift shows it (bad bytes as U+FFFD),
     /// or nil: Swift's `CommandLine.arguments` repair such bytes, which would then be saved,
     /// as an env value say, silently changed.
@@ -67,9 +59,10 @@ struct Mini: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch  where isUsageError(error) && suggestion != nil {
-            Terminal.error("Error: \(suggestion ?? "")")
-            exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))
+        } catch let code as ExitCode {
+            // A status passed on as it is (`mini run`'s command may exit 64, EX_USAGE, which the
+            // usage checks below would turn into 2).
+            exit(withError: code)
         } catch let error as ValidationError where running != nil {
             let usage = usageString(for: running ?? Mini.self)
             // The command's name: the usage's words before its first argument or option.
@@ -80,13 +73,15 @@ struct Mini: AsyncParsableCommand {
         } catch let failure as CLIFailure {
             Terminal.error("error: \(failure.message)")
             exit(withError: ExitCode(failure.exitCode.rawValue))
-        } catch let code as ExitCode {
-            // A status passed on as it is (`mini run`'s command may exit 64, EX_USAGE, which the
-            // usage check below would turn into 2).
-            exit(withError: code)
         } catch {
             if exitCode(for: error) == .validationFailure {
-                Terminal.error(fullMessage(for: error))
+                let suggestion = CommandSuggestion(for: Array(CommandLine.arguments.dropFirst()))
+                if let suggestion, suggestion.isTheError {
+                    Terminal.error("Error: \(suggestion.message)")
+                } else {
+                    Terminal.error(fullMessage(for: error))
+                    if let suggestion { Terminal.error(suggestion.message) }
+                }
                 exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))
             }
             exit(withError: error)

@@ -160,22 +160,6 @@ public struct Limits: Codable, Sendable, Equatable {
         self.cpus = cpus
     }
 
-    /// Requires both limits, null for none: a body without one (a misspelt key, `memory` for
-    /// `memoryBytes`) is a mistake, not a removal.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        memoryBytes = try container.decode(Int64?.self, forKey: .memoryBytes)
-        cpus = try container.decode(Double?.self, forKey: .cpus)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(memoryBytes, forKey: .memoryBytes)
-        try container.encode(cpus, forKey: .cpus)
-    }
-
-    private enum CodingKeys: String, CodingKey { case memoryBytes, cpus }
-
     /// The engine's smallest memory limit: 6 MiB.
     public static let minimumMemoryBytes: Int64 = 6 << 20
     /// The CPUs a limit may give (``problem`` says so in words).

@@ -249,7 +249,8 @@ struct HeaderScan: OptionSet {
     ]
 
     /// Classifies a header name given as bytes case-insensitively, dispatching on its length
-    /// first so that most names are dismissed after a comparison or two of their first byte.
+    /// first so that most names are dismissed after a few comparisons of their first byte
+    /// (each candidate name, and its `_` lookalike).
     static func classify(_ name: UnsafeRawBufferPointer) -> HeaderScan {
         switch name.count {
         case 2: return equalsIgnoringCase(name, "te") ? .hopByHop : []

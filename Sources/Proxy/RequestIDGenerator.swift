@@ -35,7 +35,8 @@ struct RequestID: CustomStringConvertible {
 /// Makes ``RequestID``s that neither repeat nor can be guessed from the ones seen before (an
 /// app may take its request ids for nonces), without asking the system for randomness on
 /// every request: each is SipHash (Swift's `Hasher`, keyed at random per process) of a
-/// per-loop random key and a counter, 128 bits whose collision takes some 2^64 ids.
+/// per-loop random key and a counter, 128 bits whose collision takes some 2^64 ids (with
+/// `SWIFT_DETERMINISTIC_HASHING` set, the per-loop key alone keeps them unguessable).
 struct RequestIDGenerator {
     private let key: UInt64
     private var counter: UInt64 = 0

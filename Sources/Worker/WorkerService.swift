@@ -203,7 +203,9 @@ public struct WorkerService: Service {
                 try? log.append("-----> Failed: \(message)")
                 try queue.fail(lease, .permanent(reason: "timed out", error: message))
             case .shutdown:
-                try? log.append("-----> The worker is stopping: the job goes back to the queue")
+                try? log.append(
+                    "-----> The worker is stopping: it hands the job back to the queue, unless it was cancelled or replaced meanwhile"
+                )
                 try queue.release(lease)
             case .failed(let error as DeployFailure):
                 try? log.append("-----> Failed: \(error)")

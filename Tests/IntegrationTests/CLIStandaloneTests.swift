@@ -149,15 +149,22 @@ struct CLIStandaloneTests {
         #expect(noToken.status == 2)
         #expect(noToken.stderr.contains("Usage: mini config set-token"), "\(noToken.stderr)")
 
-        // A mistyped command is named with the one it most likely meant, as git does.
-        for (typed, meant) in [
-            (["env", "sett", "web", "A=1"], "mini env set"), (["apps", "destory", "web"], "mini apps destroy"),
-            (["deplyo"], "mini deploy"), (["config", "sethost", "http://x"], "mini config set-host"),
+        // A mistyped command is named with the one it most likely meant, as git does: as the
+        // error where the word can only be a command, after the error where it may be an app.
+        for (typed, meant, isTheError) in [
+            (["env", "sett", "web", "A=1"], "mini env set", false),
+            (["apps", "destory", "web"], "mini apps destroy", false),
+            (["deplyo"], "mini deploy", true), (["config", "sethost", "http://x"], "mini config set-host", true),
         ] {
             let mistyped = try await mini(typed)
             #expect(mistyped.status == 2, "\(typed): \(mistyped)")
-            #expect(mistyped.stderr.contains("Did you mean '\(meant)'?"), "\(typed): \(mistyped.stderr)")
+            #expect(mistyped.stderr.lowercased().contains("did you mean '\(meant)'?"), "\(typed): \(mistyped.stderr)")
+            #expect(mistyped.stderr.hasPrefix("Error: '") == isTheError, "\(typed): \(mistyped.stderr)")
         }
+        // An app whose name is near a command's gets the error about what was typed, no guess.
+        let appNamed = try await mini(["env", "web", "A=1"])
+        #expect(appNamed.status == 2 && appNamed.stderr.contains("to set them: mini env set web"), "\(appNamed)")
+        #expect(!appNamed.stderr.contains("did you mean"), "\(appNamed.stderr)")
 
         // An argument that is not UTF-8 is refused, not saved with its bad bytes replaced.
         let notUTF8 = try await run(

@@ -310,7 +310,7 @@ struct QueueEndToEndTests {
             #expect(waited.status == 0, "\(waited.stdout)\(waited.stderr)")
             let log = try await minid.mini(["logs", "--build", job]).stdout
             for line in [
-                "-----> The worker is stopping: the job goes back to the queue",
+                "-----> The worker is stopping: it hands the job back to the queue",
                 "-----> Attempt 1 ended (worker stopped): starting again",
             ] {
                 #expect(log.contains(line), "\(log)")

@@ -172,7 +172,7 @@ extension Mini {
             @OptionGroup var api: APIOptions
 
             func validate() throws {
-                if let problem = Limits(memoryBytes: memory?.newValue, cpus: cpus?.newValue).problem {
+                if let problem = LimitsChange(memoryBytes: memory, cpus: cpus).asked.problem {
                     throw ValidationError(problem)
                 }
                 guard memory != nil || cpus != nil else {
