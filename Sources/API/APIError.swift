@@ -12,6 +12,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         case invalidArchive = "invalid_archive"
         case unauthorized
         case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
         case conflict
         case payloadTooLarge = "payload_too_large"
         case unavailable
@@ -25,6 +26,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
             case .badRequest, .invalidAppName, .invalidArchive, .refused: .badRequest
             case .unauthorized: .unauthorized
             case .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
             case .conflict: .conflict
             case .payloadTooLarge: .contentTooLarge
             case .unavailable: .serviceUnavailable
@@ -36,11 +38,16 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     private let code: Code
     public let message: String
     public let status: HTTPResponse.Status
+    /// The methods the path takes, for a 405's `Allow`.
+    private let allowed: [HTTPRequest.Method]
 
-    private init(_ code: Code, _ message: String, status: HTTPResponse.Status? = nil) {
+    private init(
+        _ code: Code, _ message: String, status: HTTPResponse.Status? = nil, allowed: [HTTPRequest.Method] = []
+    ) {
         self.code = code
         self.message = message
         self.status = status ?? code.status
+        self.allowed = allowed
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
@@ -52,6 +59,11 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     )
     static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
+    /// 405: the path is an API call, which `method` is not.
+    static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> APIError {
+        let names = allowed.map(\.rawValue).joined(separator: ", ")
+        return APIError(.methodNotAllowed, "this API call takes \(names), not \(method.rawValue)", allowed: allowed)
+    }
     static func payloadTooLarge(limit: Int64) -> APIError {
         APIError(
             .payloadTooLarge,
@@ -82,6 +94,9 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         headers[.contentType] = "application/json; charset=utf-8"
         if code == .unauthorized {
             headers[.wwwAuthenticate] = "Bearer realm=\"mini\""
+        }
+        if !allowed.isEmpty {
+            headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

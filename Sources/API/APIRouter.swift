@@ -29,6 +29,7 @@ public func makeAPIRouter(
         .register(on: v1)
     DomainRoutes(configuration: configuration, apps: apps).register(on: v1)
     AppDestroyRoutes(configuration: configuration, apps: apps, queue: queue, docker: docker).register(on: v1)
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.path, $0.method) }))
     return router
 }
 

@@ -68,14 +68,14 @@ struct APITests {
                 }
             }
             // Errors of the router's own come in the API's error body too.
-            for (uri, method, status) in [
-                ("/v1/nothing-here", HTTPRequest.Method.get, HTTPResponse.Status.notFound),
-                ("/v1/apps/shop/env", .put, .notFound),
+            for (uri, method, status, code) in [
+                ("/v1/nothing-here", HTTPRequest.Method.get, HTTPResponse.Status.notFound, "not_found"),
+                ("/v1/apps/shop/env", .put, .methodNotAllowed, "method_not_allowed"),
             ] {
                 try await client.execute(uri: uri, method: method, headers: fixture.auth) { response in
                     #expect(response.status == status, "\(uri)")
                     let body = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
-                    #expect(body.error.code == "not_found", "\(uri)")
+                    #expect(body.error.code == code, "\(uri)")
                 }
             }
             // The scheme's name in any case (RFC 9110).
@@ -315,6 +315,31 @@ struct APITests {
         }
         #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
+    }
+
+    @Test("a method an API path does not take gets 405 with Allow; a path that is no API call gets 404")
+    func methodNotAllowed() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            for (method, path, allowed) in [
+                (HTTPRequest.Method.delete, "/v1/apps", "GET, POST"), (.put, "/v1/jobs/7", "GET"),
+                (.get, "/v1/apps/shop/rollback", "POST"), (.post, "/v1/apps/shop", "DELETE, GET"),
+            ] {
+                try await client.execute(uri: path, method: method, headers: fixture.auth) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                    #expect(response.headers[.allow] == allowed, "\(method) \(path)")
+                    let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
+                    #expect(error.error.code == "method_not_allowed")
+                }
+            }
+            for path in ["/v1/nope", "/v1/apps/shop/nope", "/v2/apps"] {
+                try await client.execute(uri: path, method: .get, headers: fixture.auth) { response in
+                    #expect(response.status == .notFound, "\(path)")
+                    #expect(response.headers[.allow] == nil)
+                }
+            }
+        }
     }
 
     @Test("unknown jobs get 404, cancel of a queued job ends it")
