@@ -211,6 +211,11 @@ struct AppRoutes {
         guard app.currentRelease != nil else {
             throw APIError.conflict("\(app.name) has no release to restart; deploy it first")
         }
+        guard app.instances > 0 else {
+            throw APIError.conflict(
+                "\(app.name) runs no instances (scaled to 0), so there is nothing to restart; "
+                    + "mini scale \(app.name) N starts N of them")
+        }
         let job = try queue.enqueueRelease(app: try AppName(app.name), change: .restart)
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }

@@ -752,7 +752,7 @@ struct APITests {
         }
     }
 
-    @Test("A restart queues a release job of the current release; without a release it is a conflict")
+    @Test("A restart queues a release job of the current release; without a release or instances it is a conflict")
     func restart() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
@@ -778,6 +778,12 @@ struct APITests {
             }
             try await client.execute(uri: "/v1/apps/nosuch/restart", method: .post, headers: fixture.auth) {
                 #expect($0.status == .notFound)
+            }
+            // Scaled to 0: nothing runs, nothing to restart.
+            try fixture.database.write { db in try db.execute(sql: "UPDATE apps SET instances = 0 WHERE name = 'web'") }
+            try await client.execute(uri: "/v1/apps/web/restart", method: .post, headers: fixture.auth) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("scaled to 0"), "\(String(buffer: response.body))")
             }
         }
     }
