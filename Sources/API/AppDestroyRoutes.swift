@@ -70,7 +70,7 @@ struct AppDestroyRoutes {
             for job in pending {
                 // Asking again changes nothing; a job that already published its release
                 // cannot be cancelled, and ends soon.
-                _ = try? queue.cancel(job.id)
+                _ = try? queue.cancel(job.id, reason: "\(app) was destroyed")
             }
             guard ContinuousClock.now < deadline else {
                 throw APIError.conflict(

@@ -136,7 +136,7 @@ extension JobQueue {
         )
         for job in expired {
             let expiries = job.leaseExpiries + 1
-            let decided = DecidedEnd(cancelRequested: job.cancelRequestedAt != nil, publishedRelease: job.release)
+            let decided = job.decidedEnd
             let (state, reason): (JobState, String) =
                 if let decided {
                     (decided.state, decided.reason)

@@ -88,13 +88,13 @@ extension JobQueue {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT cancel_requested_at IS NOT NULL, release FROM jobs
+                        SELECT cancel_requested_at IS NOT NULL, cancel_reason, release FROM jobs
                         WHERE id = ? AND state = 'running' AND lease_token = ?
                         """
                 ),
                 arguments: [lease.job, lease.token]
             ),
-            let end = DecidedEnd(cancelRequested: row[0], publishedRelease: row[1])
+            let end = DecidedEnd(cancelReason: (row[0] as Bool) ? .some(row[1]) : nil, publishedRelease: row[2])
         else { return false }
         try finish(lease, state: end.state, reason: end.reason, error: nil, release: end.release, in: db)
         return true
@@ -197,11 +197,12 @@ struct DecidedEnd {
     var reason: String
     var release: Int?
 
-    /// `cancelled` once a user asked to cancel the job, `succeeded` once it published its
-    /// release (which serves); nil while its worker decides.
-    init?(cancelRequested: Bool, publishedRelease: Int?) {
-        if cancelRequested {
-            (state, reason, release) = (.cancelled, "cancelled by user", nil)
+    /// `cancelled` once a cancel was asked for (`cancelReason` is then non-nil, with the
+    /// reason given, or nil for a user's cancel), `succeeded` once it published its release
+    /// (which serves); nil while its worker decides.
+    init?(cancelReason: String??, publishedRelease: Int?) {
+        if let given = cancelReason {
+            (state, reason, release) = (.cancelled, given ?? JobQueue.cancelledByUser, nil)
         } else if let publishedRelease {
             (state, reason, release) = (.succeeded, "deployed", publishedRelease)
         } else {

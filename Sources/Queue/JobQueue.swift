@@ -132,11 +132,12 @@ extension JobQueue {
     /// removes what it started (its heartbeats keep the lease meanwhile) and only then ends
     /// the job `cancelled` (``endIfDecided(_:)``), so that the app takes no other job while
     /// that clean-up runs. A job whose worker died ends `cancelled` at the first rescue after
-    /// its lease expired. A job already cancelled is answered as it is.
+    /// its lease expired. A job already cancelled is answered as it is. `reason` becomes the
+    /// job's reason; nil for a user's cancel (``cancelledByUser``).
     /// - Throws: ``QueueError/jobFinished(_:_:)`` when it ended another way;
     ///   ``QueueError/jobReleased(_:app:release:)`` once the job has published its release:
     ///   that release serves, and only a rollback undoes it.
-    public func cancel(_ id: JobID) throws -> JobInfo {
+    public func cancel(_ id: JobID, reason: String? = nil) throws -> JobInfo {
         try database.write { db in
             guard
                 let record = try JobRecord.fetchOne(
@@ -152,21 +153,25 @@ extension JobQueue {
             let sql: String
             if state == .queued {
                 sql = """
-                    UPDATE jobs SET state = 'cancelled', reason = 'cancelled by user', finished_at = ?
+                    UPDATE jobs SET state = 'cancelled', reason = COALESCE(?, '\(Self.cancelledByUser)'), finished_at = ?
                     WHERE id = ? RETURNING \(JobRecord.columns)
                     """
             } else if let release = record.release {
                 throw QueueError.jobReleased(id, app: record.app, release: release)
             } else {
                 sql = """
-                    UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), reason = 'cancelling'
+                    UPDATE jobs SET cancel_reason = COALESCE(cancel_reason, ?),
+                        cancel_requested_at = COALESCE(cancel_requested_at, ?), reason = 'cancelling'
                     WHERE id = ? RETURNING \(JobRecord.columns)
                     """
             }
-            let updated = try JobRecord.fetchOne(db, sql: sql, arguments: [Self.now(), id])
+            let updated = try JobRecord.fetchOne(db, sql: sql, arguments: [reason, Self.now(), id])
             return try updated!.info()
         }
     }
+
+    /// The reason of a job a user cancelled (`mini cancel`).
+    public static let cancelledByUser = "cancelled by user"
 
     /// Queues a `release` job: the app's current image (or that of `change.rollbackTo`)
     /// released again with the app's settings. Older queued release jobs of the app that are

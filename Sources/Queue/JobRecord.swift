@@ -32,13 +32,20 @@ struct JobRecord: FetchableRecord, Sendable {
     var payload: String?
     /// When a user asked to cancel the job while it ran; it ends once its worker stopped.
     var cancelRequestedAt: Double?
+    /// Why, when not a user's `mini cancel` (the app was destroyed): the job's reason once it ends.
+    var cancelReason: String?
 
     /// The columns ``init(row:)`` reads, in its order: select these, never `*`.
     static let columns = """
         id, app, state, attempt, max_attempts, run_at, lease_owner, lease_token, lease_expires_at, \
         heartbeat_at, lease_expiries, queued_at, started_at, finished_at, error, reason, upload_path, \
-        upload_bytes, release, kind, payload, cancel_requested_at
+        upload_bytes, release, kind, payload, cancel_requested_at, cancel_reason
         """
+
+    /// How the job ends whatever its worker reports, once that is decided (see ``DecidedEnd``).
+    var decidedEnd: DecidedEnd? {
+        DecidedEnd(cancelReason: cancelRequestedAt.map { _ in cancelReason }, publishedRelease: release)
+    }
 
     /// The change a `release` job makes.
     var releaseChange: ReleaseChange? {
@@ -68,6 +75,7 @@ struct JobRecord: FetchableRecord, Sendable {
         kind = try row.decode(atIndex: 19)
         payload = try row.decode(atIndex: 20)
         cancelRequestedAt = try row.decode(atIndex: 21)
+        cancelReason = try row.decode(atIndex: 22)
     }
 
     /// The job as the API shows it.

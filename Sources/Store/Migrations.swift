@@ -183,6 +183,11 @@ extension MiniDatabase {
             // removes its row once it removed them; the reconciler finishes one it did not.
             try db.execute(sql: "CREATE TABLE app_removals (app TEXT PRIMARY KEY, requested_at REAL NOT NULL)")
         }
+        migrator.registerMigration("v12: cancel reasons") { db in
+            // Why a running job was asked to stop, its reason once its worker has stopped
+            // (nil: a user cancelled it).
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cancel_reason TEXT")
+        }
         return migrator
     }
 }

@@ -204,6 +204,28 @@ final class LeaseTests {
         #expect(throws: QueueError.jobFinished(other.id, .failed)) { try queue.cancel(other.id) }
     }
 
+    @Test("a cancel's reason is the job's once it ends, queued or running; a user's says so")
+    func cancelReason() throws {
+        let queued = try enqueue("gone")
+        #expect(try queue.cancel(queued.id, reason: "gone was destroyed").reason == "gone was destroyed")
+        let running = try enqueue("gone")
+        let claimed = try #require(try queue.claim(as: WorkerIdentity(name: "w")))
+        #expect(claimed.info.id == running.id)
+        #expect(try queue.cancel(running.id, reason: "gone was destroyed").reason == "cancelling")
+        #expect(try queue.endIfDecided(claimed.lease))
+        #expect(try queue.job(running.id).reason == "gone was destroyed")
+        // Its worker died instead: the rescue ends it with the same reason.
+        let orphaned = try enqueue("gone")
+        let doomed = WorkerIdentity(name: "doomed")
+        _ = try #require(try queue.claim(as: doomed))
+        _ = try queue.cancel(orphaned.id, reason: "gone was destroyed")
+        try queue.rescueLeases(of: doomed)
+        #expect(try queue.job(orphaned.id).state == .cancelled)
+        #expect(try queue.job(orphaned.id).reason == "gone was destroyed")
+        let byUser = try enqueue("kept")
+        #expect(try queue.cancel(byUser.id).reason == JobQueue.cancelledByUser)
+    }
+
     @Test("a worker stopping or failing after a cancel request ends the job cancelled, not queued again")
     func cancelRequestedThenWorkerReports() throws {
         _ = try enqueue("a")
