@@ -1,4 +1,5 @@
 import Foundation
+import MiniCore
 
 /// The life-cycle state of a container, as the engine names it.
 public enum ContainerState: String, Sendable, Hashable, Codable {
@@ -28,6 +29,7 @@ public struct ContainerInfo: Sendable, Hashable {
     public var finishedAt: Date?
     /// How many times the engine restarted it under its restart policy.
     public var restartCount: Int
+    /// Without mini's labels left unset (see ``ContainerLabel/withoutUnset(_:)``).
     public var labels: [String: String]
     /// The `127.0.0.1` port the first published container port is bound to.
     public var hostPort: Int?
@@ -99,7 +101,8 @@ extension ContainerInfo: Decodable {
         self.startedAt = EngineTimestamp.parse(state.startedAt)
         self.finishedAt = EngineTimestamp.parse(state.finishedAt)
         self.restartCount = try container.decodeIfPresent(Int.self, forKey: .restartCount) ?? 0
-        self.labels = try container.decodeIfPresent(Config.self, forKey: .config)?.labels ?? [:]
+        self.labels = ContainerLabel.withoutUnset(
+            try container.decodeIfPresent(Config.self, forKey: .config)?.labels ?? [:])
         self.hostPort = Self.firstHostPort(live) ?? Self.firstHostPort(configured)
     }
 
@@ -129,6 +132,7 @@ public struct ContainerSummary: Sendable, Hashable {
     public var image: String
     public var imageID: String
     public var state: ContainerState
+    /// Without mini's labels left unset (see ``ContainerLabel/withoutUnset(_:)``).
     public var labels: [String: String]
     /// The `127.0.0.1` port the first published container port is bound to, while running.
     public var hostPort: Int?
@@ -166,7 +170,8 @@ extension ContainerSummary: Decodable {
         self.image = try container.decode(String.self, forKey: .image)
         self.imageID = try container.decode(String.self, forKey: .imageID)
         self.state = try container.decode(ContainerState.self, forKey: .state)
-        self.labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        self.labels = ContainerLabel.withoutUnset(
+            try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:])
         self.hostPort = ports.sorted { $0.privatePort < $1.privatePort }.lazy.compactMap(\.publicPort).first
         self.created = Date(timeIntervalSince1970: try container.decode(Double.self, forKey: .created))
     }

@@ -1,3 +1,5 @@
+import MiniCore
+
 /// A ``ContainerSpec`` as the JSON body of `POST /containers/create`.
 struct CreateContainerBody: Encodable {
     var spec: ContainerSpec
@@ -51,7 +53,7 @@ struct CreateContainerBody: Encodable {
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(spec.image, forKey: .image)
         try container.encode(spec.env, forKey: .env)
-        try container.encode(spec.labels, forKey: .labels)
+        try container.encode(ContainerLabel.overridingImageLabels(spec.labels), forKey: .labels)
         try container.encodeIfPresent(spec.command, forKey: .command)
         try container.encodeIfPresent(spec.stopTimeout, forKey: .stopTimeout)
 

@@ -87,6 +87,24 @@ public enum ContainerLabel {
     public static let release = "mini.release"
     /// The index of an instance container.
     public static let instance = "mini.instance"
+
+    /// Every label mini reads.
+    public static let all = [installation, app, oneOff, oneOffOwner, release, instance]
+
+    /// `labels` with each label of ``all`` it lacks set empty. A container gets its image's
+    /// labels, and one of these in the app's Dockerfile (`LABEL mini.run=shop`) would pass
+    /// the container for another kind (an instance for a one-off, which the reconciler
+    /// removes); a label the container sets wins over its image's. Empty means unset (see
+    /// ``withoutUnset(_:)``).
+    public static func overridingImageLabels(_ labels: [String: String]) -> [String: String] {
+        labels.merging(all.map { ($0, "") }) { set, _ in set }
+    }
+
+    /// `labels` without the labels of ``all`` that are empty: unset, as a container made by
+    /// ``overridingImageLabels(_:)`` has them.
+    public static func withoutUnset(_ labels: [String: String]) -> [String: String] {
+        labels.filter { !($0.value.isEmpty && all.contains($0.key)) }
+    }
 }
 
 /// The one-off containers (`mini run`) an API runs, shared with the reconciler of the same

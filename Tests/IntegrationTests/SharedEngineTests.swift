@@ -13,6 +13,28 @@ struct SharedEngineTests {
         return fields.first == "true" ? String(fields.last ?? "").trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 
+    @Test("labels of mini's own in an app's Dockerfile do not pass its containers for another kind")
+    func imageLabelsSpeakForNothing() async throws {
+        try await withMinid(app: "lab") { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            let dockerfile = folder.appendingPathComponent("Dockerfile")
+            // An instance labelled as a one-off would be removed as a finished run, a one-off
+            // labelled as an instance as one no release wants.
+            let labels = "\nLABEL mini.run=\(app) mini.run.owner=x mini.app=ghost mini.instance=9 mini.release=99\n"
+            try (String(contentsOf: dockerfile, encoding: .utf8) + labels).write(
+                to: dockerfile, atomically: false, encoding: .utf8)
+            let deployed = try await minid.mini(["deploy", folder.path, "--app", app])
+            try #require(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+            let instance = try await Self.runningID("mini-\(app)-v1-1")
+            #expect(!instance.isEmpty)
+            // Several reconciler passes (every 2 s) while a one-off runs through them.
+            let oneOff = try await minid.mini(["run", app, "/bin/busybox", "sh", "-c", "sleep 7; echo finished"])
+            #expect(oneOff.status == 0 && oneOff.stdout == "finished\n", "\(oneOff)")
+            #expect(try await Self.runningID("mini-\(app)-v1-1") == instance, "the instance was removed or replaced")
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").0 == 200)
+        }
+    }
+
     @Test("destroying an app leaves another app built from the same code serving and restartable")
     func destroyKeepsSharedImage() async throws {
         try await withMinid(app: "twin") { minid, app, work in
