@@ -1,10 +1,12 @@
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Answers every error in the API's error body (``APIError``), so that a client can tell
 /// minid's refusals from another server's answers: Hummingbird's and NIO's errors (an unknown
-/// route, a body over the limit) keep their status; any other error is a 500 whose cause
-/// goes to minid's log.
+/// route, a body over the limit) keep their status; a request body NIO could not read (broken
+/// chunked framing, a client gone mid-upload) is a 400, the client's doing; any other error
+/// is a 500 whose cause goes to minid's log.
 struct ErrorBodyMiddleware: RouterMiddleware {
     typealias Context = MiniRequestContext
 
@@ -17,6 +19,10 @@ struct ErrorBodyMiddleware: RouterMiddleware {
             throw error
         } catch let error as any HTTPResponseError {
             throw APIError.answered(error.status, (error as? HTTPError)?.body)
+        } catch let error as HTTPParserError {
+            context.logger.info(
+                "request body unreadable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw APIError.badRequest("the request's body could not be read: \(error.debugDescription)")
         } catch {
             context.logger.error(
                 "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])

@@ -641,6 +641,23 @@ struct APITests {
         }
     }
 
+    @Test("a request body NIO cannot read (broken chunked framing) gets 400, not 500")
+    func unreadableBody() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.live) { client in
+            let port = try #require(client.port)
+            for uri in ["/v1/apps", "/v1/apps/web/deploys"] {
+                let answer = try await Self.readUntilClosed(
+                    port: port, request: "POST \(uri)", token: fixture.token,
+                    fields: "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n",
+                    body: "ffffffffffffffffff\r\nabc\r\n0\r\n\r\n", within: .seconds(5))
+                #expect(answer?.hasPrefix("HTTP/1.1 400") == true, "\(uri): \(answer ?? "still open after 5 s")")
+                #expect(answer?.contains("could not be read") == true, "\(uri): \(answer ?? "")")
+            }
+        }
+    }
+
     /// Queues a deploy of `app1` (a Dockerfile alone) and returns its job: with no worker in
     /// these tests, it stays queued.
     private static func queueDeploy(_ client: any TestClientProtocol, _ fixture: Fixture) async throws -> JobInfo {
@@ -652,11 +669,12 @@ struct APITests {
         }
     }
 
-    /// Sends `request` (method and target) with `token` on a new connection and returns what
-    /// comes back until the server closes it; nil when it is still open after `limit`.
-    private static func readUntilClosed(port: Int, request: String, token: String, within limit: Duration)
-        async throws -> String?
-    {
+    /// Sends `request` (method and target) with `token`, then `fields` (each ended by CRLF)
+    /// and `body`, on a new connection and returns what comes back until the server closes it;
+    /// nil when it is still open after `limit`.
+    private static func readUntilClosed(
+        port: Int, request: String, token: String, fields: String = "", body: String = "", within limit: Duration
+    ) async throws -> String? {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -668,7 +686,8 @@ struct APITests {
                 try await channel.executeThenClose { inbound, outbound in
                     try await outbound.write(
                         ByteBuffer(
-                            string: "\(request) HTTP/1.1\r\nHost: mini\r\nAuthorization: Bearer \(token)\r\n\r\n"))
+                            string: "\(request) HTTP/1.1\r\nHost: mini\r\nAuthorization: Bearer \(token)\r\n"
+                                + "\(fields)\r\n\(body)"))
                     var text = ""
                     for try await chunk in inbound { text += String(buffer: chunk) }
                     return text
