@@ -98,6 +98,8 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         if !allowed.isEmpty {
             headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
         }
+        // A HEAD answer has no body (its headers stand for the GET's).
+        if request.method == .head { return Response(status: status, headers: headers) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

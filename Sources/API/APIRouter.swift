@@ -12,7 +12,8 @@ public func makeAPIRouter(
     configuration: APIConfiguration, database: MiniDatabase, queue: JobQueue, docker: DockerClient
 ) -> Router<MiniRequestContext> {
     UploadReceiver.removeLeftovers(in: configuration.dataDirectory.uploadsPath)
-    let router = Router(context: MiniRequestContext.self)
+    // HEAD as GET without the body (load balancers check `/healthz` so).
+    let router = Router(context: MiniRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: ErrorBodyMiddleware())
     router.get("/healthz") { _, _ in "ok\n" }
     let authenticated = router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
@@ -38,7 +39,8 @@ public func makeAPIRouter(
 public func makeMetricsRouter(
     database: MiniDatabase, metrics: @escaping @Sendable (inout PrometheusText) async -> Void
 ) -> Router<MiniRequestContext> {
-    let router = Router(context: MiniRequestContext.self)
+    // HEAD as GET without the body (load balancers check `/healthz` so).
+    let router = Router(context: MiniRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.get("/healthz") { _, _ in "ok\n" }
     router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
         .get("metrics") { _, _ in

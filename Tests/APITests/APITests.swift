@@ -317,7 +317,7 @@ struct APITests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
     }
 
-    @Test("a method an API path does not take gets 405 with Allow; a path that is no API call gets 404")
+    @Test("a method an API path does not take gets 405 with Allow, HEAD is GET's; a path that is no API call gets 404")
     func methodNotAllowed() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanup() }
@@ -331,6 +331,15 @@ struct APITests {
                     #expect(response.headers[.allow] == allowed, "\(method) \(path)")
                     let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                     #expect(error.error.code == "method_not_allowed")
+                }
+            }
+            // HEAD is GET without the body.
+            for (path, headers, status) in [
+                ("/healthz", HTTPFields(), HTTPResponse.Status.ok), ("/v1/apps", fixture.auth, .ok),
+                ("/v1/apps", HTTPFields(), .unauthorized),
+            ] {
+                try await client.execute(uri: path, method: .head, headers: headers) { response in
+                    #expect(response.status == status && response.body.readableBytes == 0, "HEAD \(path)")
                 }
             }
             for path in ["/v1/nope", "/v1/apps/shop/nope", "/v2/apps"] {
