@@ -24,6 +24,7 @@ public struct MiniDatabase: Sendable {
     public init(path: String) throws {
         self.path = path
         self.pool = try Self.holdingMigrationLock(of: path) {
+            try Self.restrictToOwner(path)
             let pool = try DatabasePool(path: path, configuration: Self.configuration())
             try Self.migrator.migrate(pool)
             return pool
@@ -32,6 +33,19 @@ public struct MiniDatabase: Sendable {
             throw DatabaseError(message: "the installation table of \(path) is empty; its id was removed")
         }
         self.installation = Installation(id: id)
+    }
+
+    /// Makes the database file mode 0600 (creating it empty if missing, which SQLite takes
+    /// for an empty database), and its WAL and shared-memory files too: it holds every app's
+    /// environment, which the data folder's mode alone would not keep from a copy or backup
+    /// made with looser modes. SQLite gives the files it creates beside it the database's mode.
+    private static func restrictToOwner(_ path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        close(descriptor)
+        for file in [path, path + "-wal", path + "-shm"] where chmod(file, 0o600) != 0 && errno != ENOENT {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
     }
 
     /// Runs `body` holding an exclusive `flock` on `<path>-migrate.lock` (made mode 0600 if

@@ -36,4 +36,29 @@ struct DataDirectoryTests {
         #expect(throws: (any Error).self) { try DataDirectory.writeDurably("third\n", toPrivateFile: path) }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "second\n")
     }
+
+    @Test("the database and its WAL files are mode 0600, also when they existed with a wider mode")
+    func privateDatabase() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("db-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = root + "/mini.sqlite"
+        func modes() throws -> [String: Int] {
+            try [path, path + "-wal", path + "-shm"].reduce(into: [:]) { modes, file in
+                modes[file] = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            }
+        }
+        let database = try MiniDatabase(path: path)
+        try database.write { db in try db.execute(sql: "SELECT 1") }
+        let made = try modes()
+        #expect(made.values.allSatisfy { $0 == 0o600 }, "\(made)")
+        // Made by an earlier version with SQLite's default mode: the next process to open the
+        // database (this one keeps it open, so the WAL files stay) restricts them.
+        for file in [path, path + "-wal", path + "-shm"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        }
+        try withExtendedLifetime(database) { _ = try MiniDatabase(path: path) }
+        let restricted = try modes()
+        #expect(restricted.values.allSatisfy { $0 == 0o600 }, "\(restricted)")
+    }
 }
