@@ -1,9 +1,12 @@
-/// Sizes as people write them: `512m`, `2g`, `64k` or a plain number of bytes.
+/// Sizes as people write them: `512m`, `2g`, `64k` (or `512mb`, as Docker takes them) or a
+/// plain number of bytes.
 public enum ByteSize {
     /// The number of bytes, or nil when `text` is not a size of at least one byte that fits
     /// in an `Int64`.
     public static func parse(_ text: String) -> Int64? {
-        let lower = text.lowercased()
+        var lower = text.lowercased()
+        // As Docker takes them: `64mb` and `64m`, `512b` and `512`.
+        if lower.hasSuffix("b") { lower.removeLast() }
         let units: [(suffix: String, factor: Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
         for unit in units where lower.hasSuffix(unit.suffix) {
             guard let value = Double(lower.dropLast()) else { return nil }

@@ -9,11 +9,19 @@ struct ByteSizeTests {
         #expect(ByteSize.parse("2G") == 2 << 30)
         #expect(ByteSize.parse("0.5k") == 512)
         #expect(ByteSize.parse("1048576") == 1_048_576)
+        // With Docker's optional b.
+        #expect(ByteSize.parse("64mb") == 64 << 20)
+        #expect(ByteSize.parse("1GB") == 1 << 30)
+        #expect(ByteSize.parse("4096b") == 4096)
     }
 
     @Test(
         "what is not a size of at least a byte that fits in 64 bits is refused, not trapped on",
-        arguments: ["", "m", "0", "-1", "0m", "0.0001k", "9000000000g", "99999999999999999999g", "infm", "nang", "1x"]
+        arguments: [
+            "", "m", "b", "mb", "0", "-1", "0m", "0.0001k", "9000000000g", "99999999999999999999g", "infm", "nang",
+            "1x",
+            "1bb", "1mib",
+        ]
     )
     func refuses(_ text: String) {
         #expect(ByteSize.parse(text) == nil)
