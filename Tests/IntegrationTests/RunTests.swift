@@ -165,6 +165,10 @@ struct RunTests {
             try #require(created.status == 0, "\(created)")
             let unreleased = try await minid.mini(["run", app, "ls"])
             #expect(unreleased.status == 1 && unreleased.stderr.contains("deploy it first"), "\(unreleased)")
+            // Its logs are empty, and mini says why.
+            let noLogs = try await minid.mini(["logs", app])
+            #expect(noLogs.status == 0 && noLogs.stdout.isEmpty, "\(noLogs)")
+            #expect(noLogs.stderr.contains("has no release yet"), "\(noLogs)")
             let noCommand = try await minid.mini(["run", app])
             #expect(noCommand.status == 2, "\(noCommand)")
             let badKey = try await minid.mini(["run", "-e", "1X=y", app, "ls"])

@@ -44,6 +44,16 @@ extension Mini {
             }
         }
 
+        /// Says on stderr why an app's logs are empty when nothing runs to write them.
+        private static func explainNoLines(of app: AppName, client: APIClient) async throws {
+            let info: AppInfo = try await client.get("/v1/apps/\(app)")
+            if info.release == nil {
+                Terminal.error("\(app) has no release yet, so nothing runs to write logs: mini deploy it first")
+            } else if info.instances.isEmpty {
+                Terminal.error("\(app) runs no instances (scale \(info.scale)): mini scale \(app) 1 starts one")
+            }
+        }
+
         func run() async throws {
             let follow = follow ? "1" : nil
             if let build {
@@ -54,10 +64,15 @@ extension Mini {
                     try await client.streamLines("/v1/jobs/\(build)/log", line: Terminal.output)
                 }
             } else if let app {
-                try await api.client().streamLines(
-                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)],
-                    line: Terminal.output
-                )
+                let client = try api.client()
+                var printed = false
+                try await client.streamLines(
+                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)]
+                ) { line in
+                    printed = true
+                    Terminal.output(line)
+                }
+                if !printed, follow == nil { try await Self.explainNoLines(of: app, client: client) }
             }
         }
     }
