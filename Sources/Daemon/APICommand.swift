@@ -44,6 +44,16 @@ struct APICommand: AsyncParsableCommand {
         let janitor = queue.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
             queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
+        announce(
+            """
+            mini's API is running.
+              API:   \(api.url)
+              data:  \(directory.root)
+            Give mini the server with:
+              mini config set-host \(api.url)
+              \(AdminToken.setTokenStep(directory: directory, database: database))
+            """
+        )
         let group = ServiceGroup(
             configuration: .init(
                 services: [service, janitor, reconciler], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

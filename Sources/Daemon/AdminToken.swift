@@ -23,4 +23,17 @@ enum AdminToken {
             """
         )
     }
+
+    /// How to give `mini` a token: from the admin token's file while it holds a valid token,
+    /// else (revoked, or moved away) by making one.
+    static func setTokenStep(directory: DataDirectory, database: MiniDatabase) -> String {
+        let path = directory.adminTokenPath
+        let token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        if let token, (try? TokenStore(database: database).verify(token)) != nil {
+            return "mini config set-token < \(path)"
+        }
+        return "minid tokens create laptop --data-dir \(directory.root) | mini config set-token"
+            + "   (\(path) holds no valid token)"
+    }
 }

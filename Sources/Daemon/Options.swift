@@ -32,9 +32,13 @@ struct DockerOptions: ParsableArguments {
 struct APIOptions: ParsableArguments {
     @Option(
         help:
-            "Address the API listens on (and minid serve's proxy, unless --proxy-bind). Anything but loopback exposes it."
+            "Address the API listens on (and minid serve's proxy, unless --proxy-bind). Anything but loopback exposes it.",
+        transform: ListenAddress.withoutBrackets
     )
     var bind: String = "127.0.0.1"
+
+    /// The API's URL, as `mini config set-host` takes it.
+    var url: String { "http://\(ListenAddress.urlHost(bind)):\(apiPort)" }
 
     @Option(help: "Port of the HTTP API.")
     var apiPort: Int = 7070
@@ -83,13 +87,23 @@ struct AppAddressOptions: ParsableArguments {
 
     @Option(help: "Apps are served at <app>.<domain>.")
     var domain: String = "localhost"
+
+    func validate() throws {
+        guard (try? DomainName("app.\(domain)")) != nil else {
+            throw ValidationError(
+                "--domain '\(domain)' is not a domain apps can be served under: give a host name such as "
+                    + "example.com or localhost, without a scheme, port or leading dot")
+        }
+    }
 }
 
 /// The proxy listener.
 struct ProxyOptions: ParsableArguments {
     @OptionGroup var address: AppAddressOptions
 
-    @Option(help: "Address the proxy listens on (default: --bind's), such as 0.0.0.0 to serve apps publicly.")
+    @Option(
+        help: "Address the proxy listens on (default: --bind's), such as 0.0.0.0 to serve apps publicly.",
+        transform: ListenAddress.withoutBrackets)
     var proxyBind: String?
 
     @OptionGroup var trust: TrustedProxyOptions
@@ -227,4 +241,17 @@ func parseByteSize(_ text: String) throws -> Int64 {
         throw ValidationError("'\(text)' is not a size; use bytes or a number with k, m or g")
     }
     return bytes
+}
+
+/// Listen addresses as given and as URLs show them.
+enum ListenAddress {
+    /// `::1` for `[::1]`, as URLs write IPv6 addresses: the form a listener takes.
+    static func withoutBrackets(_ text: String) -> String {
+        text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+    }
+
+    /// The address as a URL's host: an IPv6 one in brackets.
+    static func urlHost(_ address: String) -> String {
+        address.contains(":") ? "[\(address)]" : address
+    }
 }

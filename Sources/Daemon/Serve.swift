@@ -80,12 +80,12 @@ struct Serve: AsyncParsableCommand {
         announce(
             """
             mini is running.
-              API:   http://\(api.bind):\(api.apiPort)
+              API:   \(api.url)
               apps:  http://<app>.\(proxy.address.domain):\(proxy.address.proxyPort)
               data:  \(directory.root)
             Deploy with:
-              mini config set-host http://\(api.bind):\(api.apiPort)
-              mini config set-token < \(directory.adminTokenPath)
+              mini config set-host \(api.url)
+              \(AdminToken.setTokenStep(directory: directory, database: database))
               mini deploy ./examples/hello --app hello
             """
         )

@@ -65,7 +65,24 @@ struct MinidStartTests {
         // Let a supervisor that returned at once have ended the service group.
         try await Task.sleep(for: .milliseconds(500))
         #expect(minid.process.isRunning, "minid ended: \(minid.log())")
+        // With the admin token revoked, the next start says how to make a token instead of
+        // pointing at the file.
+        for step in [["tokens", "create", "ops"], ["tokens", "revoke", "admin"]] {
+            let done = try await run(binary("minid"), step + ["--data-dir", minid.dataDirectory])
+            #expect(done.status == 0, "\(step): \(done.stderr)")
+        }
+        try await minid.killAndRestart()
+        #expect(minid.log().contains("admin.token holds no valid token"), "\(minid.log())")
         await minid.stop()
+    }
+
+    @Test("a --domain apps cannot be served under (a URL, a port, empty) is refused at start")
+    func badDomainRefused() async throws {
+        for domain in ["http://example.com", "example.com:80", "", ".example.com"] {
+            let started = try await run(
+                binary("minid"), ["serve", "--data-dir", "/nonexistent", "--domain", domain], timeout: .seconds(20))
+            #expect(started.status == 64 && started.stderr.contains("--domain"), "\(domain): \(started)")
+        }
     }
 
     @Test("a second proxy on a data folder is refused, and the running proxy keeps its control socket")
