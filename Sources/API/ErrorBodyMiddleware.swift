@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOHTTP1
+import Store
 
 /// Answers every error in the API's error body (``APIError``), so that a client can tell
 /// minid's refusals from another server's answers: Hummingbird's and NIO's errors (an unknown
@@ -23,6 +24,10 @@ struct ErrorBodyMiddleware: RouterMiddleware {
             context.logger.info(
                 "request body unreadable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             throw APIError.badRequest("the request's body could not be read: \(error.debugDescription)")
+        } catch  where MiniDatabase.isDiskFull(error) {
+            context.logger.error("the data folder's disk is full", metadata: ["path": "\(request.uri.path)"])
+            throw APIError.unavailable(
+                "the server's disk is full (its data folder's): nothing was changed; free space there")
         } catch {
             context.logger.error(
                 "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])

@@ -45,6 +45,9 @@ struct UploadReceiver {
         }
         try ensureFreeSpace(for: declaredLength ?? 0)
         let path = "\(directory)/.upload-\(UUID().uuidString).part"
+        // The folder may have been removed while minid ran (a clean-up by hand): made again.
+        try? FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = FileHandle(forWritingAtPath: path)
         else {

@@ -14,11 +14,15 @@ struct DataOptions: ParsableArguments {
 
     var dataDirectory: DataDirectory { DataDirectory(dataDir) }
 
-    /// Creates the folder if needed and opens the database.
+    /// Creates the folder if needed and opens the database, which must be whole (a damaged
+    /// one stops the start, so that a supervisor sees it, instead of failing every request).
     func open() throws -> (DataDirectory, MiniDatabase) {
         let directory = dataDirectory
         try directory.create()
-        return (directory, try MiniDatabase(path: directory.databasePath))
+        try directory.requireDatabaseOrNewFolder()
+        let database = try MiniDatabase(path: directory.databasePath)
+        try database.checkIntegrity()
+        return (directory, database)
     }
 }
 

@@ -89,8 +89,11 @@ struct TokensCommand: ParsableCommand {
     /// ran would be lost in a new folder).
     static func store(_ data: DataOptions) throws -> TokenStore {
         let directory = data.dataDirectory
-        guard FileManager.default.fileExists(atPath: directory.databasePath) else {
+        switch DataDirectory.size(of: directory.databasePath) {
+        case .success: break
+        case .failure(let error) where error.code == .ENOENT:
             throw ValidationError("no mini database in \(directory.root); pass the server's --data-dir")
+        case .failure(let error): throw DataDirectory.Failure(directory.databasePath, error.code.rawValue, "read")
         }
         return TokenStore(database: try MiniDatabase(path: directory.databasePath))
     }

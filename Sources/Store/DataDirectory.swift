@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The folder that holds everything `minid` keeps: the database, uploads and build logs.
 ///
 /// ```
@@ -35,14 +41,61 @@ public struct DataDirectory: Sendable, Equatable {
     /// Creates the folder and its sub-folders if they are missing, and makes them private
     /// (mode 0700) even when they already existed with another mode (systemd's
     /// `StateDirectory=` makes 0755): the database inside holds every app's environment.
+    /// - Throws: ``Failure`` naming the folder and the system's reason (permission denied,
+    ///   a read-only file system) with what to do.
     public func create() throws {
-        let manager = FileManager.default
         for path in [root, uploadsPath, logsPath] {
-            try manager.createDirectory(
-                atPath: path, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-            try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+            if mkdir(path, 0o700) != 0, errno != EEXIST {
+                // Its parents too, as `mkdir -p`; then the same errors as a last try.
+                _ = try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw Failure(path, errno, "make") }
+            }
+            guard chmod(path, 0o700) == 0 else { throw Failure(path, errno, "make private (mode 0700)") }
+        }
+    }
+
+    /// Refuses to start a new installation over an earlier one's files: a folder that holds
+    /// `admin.token` but whose database is missing or empty (restored in part, or emptied)
+    /// would otherwise get a new database, a new admin token over the old one's file, and a
+    /// new installation id, leaving the old apps' containers to nobody.
+    /// - Throws: ``Failure`` with what to do; also when the database cannot be looked at.
+    public func requireDatabaseOrNewFolder() throws {
+        switch Self.size(of: databasePath) {
+        case .success(let size) where size > 0: return
+        case .success: break
+        case .failure(let error) where error.code == .ENOENT: break
+        case .failure(let error): throw Failure(databasePath, error.code.rawValue, "read")
+        }
+        guard access(adminTokenPath, F_OK) == 0 else { return }
+        throw Failure(
+            "\(root) holds admin.token from an earlier start, but its database (mini.sqlite) is missing or empty: "
+                + "restore mini.sqlite from a backup, or move the folder aside to start afresh")
+    }
+
+    /// The size of the file at `path`, or why it could not be looked at.
+    public static func size(of path: String) -> Result<Int64, POSIXError> {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return .failure(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)) }
+        return .success(Int64(status.st_size))
+    }
+
+    /// A data folder minid cannot use, and what to do about it.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+
+        init(_ description: String) { self.description = description }
+
+        /// `path` could not be `operation`d because of `code` (an `errno`).
+        public init(_ path: String, _ code: Int32, _ operation: String) {
+            let reason = String(cString: strerror(code))
+            let advice =
+                switch code {
+                case EACCES, EPERM: "run minid as the folder's owner, or pass a --data-dir it may write"
+                case EROFS: "the file system is read-only: pass a --data-dir on a writable one"
+                case ENOSPC: "the disk is full: free space or pass a --data-dir on another disk"
+                default: "check the folder, or pass another --data-dir"
+                }
+            description = "cannot \(operation) \(path): \(reason); \(advice)"
         }
     }
 }

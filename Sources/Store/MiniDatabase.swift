@@ -84,6 +84,27 @@ public struct MiniDatabase: Sendable {
         }
     }
 
+    /// Whether `error` is SQLite's answer to a full disk (`SQLITE_FULL`), which rolled back
+    /// the write it failed.
+    public static func isDiskFull(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_FULL
+    }
+
+    /// Checks the file with SQLite's `PRAGMA quick_check` (milliseconds for mini's sizes).
+    /// - Throws: ``DataDirectory/Failure`` with SQLite's first findings and what to do.
+    public func checkIntegrity() throws {
+        let findings: [String]
+        do {
+            findings = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        } catch let error as DatabaseError {
+            findings = [error.message ?? "\(error)"]
+        }
+        guard findings != ["ok"] else { return }
+        throw DataDirectory.Failure(
+            "\(path) is damaged (SQLite's quick_check: \(findings.joined(separator: "; "))): stop every minid on it, "
+                + "then restore it from a backup, or try sqlite3 \(path) .recover")
+    }
+
     /// Runs `body` on a read-only snapshot.
     public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         try pool.read(body)

@@ -650,6 +650,31 @@ struct APITests {
         }
     }
 
+    @Test("a write the disk has no room for gets 503 saying so, and changes nothing")
+    func diskFull() async throws {
+        let fixture = try Fixture()
+        defer { fixture.cleanup() }
+        try fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
+        // SQLite answers SQLITE_FULL once the file would outgrow this, as on a full disk.
+        try await fixture.database.pool.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+        }
+        let big = String(repeating: "x", count: 100_000)
+        try await fixture.app.test(.router) { client in
+            try await client.execute(
+                uri: "/v1/apps/web/env", method: .patch, headers: fixture.auth,
+                body: ByteBuffer(string: #"{"set": {"BIG": "\#(big)"}}"#)
+            ) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("disk is full"), "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/apps/web/env", method: .get, headers: fixture.auth) { response in
+                #expect(!String(buffer: response.body).contains("BIG"))
+            }
+        }
+    }
+
     @Test("a request body NIO cannot read (broken chunked framing) gets 400, not 500")
     func unreadableBody() async throws {
         let fixture = try Fixture()

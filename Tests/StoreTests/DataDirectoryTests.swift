@@ -61,4 +61,47 @@ struct DataDirectoryTests {
         let restricted = try modes()
         #expect(restricted.values.allSatisfy { $0 == 0o600 }, "\(restricted)")
     }
+
+    @Test("a folder with an earlier start's admin.token but no database, or an empty one, is refused; a new one is not")
+    func databaseOrNewFolder() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("kept-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = DataDirectory(root)
+        try directory.create()
+        try directory.requireDatabaseOrNewFolder()
+        try DataDirectory.writeDurably("token\n", toPrivateFile: directory.adminTokenPath)
+        #expect(throws: DataDirectory.Failure.self) { try directory.requireDatabaseOrNewFolder() }
+        _ = FileManager.default.createFile(atPath: directory.databasePath, contents: Data())
+        #expect(throws: DataDirectory.Failure.self) { try directory.requireDatabaseOrNewFolder() }
+        _ = try MiniDatabase(path: directory.databasePath)
+        try directory.requireDatabaseOrNewFolder()
+    }
+
+    @Test("a damaged database is named as such at the integrity check; a whole one passes")
+    func integrityCheck() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = root + "/mini.sqlite"
+        try MiniDatabase(path: path).checkIntegrity()
+        // Pages of the tables overwritten, as a failing disk or a partial copy leaves them.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: 8192)
+        try handle.write(contentsOf: Data((0..<16384).map { UInt8(truncatingIfNeeded: $0 &* 7919) }))
+        try handle.close()
+        let failure = try #require(throws: DataDirectory.Failure.self) {
+            try MiniDatabase(path: path).checkIntegrity()
+        }
+        #expect(failure.description.contains("is damaged"), "\(failure)")
+    }
+
+    @Test("a data folder that cannot be made says where, why and what to do")
+    func unusableFolder() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("file-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let failure = try #require(throws: DataDirectory.Failure.self) { try DataDirectory(file + "/data").create() }
+        #expect(failure.description.hasPrefix("cannot make \(file)/data: "), "\(failure)")
+        #expect(failure.description.contains("--data-dir"), "\(failure)")
+    }
 }

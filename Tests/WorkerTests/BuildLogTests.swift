@@ -41,6 +41,18 @@ struct BuildLogTests {
         }
     }
 
+    @Test("A logs folder removed while minid runs is made again by the next line")
+    func logsFolderMadeAgain() throws {
+        try withClaimedJob { queue, claimed, path in
+            let folder = (path as NSString).deletingLastPathComponent
+            try FileManager.default.removeItem(atPath: folder)
+            try BuildLog(path: path, lease: claimed.lease, queue: queue).append("first line")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "first line\n")
+            let mode = try FileManager.default.attributesOfItem(atPath: folder)[.posixPermissions] as? Int
+            #expect(mode == 0o700)
+        }
+    }
+
     /// Runs `body` with a real queue in a fresh data folder, a job claimed from it, and the
     /// path of that job's log.
     private func withClaimedJob(_ body: (JobQueue, ClaimedJob, String) throws -> Void) throws {
