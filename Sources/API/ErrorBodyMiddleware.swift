@@ -6,8 +6,9 @@ import Store
 /// Answers every error in the API's error body (``APIError``), so that a client can tell
 /// minid's refusals from another server's answers: Hummingbird's and NIO's errors (an unknown
 /// route, a body over the limit) keep their status; a request body NIO could not read (broken
-/// chunked framing, a client gone mid-upload) is a 400, the client's doing; any other error
-/// is a 500 whose cause goes to minid's log.
+/// chunked framing, a client gone mid-upload) is a 400, the client's doing; a database write
+/// the disk had no room for is a 503 saying so; any other error is a 500 whose cause goes to
+/// minid's log.
 struct ErrorBodyMiddleware: RouterMiddleware {
     typealias Context = MiniRequestContext
 
@@ -27,7 +28,7 @@ struct ErrorBodyMiddleware: RouterMiddleware {
         } catch  where MiniDatabase.isDiskFull(error) {
             context.logger.error("the data folder's disk is full", metadata: ["path": "\(request.uri.path)"])
             throw APIError.unavailable(
-                "the server's disk is full (its data folder's): nothing was changed; free space there")
+                "the server's disk is full (its data folder's): the change was not saved; free space there")
         } catch {
             context.logger.error(
                 "request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])

@@ -17,15 +17,18 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = methods(of: request.uri.path)
-            guard !allowed.isEmpty else { throw error }
+            // A route's own 404 (an answer, not a miss) passes as it is.
+            guard !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
             throw APIError.methodNotAllowed(request.method, allowed: allowed)
         }
     }
 
-    /// The methods of the routes whose path matches `path`, in a stable order.
+    /// The methods of the routes whose path matches `path`, in a stable order, with HEAD
+    /// where GET is (the router answers it as GET).
     func methods(of path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        let names = routes.filter { Self.path($0.path, matches: segments) }.map(\.method.rawValue)
+        var names = routes.filter { Self.path($0.path, matches: segments) }.map(\.method.rawValue)
+        if names.contains(HTTPRequest.Method.get.rawValue) { names.append(HTTPRequest.Method.head.rawValue) }
         return Set(names).sorted().compactMap { HTTPRequest.Method($0) }
     }
 

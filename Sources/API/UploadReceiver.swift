@@ -43,11 +43,12 @@ struct UploadReceiver {
         if let declaredLength, declaredLength > maxBytes {
             throw APIError.payloadTooLarge(limit: maxBytes)
         }
-        try ensureFreeSpace(for: declaredLength ?? 0)
-        let path = "\(directory)/.upload-\(UUID().uuidString).part"
-        // The folder may have been removed while minid ran (a clean-up by hand): made again.
+        // The folder may have been removed while minid ran (a clean-up by hand): made again,
+        // first, so that the free space is read on its disk.
         try? FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try ensureFreeSpace(for: declaredLength ?? 0)
+        let path = "\(directory)/.upload-\(UUID().uuidString).part"
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = FileHandle(forWritingAtPath: path)
         else {

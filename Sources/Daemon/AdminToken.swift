@@ -33,7 +33,7 @@ enum AdminToken {
         if let token, (try? TokenStore(database: database).verify(token)) != nil {
             return "mini config set-token < \(path)"
         }
-        return "minid tokens create laptop --data-dir \(directory.root) | mini config set-token"
+        return "minid tokens create NAME --data-dir \(directory.root) | mini config set-token"
             + "   (\(path) holds no valid token)"
     }
 }

@@ -14,15 +14,11 @@ struct DataOptions: ParsableArguments {
 
     var dataDirectory: DataDirectory { DataDirectory(dataDir) }
 
-    /// Creates the folder if needed and opens the database, which must be whole (a damaged
-    /// one stops the start, so that a supervisor sees it, instead of failing every request).
+    /// Creates the folder if needed and opens the database (``DataDirectory/openDatabase()``).
     func open() throws -> (DataDirectory, MiniDatabase) {
         let directory = dataDirectory
         try directory.create()
-        try directory.requireDatabaseOrNewFolder()
-        let database = try MiniDatabase(path: directory.databasePath)
-        try database.checkIntegrity()
-        return (directory, database)
+        return (directory, try directory.openDatabase())
     }
 }
 
@@ -93,10 +89,15 @@ struct AppAddressOptions: ParsableArguments {
     var domain: String = "localhost"
 
     func validate() throws {
+        try Self.validate(domain: domain)
+    }
+
+    /// Refuses a `--domain` under which `<app>.<domain>` is no host name.
+    static func validate(domain: String) throws {
         guard (try? DomainName("app.\(domain)")) != nil else {
             throw ValidationError(
                 "--domain '\(domain)' is not a domain apps can be served under: give a host name such as "
-                    + "example.com or localhost, without a scheme, port or leading dot")
+                    + "example.com or localhost, without a scheme, port, leading or trailing dot")
         }
     }
 }

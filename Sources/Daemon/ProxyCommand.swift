@@ -15,7 +15,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(help: "Folder of the database to read app routes from (omit for static routes only).")
     var dataDir: String?
 
-    @Option(help: "Address to listen on.")
+    @Option(help: "Address to listen on.", transform: ListenAddress.withoutBrackets)
     var bind: String = "127.0.0.1"
 
     @Option(help: "Port to listen on (80 needs CAP_NET_BIND_SERVICE).")
@@ -45,6 +45,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
+        try AppAddressOptions.validate(domain: domain)
         guard metricsPort == nil || dataDir != nil else {
             throw ValidationError("--metrics-port takes the API's tokens: give the data folder with --data-dir")
         }
@@ -67,7 +68,7 @@ struct ProxyCommand: AsyncParsableCommand {
             let directory = DataDirectory(dataDir)
             try await ListenCheck.ensureNoOtherProxy(on: directory)
             try directory.create()
-            let database = try MiniDatabase(path: directory.databasePath)
+            let database = try directory.openDatabase()
             let routeSync = RouteSync(
                 apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
             routeSync.applyStoredRoutes()

@@ -90,11 +90,12 @@ struct TokensCommand: ParsableCommand {
     static func store(_ data: DataOptions) throws -> TokenStore {
         let directory = data.dataDirectory
         switch DataDirectory.size(of: directory.databasePath) {
-        case .success: break
+        case .success(let size) where size > 0: break
+        case .success: throw ValidationError("the database in \(directory.root) is empty; pass the server's --data-dir")
         case .failure(let error) where error.code == .ENOENT:
             throw ValidationError("no mini database in \(directory.root); pass the server's --data-dir")
         case .failure(let error): throw DataDirectory.Failure(directory.databasePath, error.code.rawValue, "read")
         }
-        return TokenStore(database: try MiniDatabase(path: directory.databasePath))
+        return TokenStore(database: try directory.openDatabase())
     }
 }

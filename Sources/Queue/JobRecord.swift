@@ -30,7 +30,7 @@ struct JobRecord: FetchableRecord, Sendable {
     var release: Int?
     var kind: String
     var payload: String?
-    /// When a user asked to cancel the job while it ran; it ends once its worker stopped.
+    /// When a cancel was asked for while the job ran; it ends once its worker stopped.
     var cancelRequestedAt: Double?
     /// Why, when not a user's `mini cancel` (the app was destroyed): the job's reason once it ends.
     var cancelReason: String?

@@ -50,6 +50,10 @@ public struct DataDirectory: Sendable, Equatable {
                 _ = try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
                 guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw Failure(path, errno, "make") }
             }
+            var status = stat()
+            guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                throw Failure("\(path) is not a folder: move it aside, or pass another --data-dir")
+            }
             guard chmod(path, 0o700) == 0 else { throw Failure(path, errno, "make private (mode 0700)") }
         }
     }
@@ -70,6 +74,17 @@ public struct DataDirectory: Sendable, Equatable {
         throw Failure(
             "\(root) holds admin.token from an earlier start, but its database (mini.sqlite) is missing or empty: "
                 + "restore mini.sqlite from a backup, or move the folder aside to start afresh")
+    }
+
+    /// Opens the folder's database, made if the folder is new, after the checks that keep a
+    /// role from starting on a folder it would harm or could not serve from:
+    /// ``requireDatabaseOrNewFolder()``, then SQLite's integrity check (a damaged database
+    /// stops the start, so that a supervisor sees it, instead of failing every request).
+    public func openDatabase() throws -> MiniDatabase {
+        try requireDatabaseOrNewFolder()
+        let database = try MiniDatabase(path: databasePath)
+        try database.checkIntegrity()
+        return database
     }
 
     /// The size of the file at `path`, or why it could not be looked at.

@@ -25,9 +25,13 @@ public struct MiniDatabase: Sendable {
         self.path = path
         self.pool = try Self.holdingMigrationLock(of: path) {
             try Self.restrictToOwner(path)
-            let pool = try DatabasePool(path: path, configuration: Self.configuration())
-            try Self.migrator.migrate(pool)
-            return pool
+            do {
+                let pool = try DatabasePool(path: path, configuration: Self.configuration())
+                try Self.migrator.migrate(pool)
+                return pool
+            } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+                throw Self.damaged(path, findings: [error.message ?? "\(error)"])
+            }
         }
         guard let id = try pool.read({ db in try String.fetchOne(db, sql: "SELECT id FROM installation") }) else {
             throw DatabaseError(message: "the installation table of \(path) is empty; its id was removed")
@@ -41,10 +45,10 @@ public struct MiniDatabase: Sendable {
     /// made with looser modes. SQLite gives the files it creates beside it the database's mode.
     private static func restrictToOwner(_ path: String) throws {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard descriptor >= 0 else { throw DataDirectory.Failure(path, errno, "open") }
         close(descriptor)
         for file in [path, path + "-wal", path + "-shm"] where chmod(file, 0o600) != 0 && errno != ENOENT {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            throw DataDirectory.Failure(file, errno, "make private (mode 0600)")
         }
     }
 
@@ -55,7 +59,7 @@ public struct MiniDatabase: Sendable {
     /// descriptor, also when the process is killed.
     private static func holdingMigrationLock<T>(of path: String, _ body: () throws -> T) throws -> T {
         let descriptor = open(path + "-migrate.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard descriptor >= 0 else { throw DataDirectory.Failure(path + "-migrate.lock", errno, "open") }
         defer { close(descriptor) }
         while flock(descriptor, LOCK_EX) != 0 {
             guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -100,8 +104,12 @@ public struct MiniDatabase: Sendable {
             findings = [error.message ?? "\(error)"]
         }
         guard findings != ["ok"] else { return }
-        throw DataDirectory.Failure(
-            "\(path) is damaged (SQLite's quick_check: \(findings.joined(separator: "; "))): stop every minid on it, "
+        throw Self.damaged(path, findings: findings)
+    }
+
+    private static func damaged(_ path: String, findings: [String]) -> DataDirectory.Failure {
+        DataDirectory.Failure(
+            "\(path) is damaged (SQLite: \(findings.joined(separator: "; "))): stop every minid on it, "
                 + "then restore it from a backup, or try sqlite3 \(path) .recover")
     }
 

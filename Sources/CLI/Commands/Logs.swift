@@ -49,8 +49,8 @@ extension Mini {
             let info: AppInfo = try await client.get("/v1/apps/\(app)")
             if info.release == nil {
                 Terminal.error("\(app) has no release yet, so nothing runs to write logs: mini deploy it first")
-            } else if info.instances.isEmpty {
-                Terminal.error("\(app) runs no instances (scale \(info.scale)): mini scale \(app) 1 starts one")
+            } else if info.scale == 0 {
+                Terminal.error("\(app) is scaled to 0, so nothing runs to write logs: mini scale \(app) 1 starts one")
             }
         }
 
@@ -72,7 +72,7 @@ extension Mini {
                     printed = true
                     Terminal.output(line)
                 }
-                if !printed, follow == nil { try await Self.explainNoLines(of: app, client: client) }
+                if !printed, follow == nil { try? await Self.explainNoLines(of: app, client: client) }
             }
         }
     }
