@@ -71,6 +71,7 @@ struct ProxyCommand: AsyncParsableCommand {
             let database = try directory.openDatabase()
             let routeSync = RouteSync(
                 apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
+            routeSync.warnAboutDomains(under: domain)
             routeSync.applyStoredRoutes()
             services.append(routeSync)
             services.append(

@@ -71,6 +71,20 @@ struct RouteSync: Service {
     /// Gives the proxy the store's routes once, before it listens: it would otherwise answer
     /// 404 ("no app here") for every app until the first read of ``run()``. A read that fails
     /// is logged, and ``run()`` tries again.
+    /// Warns about custom domains under the apps' `domain`, where an app's own host
+    /// (`<app>.<domain>`) is routed first: the API refuses to add one there, but a change of
+    /// `--domain` can put earlier ones there.
+    func warnAboutDomains(under domain: String) {
+        guard let domains = try? apps.domainRoutes() else { return }
+        let appsDomain = domain.lowercased()
+        for (host, app) in domains.sorted(by: { $0.key < $1.key })
+        where host == appsDomain || host.hasSuffix("." + appsDomain) {
+            logger.warning(
+                "a custom domain is under --domain, where the apps' own hosts are routed first; remove it",
+                metadata: ["domain": "\(host)", "app": "\(app)", "remove": "mini domains remove \(app) \(host)"])
+        }
+    }
+
     func applyStoredRoutes() {
         do {
             proxy.updateRoutes(try makeTable())

@@ -56,6 +56,7 @@ struct Serve: AsyncParsableCommand {
         let reconciler = makeReconciler(
             queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
+        routeSync.warnAboutDomains(under: proxy.address.domain)
         routeSync.applyStoredRoutes()
         let proxyControl = ProxyControlServer(
             socketPath: directory.proxyControlSocketPath, proxy: proxyServer, logger: logger

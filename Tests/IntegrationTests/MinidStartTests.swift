@@ -101,6 +101,25 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("a proxy started with a --domain over an earlier custom domain warns that the app hosts win there")
+    func customDomainUnderNewDomain() async throws {
+        let minid = try MinidProcess(role: "api", [])
+        try await minid.waitUntilReady()
+        #expect(try await minid.mini(["apps", "create", "web"]).status == 0)
+        let added = try await minid.mini(["domains", "add", "web", "shop.example.com"])
+        #expect(added.status == 0, "\(added)")
+        let proxy = try await run(
+            URL(fileURLWithPath: "/usr/bin/timeout"),
+            [
+                "-s", "INT", "3", binary("minid").path, "proxy", "--data-dir", minid.dataDirectory,
+                "--domain", "example.com", "--port", String(try freePort()),
+            ],
+            timeout: .seconds(20))
+        let said = proxy.stdout + proxy.stderr
+        #expect(said.contains("a custom domain is under --domain") && said.contains("shop.example.com"), "\(said)")
+        await minid.stop()
+    }
+
     @Test("a client that keeps sending an upload after its 401 is cut off instead of read to the end")
     func refusedUploadIsCut() async throws {
         let minid = try MinidProcess(workers: 0)
