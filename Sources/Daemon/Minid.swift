@@ -15,7 +15,9 @@ struct Minid: AsyncParsableCommand {
         commandName: "minid",
         abstract: "The mini daemon: API, build workers, reverse proxy.",
         version: MiniVersion.current,
-        subcommands: [Serve.self, APICommand.self, ProxyCommand.self, WorkerCommand.self, TokensCommand.self],
+        subcommands: [
+            Serve.self, APICommand.self, ProxyCommand.self, WorkerCommand.self, TokensCommand.self, VersionCommand.self,
+        ],
         defaultSubcommand: Serve.self
     )
 

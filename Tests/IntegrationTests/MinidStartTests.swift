@@ -76,6 +76,13 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("minid version prints the version, as minid --version and mini version do")
+    func version() async throws {
+        let said = try await run(binary("minid"), ["version"])
+        let flag = try await run(binary("minid"), ["--version"])
+        #expect(said.status == 0 && said.stdout == "minid \(flag.stdout)", "\(said) \(flag)")
+    }
+
     @Test("a --domain apps cannot be served under (a URL, a port, empty) is refused at start")
     func badDomainRefused() async throws {
         for domain in ["http://example.com", "example.com:80", "", ".example.com"] {
