@@ -40,6 +40,10 @@ struct ListenCheck: Error, CustomStringConvertible {
             default:
                 throw ListenCheck(description: "\(listener) cannot listen on \(address): \(error)")
             }
+        } catch  where error is SocketAddressError || error is SocketAddressError.UnknownHost {
+            throw ListenCheck(
+                description: "'\(host)' is neither an IP address nor a name this machine resolves: \(listener) "
+                    + "cannot listen there; give an address such as 127.0.0.1, 0.0.0.0 or ::1, without a port")
         }
     }
 

@@ -17,6 +17,8 @@ struct DataOptions: ParsableArguments {
     /// Creates the folder if needed and opens the database (``DataDirectory/openDatabase()``).
     func open() throws -> (DataDirectory, MiniDatabase) {
         let directory = dataDirectory
+        // Refused before the folder is touched (made private, sub-folders made).
+        try directory.requireDatabaseOrNewFolder()
         try directory.create()
         return (directory, try directory.openDatabase())
     }

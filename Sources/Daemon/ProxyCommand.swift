@@ -67,6 +67,7 @@ struct ProxyCommand: AsyncParsableCommand {
         if let dataDir {
             let directory = DataDirectory(dataDir)
             try await ListenCheck.ensureNoOtherProxy(on: directory)
+            try directory.requireDatabaseOrNewFolder()
             try directory.create()
             let database = try directory.openDatabase()
             let routeSync = RouteSync(

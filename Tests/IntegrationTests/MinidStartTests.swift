@@ -76,6 +76,22 @@ struct MinidStartTests {
         await minid.stop()
     }
 
+    @Test("a --bind that is no address is named as such; a folder refused at start is left as it was")
+    func startRefusals() async throws {
+        let bind = try await run(
+            binary("minid"), ["serve", "--bind", "nosuchhost.invalid", "--data-dir", "/nonexistent"],
+            timeout: .seconds(20))
+        #expect(bind.status == 1 && bind.stderr.contains("neither an IP address nor a name"), "\(bind)")
+        let data = try TemporaryDirectory()
+        defer { data.cleanup() }
+        let folder = data.url.appendingPathComponent("kept").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "token\n".write(toFile: folder + "/admin.token", atomically: false, encoding: .utf8)
+        let worker = try await run(binary("minid"), ["worker", "--data-dir", folder], timeout: .seconds(20))
+        #expect(worker.status == 1 && worker.stderr.contains("holds admin.token from an earlier start"), "\(worker)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["admin.token"])
+    }
+
     @Test("minid version prints the version, as minid --version and mini version do")
     func version() async throws {
         let said = try await run(binary("minid"), ["version"])

@@ -13,6 +13,8 @@ struct ByteSizeTests {
         #expect(ByteSize.parse("64mb") == 64 << 20)
         #expect(ByteSize.parse("1GB") == 1 << 30)
         #expect(ByteSize.parse("4096b") == 4096)
+        #expect(ByteSize.parse("64MiB") == 64 << 20)
+        #expect(ByteSize.parse("1.5gb") == 3 << 29)
     }
 
     @Test(
@@ -20,7 +22,7 @@ struct ByteSizeTests {
         arguments: [
             "", "m", "b", "mb", "0", "-1", "0m", "0.0001k", "9000000000g", "99999999999999999999g", "infm", "nang",
             "1x",
-            "1bb", "1mib",
+            "1bb", "0x40m", "1e3m", "+64m", "64 m", "1.2.3m", ".5m", "1.5", "nan",
         ]
     )
     func refuses(_ text: String) {
