@@ -115,9 +115,10 @@ struct AppRoutes {
         if let problem = body.asked.problem { throw APIError.badRequest(problem) }
         // A memory limit kept from a bigger server limits nothing but harms nothing; CPUs
         // beyond the machine fail every start, so they are always checked, kept ones too.
+        let stored = Limits(memoryBytes: app.memoryBytes, nanoCPUs: app.nanoCpus)
         let memory = body.memoryBytes?.newValue
-        let cpus = body.cpus.map(\.newValue) ?? app.nanoCpus.map { Double($0) / 1e9 }
-        let new = Limits(memoryBytes: memory == app.memoryBytes ? nil : memory, cpus: cpus)
+        let cpus = body.cpus.map(\.newValue) ?? stored.cpus
+        let new = Limits(memoryBytes: memory == stored.memoryBytes ? nil : memory, cpus: cpus)
         if new.cpus != nil || new.memoryBytes != nil, let machine = try? await docker.machine() {
             try Self.check(new, fits: machine)
         }
@@ -125,9 +126,9 @@ struct AppRoutes {
         guard
             let result = try apps.changeLimits(
                 of: name, memoryBytes: body.memoryBytes,
-                nanoCPUs: body.cpus?.map { Int64(($0 * 1e9).rounded()) })
+                nanoCPUs: body.cpus?.map(Limits.nanoCPUs))
         else { throw APIError.notFound("no app named \(name)") }
-        let now = Limits(memoryBytes: result.memoryBytes, cpus: result.nanoCPUs.map { Double($0) / 1e9 })
+        let now = Limits(memoryBytes: result.memoryBytes, nanoCPUs: result.nanoCPUs)
         let (job, released) = try releaseIfChanged(
             name, storeChanged: result.changed, ReleaseChange(description: "limits \(Self.describe(now))"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
@@ -272,7 +273,7 @@ struct AppRoutes {
         return AppInfo(
             name: name, url: configuration.url(of: app.name), release: app.currentRelease, scale: app.instances,
             instances: instances,
-            limits: Limits(memoryBytes: app.memoryBytes, cpus: app.nanoCpus.map { Double($0) / 1e9 }),
+            limits: Limits(memoryBytes: app.memoryBytes, nanoCPUs: app.nanoCpus),
             healthPath: app.healthPath, releaseCommand: app.releaseCommand,
             createdAt: Date(timeIntervalSince1970: app.createdAt)
         )

@@ -4,6 +4,7 @@ import Hummingbird
 import MiniCore
 import NIOCore
 import NIOPosix
+import Store
 
 /// Streams a request body into a file of the uploads folder without holding it in memory:
 /// a temporary file, written chunk by chunk, synced to disk, then handed to the caller. The
@@ -43,10 +44,8 @@ struct UploadReceiver {
         if let declaredLength, declaredLength > maxBytes {
             throw APIError.payloadTooLarge(limit: maxBytes)
         }
-        // The folder may have been removed while minid ran (a clean-up by hand): made again,
-        // first, so that the free space is read on its disk.
-        try? FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // First, so that the free space is read on the folder's disk.
+        DataDirectory.remakeFolderIfRemoved(directory)
         try ensureFreeSpace(for: declaredLength ?? 0)
         let path = "\(directory)/.upload-\(UUID().uuidString).part"
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),

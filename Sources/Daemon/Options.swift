@@ -14,13 +14,10 @@ struct DataOptions: ParsableArguments {
 
     var dataDirectory: DataDirectory { DataDirectory(dataDir) }
 
-    /// Creates the folder if needed and opens the database (``DataDirectory/openDatabase()``).
+    /// Creates the folder if needed and opens the database (``DataDirectory/prepareAndOpenDatabase()``).
     func open() throws -> (DataDirectory, MiniDatabase) {
         let directory = dataDirectory
-        // Refused before the folder is touched (made private, sub-folders made).
-        try directory.requireDatabaseOrNewFolder()
-        try directory.create()
-        return (directory, try directory.openDatabase())
+        return (directory, try directory.prepareAndOpenDatabase())
     }
 }
 

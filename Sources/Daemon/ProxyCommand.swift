@@ -67,9 +67,7 @@ struct ProxyCommand: AsyncParsableCommand {
         if let dataDir {
             let directory = DataDirectory(dataDir)
             try await ListenCheck.ensureNoOtherProxy(on: directory)
-            try directory.requireDatabaseOrNewFolder()
-            try directory.create()
-            let database = try directory.openDatabase()
+            let database = try directory.prepareAndOpenDatabase()
             let routeSync = RouteSync(
                 apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
             routeSync.warnAboutDomains(under: domain)

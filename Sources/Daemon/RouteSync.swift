@@ -68,9 +68,6 @@ struct RouteSync: Service {
         }
     }
 
-    /// Gives the proxy the store's routes once, before it listens: it would otherwise answer
-    /// 404 ("no app here") for every app until the first read of ``run()``. A read that fails
-    /// is logged, and ``run()`` tries again.
     /// Warns about custom domains under the apps' `domain`, where an app's own host
     /// (`<app>.<domain>`) is routed first: the API refuses to add one there, but a change of
     /// `--domain` can put earlier ones there.
@@ -85,6 +82,9 @@ struct RouteSync: Service {
         }
     }
 
+    /// Gives the proxy the store's routes once, before it listens: it would otherwise answer
+    /// 404 ("no app here") for every app until the first read of ``run()``. A read that fails
+    /// is logged, and ``run()`` tries again.
     func applyStoredRoutes() {
         do {
             proxy.updateRoutes(try makeTable())

@@ -160,6 +160,14 @@ public struct Limits: Codable, Sendable, Equatable {
         self.cpus = cpus
     }
 
+    /// The limits of an app as the store keeps them, CPUs in billionths.
+    public init(memoryBytes: Int64?, nanoCPUs: Int64?) {
+        self.init(memoryBytes: memoryBytes, cpus: nanoCPUs.map { Double($0) / 1e9 })
+    }
+
+    /// CPUs as the engine and the store count them (`NanoCpus`): billionths of a CPU.
+    public static func nanoCPUs(_ cpus: Double) -> Int64 { Int64((cpus * 1e9).rounded()) }
+
     /// The engine's smallest memory limit: 6 MiB.
     public static let minimumMemoryBytes: Int64 = 6 << 20
     /// The CPUs a limit may give (``problem`` says so in words).

@@ -16,7 +16,7 @@ public enum ByteSize {
                 return Int64(bytes)
             }
         }
-        guard isDecimal(lower), !lower.contains("."), let value = Int64(lower), value > 0 else { return nil }
+        guard isDecimal(lower[...]), !lower.contains("."), let value = Int64(lower), value > 0 else { return nil }
         return value
     }
 
@@ -26,8 +26,6 @@ public enum ByteSize {
         return (1...2).contains(parts.count) && !(parts.first ?? "").isEmpty
             && parts.allSatisfy { $0.allSatisfy { ("0"..."9").contains($0) } }
     }
-
-    private static func isDecimal(_ text: String) -> Bool { isDecimal(text[...]) }
 
     /// `256m`-style text for a size in bytes (whole MiB).
     public static func format(_ bytes: Int64) -> String {

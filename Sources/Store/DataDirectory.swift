@@ -58,6 +58,13 @@ public struct DataDirectory: Sendable, Equatable {
         }
     }
 
+    /// Makes `folder` (and its parents) private if it is missing: a sub-folder removed while
+    /// minid runs (a clean-up by hand) is made again by the next file written there.
+    public static func remakeFolderIfRemoved(_ folder: String) {
+        try? FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
     /// Refuses to start a new installation over an earlier one's files: a folder that holds
     /// `admin.token` but whose database is missing or empty (restored in part, or emptied)
     /// would otherwise get a new database, a new admin token over the old one's file, and a
@@ -76,12 +83,20 @@ public struct DataDirectory: Sendable, Equatable {
                 + "restore mini.sqlite from a backup, or move the folder aside to start afresh")
     }
 
-    /// Opens the folder's database, made if the folder is new, after the checks that keep a
-    /// role from starting on a folder it would harm or could not serve from:
-    /// ``requireDatabaseOrNewFolder()``, then SQLite's integrity check (a damaged database
-    /// stops the start, so that a supervisor sees it, instead of failing every request).
-    public func openDatabase() throws -> MiniDatabase {
+    /// Prepares the folder for a role of minid and opens its database: refuses an earlier
+    /// start's folder without its database (``requireDatabaseOrNewFolder()``) before touching
+    /// it, makes the folder and sub-folders (``create()``), then opens the database
+    /// (``openDatabase()``).
+    public func prepareAndOpenDatabase() throws -> MiniDatabase {
         try requireDatabaseOrNewFolder()
+        try create()
+        return try openDatabase()
+    }
+
+    /// Opens the folder's database, made if missing, and checks it with SQLite's integrity
+    /// check: a damaged database stops the start, so that a supervisor sees it, instead of
+    /// failing every request.
+    public func openDatabase() throws -> MiniDatabase {
         let database = try MiniDatabase(path: databasePath)
         try database.checkIntegrity()
         return database

@@ -1,5 +1,6 @@
 import Foundation
 import Queue
+import Store
 
 /// Appends lines to a job's build log, each append fenced by the job's lease: a worker that
 /// lost its lease cannot write a single line more. A log stops growing at `maxBytes` (a step
@@ -28,10 +29,7 @@ struct BuildLog: Sendable {
             // The write lock of the fenced transaction is held while the line is written, so
             // no other worker can take the lease in between.
             if !FileManager.default.fileExists(atPath: path) {
-                // The logs folder may have been removed while minid ran (a clean-up by hand).
-                try? FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-                    attributes: [.posixPermissions: 0o700])
+                DataDirectory.remakeFolderIfRemoved((path as NSString).deletingLastPathComponent)
                 _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             guard let handle = FileHandle(forWritingAtPath: path) else {
