@@ -162,6 +162,7 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 "API", "Docker", "Store", "Queue",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

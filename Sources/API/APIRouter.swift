@@ -111,8 +111,8 @@ extension EnvironmentKey {
 
 extension AppStore {
     /// The app, or 404 with how to create it.
-    func existingApp(_ name: AppName) throws -> AppRecord {
-        guard let app = try app(name) else {
+    func existingApp(_ name: AppName) async throws -> AppRecord {
+        guard let app = try await app(name) else {
             throw APIError.notFound("no app '\(name)'; deploy it with `mini deploy --app \(name)`")
         }
         return app
@@ -143,9 +143,9 @@ func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) th
 }
 
 /// Turns queue errors into API errors.
-func mapQueueError<T>(_ body: () throws -> T) throws -> T {
+func mapQueueError<T>(_ body: () async throws -> T) async throws -> T {
     do {
-        return try body()
+        return try await body()
     } catch let error as QueueError where error.isNotFound {
         throw APIError.notFound(error.description)
     } catch let error as QueueError {

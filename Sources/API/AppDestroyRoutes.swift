@@ -19,7 +19,7 @@ struct AppDestroyRoutes {
 
     @Sendable func destroy(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
-        _ = try apps.existingApp(name)
+        _ = try await apps.existingApp(name)
         guard request.uri.queryParameters["confirm"].map(String.init) == name.rawValue else {
             throw APIError.badRequest("destroying \(name) deletes everything of it; confirm with ?confirm=\(name)")
         }
@@ -37,7 +37,7 @@ struct AppDestroyRoutes {
         // The rows go first: from then on the reconciler no longer recreates an instance this
         // removes. They leave a note that the app's containers and images are to go, which the
         // reconciler acts on if this process dies before it has removed them all.
-        let (jobs, requestedAt) = try apps.deleteApp(name)
+        let (jobs, requestedAt) = try await apps.deleteApp(name)
         for job in jobs {
             try? FileManager.default.removeItem(atPath: configuration.dataDirectory.logPath(job: job))
             try? FileManager.default.removeItem(atPath: configuration.dataDirectory.uploadPath(job: job))
@@ -46,7 +46,7 @@ struct AppDestroyRoutes {
             if try await docker.remove(
                 resources, ofApp: name.rawValue, installation: apps.database.installation, logger: context.logger)
             {
-                try apps.forgetRemoval(of: name, requestedAt: requestedAt)
+                try await apps.forgetRemoval(of: name, requestedAt: requestedAt)
             }
         } catch {
             // The app is destroyed all the same: the reconciler finishes what is left.
@@ -65,12 +65,12 @@ struct AppDestroyRoutes {
     private func stopJobs(of app: AppName) async throws {
         let deadline = ContinuousClock.now + configuration.destroyJobStopTimeout
         while true {
-            let pending = try queue.jobs(app: app, limit: 10_000).filter { !$0.state.isFinal }
+            let pending = try await queue.jobs(app: app, limit: 10_000).filter { !$0.state.isFinal }
             guard let running = pending.first(where: { $0.state == .running }) ?? pending.first else { return }
             for job in pending {
                 // Asking again changes nothing; a job that already published its release
                 // cannot be cancelled, and ends soon.
-                _ = try? queue.cancel(job.id, reason: "\(app) was destroyed")
+                _ = try? await queue.cancel(job.id, reason: "\(app) was destroyed")
             }
             guard ContinuousClock.now < deadline else {
                 throw APIError.conflict(

@@ -25,18 +25,21 @@ struct AppLogRoutes {
 
     @Sendable func logs(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
-        let created = try apps.existingApp(name).createdAt
+        let created = try await apps.existingApp(name).createdAt
         let follow = request.asksToFollow
-        let streamEnd = followedStreams.endCheck(for: request, in: apps.database)
+        let streamEnd = await followedStreams.endCheck(for: request, in: apps.database)
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
             endCheck: { [apps] in
-                if let line = streamEnd() { return line }
+                if let line = await streamEnd() { return line }
                 // Destroyed (and maybe made again under its name): a store that cannot be read
                 // says nothing.
-                guard case .success(let app) = Result(catching: { try apps.app(name) }) else { return nil }
-                return app?.createdAt == created ? nil : FollowedStreamEnd.appDestroyed.line
+                do {
+                    return try await apps.app(name)?.createdAt == created ? nil : FollowedStreamEnd.appDestroyed.line
+                } catch {
+                    return nil
+                }
             }
         )
         return Response.stream(for: request, follow: follow, countedIn: followedStreams) { writer in
@@ -54,7 +57,7 @@ private struct LogReader: Sendable {
     let tail: Int
     /// Checked every second while following: the stream ends, saying so, once the
     /// request's token is revoked, minid stops or the app is destroyed.
-    let endCheck: @Sendable () -> String?
+    let endCheck: @Sendable () async -> String?
 
     /// Writes every line to `writer` until the logs end (or, when following, until cancelled).
     func copy(to writer: inout any ResponseBodyWriter) async throws {
@@ -87,8 +90,8 @@ private struct LogReader: Sendable {
             var resumeAt: [String: Date] = [:]
             /// Instances whose last stream failed: said once, until one works again.
             var failing = Set<String>()
-            func followNewStreams() {
-                for instance in (try? apps.instances(of: app)) ?? [] where !following.contains(instance.name) {
+            func followNewStreams() async {
+                for instance in (try? await apps.instances(of: app)) ?? [] where !following.contains(instance.name) {
                     following.insert(instance.name)
                     let start: LogStart =
                         resumeAt[instance.name].map { .after($0) }
@@ -109,7 +112,7 @@ private struct LogReader: Sendable {
                     return .tick
                 }
             }
-            followNewStreams()
+            await followNewStreams()
             if follow { tick() }
             while let event = await group.next() {
                 switch event {
@@ -122,12 +125,12 @@ private struct LogReader: Sendable {
                         failing.remove(instance)
                     }
                 case .tick where !Task.isCancelled:
-                    if let line = endCheck() {
+                    if let line = await endCheck() {
                         sink.yield(line)
                         sink.finish()  // the last line: what the streams still yield is dropped
                         group.cancelAll()
                     } else {
-                        followNewStreams()
+                        await followNewStreams()
                         tick()
                     }
                 case .tick:

@@ -30,7 +30,9 @@ struct AppRoutes {
     }
 
     @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
-        try jsonResponse(AppList(apps: try apps.apps().map(info)))
+        var infos: [AppInfo] = []
+        for app in try await apps.apps() { infos.append(try await info(app)) }
+        return try jsonResponse(AppList(apps: infos))
     }
 
     /// Creates an app without deploying it, as `heroku create` does: its env, scale and
@@ -38,21 +40,21 @@ struct AppRoutes {
     @Sendable func create(request: Request, context: MiniRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(CreateAppRequest.self, context: context)
         let name = try AppName.fromRequest(body.name)
-        guard try apps.createApp(name) else {
+        guard try await apps.createApp(name) else {
             throw APIError.conflict("\(name) exists already; deploy to it with mini deploy --app \(name)")
         }
-        let app = try apps.existingApp(name)
-        return try jsonResponse(try info(app), status: .created)
+        let app = try await apps.existingApp(name)
+        return try await jsonResponse(try info(app), status: .created)
     }
 
     @Sendable func show(request: Request, context: MiniRequestContext) async throws -> Response {
-        try jsonResponse(try info(try existingApp(context)))
+        try await jsonResponse(try info(try existingApp(context)))
     }
 
     @Sendable func releases(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         let name = try AppName(app.name)
-        let list = try apps.releases(of: name).map { release in
+        let list = try await apps.releases(of: name).map { release in
             ReleaseInfo(
                 app: name, version: release.version, image: release.image, job: release.jobId,
                 description: release.description, instances: release.instances,
@@ -64,12 +66,12 @@ struct AppRoutes {
     }
 
     @Sendable func environment(request: Request, context: MiniRequestContext) async throws -> Response {
-        let name = try AppName(try existingApp(context).name)
-        return try jsonResponse(EnvironmentInfo(env: try apps.environment(of: name)))
+        let name = try await AppName(try existingApp(context).name)
+        return try await jsonResponse(EnvironmentInfo(env: try apps.environment(of: name)))
     }
 
     @Sendable func patchEnvironment(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         let patch = try await request.decodeJSON(EnvironmentPatch.self, context: context)
         try EnvironmentKey.requireValid(patch.set)
         try EnvironmentKey.requireValid(patch.unset)
@@ -77,37 +79,37 @@ struct AppRoutes {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
         }
         let name = try AppName(app.name)
-        var after = try apps.environment(of: name).merging(patch.set) { $1 }
+        var after = try await apps.environment(of: name).merging(patch.set) { $1 }
         for key in patch.unset { after[key] = nil }
         try EnvironmentKey.requireFits(after)
-        let changed = try apps.updateEnvironment(of: name, set: patch.set, unset: patch.unset)
+        let changed = try await apps.updateEnvironment(of: name, set: patch.set, unset: patch.unset)
         var parts: [String] = []
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
         if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
-        let (job, released) = try releaseIfChanged(
+        let (job, released) = try await releaseIfChanged(
             name, storeChanged: changed, ReleaseChange(description: parts.joined(separator: ", ")))
-        return try jsonResponse(
+        return try await jsonResponse(
             EnvironmentInfo(env: try apps.environment(of: name), job: job, changed: released),
             status: job == nil ? .ok : .accepted)
     }
 
     @Sendable func scale(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         let body = try await request.decodeJSON(ScaleRequest.self, context: context)
         let allowed = ScaleRequest.allowedInstances
         guard allowed.contains(body.instances) else {
             throw APIError.badRequest("instances must be between \(allowed.lowerBound) and \(allowed.upperBound)")
         }
         let name = try AppName(app.name)
-        let changed = try apps.setInstances(of: name, to: body.instances)
-        let (job, released) = try releaseIfChanged(
+        let changed = try await apps.setInstances(of: name, to: body.instances)
+        let (job, released) = try await releaseIfChanged(
             name, storeChanged: changed, ReleaseChange(description: "scale to \(body.instances)"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
     /// Changes the limits the body names; the others keep their values.
     @Sendable func limits(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         let body = try await request.decodeJSON(LimitsChange.self, context: context)
         guard body.memoryBytes != nil || body.cpus != nil else {
             throw APIError.badRequest("name a limit: memoryBytes or cpus (null removes it)")
@@ -124,12 +126,12 @@ struct AppRoutes {
         }
         let name = try AppName(app.name)
         guard
-            let result = try apps.changeLimits(
+            let result = try await apps.changeLimits(
                 of: name, memoryBytes: body.memoryBytes,
                 nanoCPUs: body.cpus?.map(Limits.nanoCPUs))
         else { throw APIError.notFound("no app named \(name)") }
         let now = Limits(memoryBytes: result.memoryBytes, nanoCPUs: result.nanoCPUs)
-        let (job, released) = try releaseIfChanged(
+        let (job, released) = try await releaseIfChanged(
             name, storeChanged: result.changed, ReleaseChange(description: "limits \(Self.describe(now))"))
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
@@ -154,30 +156,30 @@ struct AppRoutes {
     /// Sets the health check path; it applies from the next release on (a deploy, restart or
     /// settings change), so it makes none itself.
     @Sendable func health(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         let body = try await request.decodeJSON(HealthCheck.self, context: context)
         if let path = body.path, let problem = HealthCheck.problem(with: path) {
             throw APIError.badRequest(problem)
         }
-        try apps.setHealthPath(of: try AppName(app.name), to: body.path)
+        try await apps.setHealthPath(of: try AppName(app.name), to: body.path)
         return try jsonResponse(body)
     }
 
     /// Sets the command each deploy runs before its release takes traffic; it applies from
     /// the next deploy on.
     @Sendable func releaseCommand(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         let body = try await request.decodeJSON(ReleaseCommand.self, context: context)
         if let command = body.command, !CommandArguments.nameAProgram(command) {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"], or null for none")
         }
         if let problem = body.command.flatMap(CommandArguments.problem(with:)) { throw APIError.badRequest(problem) }
-        try apps.setReleaseCommand(of: try AppName(app.name), to: body.command)
+        try await apps.setReleaseCommand(of: try AppName(app.name), to: body.command)
         return try jsonResponse(body)
     }
 
     @Sendable func rollback(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         // No body: the release before the current one. A body that is not a rollback request
         // is an error, never read as "no body".
         var request = request
@@ -188,7 +190,7 @@ struct AppRoutes {
         guard let current = app.currentRelease else {
             throw APIError.conflict("\(app.name) has no release to roll back from; deploy it first")
         }
-        let versions = try apps.releases(of: try AppName(app.name)).map(\.version)
+        let versions = try await apps.releases(of: try AppName(app.name)).map(\.version)
         let target = body.release ?? versions.first { $0 < current }
         guard let target, versions.contains(target) else {
             let known = versions.map { "v\($0)" }.joined(separator: ", ")
@@ -196,11 +198,11 @@ struct AppRoutes {
             throw APIError.notFound("\(missing); \(app.name) has \(known.isEmpty ? "none" : known)")
         }
         guard target != current else { throw APIError.conflict("v\(target) is already the current release") }
-        let job = try queue.enqueueRelease(
+        let job = try await queue.enqueueRelease(
             app: try AppName(app.name),
             change: ReleaseChange(
                 rollbackTo: target, description: "rollback to v\(target)",
-                environmentAtRequest: try apps.environment(of: try AppName(app.name)))
+                environmentAtRequest: try await apps.environment(of: try AppName(app.name)))
         )
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
@@ -208,7 +210,7 @@ struct AppRoutes {
     /// Replaces every instance with a fresh one of the current release, without downtime
     /// (new instances start, get healthy and take the routes before the old ones drain).
     @Sendable func restart(request: Request, context: MiniRequestContext) async throws -> Response {
-        let app = try existingApp(context)
+        let app = try await existingApp(context)
         guard app.currentRelease != nil else {
             throw APIError.conflict("\(app.name) has no release to restart; deploy it first")
         }
@@ -217,12 +219,12 @@ struct AppRoutes {
                 "\(app.name) runs no instances (scaled to 0), so there is nothing to restart; "
                     + "mini scale \(app.name) N starts N of them")
         }
-        let job = try queue.enqueueRelease(app: try AppName(app.name), change: .restart)
+        let job = try await queue.enqueueRelease(app: try AppName(app.name), change: .restart)
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
 
-    private func existingApp(_ context: MiniRequestContext) throws -> AppRecord {
-        try apps.existingApp(try context.parameters.appName())
+    private func existingApp(_ context: MiniRequestContext) async throws -> AppRecord {
+        try await apps.existingApp(try context.parameters.appName())
     }
 
     /// Queues a release job for a settings change unless the app already runs with the
@@ -234,12 +236,12 @@ struct AppRoutes {
     /// the settings when it started; the job releases them after it); otherwise the change
     /// waits for the first deploy, and the job is nil. The app is read here, after the change
     /// was stored, so that a deploy publishing meanwhile is seen either way.
-    private func releaseIfChanged(_ name: AppName, storeChanged: Bool, _ change: ReleaseChange) throws -> (
+    private func releaseIfChanged(_ name: AppName, storeChanged: Bool, _ change: ReleaseChange) async throws -> (
         job: JobInfo?, changed: Bool
     ) {
         // The release and the running job as of one moment: a deploy that published and
         // ended in between is seen as one or the other.
-        let (released, deploying, releaseQueued) = try queue.database.read { db in
+        let (released, deploying, releaseQueued) = try await queue.database.read { db in
             (
                 try AppRecord.fetchOne(db, key: name.rawValue)?.currentRelease != nil,
                 try JobQueue.hasJob(app: name, in: [.running], db: db),
@@ -250,10 +252,12 @@ struct AppRoutes {
             // A change repeated while the release of the first waits is not live yet either:
             // it gets a job (which replaces the waiting one) to follow like the first.
             guard deploying, storeChanged || releaseQueued else { return (nil, storeChanged) }
-            return (try queue.enqueueRelease(app: name, change: change), true)
+            return (try await queue.enqueueRelease(app: name, change: change), true)
         }
-        guard try queue.hasJob(app: name) || !apps.settingsMatchCurrentRelease(of: name) else { return (nil, false) }
-        return (try queue.enqueueRelease(app: name, change: change), true)
+        if try await !queue.hasJob(app: name), try await apps.settingsMatchCurrentRelease(of: name) {
+            return (nil, false)
+        }
+        return (try await queue.enqueueRelease(app: name, change: change), true)
     }
 
     private static func describe(_ limits: Limits) -> String {
@@ -262,9 +266,9 @@ struct AppRoutes {
         return "\(memory), \(cpus)"
     }
 
-    private func info(_ app: AppRecord) throws -> AppInfo {
+    private func info(_ app: AppRecord) async throws -> AppInfo {
         let name = try AppName(app.name)
-        let instances = try apps.instances(of: name).map { instance in
+        let instances = try await apps.instances(of: name).map { instance in
             InstanceInfo(
                 name: instance.name, release: instance.release, state: instance.state.rawValue,
                 address: "\(instance.host):\(instance.port)"

@@ -12,7 +12,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let token = request.bearerToken, let name = try tokens.verify(token) else {
+        guard let token = request.bearerToken, let name = try await tokens.verify(token) else {
             throw APIError.unauthorized
         }
         var context = context
@@ -33,12 +33,12 @@ extension Request {
     /// the check made when its request began; it asks this now and then, and ends once its
     /// token is revoked (by value: a new token under the old name does not keep it going).
     /// A store that cannot be read counts as still valid.
-    func tokenStillValid(in database: MiniDatabase) -> @Sendable () -> Bool {
+    func tokenStillValid(in database: MiniDatabase) async -> @Sendable () async -> Bool {
         let (tokens, token) = (TokenStore(database: database), bearerToken)
         return {
             guard let token else { return false }
             do {
-                return try tokens.verify(token) != nil
+                return try await tokens.verify(token) != nil
             } catch {
                 return true
             }

@@ -14,7 +14,7 @@ struct BuildLogTail: Sendable {
     let queue: JobQueue
     let pollInterval: Duration
     /// The line a followed log ends with early, or nil (see ``FollowedStreams/endCheck(for:in:)``).
-    let endCheck: @Sendable () -> String?
+    let endCheck: @Sendable () async -> String?
 
     /// How often a followed log checks whether it must end early.
     static let endCheckInterval = Duration.seconds(2)
@@ -26,7 +26,7 @@ struct BuildLogTail: Sendable {
         while true {
             // Read the state before the bytes: once the job is final, its log is complete,
             // so the bytes read after that are the last ones.
-            let info = try queue.job(job)
+            let info = try await queue.job(job)
             if handle == nil { handle = FileHandle(forReadingAtPath: path) }
             if let handle {
                 while let data = try handle.read(upToCount: 64 * 1024), !data.isEmpty {
@@ -36,7 +36,7 @@ struct BuildLogTail: Sendable {
             if let line = Self.closingLine(for: info) { try await write(ByteBuffer(string: line)) }
             if info.state.isFinal || !follow { return }
             if ContinuousClock.now >= nextEndCheck {
-                if let line = endCheck() { return try await write(ByteBuffer(string: line)) }
+                if let line = await endCheck() { return try await write(ByteBuffer(string: line)) }
                 nextEndCheck = ContinuousClock.now.advanced(by: Self.endCheckInterval)
             }
             try await Task.sleep(for: pollInterval)

@@ -27,7 +27,7 @@ struct DeployRoutes {
         let upload = try await receiver.save(request.body, declaredLength: declaredLength)
         let dataDirectory = configuration.dataDirectory
         do {
-            let job = try queue.enqueue(app: app, uploadBytes: upload.bytes) { id in
+            let job = try await queue.enqueue(app: app, uploadBytes: upload.bytes) { id in
                 let destination = dataDirectory.uploadPath(job: id)
                 // A file there was moved by a transaction that then failed (disk full, a crash):
                 // the id is this job's now.

@@ -16,12 +16,12 @@ struct DomainRoutes {
     }
 
     @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
-        let name = try existingAppName(context)
-        return try jsonResponse(DomainList(domains: try apps.domains(of: name)))
+        let name = try await existingAppName(context)
+        return try await jsonResponse(DomainList(domains: try apps.domains(of: name)))
     }
 
     @Sendable func add(request: Request, context: MiniRequestContext) async throws -> Response {
-        let name = try existingAppName(context)
+        let name = try await existingAppName(context)
         let body = try await request.decodeJSON(DomainRequest.self, context: context)
         let host = try Self.domain(body.host)
         var appsDomain = configuration.domain.lowercased()
@@ -32,28 +32,28 @@ struct DomainRoutes {
             )
         }
         let status: HTTPResponse.Status
-        switch try apps.addDomain(host, to: name) {
+        switch try await apps.addDomain(host, to: name) {
         case .added: status = .created
         case .alreadyThere: status = .ok
         case .takenByAnotherApp(let owner):
             throw APIError.conflict(
                 "\(host) already belongs to \(owner); remove it there first: mini domains remove \(owner) \(host)")
         }
-        return try jsonResponse(DomainList(domains: try apps.domains(of: name)), status: status)
+        return try await jsonResponse(DomainList(domains: try apps.domains(of: name)), status: status)
     }
 
     @Sendable func remove(request: Request, context: MiniRequestContext) async throws -> Response {
-        let name = try existingAppName(context)
+        let name = try await existingAppName(context)
         let host = try Self.domain(try context.parameters.require("host"))
-        guard try apps.removeDomain(host, from: name) else {
+        guard try await apps.removeDomain(host, from: name) else {
             throw APIError.notFound("\(name) has no domain \(host); list them with `mini domains \(name)`")
         }
         return Response(status: .noContent)
     }
 
-    private func existingAppName(_ context: MiniRequestContext) throws -> AppName {
+    private func existingAppName(_ context: MiniRequestContext) async throws -> AppName {
         let name = try context.parameters.appName()
-        _ = try apps.existingApp(name)
+        _ = try await apps.existingApp(name)
         return name
     }
 

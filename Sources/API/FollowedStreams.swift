@@ -33,11 +33,11 @@ final class FollowedStreams: Sendable {
     /// What a followed stream of `request` checks now and then: the line it ends with once
     /// minid stops or the request's token is revoked (see
     /// ``Hummingbird/Request/tokenStillValid(in:)``), nil to go on.
-    func endCheck(for request: Request, in database: MiniDatabase) -> @Sendable () -> String? {
-        let tokenStillValid = request.tokenStillValid(in: database)
+    func endCheck(for request: Request, in database: MiniDatabase) async -> @Sendable () async -> String? {
+        let tokenStillValid = await request.tokenStillValid(in: database)
         return {
             if self.isStopping { return FollowedStreamEnd.serverStopping.line }
-            return tokenStillValid() ? nil : FollowedStreamEnd.tokenRevoked.line
+            return await tokenStillValid() ? nil : FollowedStreamEnd.tokenRevoked.line
         }
     }
 }

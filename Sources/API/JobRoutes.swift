@@ -31,25 +31,25 @@ struct JobRoutes {
             state = parsed
         }
         let limit = try request.integerQuery("limit", default: 100, in: 1...1000)
-        return try jsonResponse(JobList(jobs: try queue.jobs(app: app, state: state, limit: limit)))
+        return try await jsonResponse(JobList(jobs: try queue.jobs(app: app, state: state, limit: limit)))
     }
 
     @Sendable func show(request: Request, context: MiniRequestContext) async throws -> Response {
         let id = try context.parameters.jobID()
-        return try jsonResponse(try mapQueueError { try queue.job(id) })
+        return try jsonResponse(try await mapQueueError { try await queue.job(id) })
     }
 
     @Sendable func cancel(request: Request, context: MiniRequestContext) async throws -> Response {
         let id = try context.parameters.jobID()
-        return try jsonResponse(try mapQueueError { try queue.cancel(id) })
+        return try jsonResponse(try await mapQueueError { try await queue.cancel(id) })
     }
 
     /// The build log as text; with `follow=1`, streamed until the job ends.
     @Sendable func log(request: Request, context: MiniRequestContext) async throws -> Response {
         let id = try context.parameters.jobID()
-        _ = try mapQueueError { try queue.job(id) }
+        _ = try await mapQueueError { try await queue.job(id) }
         let follow = request.asksToFollow
-        let tail = BuildLogTail(
+        let tail = await BuildLogTail(
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
             pollInterval: configuration.logPollInterval,
             endCheck: followedStreams.endCheck(for: request, in: queue.database)

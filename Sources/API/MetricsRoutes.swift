@@ -14,7 +14,7 @@ struct MetricsRoutes {
     }
 
     @Sendable func metrics(request: Request, context: MiniRequestContext) async throws -> Response {
-        let statistics = try queue.statistics()
+        let statistics = try await queue.statistics()
         var text = PrometheusText()
         text.gauge(
             "mini_jobs", help: "Jobs kept in the queue, by state.",

@@ -51,7 +51,7 @@ struct OneOffRun: Sendable {
     /// caller is cancelled (its client went, minid stops) or `write` fails, after SIGTERM and
     /// ``stopGraceSeconds``.
     func run(
-        stillWanted: @escaping @Sendable () throws -> Bool, stopping: @escaping @Sendable () -> Bool,
+        stillWanted: @escaping @Sendable () async throws -> Bool, stopping: @escaping @Sendable () -> Bool,
         write: (ByteBuffer) async throws -> Void
     ) async throws {
         var answer = AnswerLines()
@@ -63,7 +63,7 @@ struct OneOffRun: Sendable {
             try answer.append(RunEvent(container: spec.name, release: release))
             try await write(answer.take())
             var end: RunEvent
-            if try !stillWanted() {
+            if try await !stillWanted() {
                 end = RunEvent(error: "\(app) was destroyed meanwhile")
             } else if stopping() {
                 end = RunEvent(error: "minid is stopping; run the command again once it is back", serverStopping: true)

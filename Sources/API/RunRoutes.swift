@@ -22,7 +22,7 @@ struct RunRoutes {
 
     @Sendable func run(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
-        let app = try apps.existingApp(name)
+        let app = try await apps.existingApp(name)
         // Collected into the request, not only read: watching for the client to go (see
         // `Response.stream`) then reads on from the body's end. Reading an already read body
         // to its end there traps in Hummingbird 2.28 (a request stream source deinited
@@ -32,7 +32,7 @@ struct RunRoutes {
         let body = try await collected.decodeJSON(RunRequest.self, context: context)
         try Self.validate(body)
         guard let current = app.currentRelease,
-            let release = try apps.releases(of: name).first(where: { $0.version == current })
+            let release = try await apps.releases(of: name).first(where: { $0.version == current })
         else {
             throw APIError.conflict("\(name) has no release to run a command in; deploy it first")
         }
@@ -46,7 +46,9 @@ struct RunRoutes {
             for: collected, contentType: "application/x-ndjson", follow: true, countedIn: followedStreams,
             onStop: oneOff.stop
         ) { [apps, followedStreams] writer in
-            try await oneOff.run(stillWanted: { try apps.app(name) != nil }, stopping: { followedStreams.isStopping }) {
+            try await oneOff.run(
+                stillWanted: { try await apps.app(name) != nil }, stopping: { followedStreams.isStopping }
+            ) {
                 try await writer.write($0)
             }
         }

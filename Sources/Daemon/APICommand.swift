@@ -34,7 +34,7 @@ struct APICommand: AsyncParsableCommand {
         try await api.ensureListenable()
         let (directory, database) = try data.open()
         try directory.lockForServe()  // one reconciler per data folder
-        try AdminToken.ensure(directory: directory, database: database)
+        try await AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
         let oneOffRuns = OneOffRuns()
         let service = try makeAPIService(
@@ -51,7 +51,7 @@ struct APICommand: AsyncParsableCommand {
               data:  \(directory.root)
             Give mini the server with:
               mini config set-host \(api.url)
-              \(AdminToken.setTokenStep(directory: directory, database: database))
+              \(await AdminToken.setTokenStep(directory: directory, database: database))
             """
         )
         let group = ServiceGroup(

@@ -4,11 +4,11 @@ import Store
 /// Creates the first admin token when the database has none: stored hashed, and written to
 /// `<data-dir>/admin.token` with mode 0600, whose path is printed.
 enum AdminToken {
-    static func ensure(directory: DataDirectory, database: MiniDatabase) throws {
+    static func ensure(directory: DataDirectory, database: MiniDatabase) async throws {
         let path = directory.adminTokenPath
         // The file before the commit: a start killed between the two makes a new token at
         // the next start, instead of leaving a stored token nobody holds.
-        let created = try TokenStore(database: database).createFirst(name: "admin") { token in
+        let created = try await TokenStore(database: database).createFirst(name: "admin") { token in
             try DataDirectory.writeDurably(token + "\n", toPrivateFile: path)
         }
         guard created != nil else { return }
@@ -26,11 +26,11 @@ enum AdminToken {
 
     /// How to give `mini` a token: from the admin token's file while it holds a valid token,
     /// else (revoked, or moved away) by making one.
-    static func setTokenStep(directory: DataDirectory, database: MiniDatabase) -> String {
+    static func setTokenStep(directory: DataDirectory, database: MiniDatabase) async -> String {
         let path = directory.adminTokenPath
         let token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
             in: .whitespacesAndNewlines)
-        if let token, (try? TokenStore(database: database).verify(token)) != nil {
+        if let token, (try? await TokenStore(database: database).verify(token)) != nil {
             return "mini config set-token < \(path)"
         }
         return "minid tokens create NAME --data-dir \(directory.root) | mini config set-token"

@@ -70,8 +70,8 @@ struct ProxyCommand: AsyncParsableCommand {
             let database = try directory.prepareAndOpenDatabase()
             let routeSync = RouteSync(
                 apps: AppStore(database: database), proxy: server, staticRoutes: staticRoutes, logger: logger)
-            routeSync.warnAboutDomains(under: domain)
-            routeSync.applyStoredRoutes()
+            await routeSync.warnAboutDomains(under: domain)
+            await routeSync.applyStoredRoutes()
             services.append(routeSync)
             services.append(
                 ProxyControlServer(socketPath: directory.proxyControlSocketPath, proxy: server, logger: logger)

@@ -40,7 +40,7 @@ struct RouteSync: Service {
                 do {
                     let seen = try observer.version()
                     if seen != version {
-                        let table = try makeTable()
+                        let table = try await makeTable()
                         version = seen
                         if table != current {
                             proxy.updateRoutes(table)
@@ -71,8 +71,8 @@ struct RouteSync: Service {
     /// Warns about custom domains under the apps' `domain`, where an app's own host
     /// (`<app>.<domain>`) is routed first: the API refuses to add one there, but a change of
     /// `--domain` can put earlier ones there.
-    func warnAboutDomains(under domain: String) {
-        guard let domains = try? apps.domainRoutes() else { return }
+    func warnAboutDomains(under domain: String) async {
+        guard let domains = try? await apps.domainRoutes() else { return }
         let appsDomain = domain.lowercased()
         for (host, app) in domains.sorted(by: { $0.key < $1.key })
         where host == appsDomain || host.hasSuffix("." + appsDomain) {
@@ -85,18 +85,18 @@ struct RouteSync: Service {
     /// Gives the proxy the store's routes once, before it listens: it would otherwise answer
     /// 404 ("no app here") for every app until the first read of ``run()``. A read that fails
     /// is logged, and ``run()`` tries again.
-    func applyStoredRoutes() {
+    func applyStoredRoutes() async {
         do {
-            proxy.updateRoutes(try makeTable())
+            proxy.updateRoutes(try await makeTable())
         } catch {
             proxy.updateRoutes(RouteTable(staticRoutes: staticRoutes))
             logger.error("cannot read the routes before serving; retrying", metadata: ["error": "\(error)"])
         }
     }
 
-    private func makeTable() throws -> RouteTable {
-        let routes = try apps.routes()
+    private func makeTable() async throws -> RouteTable {
+        let routes = try await apps.routes()
         let apps = routes.mapValues { instances in instances.map { Upstream(host: $0.host, port: $0.port) } }
-        return RouteTable(apps: apps, domains: try self.apps.domainRoutes(), staticRoutes: staticRoutes)
+        return RouteTable(apps: apps, domains: try await self.apps.domainRoutes(), staticRoutes: staticRoutes)
     }
 }

@@ -42,7 +42,7 @@ struct Serve: AsyncParsableCommand {
         let (directory, database) = try data.open()
         try directory.lockForServe()
         try await ListenCheck.ensureNoOtherProxy(on: directory)
-        try AdminToken.ensure(directory: directory, database: database)
+        try await AdminToken.ensure(directory: directory, database: database)
         let jobs = queue.queue(database)
         let proxyServer = makeProxyServer(
             bind: proxyBind, port: proxy.address.proxyPort, domain: proxy.address.domain, trust: proxy.trust,
@@ -56,8 +56,8 @@ struct Serve: AsyncParsableCommand {
         let reconciler = makeReconciler(
             queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)
-        routeSync.warnAboutDomains(under: proxy.address.domain)
-        routeSync.applyStoredRoutes()
+        await routeSync.warnAboutDomains(under: proxy.address.domain)
+        await routeSync.applyStoredRoutes()
         let proxyControl = ProxyControlServer(
             socketPath: directory.proxyControlSocketPath, proxy: proxyServer, logger: logger
         )
@@ -67,7 +67,8 @@ struct Serve: AsyncParsableCommand {
             arguments: { index in ["worker", "--name", Self.workerName(index)] + workerArguments },
             childExited: { index, pid in
                 do {
-                    let rescued = try jobs.rescueLeases(of: WorkerIdentity(name: Self.workerName(index), pid: pid))
+                    let rescued = try await jobs.rescueLeases(
+                        of: WorkerIdentity(name: Self.workerName(index), pid: pid))
                     if rescued > 0 {
                         logger.warning(
                             "rescued the jobs of a worker that exited",
@@ -86,7 +87,7 @@ struct Serve: AsyncParsableCommand {
               data:  \(directory.root)
             Deploy with:
               mini config set-host \(api.url)
-              \(AdminToken.setTokenStep(directory: directory, database: database))
+              \(await AdminToken.setTokenStep(directory: directory, database: database))
               mini deploy ./examples/hello --app hello
             """
         )

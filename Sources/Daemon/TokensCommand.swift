@@ -34,8 +34,8 @@ struct TokensCommand: ParsableCommand {
             guard TokenStore.isValidName(name) else { throw ValidationError(TokenStore.nameRule) }
         }
 
-        func run() throws {
-            let token = try TokensCommand.store(data).create(name: name)
+        func run() async throws {
+            let token = try await TokensCommand.store(data).create(name: name)
             print(token)
             FileHandle.standardError.write(
                 Data(
@@ -53,8 +53,8 @@ struct TokensCommand: ParsableCommand {
 
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let tokens = try TokensCommand.store(data).list()
+        func run() async throws {
+            let tokens = try await TokensCommand.store(data).list()
             if json {
                 print(String(decoding: try JSONEncoder.mini.encode(tokens), as: UTF8.self))
                 return
@@ -79,8 +79,8 @@ struct TokensCommand: ParsableCommand {
 
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            try TokensCommand.store(data).revoke(name: name)
+        func run() async throws {
+            try await TokensCommand.store(data).revoke(name: name)
             print("revoked token \(name)")
         }
     }

@@ -5,9 +5,9 @@ import MiniCore
 extension JobQueue {
     /// Claims the oldest runnable job, if any: queued, due, and of an app with no running
     /// job. Expired leases are rescued first, in the same transaction.
-    public func claim(as owner: WorkerIdentity) throws -> ClaimedJob? {
+    public func claim(as owner: WorkerIdentity) async throws -> ClaimedJob? {
         let configuration = configuration
-        return try database.write { db in
+        return try await database.write { db in
             try Self.claimNext(as: owner, configuration: configuration, in: db)
         }
     }
@@ -18,9 +18,10 @@ extension JobQueue {
     /// - Throws: ``QueueError/leaseLost(_:)``, having changed nothing, when `lease` no
     ///   longer holds its job or a cancel was requested (the job then ends `cancelled`
     ///   through ``endIfDecided(_:)``, or at the rescue after its lease).
-    public func complete(_ lease: Lease, release: Int, claimingNextAs owner: WorkerIdentity) throws -> ClaimedJob? {
+    public func complete(_ lease: Lease, release: Int, claimingNextAs owner: WorkerIdentity) async throws -> ClaimedJob?
+    {
         let configuration = configuration
-        return try database.write { db in
+        return try await database.write { db in
             try Self.finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
             return try Self.claimNext(as: owner, configuration: configuration, in: db)
         }
@@ -72,9 +73,9 @@ extension JobQueue {
     /// attempts or expired ``Configuration/maxLeaseExpiries`` times; a job whose end was
     /// decided (a cancel request, a published release) ends so. Returns how many.
     @discardableResult
-    public func rescueExpiredLeases() throws -> Int {
+    public func rescueExpiredLeases() async throws -> Int {
         let configuration = configuration
-        return try database.write { db in
+        return try await database.write { db in
             try Self.rescueExpired(now: Self.now(), configuration: configuration, in: db)
         }
     }
@@ -85,8 +86,8 @@ extension JobQueue {
     /// at once instead of when their leases expire. A worker whose pid another process took
     /// keeps its jobs until then.
     @discardableResult
-    public func rescueLeasesOfExitedWorkers(host: String = WorkerIdentity.localHost) throws -> Int {
-        let owners = try database.read { db in
+    public func rescueLeasesOfExitedWorkers(host: String = WorkerIdentity.localHost) async throws -> Int {
+        let owners = try await database.read { db in
             try String.fetchAll(
                 db, sql: "SELECT DISTINCT lease_owner FROM jobs WHERE state = 'running' AND lease_owner IS NOT NULL")
         }
@@ -95,7 +96,7 @@ extension JobQueue {
             guard let worker = WorkerIdentity(parsing: owner), worker.host == host, !Self.isRunning(worker.pid) else {
                 continue
             }
-            rescued += try rescueLeases(of: worker)
+            await rescued += try rescueLeases(of: worker)
         }
         return rescued
     }
@@ -109,9 +110,9 @@ extension JobQueue {
     /// once and rescues their jobs as ``rescueExpiredLeases()`` does, instead of leaving the
     /// app busy until the leases run out. Returns how many jobs the worker held.
     @discardableResult
-    public func rescueLeases(of deadWorker: WorkerIdentity) throws -> Int {
+    public func rescueLeases(of deadWorker: WorkerIdentity) async throws -> Int {
         let configuration = configuration
-        return try database.write { db in
+        return try await database.write { db in
             let now = Self.now()
             try db.executeCached(
                 "UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ?",

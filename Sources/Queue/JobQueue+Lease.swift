@@ -7,9 +7,9 @@ extension JobQueue {
     /// the worker removes what the job started under it, and the app takes no other job
     /// until then.
     /// - Throws: ``QueueError/leaseLost(_:)`` when the lease is no longer held.
-    public func heartbeat(_ lease: Lease) throws {
+    public func heartbeat(_ lease: Lease) async throws {
         let duration = configuration.leaseDuration
-        try database.write { db in
+        try await database.write { db in
             let now = Self.now()
             try db.executeCached(
                 """
@@ -24,8 +24,8 @@ extension JobQueue {
 
     /// True while `lease` still holds its job and no one asked to cancel it; a cheap read for
     /// frequent checks.
-    public func holds(_ lease: Lease) throws -> Bool {
-        try database.read { db in try Self.holds(lease, in: db) }
+    public func holds(_ lease: Lease) async throws -> Bool {
+        try await database.read { db in try Self.holds(lease, in: db) }
     }
 
     private static func holds(_ lease: Lease, in db: Database) throws -> Bool {
@@ -45,8 +45,10 @@ extension JobQueue {
     /// processes cannot take the lease while `body` runs: the transaction holds SQLite's
     /// write lock.
     /// - Throws: ``QueueError/leaseLost(_:)`` without running `body` when the lease is gone.
-    public func fenced<T: Sendable>(_ lease: Lease, _ body: @Sendable (Database) throws -> T) throws -> T {
-        try database.write { db in
+    public func fenced<T: Sendable>(
+        _ lease: Lease, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await database.write { db in
             guard try Self.holds(lease, in: db) else { throw QueueError.leaseLost(lease.job) }
             return try body(db)
         }
@@ -57,9 +59,9 @@ extension JobQueue {
     /// whatever its worker reports next (``endIfDecided(_:)``), and it can no longer be
     /// cancelled.
     public func publish<T: Sendable>(
-        _ lease: Lease, release: Int, with body: @Sendable (Database) throws -> T
-    ) throws -> T {
-        try fenced(lease) { db in
+        _ lease: Lease, release: Int, with body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try await fenced(lease) { db in
             let published = try body(db)
             try db.executeCached("UPDATE jobs SET release = ? WHERE id = ?", arguments: [release, lease.job])
             return published
@@ -70,8 +72,8 @@ extension JobQueue {
     /// to cancel it, `succeeded` when it published its release. A worker calls it once it
     /// has stopped and cleaned up after losing the fence. Returns whether it ended the job.
     @discardableResult
-    public func endIfDecided(_ lease: Lease) throws -> Bool {
-        try database.write { db in try Self.endIfDecided(lease, in: db) }
+    public func endIfDecided(_ lease: Lease) async throws -> Bool {
+        try await database.write { db in try Self.endIfDecided(lease, in: db) }
     }
 
     /// For an end a worker reports: true when the job's end was already decided, and is now
@@ -104,9 +106,9 @@ extension JobQueue {
     /// again after a backoff while attempts are left, unless a newer job supersedes it
     /// (``isSuperseded(_:in:)``), which ends it `cancelled`: a retried old deploy must not
     /// overwrite a newer one. A job whose end is decided (``endIfDecided(_:)``) ends so.
-    public func fail(_ lease: Lease, _ failure: JobFailure) throws {
+    public func fail(_ lease: Lease, _ failure: JobFailure) async throws {
         let configuration = configuration
-        try database.write { db in
+        try await database.write { db in
             if try Self.endedAsDecided(lease, in: db) { return }
             switch failure {
             case .permanent(let reason, let error):
@@ -140,8 +142,8 @@ extension JobQueue {
     /// retries (it gets one more), as a worker does when it is asked to stop; a job a newer
     /// one supersedes ends `cancelled` instead, and one whose end is decided
     /// (``endIfDecided(_:)``) ends so. Its history keeps the attempt, "handed back".
-    public func release(_ lease: Lease) throws {
-        try database.write { db in
+    public func release(_ lease: Lease) async throws {
+        try await database.write { db in
             if try Self.endedAsDecided(lease, in: db) { return }
             if try Self.isSuperseded(lease.job, in: db) {
                 try Self.finish(lease, state: .cancelled, reason: "superseded", error: nil, release: nil, in: db)
@@ -215,8 +217,8 @@ extension JobQueue {
     /// Ends the job `succeeded` with `release` (once it published it, ``publish(_:release:with:)``).
     /// - Throws: ``QueueError/leaseLost(_:)``, having changed nothing, when `lease` no longer
     ///   holds the job, or a cancel was requested.
-    public func complete(_ lease: Lease, release: Int) throws {
-        try database.write { db in
+    public func complete(_ lease: Lease, release: Int) async throws {
+        try await database.write { db in
             try Self.finish(lease, state: .succeeded, reason: "deployed", error: nil, release: release, in: db)
         }
     }

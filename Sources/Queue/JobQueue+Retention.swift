@@ -14,9 +14,9 @@ extension JobQueue {
     /// app, with its build log. Files go before rows, so a crash leaves no row pointing at
     /// nothing that matters.
     @discardableResult
-    public func prune(keepPerApp keep: Int, logPath: (JobID) -> String) throws -> PruneResult {
+    public func prune(keepPerApp keep: Int, logPath: (JobID) -> String) async throws -> PruneResult {
         var result = PruneResult()
-        let endedUploads = try database.read { db in
+        let endedUploads = try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql:
@@ -29,14 +29,14 @@ extension JobQueue {
         }
         if !endedUploads.isEmpty {
             let ids = endedUploads.map(\.id)
-            try database.write { db in
+            try await database.write { db in
                 try db.execute(
                     sql:
                         "UPDATE jobs SET upload_path = NULL WHERE id IN (\(ids.map(String.init).joined(separator: ",")))"
                 )
             }
         }
-        let old = try database.read { db in
+        let old = try await database.read { db in
             try JobID.fetchAll(
                 db,
                 sql: """
@@ -51,7 +51,7 @@ extension JobQueue {
             try? FileManager.default.removeItem(atPath: logPath(id))
         }
         if !old.isEmpty {
-            try database.write { db in
+            try await database.write { db in
                 try db.execute(sql: "DELETE FROM jobs WHERE id IN (\(old.map(String.init).joined(separator: ",")))")
             }
             result.jobsDeleted = old.count

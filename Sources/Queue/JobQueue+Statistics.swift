@@ -14,8 +14,8 @@ extension JobQueue {
         public var waits: [Double]
     }
 
-    public func statistics() throws -> Statistics {
-        try database.read { db in
+    public func statistics() async throws -> Statistics {
+        try await database.read { db in
             var jobs = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS count FROM jobs GROUP BY state") {
                 if let state = JobState(rawValue: row["state"]) { jobs[state] = row["count"] }

@@ -53,10 +53,10 @@ extension JobQueue {
     /// visible to workers only with it. Older queued deploys of the same app end `cancelled`
     /// with reason `superseded`: only the newest runs.
     public func enqueue(
-        app: AppName, uploadBytes: Int64, placeUpload: @Sendable (JobID) throws -> String
-    ) throws -> JobInfo {
+        app: AppName, uploadBytes: Int64, placeUpload: @escaping @Sendable (JobID) throws -> String
+    ) async throws -> JobInfo {
         let maxAttempts = configuration.maxAttempts
-        return try database.write { db in
+        return try await database.write { db in
             let now = Self.now()
             try AppStore.ensureApp(app, in: db)
             try Self.supersedeQueued(app: app.rawValue, kind: .deploy, now: now, in: db)
@@ -78,9 +78,9 @@ extension JobQueue {
     }
 
     /// One job by id.
-    public func job(_ id: JobID) throws -> JobInfo {
+    public func job(_ id: JobID) async throws -> JobInfo {
         guard
-            let record = try database.read({ db in
+            let record = try await database.read({ db in
                 try JobRecord.fetchOne(db, sql: "SELECT \(JobRecord.columns) FROM jobs WHERE id = ?", arguments: [id])
             })
         else {
@@ -90,7 +90,7 @@ extension JobQueue {
     }
 
     /// Jobs, newest first, optionally of one app and in one state.
-    public func jobs(app: AppName? = nil, state: JobState? = nil, limit: Int = 100) throws -> [JobInfo] {
+    public func jobs(app: AppName? = nil, state: JobState? = nil, limit: Int = 100) async throws -> [JobInfo] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let app {
@@ -105,14 +105,14 @@ extension JobQueue {
         arguments += [limit]
         let sql = "SELECT \(JobRecord.columns) FROM jobs \(filter) ORDER BY id DESC LIMIT ?"
         let finalArguments = arguments
-        return try database.read { db in
+        return try await database.read { db in
             try JobRecord.fetchAll(db, sql: sql, arguments: finalArguments).map { try $0.info() }
         }
     }
 
     /// Whether `app` has a job in one of `states` (by default: one not ended yet).
-    public func hasJob(app: AppName, in states: [JobState] = [.queued, .running]) throws -> Bool {
-        try database.read { db in try Self.hasJob(app: app, in: states, db: db) }
+    public func hasJob(app: AppName, in states: [JobState] = [.queued, .running]) async throws -> Bool {
+        try await database.read { db in try Self.hasJob(app: app, in: states, db: db) }
     }
 
     /// ``hasJob(app:in:)`` within a read or transaction of the caller's, optionally of one
@@ -137,8 +137,8 @@ extension JobQueue {
     /// - Throws: ``QueueError/jobFinished(_:_:)`` when it ended another way;
     ///   ``QueueError/jobReleased(_:app:release:)`` once the job has published its release:
     ///   that release serves, and only a rollback undoes it.
-    public func cancel(_ id: JobID, reason: String? = nil) throws -> JobInfo {
-        try database.write { db in
+    public func cancel(_ id: JobID, reason: String? = nil) async throws -> JobInfo {
+        try await database.write { db in
             guard
                 let record = try JobRecord.fetchOne(
                     db, sql: "SELECT \(JobRecord.columns) FROM jobs WHERE id = ?", arguments: [id])
@@ -177,9 +177,9 @@ extension JobQueue {
     /// released again with the app's settings. Older queued release jobs of the app that are
     /// not rollbacks end `superseded`: they would read the same, newer settings anyway; a
     /// rollback names its own image, so it stays.
-    public func enqueueRelease(app: AppName, change: ReleaseChange) throws -> JobInfo {
+    public func enqueueRelease(app: AppName, change: ReleaseChange) async throws -> JobInfo {
         let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
-        return try database.write { db in
+        return try await database.write { db in
             let now = Self.now()
             try Self.supersedeQueued(app: app.rawValue, kind: .release, now: now, in: db)
             let record = try JobRecord.fetchOne(

@@ -28,12 +28,12 @@ public struct QueueJanitor: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try queue.rescueExpiredLeases()
-                    let rescued = try queue.rescueLeasesOfExitedWorkers()
+                    try await queue.rescueExpiredLeases()
+                    let rescued = try await queue.rescueLeasesOfExitedWorkers()
                     if rescued > 0 {
                         logger.warning("rescued the jobs of workers that are gone", metadata: ["jobs": "\(rescued)"])
                     }
-                    let pruned = try queue.prune(keepPerApp: keepPerApp, logPath: dataDirectory.logPath(job:))
+                    let pruned = try await queue.prune(keepPerApp: keepPerApp, logPath: dataDirectory.logPath(job:))
                     if pruned.jobsDeleted > 0 {
                         logger.info("pruned old jobs", metadata: ["jobs": "\(pruned.jobsDeleted)"])
                     }

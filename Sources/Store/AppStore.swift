@@ -12,25 +12,25 @@ public struct AppStore: Sendable {
     }
 
     /// All apps, by name.
-    public func apps() throws -> [AppRecord] {
-        try database.read { db in try AppRecord.order(Column("name")).fetchAll(db) }
+    public func apps() async throws -> [AppRecord] {
+        try await database.read { db in try AppRecord.order(Column("name")).fetchAll(db) }
     }
 
     /// One app, or nil.
-    public func app(_ name: AppName) throws -> AppRecord? {
-        try database.read { db in try AppRecord.fetchOne(db, key: name.rawValue) }
+    public func app(_ name: AppName) async throws -> AppRecord? {
+        try await database.read { db in try AppRecord.fetchOne(db, key: name.rawValue) }
     }
 
     /// The releases of an app, newest first.
-    public func releases(of app: AppName) throws -> [ReleaseRecord] {
-        try database.read { db in
+    public func releases(of app: AppName) async throws -> [ReleaseRecord] {
+        try await database.read { db in
             try ReleaseRecord.filter(Column("app") == app.rawValue).order(Column("version").desc).fetchAll(db)
         }
     }
 
     /// The routes the proxy serves: every app, with the instances that serve it.
-    public func routes() throws -> [String: [InstanceRecord]] {
-        try database.read { db in
+    public func routes() async throws -> [String: [InstanceRecord]] {
+        try await database.read { db in
             var table: [String: [InstanceRecord]] = [:]
             for name in try String.fetchAll(db, sql: "SELECT name FROM apps") {
                 table[name] = []
@@ -45,8 +45,8 @@ public struct AppStore: Sendable {
     }
 
     /// Custom domains → the app each one serves, for the proxy's routes.
-    public func domainRoutes() throws -> [String: String] {
-        try database.read { db in
+    public func domainRoutes() async throws -> [String: String] {
+        try await database.read { db in
             Dictionary(
                 uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT host, app FROM domains").map {
                     ($0["host"] as String, $0["app"] as String)
@@ -56,8 +56,8 @@ public struct AppStore: Sendable {
     }
 
     /// The custom domains of an app, sorted.
-    public func domains(of app: AppName) throws -> [DomainName] {
-        try database.read { db in
+    public func domains(of app: AppName) async throws -> [DomainName] {
+        try await database.read { db in
             try String.fetchAll(
                 db, sql: "SELECT host FROM domains WHERE app = ? ORDER BY host", arguments: [app.rawValue]
             )
@@ -66,8 +66,8 @@ public struct AppStore: Sendable {
     }
 
     /// Adds a custom domain to an app.
-    public func addDomain(_ host: DomainName, to app: AppName) throws -> DomainAddition {
-        try database.write { db in
+    public func addDomain(_ host: DomainName, to app: AppName) async throws -> DomainAddition {
+        try await database.write { db in
             if let owner = try String.fetchOne(
                 db, sql: "SELECT app FROM domains WHERE host = ?", arguments: [host.rawValue])
             {
@@ -82,8 +82,8 @@ public struct AppStore: Sendable {
     }
 
     /// Removes a custom domain from an app. Returns false when the app did not have it.
-    public func removeDomain(_ host: DomainName, from app: AppName) throws -> Bool {
-        try database.write { db in
+    public func removeDomain(_ host: DomainName, from app: AppName) async throws -> Bool {
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM domains WHERE host = ? AND app = ?", arguments: [host.rawValue, app.rawValue]
             )
@@ -92,21 +92,21 @@ public struct AppStore: Sendable {
     }
 
     /// The instances of an app, in every state.
-    public func instances(of app: AppName) throws -> [InstanceRecord] {
-        try database.read { db in
+    public func instances(of app: AppName) async throws -> [InstanceRecord] {
+        try await database.read { db in
             try InstanceRecord.filter(Column("app") == app.rawValue).order(Column("name")).fetchAll(db)
         }
     }
 
     /// The host ports recorded for instances of every app: the reconciler publishes an
     /// instance on its port again when it recreates it, so no other instance may take one.
-    public func recordedPorts() throws -> Set<Int> {
-        try database.read { db in Set(try Int.fetchAll(db, sql: "SELECT port FROM instances")) }
+    public func recordedPorts() async throws -> Set<Int> {
+        try await database.read { db in Set(try Int.fetchAll(db, sql: "SELECT port FROM instances")) }
     }
 
     /// Creates the app; false, changing nothing, when it exists already.
-    public func createApp(_ name: AppName) throws -> Bool {
-        try database.write { db in try Self.ensureApp(name, in: db) }
+    public func createApp(_ name: AppName) async throws -> Bool {
+        try await database.write { db in try Self.ensureApp(name, in: db) }
     }
 
     /// Creates the app if it does not exist yet; returns whether it did.
@@ -195,8 +195,8 @@ public struct AppStore: Sendable {
 
     /// Whether the app's settings (env, instances, limits) are those its current release runs
     /// with; false when it has no release.
-    public func settingsMatchCurrentRelease(of app: AppName) throws -> Bool {
-        try database.read { db in
+    public func settingsMatchCurrentRelease(of app: AppName) async throws -> Bool {
+        try await database.read { db in
             guard let record = try AppRecord.fetchOne(db, key: app.rawValue),
                 let version = record.currentRelease,
                 let release = try ReleaseRecord.fetchOne(db, key: ["app": app.rawValue, "version": version])
@@ -208,15 +208,15 @@ public struct AppStore: Sendable {
     }
 
     /// The app's configured environment.
-    public func environment(of app: AppName) throws -> [String: String] {
-        try database.read { db in try Self.environment(of: app, in: db) }
+    public func environment(of app: AppName) async throws -> [String: String] {
+        try await database.read { db in try Self.environment(of: app, in: db) }
     }
 
     /// Sets and removes environment variables of an app; returns whether that changed
     /// anything.
     @discardableResult
-    public func updateEnvironment(of app: AppName, set: [String: String], unset: [String]) throws -> Bool {
-        try database.write { db in
+    public func updateEnvironment(of app: AppName, set: [String: String], unset: [String]) async throws -> Bool {
+        try await database.write { db in
             var changes = 0
             for key in unset {
                 try db.execute(sql: "DELETE FROM env WHERE app = ? AND key = ?", arguments: [app.rawValue, key])
@@ -238,23 +238,23 @@ public struct AppStore: Sendable {
 
     /// Sets how many instances the app runs; returns whether that changed anything.
     @discardableResult
-    public func setInstances(of app: AppName, to count: Int) throws -> Bool {
-        try update(app, column: .instances, to: count)
+    public func setInstances(of app: AppName, to count: Int) async throws -> Bool {
+        try await update(app, column: .instances, to: count)
     }
 
     /// Sets the path new instances must answer before they get traffic (nil: the default);
     /// returns whether that changed anything.
     @discardableResult
-    public func setHealthPath(of app: AppName, to path: String?) throws -> Bool {
-        try update(app, column: .healthPath, to: path)
+    public func setHealthPath(of app: AppName, to path: String?) async throws -> Bool {
+        try await update(app, column: .healthPath, to: path)
     }
 
     /// Sets the command each deploy runs before its release takes traffic (nil: none);
     /// returns whether that changed anything.
     @discardableResult
-    public func setReleaseCommand(of app: AppName, to command: [String]?) throws -> Bool {
+    public func setReleaseCommand(of app: AppName, to command: [String]?) async throws -> Bool {
         let json = try command.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        return try update(app, column: .releaseCommandJson, to: json)
+        return try await update(app, column: .releaseCommandJson, to: json)
     }
 
     /// The columns of `apps` that change one at a time.
@@ -267,8 +267,8 @@ public struct AppStore: Sendable {
     /// Sets one column of the app's row; returns whether that changed anything.
     private func update(
         _ app: AppName, column: SettingColumn, to value: (some DatabaseValueConvertible & Sendable)?
-    ) throws -> Bool {
-        try database.write { db in
+    ) async throws -> Bool {
+        try await database.write { db in
             try db.execute(
                 sql: "UPDATE apps SET \(column.rawValue) = ? WHERE name = ? AND \(column.rawValue) IS NOT ?",
                 arguments: [value, app.rawValue, value]
@@ -280,10 +280,11 @@ public struct AppStore: Sendable {
     /// Changes the limits named (nil keeps one) in one transaction, so that changes made at
     /// once all hold. Returns whether the limits changed, and the limits now (nil when the app
     /// does not exist).
-    public func changeLimits(of app: AppName, memoryBytes: LimitChange<Int64>?, nanoCPUs: LimitChange<Int64>?) throws
+    public func changeLimits(of app: AppName, memoryBytes: LimitChange<Int64>?, nanoCPUs: LimitChange<Int64>?)
+        async throws
         -> (changed: Bool, memoryBytes: Int64?, nanoCPUs: Int64?)?
     {
-        try database.write { db in
+        try await database.write { db in
             guard let record = try AppRecord.fetchOne(db, key: app.rawValue) else { return nil }
             let memory = memoryBytes.map { $0.newValue } ?? record.memoryBytes
             let cpus = nanoCPUs.map { $0.newValue } ?? record.nanoCpus
@@ -301,9 +302,9 @@ public struct AppStore: Sendable {
     /// Deletes an app with its releases, env, instances and jobs, and notes that its
     /// containers and images are to go; returns the deleted job ids, so their files can go
     /// too, and the note's time (seconds since 1970), to forget it by.
-    public func deleteApp(_ app: AppName) throws -> (jobs: [Int64], requestedAt: Double) {
+    public func deleteApp(_ app: AppName) async throws -> (jobs: [Int64], requestedAt: Double) {
         let now = Date().timeIntervalSince1970
-        let jobs = try database.write { db in
+        let jobs = try await database.write { db in
             let jobs = try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE app = ?", arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM jobs WHERE app = ?", arguments: [app.rawValue])
             try db.execute(sql: "DELETE FROM apps WHERE name = ?", arguments: [app.rawValue])
@@ -317,9 +318,9 @@ public struct AppStore: Sendable {
 
     /// Destroyed apps whose containers and images may remain, destroyed at least `age` ago,
     /// with when each was destroyed (seconds since 1970).
-    public func pendingRemovals(olderThan age: Duration) throws -> [(app: AppName, requestedAt: Double)] {
+    public func pendingRemovals(olderThan age: Duration) async throws -> [(app: AppName, requestedAt: Double)] {
         let before = Date().timeIntervalSince1970 - Double(age.components.seconds)
-        return try database.read { db in
+        return try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT app, requested_at FROM app_removals WHERE requested_at < ? ORDER BY app",
                 arguments: [before]
@@ -331,8 +332,8 @@ public struct AppStore: Sendable {
 
     /// Notes that nothing of the app destroyed at `requestedAt` remains on the engine; the
     /// note of a later destroy of the name stays.
-    public func forgetRemoval(of app: AppName, requestedAt: Double) throws {
-        try database.write { db in
+    public func forgetRemoval(of app: AppName, requestedAt: Double) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM app_removals WHERE app = ? AND requested_at = ?",
                 arguments: [app.rawValue, requestedAt])
@@ -343,8 +344,8 @@ public struct AppStore: Sendable {
     /// changing nothing, when the row has moved on since (another process changed its state or
     /// container, or removed it): a decision taken on an old read never undoes a newer one.
     @discardableResult
-    public func setState(of instance: InstanceRecord, to state: InstanceState) throws -> Bool {
-        try database.write { db in
+    public func setState(of instance: InstanceRecord, to state: InstanceState) async throws -> Bool {
+        try await database.write { db in
             try db.execute(
                 sql: "UPDATE instances SET state = ? WHERE name = ? AND state = ? AND container_id IS ?",
                 arguments: [state.rawValue, instance.name, instance.state.rawValue, instance.containerId])
@@ -355,8 +356,8 @@ public struct AppStore: Sendable {
     /// Records the container that now runs an instance, unless the row has moved on since it
     /// was read (see ``setState(of:to:)``); returns whether it was recorded.
     @discardableResult
-    public func setContainer(of instance: InstanceRecord, to containerID: String) throws -> Bool {
-        try database.write { db in
+    public func setContainer(of instance: InstanceRecord, to containerID: String) async throws -> Bool {
+        try await database.write { db in
             try db.execute(
                 sql: "UPDATE instances SET container_id = ? WHERE name = ? AND state = ? AND container_id IS ?",
                 arguments: [containerID, instance.name, instance.state.rawValue, instance.containerId])
@@ -366,8 +367,8 @@ public struct AppStore: Sendable {
 
     /// Forgets an instance whose container is gone, unless its row now names another
     /// container: a later attempt of the same job (same instance name) may have taken it over.
-    public func removeInstance(_ instance: InstanceRecord) throws {
-        try database.write { db in
+    public func removeInstance(_ instance: InstanceRecord) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM instances WHERE name = ? AND container_id IS ?",
                 arguments: [instance.name, instance.containerId])

@@ -67,24 +67,36 @@ public struct MiniDatabase: Sendable {
         return try body()
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction and commits it; rolls back if
-    /// `body` throws.
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction on the writer connection and commits
+    /// it; rolls back if `body` throws.
+    ///
+    /// The transaction runs on GRDB's writer queue, not on the caller's thread: SQLite blocks
+    /// while another process holds the write lock (up to the busy timeout, 10 s), and a commit
+    /// may checkpoint the WAL (fsyncs), which must not hold one of the few threads of Swift's
+    /// cooperative pool. It is not cancelled with the calling task (GRDB's `async` accessors
+    /// are): the clean-up a cancelled job does is made of such writes.
     ///
     /// `BEGIN` and `COMMIT` run on prepared statements the connection keeps: GRDB's
     /// `inTransaction` compiles both for every transaction, which cost a queue worker about
     /// 5% of a claim+complete.
-    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        try pool.writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
-            do {
-                let result = try body(db)
-                try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
-                return result
-            } catch {
-                // SQLite may have rolled back already (an I/O error, a full disk).
-                if db.isInsideTransaction { try? db.rollback() }
-                throw error
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.asyncWriteWithoutTransaction { db in
+                continuation.resume(with: Result { try Self.inImmediateTransaction(db, body) })
             }
+        }
+    }
+
+    private static func inImmediateTransaction<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body(db)
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            // SQLite may have rolled back already (an I/O error, a full disk).
+            if db.isInsideTransaction { try? db.rollback() }
+            throw error
         }
     }
 
@@ -113,9 +125,14 @@ public struct MiniDatabase: Sendable {
                 + "then restore it from a backup, or try sqlite3 \(path) .recover")
     }
 
-    /// Runs `body` on a read-only snapshot.
-    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        try pool.read(body)
+    /// Runs `body` on a read-only snapshot, on one of GRDB's reader connections (as
+    /// ``write(_:)``, off the cooperative pool and not cancelled with the calling task).
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.asyncRead { access in
+                continuation.resume(with: Result { try body(access.get()) })
+            }
+        }
     }
 
     /// A separate single connection that reports when any process committed a change,

@@ -27,8 +27,8 @@ public struct TokenStore: Sendable {
     /// - Parameter keep: given the token before its hash is saved, to keep it where its holder
     ///   finds it: a token that could not be kept is never saved.
     /// - Throws: what `keep` throws.
-    public func createFirst(name: String, keep: @escaping @Sendable (String) throws -> Void) throws -> String? {
-        try database.write { db in
+    public func createFirst(name: String, keep: @escaping @Sendable (String) throws -> Void) async throws -> String? {
+        try await database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens") == 0 else { return nil }
             let token = Self.generate()
             try keep(token)
@@ -43,11 +43,11 @@ public struct TokenStore: Sendable {
     /// Creates a token named `name` and returns it in clear: the only time it is visible.
     /// - Throws: ``Refusal`` when the name is not 1–64 lowercase letters, digits, `-`, `_`
     ///   or `.`, or a token already has it.
-    public func create(name: String) throws -> String {
+    public func create(name: String) async throws -> String {
         guard Self.isValidName(name) else { throw Refusal(description: Self.nameRule) }
         let token = Self.generate()
         let hash = Self.hash(token)
-        try database.write { db in
+        try await database.write { db in
             let taken =
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?)", arguments: [name])
                 ?? false
@@ -75,8 +75,8 @@ public struct TokenStore: Sendable {
     }
 
     /// The stored tokens, oldest first.
-    public func list() throws -> [Info] {
-        try database.read { db in
+    public func list() async throws -> [Info] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT name, created_at FROM tokens ORDER BY id").map { row in
                 Info(name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
             }
@@ -86,8 +86,8 @@ public struct TokenStore: Sendable {
     /// Deletes the token named `name`: requests with it are refused from now on.
     /// - Throws: ``Refusal`` when no token has that name, or it is the last one (the API
     ///   would then refuse everyone).
-    public func revoke(name: String) throws {
-        try database.write { db in
+    public func revoke(name: String) async throws {
+        try await database.write { db in
             let names = try String.fetchAll(db, sql: "SELECT name FROM tokens")
             guard names.contains(name) else {
                 throw Refusal(description: "no token named \(name); list them with `minid tokens list`")
@@ -100,9 +100,9 @@ public struct TokenStore: Sendable {
     }
 
     /// The name of the token, if `token` is one of the stored tokens.
-    public func verify(_ token: String) throws -> String? {
+    public func verify(_ token: String) async throws -> String? {
         let presented = Array(Self.hash(token).utf8)
-        let tokens = try database.read { db in
+        let tokens = try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT name, hash FROM tokens").map { row in
                 (name: row["name"] as String, hash: row["hash"] as String)
             }

@@ -12,20 +12,20 @@ struct BuildLog: Sendable {
     var maxBytes: UInt64 = 16 << 20
 
     /// Appends `text` as one or more lines.
-    func append(_ text: String) throws {
-        try write(text.hasSuffix("\n") ? text : text + "\n")
+    func append(_ text: String) async throws {
+        try await write(text.hasSuffix("\n") ? text : text + "\n")
     }
 
     /// Appends `lines`, each ended by a newline, in one fenced write.
-    func append(lines: [String]) throws {
-        try write(lines.map { $0 + "\n" }.joined())
+    func append(lines: [String]) async throws {
+        try await write(lines.map { $0 + "\n" }.joined())
     }
 
-    private func write(_ text: String) throws {
+    private func write(_ text: String) async throws {
         let bytes = Data(text.utf8)
         let path = path
         let maxBytes = maxBytes
-        try queue.fenced(lease) { _ in
+        try await queue.fenced(lease) { _ in
             // The write lock of the fenced transaction is held while the line is written, so
             // no other worker can take the lease in between.
             if !FileManager.default.fileExists(atPath: path) {

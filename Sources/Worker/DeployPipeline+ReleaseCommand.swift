@@ -11,7 +11,7 @@ extension DeployPipeline {
     /// cancel, a timeout or a shutdown stops the command (SIGTERM, then SIGKILL after
     /// ``releaseCommandStopGraceSeconds``) first.
     func runReleaseCommand(_ command: [String], plan: ReleasePlan) async throws {
-        try log.append("-----> Running the release command: \(ShellQuoting.quote(command))")
+        try await log.append("-----> Running the release command: \(ShellQuoting.quote(command))")
         let spec = InstanceSpec.releaseCommand(
             command, app: app.rawValue, version: plan.version, attempt: job.info.attempt, image: plan.image,
             containerPort: plan.containerPort, environment: plan.environment, limits: plan.limits,
@@ -23,10 +23,10 @@ extension DeployPipeline {
         do {
             status = try await Self.refusalIsTheApps {
                 try await docker.runToExit(id) { chunks in
-                    try appendToLog(chunks.flatMap { output.lines(completedBy: $0) })
+                    try await appendToLog(chunks.flatMap { output.lines(completedBy: $0) })
                 }
             }
-            try appendToLog(output.finish())
+            try await appendToLog(output.finish())
         } catch {
             await docker.stopAndRemove(id, grace: Self.releaseCommandStopGraceSeconds)
             throw error
@@ -37,12 +37,12 @@ extension DeployPipeline {
                 "release command failed",
                 "the release command exited with status \(status); the release before serves on")
         }
-        try log.append("-----> The release command succeeded")
+        try await log.append("-----> The release command succeeded")
     }
 
     /// Appends a release command's output lines to the build log, indented under its step.
-    private func appendToLog(_ lines: [LogLine]) throws {
-        if !lines.isEmpty { try log.append(lines: lines.map { "       \($0.text)" }) }
+    private func appendToLog(_ lines: [LogLine]) async throws {
+        if !lines.isEmpty { try await log.append(lines: lines.map { "       \($0.text)" }) }
     }
 
     /// Stops the app's release command containers that earlier attempts left running (their
@@ -55,7 +55,7 @@ extension DeployPipeline {
                 && $0.labels[ContainerLabel.instance] == nil && installation.owns($0.labels, apps: [app.rawValue])
         }
         for container in earlier {
-            try log.append("-----> Stopping \(container.name), left running by an earlier attempt")
+            try await log.append("-----> Stopping \(container.name), left running by an earlier attempt")
             await docker.stopAndRemove(container.id, grace: Self.releaseCommandStopGraceSeconds)
         }
     }

@@ -57,7 +57,7 @@ struct DeployPipeline {
     /// Runs the deploy up to the end of its job: the new release serves.
     func run() async throws -> Released {
         try await removeEarlierAttempts()
-        if let unchanged = try endIfAlreadyReleased() { return unchanged }
+        if let unchanged = try await endIfAlreadyReleased() { return unchanged }
         let plan = try await job.info.kind == .deploy ? buildPlan() : releasePlan()
         if let command = plan.releaseCommand {
             do {
@@ -81,19 +81,19 @@ struct DeployPipeline {
     /// Ends a settings change whose settings the current release already runs, without a new
     /// release (which would restart the app for nothing): a deploy that started after the
     /// change was saved carried it, or the settings were changed back since.
-    private func endIfAlreadyReleased() throws -> Released? {
+    private func endIfAlreadyReleased() async throws -> Released? {
         guard job.info.kind == .release, let change = job.change, change.isSettingsChange,
-            try apps.settingsMatchCurrentRelease(of: app), let current = try apps.app(app)?.currentRelease
+            try await apps.settingsMatchCurrentRelease(of: app), let current = try await apps.app(app)?.currentRelease
         else { return nil }
-        try log.append("-----> \(app) already runs these settings in v\(current): no new release")
-        try queue.complete(job.lease, release: current)
+        try await log.append("-----> \(app) already runs these settings in v\(current): no new release")
+        try await queue.complete(job.lease, release: current)
         return Released(version: current, draining: [], isRecorded: true)
     }
 
     /// Builds the uploaded context into the next release's image.
     private func buildPlan() async throws -> ReleasePlan {
-        try log.append("-----> Building \(app) (job \(job.info.id), attempt \(job.info.attempt))")
-        let current = try currentSettings()
+        try await log.append("-----> Building \(app) (job \(job.info.id), attempt \(job.info.attempt))")
+        let current = try await currentSettings()
         let tag = "mini/\(app):v\(current.version)"
         // An earlier attempt at this version may have left its image under the tag (its
         // worker died, or the engine did not answer its clean-up): building again would leave
@@ -101,7 +101,7 @@ struct DeployPipeline {
         try? await docker.removeImage(tag, force: false, ignoreMissing: true)
         let image = try await build(tag: tag)
         do {
-            try log.append("-----> Built \(tag) (\(image.prefix(19)))")
+            try await log.append("-----> Built \(tag) (\(image.prefix(19)))")
             return ReleasePlan(
                 version: current.version, image: image,
                 containerPort: try await containerPort(image: image),
@@ -120,10 +120,10 @@ struct DeployPipeline {
     /// image and environment of an earlier release (a rollback).
     private func releasePlan() async throws -> ReleasePlan {
         let change = job.change ?? .restart
-        let current = try currentSettings()
+        let current = try await currentSettings()
         let sourceVersion = change.rollbackTo ?? current.record?.currentRelease
         guard let sourceVersion,
-            let source = try queue.database.read({ [app] db in
+            let source = try await queue.database.read({ [app] db in
                 try ReleaseRecord.fetchOne(db, key: ["app": app.rawValue, "version": sourceVersion])
             })
         else {
@@ -135,7 +135,8 @@ struct DeployPipeline {
                     + "applies at the next deploy"
             )
         }
-        try log.append("-----> \(change.description): releasing the image of v\(sourceVersion) as v\(current.version)")
+        try await log.append(
+            "-----> \(change.description): releasing the image of v\(sourceVersion) as v\(current.version)")
         let tag = "mini/\(app):v\(current.version)"
         // As in buildPlan: moving a tag an earlier attempt left would leave its image nameless.
         if let leftover = try? await docker.inspectImage(tag), leftover.id != source.image {
@@ -161,8 +162,8 @@ struct DeployPipeline {
         )
     }
 
-    private func currentSettings() throws -> (version: Int, record: AppRecord?, environment: [String: String]) {
-        try queue.database.read { [app] db in
+    private func currentSettings() async throws -> (version: Int, record: AppRecord?, environment: [String: String]) {
+        try await queue.database.read { [app] db in
             (
                 version:
                     (try Int.fetchOne(
@@ -180,7 +181,7 @@ struct DeployPipeline {
         var started: [InstanceRecord] = []
         let draining: [InstanceRecord]
         do {
-            try log.append(
+            try await log.append(
                 "-----> Starting v\(plan.version): \(plan.instances) instance(s), app port \(plan.containerPort)")
             for index in 0..<plan.instances {
                 try await startInstance(index: index + 1, plan: plan, started: &started)
@@ -188,9 +189,10 @@ struct DeployPipeline {
             for instance in started {
                 try await waitUntilHealthy(instance, path: plan.healthPath)
             }
-            try log.append("-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
+            try await log.append(
+                "-----> Releasing v\(plan.version): routing traffic to it, then stopping the old instances")
             // From this transaction on, the job can only end `succeeded` (`JobQueue.publish`).
-            draining = try queue.publish(job.lease, release: plan.version) { [app, job] db in
+            draining = try await queue.publish(job.lease, release: plan.version) { [app, job] db in
                 _ = try AppStore.createRelease(
                     app: app, image: plan.image, containerPort: plan.containerPort, environment: plan.environment,
                     instances: plan.instances,
@@ -216,7 +218,7 @@ struct DeployPipeline {
         let isRecorded = await Task { [self, started, draining] in
             await waitUntilProxyRoutes(to: started, notTo: draining)
             do {
-                try queue.complete(job.lease, release: plan.version)
+                try await queue.complete(job.lease, release: plan.version)
                 return true
             } catch {
                 logger.warning("could not record the job's success yet", metadata: ["error": "\(error)"])
@@ -234,7 +236,7 @@ struct DeployPipeline {
             let image = try await docker.build(
                 contextFile: job.uploadPath, tag: tag, memoryLimit: configuration.buildMemoryLimit
             ) { lines in
-                try log.append(lines: lines)
+                try await log.append(lines: lines)
             }
             return image
         } catch let error as DockerError where error.code == .buildFailed {
@@ -269,16 +271,16 @@ struct DeployPipeline {
                     + "deploy it under another name")
         }
         try await stopEarlierReleaseCommands(among: containers)
-        let version = try currentSettings().version
-        let leftovers = try queue.database.read { [app] db in
+        let version = try await currentSettings().version
+        let leftovers = try await queue.database.read { [app] db in
             try InstanceRecord.filter(Column("app") == app.rawValue && Column("release") == version).fetchAll(db)
         }
         guard !leftovers.isEmpty else { return }
-        try log.append("-----> Removing \(leftovers.count) instance(s) of v\(version) an earlier attempt left")
+        try await log.append("-----> Removing \(leftovers.count) instance(s) of v\(version) an earlier attempt left")
         for instance in leftovers {
             try await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
         }
-        try queue.fenced(job.lease) { [app] db in
+        try await queue.fenced(job.lease) { [app] db in
             try db.execute(
                 sql: "DELETE FROM instances WHERE app = ? AND release = ?", arguments: [app.rawValue, version])
         }
@@ -299,7 +301,7 @@ struct DeployPipeline {
             } catch let error as DockerError where attempt < attempts && Self.isPortTaken(error) {
                 started.removeLast()
                 await remove([instance], tag: nil)
-                try log.append("-----> Port \(instance.port) was taken meanwhile; trying another")
+                try await log.append("-----> Port \(instance.port) was taken meanwhile; trying another")
             }
         }
     }
@@ -363,7 +365,7 @@ struct DeployPipeline {
             name: spec.name, app: app.rawValue, release: plan.version, containerId: id, port: hostPort, state: .starting
         )
         do {
-            try queue.fenced(job.lease) { db in
+            try await queue.fenced(job.lease) { db in
                 // A retried attempt may also find the record of an earlier one.
                 try db.execute(sql: "DELETE FROM instances WHERE name = ?", arguments: [instance.name])
                 try instance.insert(db)
@@ -382,7 +384,7 @@ struct DeployPipeline {
         let problem: String
         switch outcome {
         case .healthy:
-            try log.append("-----> \(instance.name) is healthy on 127.0.0.1:\(instance.port)")
+            try await log.append("-----> \(instance.name) is healthy on 127.0.0.1:\(instance.port)")
             return
         case .exited(Self.terminatedExitCode):
             // SIGTERM from outside the app: the Docker engine stopping (it stops every
@@ -397,9 +399,9 @@ struct DeployPipeline {
             problem = "\(instance.name) did not get healthy within \(configuration.healthTimeout) (\(lastProblem))"
         }
         let lines = await recentLogLines(of: instance.containerId ?? instance.name)
-        try log.append("-----> \(problem)" + (lines.isEmpty ? "; it printed nothing" : "; its last log lines:"))
+        try await log.append("-----> \(problem)" + (lines.isEmpty ? "; it printed nothing" : "; its last log lines:"))
         for line in lines {
-            try log.append("       \(line)")
+            try await log.append("       \(line)")
         }
         throw DeployFailure.permanent("unhealthy", problem)
     }
@@ -425,7 +427,8 @@ struct DeployPipeline {
     /// that could not go then is tried again at the next few), so a deploy makes a bounded
     /// number of engine calls however long the app's history.
     private func removeOldImages() async {
-        let old = (try? apps.releases(of: app).dropFirst(Self.keptReleaseImages).prefix(Self.keptReleaseImages)) ?? []
+        let old =
+            (try? await apps.releases(of: app).dropFirst(Self.keptReleaseImages).prefix(Self.keptReleaseImages)) ?? []
         for release in old {
             try? await docker.removeImage("mini/\(app):v\(release.version)", force: false, ignoreMissing: true)
         }
@@ -448,7 +451,7 @@ struct DeployPipeline {
                     (try? await docker.removeContainer(
                         instance.containerId ?? instance.name, force: true, ignoreMissing: true)) != nil
                 else { continue }
-                try? apps.removeInstance(instance)
+                try? await apps.removeInstance(instance)
             }
             if let tag {
                 try? await docker.removeImage(tag, force: false, ignoreMissing: true)
@@ -480,7 +483,7 @@ struct DeployPipeline {
                 // Gone already (removed with dockerd, or by the reconciler): only forgotten.
             }
             try await docker.removeContainer(id, force: true, ignoreMissing: true)
-            try apps.removeInstance(instance)
+            try await apps.removeInstance(instance)
         } catch {
             logger.warning(
                 "could not stop old instance", metadata: ["instance": "\(instance.name)", "error": "\(error)"])

@@ -68,11 +68,11 @@ public struct Reconciler: Service {
 
     /// One pass over every app.
     public func reconcile() async throws {
-        var busy = Set(try queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
+        var busy = Set(try await queue.jobs(state: .running, limit: 1000).map(\.app.rawValue))
         let listedAt = Date().timeIntervalSince1970
         let everything = try await docker.listContainers(all: true)
         // Another mini on the same engine (another data folder) has containers of its own.
-        let allApps = try apps.apps()
+        let allApps = try await apps.apps()
         let appNames = Set(allApps.map(\.name))
         await removeFinishedOneOffs(
             everything.filter {
@@ -85,10 +85,10 @@ public struct Reconciler: Service {
             let name = try AppName(app.name)
             // Asked again for each app: the probes of the apps before it can take seconds, and
             // a job claimed meanwhile works on the app's instances.
-            if !busy.contains(app.name), try !queue.jobs(app: name, state: .running, limit: 1).isEmpty {
+            if !busy.contains(app.name), try await !queue.jobs(app: name, state: .running, limit: 1).isEmpty {
                 busy.insert(app.name)
             }
-            for instance in try apps.instances(of: name) {
+            for instance in try await apps.instances(of: name) {
                 wanted.insert(instance.name)
                 // Recorded after the containers were listed: the listing cannot tell its state.
                 guard instance.createdAt < listedAt else { continue }
@@ -129,20 +129,20 @@ public struct Reconciler: Service {
     private func finishRemovals() async {
         let pending: [(app: AppName, requestedAt: Double)]
         do {
-            pending = try apps.pendingRemovals(olderThan: .seconds(10))
+            pending = try await apps.pendingRemovals(olderThan: .seconds(10))
         } catch {
             logger.warning("cannot read the destroyed apps", metadata: ["error": "\(error)"])
             return
         }
         for (app, requestedAt) in pending {
             do {
-                guard try !queue.hasJob(app: app), backoff.mayRetry("destroyed \(app)") else { continue }
+                guard try await !queue.hasJob(app: app), backoff.mayRetry("destroyed \(app)") else { continue }
                 let resources = try await docker.resources(ofApp: app.rawValue)
                 // Asked after the listing: a release made since keeps its tag, an instance its
                 // container. One-off runs are the one-off sweep's (a new app's may run).
-                guard try !queue.hasJob(app: app) else { continue }
-                let kept = Set(try apps.releases(of: app).map { "mini/\(app):v\($0.version)" })
-                let instances = Set(try apps.instances(of: app).map(\.name))
+                guard try await !queue.hasJob(app: app) else { continue }
+                let kept = Set(try await apps.releases(of: app).map { "mini/\(app):v\($0.version)" })
+                let instances = Set(try await apps.instances(of: app).map(\.name))
                 if !resources.containers.isEmpty || !resources.images.isEmpty {
                     logger.info(
                         "removing what is left of a destroyed app",
@@ -156,7 +156,7 @@ public struct Reconciler: Service {
                     sparing: { instances.contains($0.name) || $0.labels[ContainerLabel.oneOff] != nil },
                     keepingTags: kept, logger: logger)
                 guard complete else { continue }
-                try apps.forgetRemoval(of: app, requestedAt: requestedAt)
+                try await apps.forgetRemoval(of: app, requestedAt: requestedAt)
             } catch {
                 logger.warning(
                     "could not remove a destroyed app's leftovers", metadata: ["app": "\(app)", "error": "\(error)"])
@@ -183,7 +183,7 @@ public struct Reconciler: Service {
             // it finished: then the instance is long past its drain.
             guard isAbandoned(since: instance.drainingSince ?? instance.createdAt) else { return }
             try await docker.removeContainer(instance.containerId ?? instance.name, force: true, ignoreMissing: true)
-            try apps.removeInstance(instance)
+            try await apps.removeInstance(instance)
         case .serving, .starting, .crashed:
             guard instance.release == app.currentRelease else {
                 // Started by an attempt that ended without publishing its release (its worker
@@ -193,20 +193,20 @@ public struct Reconciler: Service {
                     "removing an instance of an unpublished release", metadata: ["instance": "\(instance.name)"])
                 try await docker.removeContainer(
                     instance.containerId ?? instance.name, force: true, ignoreMissing: true)
-                try apps.removeInstance(instance)
+                try await apps.removeInstance(instance)
                 return
             }
             switch container?.state {
             case .running:
                 if instance.state != .serving, await answers(port: instance.port),
-                    try apps.setState(of: instance, to: .serving)
+                    try await apps.setState(of: instance, to: .serving)
                 {
                     backoff.reset(instance.name)
                 }
             case .restarting:
                 // Its process died and the engine restarts it (with a growing delay): out of the
                 // routes until it answers again, marked as crashing meanwhile.
-                if instance.state != .crashed, try apps.setState(of: instance, to: .crashed) {
+                if instance.state != .crashed, try await apps.setState(of: instance, to: .crashed) {
                     logger.warning(
                         "instance crashed; the engine restarts it", metadata: ["instance": "\(instance.name)"])
                 }
@@ -221,11 +221,11 @@ public struct Reconciler: Service {
     private func replaceLost(_ instance: InstanceRecord, app: AppRecord) async throws {
         var instance = instance
         if instance.state == .serving {
-            guard try apps.setState(of: instance, to: .starting) else { return }
+            guard try await apps.setState(of: instance, to: .starting) else { return }
             instance.state = .starting
         }
         guard backoff.mayRetry(instance.name) else {
-            if instance.state != .crashed, try apps.setState(of: instance, to: .crashed) {
+            if instance.state != .crashed, try await apps.setState(of: instance, to: .crashed) {
                 logger.warning("instance keeps dying; marked crashed", metadata: ["instance": "\(instance.name)"])
             }
             return
@@ -241,10 +241,12 @@ public struct Reconciler: Service {
 
     private func recreate(_ instance: InstanceRecord, app: AppRecord) async throws {
         guard
-            let release = try apps.releases(of: try AppName(app.name)).first(where: { $0.version == instance.release }),
+            let release = try await apps.releases(of: try AppName(app.name)).first(where: {
+                $0.version == instance.release
+            }),
             let index = Int(instance.name.split(separator: "-").last ?? "")
         else {
-            try apps.removeInstance(instance)
+            try await apps.removeInstance(instance)
             return
         }
         logger.info(
@@ -255,7 +257,7 @@ public struct Reconciler: Service {
             limits: release.limits, installation: installation
         )
         guard try await docker.removeLeftover(named: spec.name, of: installation) else {
-            if instance.state != .crashed, try apps.setState(of: instance, to: .crashed) {
+            if instance.state != .crashed, try await apps.setState(of: instance, to: .crashed) {
                 logger.warning(
                     "cannot recreate a lost instance: another mini on this Docker engine has a container of its name",
                     metadata: ["instance": "\(instance.name)"])
@@ -263,7 +265,7 @@ public struct Reconciler: Service {
             return
         }
         let id = try await docker.createContainer(spec)
-        guard try apps.setContainer(of: instance, to: id) else {
+        guard try await apps.setContainer(of: instance, to: id) else {
             // A worker took the instance over meanwhile (a deploy began, or drains it).
             logger.info(
                 "instance changed while recreated; its new container goes", metadata: ["instance": "\(instance.name)"])

@@ -43,7 +43,7 @@ public struct WorkerService: Service {
                 let claimed: ClaimedJob?
                 do {
                     seen = try observer.version()
-                    claimed = try queue.claim(as: identity)
+                    claimed = try await queue.claim(as: identity)
                 } catch {
                     // The store is busy past its timeout, or the disk failed: the worker stays up,
                     // so that the old releases it is retiring still stop, and tries again; after
@@ -82,7 +82,7 @@ public struct WorkerService: Service {
         logger.info("claimed job", metadata: ["app": "\(job.info.app)", "attempt": "\(job.info.attempt)"])
         let log = BuildLog(path: configuration.dataDirectory.logPath(job: lease.job), lease: lease, queue: queue)
         if job.info.attempt > 1, let reason = job.info.reason {
-            try? log.append("-----> Attempt \(job.info.attempt - 1) ended (\(reason)): starting again")
+            try? await log.append("-----> Attempt \(job.info.attempt - 1) ended (\(reason)): starting again")
         }
         let pipeline = DeployPipeline(
             job: job, docker: docker, httpClient: httpClient, queue: queue, apps: apps, log: log,
@@ -96,7 +96,7 @@ public struct WorkerService: Service {
         } onGracefulShutdown: { [logger] in
             logger.info("shutting down: handing the job back")
         }
-        finish(job, outcome: outcome, log: log, logger: logger)
+        await finish(job, outcome: outcome, log: log, logger: logger)
         heartbeat.cancel()
         guard case .released(let released) = outcome else { return nil }
         return { await pipeline.retire(released) }
@@ -148,7 +148,7 @@ public struct WorkerService: Service {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.leaseCheckInterval)
-                if try !queue.holds(lease) { return .leaseLost }
+                if try await !queue.holds(lease) { return .leaseLost }
             } catch is CancellationError {
                 break
             } catch {
@@ -164,7 +164,7 @@ public struct WorkerService: Service {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
-                try queue.heartbeat(lease)
+                try await queue.heartbeat(lease)
             } catch let error as QueueError where error.isLeaseLost {
                 return
             } catch is CancellationError {
@@ -178,52 +178,52 @@ public struct WorkerService: Service {
     /// The fence refused this worker, which has stopped and removed what it started: a user
     /// asked to cancel the job, or its lease expired and another worker may hold it now. A
     /// cancelled job ends here, so that its app takes the next job only now.
-    private func endAfterLosingTheFence(_ lease: Lease, logger: Logger) throws {
-        if try queue.endIfDecided(lease) {
+    private func endAfterLosingTheFence(_ lease: Lease, logger: Logger) async throws {
+        if try await queue.endIfDecided(lease) {
             logger.info("job ended as decided while it ran (cancelled, or its release published)")
         } else {
             logger.warning("lease lost: stopped the build and wrote nothing more")
         }
     }
 
-    private func finish(_ job: ClaimedJob, outcome: Outcome, log: BuildLog, logger: Logger) {
+    private func finish(_ job: ClaimedJob, outcome: Outcome, log: BuildLog, logger: Logger) async {
         let lease = job.lease
         do {
             switch outcome {
             case .released(let released):
                 // Decided by the publish, even when recording the completion failed.
-                if !released.isRecorded { try queue.endIfDecided(lease) }
+                if !released.isRecorded { try await queue.endIfDecided(lease) }
                 logger.info("job succeeded", metadata: ["release": "v\(released.version)"])
             case .leaseLost:
-                try endAfterLosingTheFence(lease, logger: logger)
+                try await endAfterLosingTheFence(lease, logger: logger)
             case .timedOut:
                 let message =
                     "the job (build, release command, start and health checks) ran longer than "
                     + "\(configuration.buildTimeout)"
-                try? log.append("-----> Failed: \(message)")
-                try queue.fail(lease, .permanent(reason: "timed out", error: message))
+                try? await log.append("-----> Failed: \(message)")
+                try await queue.fail(lease, .permanent(reason: "timed out", error: message))
             case .shutdown:
-                try? log.append(
+                try? await log.append(
                     "-----> The worker is stopping: it hands the job back to the queue, unless it was cancelled or replaced meanwhile"
                 )
-                try queue.release(lease)
+                try await queue.release(lease)
             case .failed(let error as DeployFailure):
-                try? log.append("-----> Failed: \(error)")
-                try queue.fail(lease, error.failure)
+                try? await log.append("-----> Failed: \(error)")
+                try await queue.fail(lease, error.failure)
                 logger.info("job failed", metadata: ["error": "\(error)"])
             case .failed(let error as DockerError) where error.code == .daemonUnreachable:
-                try? log.append("-----> Docker is unreachable: \(error.message)")
-                try queue.fail(lease, .transient(reason: "docker unreachable", error: error.message))
+                try? await log.append("-----> Docker is unreachable: \(error.message)")
+                try await queue.fail(lease, .transient(reason: "docker unreachable", error: error.message))
             case .failed(let error):
-                try? log.append("-----> Failed: \(error)")
-                try queue.fail(lease, .transient(reason: "worker error", error: "\(error)"))
+                try? await log.append("-----> Failed: \(error)")
+                try await queue.fail(lease, .transient(reason: "worker error", error: "\(error)"))
                 logger.error("job failed", metadata: ["error": "\(error)"])
             }
         } catch {
             logger.warning("could not record the job's end", metadata: ["error": "\(error)"])
         }
         // The build context is not needed once the job has ended; a queued retry keeps it.
-        if (try? queue.job(lease.job).state.isFinal) == true {
+        if (try? await queue.job(lease.job).state.isFinal) == true {
             try? FileManager.default.removeItem(atPath: job.uploadPath)
         }
     }

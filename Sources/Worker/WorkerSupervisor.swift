@@ -12,7 +12,7 @@ public struct WorkerSupervisor: Service {
     let count: Int
     let executable: URL
     let arguments: @Sendable (_ index: Int) -> [String]
-    let childExited: @Sendable (_ index: Int, _ pid: Int32) -> Void
+    let childExited: @Sendable (_ index: Int, _ pid: Int32) async -> Void
     let gracePeriod: Duration
     let logger: Logger
 
@@ -23,7 +23,7 @@ public struct WorkerSupervisor: Service {
     public init(
         count: Int, executable: URL, gracePeriod: Duration = .seconds(30), logger: Logger,
         arguments: @escaping @Sendable (_ index: Int) -> [String],
-        childExited: @escaping @Sendable (_ index: Int, _ pid: Int32) -> Void
+        childExited: @escaping @Sendable (_ index: Int, _ pid: Int32) async -> Void
     ) {
         self.count = count
         self.executable = executable
@@ -96,7 +96,7 @@ public struct WorkerSupervisor: Service {
             }
         }
         // Also reached when the service is cancelled, with the child still running.
-        if !process.isRunning { childExited(index, process.processIdentifier) }
+        if !process.isRunning { await childExited(index, process.processIdentifier) }
         return status
     }
 }

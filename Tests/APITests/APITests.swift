@@ -26,12 +26,12 @@ struct APITests {
             maxUploadBytes: Int64 = 1 << 30, maxContextBytes: Int64 = 8 << 30, maxContextEntries: Int = 1_000_000,
             destroyJobStopTimeout: Duration = .seconds(20), dockerSocket: String = "/var/run/docker.sock",
             minFreeDiskBytes: Int64 = 512 << 20
-        ) throws {
+        ) async throws {
             directory = DataDirectory(
                 FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path)
             try directory.create()
             database = try MiniDatabase(path: directory.databasePath)
-            token = try TokenStore(database: database).create(name: "test")
+            token = try await TokenStore(database: database).create(name: "test")
             var configuration = APIConfiguration(dataDirectory: directory)
             configuration.maxUploadBytes = maxUploadBytes
             configuration.maxContextBytes = maxContextBytes
@@ -52,7 +52,7 @@ struct APITests {
 
     @Test("every route but /healthz needs the right bearer token")
     func authentication() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
@@ -133,7 +133,7 @@ struct APITests {
         ]
     )
     func badContexts(label: String, body: ByteBuffer) async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             try await client.execute(uri: "/v1/apps/app/deploys", method: .post, headers: fixture.auth, body: body) {
@@ -143,13 +143,13 @@ struct APITests {
                 #expect(error.error.code == "invalid_archive", "\(label)")
             }
         }
-        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try await JobQueue(database: fixture.database).jobs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
     }
 
     @Test("a deploy is saved under uploads/<job>.tar.gz and queued")
     func deployQueuesJob() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         let body = try Self.archive([
             ("Dockerfile", "FROM scratch\n"), ("big.txt", String(repeating: "x", count: 300_000)),
@@ -192,7 +192,8 @@ struct APITests {
         "destroying an app waits for its running job to stop: 409 while it does not; an engine that is down loses nothing"
     )
     func destroyWaitsForRunningJob() async throws {
-        let fixture = try Fixture(destroyJobStopTimeout: .milliseconds(600), dockerSocket: "/nonexistent/docker.sock")
+        let fixture = try await Fixture(
+            destroyJobStopTimeout: .milliseconds(600), dockerSocket: "/nonexistent/docker.sock")
         defer { fixture.cleanup() }
         let queue = JobQueue(database: fixture.database)
         let body = try Self.archive([("Dockerfile", "FROM scratch\n")])
@@ -202,7 +203,7 @@ struct APITests {
                 response in
                 #expect(response.status == .accepted)
             }
-            let worker = try #require(try queue.claim(as: WorkerIdentity(name: "stuck")))
+            let worker = try #require(try await queue.claim(as: WorkerIdentity(name: "stuck")))
 
             // Its worker never stops: 409, and the job, asked to stop, still holds the app.
             try await client.execute(uri: destroy, method: .delete, headers: fixture.auth) { response in
@@ -210,14 +211,14 @@ struct APITests {
                 let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: response.body))
                 #expect(error.error.message.contains("still stopping"), "\(error.error.message)")
             }
-            #expect(try !queue.holds(worker.lease), "the destroy asked the worker to stop")
-            #expect(try queue.job(worker.info.id).state == .running)
+            #expect(try await !queue.holds(worker.lease), "the destroy asked the worker to stop")
+            #expect(try await queue.job(worker.info.id).state == .running)
 
             // Its worker ends the job while the destroy waits: the destroy goes on to the engine,
             // which is down, so it answers 503 and deletes nothing.
             let workerEnds = Task {
                 try await Task.sleep(for: .milliseconds(300))
-                return try queue.endIfDecided(worker.lease)
+                return try await queue.endIfDecided(worker.lease)
             }
             let started = ContinuousClock.now
             try await client.execute(uri: destroy, method: .delete, headers: fixture.auth) { response in
@@ -227,7 +228,7 @@ struct APITests {
             }
             #expect(ContinuousClock.now - started >= .milliseconds(300), "it waited for the job to end")
             #expect(try await workerEnds.value)
-            #expect(try queue.job(worker.info.id).state == .cancelled)
+            #expect(try await queue.job(worker.info.id).state == .cancelled)
             try await client.execute(uri: "/v1/apps/doomed", method: .get, headers: fixture.auth) { response in
                 #expect(response.status == .ok, "the app is still there")
             }
@@ -238,7 +239,7 @@ struct APITests {
         "bad app names get 400 and change nothing",
         arguments: ["Hello", "-x", "a_b", String(repeating: "a", count: 41)])
     func badAppName(name: String) async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             try await client.execute(
@@ -249,14 +250,14 @@ struct APITests {
                 #expect(body.error.code == "invalid_app_name")
             }
         }
-        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try await JobQueue(database: fixture.database).jobs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
     }
 
     @Test("an upload that would leave the disk nearly full gets 503, says so, and leaves no file")
     func diskNearlyFull() async throws {
         // More free space kept than any disk has.
-        let fixture = try Fixture(minFreeDiskBytes: 1 << 60)
+        let fixture = try await Fixture(minFreeDiskBytes: 1 << 60)
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             try await client.execute(
@@ -268,13 +269,13 @@ struct APITests {
                     String(buffer: response.body).contains("disk is nearly full"), "\(String(buffer: response.body))")
             }
         }
-        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try await JobQueue(database: fixture.database).jobs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
     }
 
     @Test("an upload over the limit gets 413 and leaves no file")
     func uploadTooLarge() async throws {
-        let fixture = try Fixture(maxUploadBytes: 100_000)
+        let fixture = try await Fixture(maxUploadBytes: 100_000)
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             try await client.execute(
@@ -284,7 +285,7 @@ struct APITests {
                 #expect(response.status == .contentTooLarge)
             }
         }
-        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try await JobQueue(database: fixture.database).jobs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
     }
 
@@ -296,7 +297,7 @@ struct APITests {
         ]
     )
     func contextTooLarge(maxBytes: Int64, maxEntries: Int, limit: String, option: String) async throws {
-        let fixture = try Fixture(maxContextBytes: maxBytes, maxContextEntries: maxEntries)
+        let fixture = try await Fixture(maxContextBytes: maxBytes, maxContextEntries: maxEntries)
         defer { fixture.cleanup() }
         // 300 kB of text: a few hundred bytes gzipped, far below the upload limit.
         let body = try Self.archive([
@@ -313,13 +314,13 @@ struct APITests {
                 }
             }
         }
-        #expect(try JobQueue(database: fixture.database).jobs().isEmpty)
+        #expect(try await JobQueue(database: fixture.database).jobs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.uploadsPath).isEmpty)
     }
 
     @Test("a method an API path does not take gets 405 with Allow, HEAD is GET's; a path that is no API call gets 404")
     func methodNotAllowed() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             for (method, path, allowed) in [
@@ -353,7 +354,7 @@ struct APITests {
 
     @Test("unknown jobs get 404, cancel of a queued job ends it")
     func jobsNotFoundAndCancel() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             try await client.execute(uri: "/v1/jobs/999", method: .get, headers: fixture.auth) { response in
@@ -383,17 +384,17 @@ struct APITests {
 
     @Test("the log of a job failed because its workers kept dying says so at its end")
     func crashedWorkerLogEnds() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         let queue = JobQueue(database: fixture.database)
         try await fixture.app.test(.router) { client in
             let job = try await Self.queueDeploy(client, fixture)
             let doomed = WorkerIdentity(name: "doomed")
-            while try queue.job(job.id).state == .queued {
-                _ = try #require(try queue.claim(as: doomed))
-                try queue.rescueLeases(of: doomed)
+            while try await queue.job(job.id).state == .queued {
+                _ = try #require(try await queue.claim(as: doomed))
+                try await queue.rescueLeases(of: doomed)
             }
-            #expect(try queue.job(job.id).state == .failed)
+            #expect(try await queue.job(job.id).state == .failed)
             try await client.execute(uri: "/v1/jobs/\(job.id)/log", method: .get, headers: fixture.auth) { response in
                 #expect(
                     String(buffer: response.body)
@@ -405,7 +406,7 @@ struct APITests {
 
     @Test("an app can be created before its first deploy, once, under a valid name")
     func createApp() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             let body = ByteBuffer(string: #"{"name": "shop"}"#)
@@ -494,7 +495,7 @@ struct APITests {
 
     @Test("a health check path is saved, shown with the app, checked, and reset to the default")
     func healthCheckPath() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             func put(_ json: String) async throws -> HTTPResponse.Status {
@@ -527,7 +528,7 @@ struct APITests {
 
     @Test("a release command is saved, shown with the app, checked, and removed")
     func releaseCommand() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             _ = try await client.execute(
@@ -560,7 +561,7 @@ struct APITests {
 
     @Test("query numbers that are not whole numbers in range get 400, not a guess")
     func badQueryNumbers() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
             for query in ["limit=abc", "limit=0", "limit=1001", "limit=-5"] {
@@ -588,7 +589,7 @@ struct APITests {
 
     @Test("a followed build log counts on /metrics while its client stays, and ends once the client has gone")
     func followedStreamEndsWithItsClient() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.live) { client in
             // No worker runs: the job stays queued, so its log is followed until the client goes.
@@ -621,9 +622,9 @@ struct APITests {
 
     @Test("followed logs end, saying so, once their request's token is revoked")
     func followedStreamsEndWithTheirToken() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
-        let ci = try TokenStore(database: fixture.database).create(name: "ci")
+        let ci = try await TokenStore(database: fixture.database).create(name: "ci")
         try await fixture.app.test(.live) { client in
             // No worker runs: the job stays queued, and its log and the app's logs are followed
             // until something ends them.
@@ -636,10 +637,10 @@ struct APITests {
                 }
             }
             try await Task.sleep(for: .milliseconds(500))
-            try TokenStore(database: fixture.database).revoke(name: "ci")
+            try await TokenStore(database: fixture.database).revoke(name: "ci")
             let revoked = ContinuousClock.now
             // A new token under the old name (a rotation) does not keep the old one's streams.
-            _ = try TokenStore(database: fixture.database).create(name: "ci")
+            _ = try await TokenStore(database: fixture.database).create(name: "ci")
             for follower in followers {
                 let answer = try await follower.value
                 // The last chunk says why, then the body ends (a chunked body's last chunk).
@@ -652,9 +653,9 @@ struct APITests {
 
     @Test("a write the disk has no room for gets 503 saying so, and changes nothing")
     func diskFull() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
-        try fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
+        _ = try await fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
         // SQLite answers SQLITE_FULL once the file would outgrow this, as on a full disk.
         try await fixture.database.pool.writeWithoutTransaction { db in
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
@@ -677,7 +678,7 @@ struct APITests {
 
     @Test("a request body NIO cannot read (broken chunked framing) gets 400, not 500")
     func unreadableBody() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.live) { client in
             let port = try #require(client.port)
@@ -739,12 +740,12 @@ struct APITests {
 
     @Test("custom domains: added, listed, refused when invalid or taken, removed, gone with the app")
     func domains() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         let apps = AppStore(database: fixture.database)
         for name in ["web", "other"] {
             let app = try AppName(name)
-            try fixture.database.write { db in try AppStore.ensureApp(app, in: db) }
+            _ = try await fixture.database.write { db in try AppStore.ensureApp(app, in: db) }
         }
         try await fixture.app.test(.router) { client in
             for (app, host, status, says) in [
@@ -772,7 +773,7 @@ struct APITests {
                 let list = try JSONDecoder.mini.decode(DomainList.self, from: Data(buffer: response.body))
                 #expect(list.domains.map(\.rawValue) == ["example.com", "www.example.com"])
             }
-            #expect(try apps.domainRoutes() == ["example.com": "web", "www.example.com": "web"])
+            #expect(try await apps.domainRoutes() == ["example.com": "web", "www.example.com": "web"])
             try await client.execute(uri: "/v1/apps/web/domains/example.com", method: .delete, headers: fixture.auth) {
                 response in
                 #expect(response.status == .noContent)
@@ -782,15 +783,15 @@ struct APITests {
                 #expect(response.status == .notFound)
             }
         }
-        try fixture.database.write { db in try db.execute(sql: "DELETE FROM apps WHERE name = 'web'") }
-        #expect(try apps.domainRoutes().isEmpty, "domains go with their app")
+        try await fixture.database.write { db in try db.execute(sql: "DELETE FROM apps WHERE name = 'web'") }
+        #expect(try await apps.domainRoutes().isEmpty, "domains go with their app")
     }
 
     @Test("A rollback body that is not a rollback request is refused, not read as no body")
     func rollbackBody() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
-        try fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
+        _ = try await fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
         try await fixture.app.test(.router) { client in
             for (body, status) in [
                 ("{\"release\": \"3\"}", HTTPResponse.Status.badRequest), ("not json", .badRequest),
@@ -807,15 +808,15 @@ struct APITests {
 
     @Test("A restart queues a release job of the current release; without a release or instances it is a conflict")
     func restart() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
-        try fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
+        _ = try await fixture.database.write { db in try AppStore.ensureApp(try AppName("web"), in: db) }
         try await fixture.app.test(.router) { client in
             try await client.execute(uri: "/v1/apps/web/restart", method: .post, headers: fixture.auth) { response in
                 #expect(response.status == .conflict)
                 #expect(String(buffer: response.body).contains("deploy it first"))
             }
-            try fixture.database.write { db in
+            try await fixture.database.write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO releases (app, version, image, container_port, created_at)
@@ -833,7 +834,9 @@ struct APITests {
                 #expect($0.status == .notFound)
             }
             // Scaled to 0: nothing runs, nothing to restart.
-            try fixture.database.write { db in try db.execute(sql: "UPDATE apps SET instances = 0 WHERE name = 'web'") }
+            try await fixture.database.write { db in
+                try db.execute(sql: "UPDATE apps SET instances = 0 WHERE name = 'web'")
+            }
             try await client.execute(uri: "/v1/apps/web/restart", method: .post, headers: fixture.auth) { response in
                 #expect(response.status == .conflict)
                 #expect(String(buffer: response.body).contains("scaled to 0"), "\(String(buffer: response.body))")
@@ -844,9 +847,9 @@ struct APITests {
     @Test(
         "env, scale and limits changes make a release only when the settings differ from what the current release runs")
     func unchangedMakesNoRelease() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
-        try fixture.database.write { db in
+        try await fixture.database.write { db in
             try AppStore.ensureApp(try AppName("web"), in: db)
             try db.execute(
                 sql: """
@@ -901,20 +904,20 @@ struct APITests {
                 let outcome = try await change(method, path, body)
                 #expect(outcome.status == (makesRelease ? .accepted : .ok), "step \(index + 1): \(path)")
                 #expect(outcome.changed == makesRelease && outcome.queued == makesRelease, "step \(index + 1): \(path)")
-                if let job = outcome.job, then == .fails { _ = try queue.cancel(job) }
+                if let job = outcome.job, then == .fails { _ = try await queue.cancel(job) }
             }
         }
-        let releaseJobs = try JobQueue(database: fixture.database).jobs().filter { $0.kind == .release }
+        let releaseJobs = try await JobQueue(database: fixture.database).jobs().filter { $0.kind == .release }
         #expect(releaseJobs.count == 5)
     }
 
     @Test("limits beyond the server are refused; a memory limit kept from before does not block changing the CPUs")
     func limitsBeyondTheServer() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         let machine = try await DockerClient(logger: Logger(label: "test")).machine()
         let tooMuch = machine.memoryBytes + (1 << 30)
-        try fixture.database.write { db in
+        try await fixture.database.write { db in
             try AppStore.ensureApp(try AppName("web"), in: db)
             // Set on a bigger server, say.
             try db.execute(sql: "UPDATE apps SET memory_bytes = ? WHERE name = 'web'", arguments: [tooMuch])
@@ -935,7 +938,7 @@ struct APITests {
             #expect(cpus.0 == .badRequest && cpus.1.contains("CPU"), "\(cpus)")
             // CPUs kept from a bigger server fail every start: a change of the memory alone
             // says so too.
-            try fixture.database.write { db in
+            try await fixture.database.write { db in
                 try db.execute(
                     sql: "UPDATE apps SET nano_cpus = ? WHERE name = 'web'",
                     arguments: [Int64(machine.cpus + 1) * 1_000_000_000])
@@ -949,9 +952,9 @@ struct APITests {
         "a settings body with a key missing or unknown, or a count that is not whole, changes nothing; limits not named keep their values"
     )
     func misspeltSettings() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
-        try fixture.database.write { db in
+        try await fixture.database.write { db in
             try AppStore.ensureApp(try AppName("web"), in: db)
             try db.execute(
                 sql: "UPDATE apps SET memory_bytes = ?, nano_cpus = ? WHERE name = 'web'",
@@ -995,10 +998,10 @@ struct APITests {
 
     @Test("a settings change made while an app's first deploy runs queues a release after it")
     func changeDuringFirstDeploy() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         defer { fixture.cleanup() }
         let queue = JobQueue(database: fixture.database)
-        _ = try queue.enqueue(app: try AppName("first"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
+        _ = try await queue.enqueue(app: try AppName("first"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
         try await fixture.app.test(.router) { client in
             func setEnvironment(_ value: String) async throws -> (HTTPResponse.Status, EnvironmentInfo) {
                 try await client.execute(
@@ -1015,7 +1018,7 @@ struct APITests {
             let (queuedStatus, whileQueued) = try await setEnvironment("1")
             #expect(queuedStatus == .ok && whileQueued.job == nil && whileQueued.changed == true)
             // Running, it has read them: the change needs a release of its own, after it.
-            let deploy = try #require(try queue.claim(as: WorkerIdentity(name: "building")))
+            let deploy = try #require(try await queue.claim(as: WorkerIdentity(name: "building")))
             let (runningStatus, whileRunning) = try await setEnvironment("2")
             #expect(runningStatus == .accepted && whileRunning.changed == true)
             let release = try #require(whileRunning.job)
@@ -1026,7 +1029,7 @@ struct APITests {
             let replacing = try #require(again.job)
             #expect(replacing.id > release.id && again.changed == true)
         }
-        let releases = try queue.jobs(app: try AppName("first")).filter { $0.kind == .release }
+        let releases = try await queue.jobs(app: try AppName("first")).filter { $0.kind == .release }
         #expect(releases.map(\.state) == [.queued, .cancelled], "\(releases)")
     }
 

@@ -149,7 +149,7 @@ struct SelfHealingTests {
             // What the destroy route does first, before it removes anything: as if minid died
             // right after that commit.
             let database = try MiniDatabase(path: minid.dataDirectory + "/mini.sqlite")
-            _ = try AppStore(database: database).deleteApp(try AppName(app))
+            _ = try await AppStore(database: database).deleteApp(try AppName(app))
             let docker = URL(fileURLWithPath: "/usr/bin/docker")
             var expected = ""
             if madeAgain {
@@ -172,10 +172,10 @@ struct SelfHealingTests {
                 try await Task.sleep(for: .milliseconds(500))
             }
             #expect(left == expected, "left of \(app): \(left)")
-            var pending = try AppStore(database: database).pendingRemovals(olderThan: .zero)
+            var pending = try await AppStore(database: database).pendingRemovals(olderThan: .zero)
             for _ in 0..<20 where !pending.isEmpty {
                 try await Task.sleep(for: .milliseconds(250))
-                pending = try AppStore(database: database).pendingRemovals(olderThan: .zero)
+                pending = try await AppStore(database: database).pendingRemovals(olderThan: .zero)
             }
             #expect(pending.isEmpty, "the removal is noted as done")
             if madeAgain {

@@ -30,8 +30,10 @@ final class StressTests {
     func manyProcesses() async throws {
         let jobCount = 3_000
         let shortLease = 0.5
-        let enqueued = try (0..<jobCount).map { index in
-            try queue.enqueue(app: try AppName("app-\(index)"), uploadBytes: 0) { _ in "/nonexistent" }.id
+        var enqueued: [JobID] = []
+        for index in 0..<jobCount {
+            enqueued.append(
+                try await queue.enqueue(app: try AppName("app-\(index)"), uploadBytes: 0) { _ in "/nonexistent" }.id)
         }
         let workers = try (0..<4).map { index in
             try WorkerProcess(
@@ -57,7 +59,7 @@ final class StressTests {
                 )
             }
             #expect(claims.last?.token == completedWith, "job \(job) was completed by its newest lease")
-            #expect(try queue.job(job).attempt == claims.count)
+            #expect(try await queue.job(job).attempt == claims.count)
         }
         let replacedLeases = log.claims.values.map { $0.count - 1 }.reduce(0, +)
         #expect(replacedLeases > 0, "abandoned jobs were claimed again after their lease expired")
@@ -65,20 +67,20 @@ final class StressTests {
             log.refusals.count == replacedLeases,
             "each replaced lease tried to complete its job, and the queue refused every one"
         )
-        #expect(try queue.statistics().jobs[.succeeded] == jobCount)
+        #expect(try await queue.statistics().jobs[.succeeded] == jobCount)
     }
 
     @Test(
         "a SIGKILLed worker's job is claimed again once its lease expires, finishes once, and its late writes are refused"
     )
     func killedWorker() async throws {
-        let job = try queue.enqueue(app: try AppName("victim"), uploadBytes: 0) { _ in "/nonexistent" }
+        let job = try await queue.enqueue(app: try AppName("victim"), uploadBytes: 0) { _ in "/nonexistent" }
         let holder = try WorkerProcess(directory: directory, index: 0, mode: "hold", lease: lease)
         let held = try await holder.heldLease()
         #expect(held.job == job.id)
 
         try await Task.sleep(for: .seconds(lease * 1.5))
-        #expect(
+        await #expect(
             try queue.claim(as: WorkerIdentity(name: "thief"))?.info.id == nil,
             "the living worker's heartbeats keep its lease beyond the lease duration"
         )
@@ -95,13 +97,13 @@ final class StressTests {
         #expect(rescued.job == job.id)
         #expect(rescued.token != held.token)
         let stale = Lease(job: job.id, token: held.token, owner: "killed")
-        #expect(throws: QueueError.leaseLost(job.id)) { try queue.heartbeat(stale) }
-        #expect(throws: QueueError.leaseLost(job.id)) { try queue.complete(stale, release: 99) }
-        #expect(throws: QueueError.leaseLost(job.id)) {
-            try queue.fail(stale, .permanent(reason: "late", error: "written after the kill"))
+        await #expect(throws: QueueError.leaseLost(job.id)) { try await queue.heartbeat(stale) }
+        await #expect(throws: QueueError.leaseLost(job.id)) { try await queue.complete(stale, release: 99) }
+        await #expect(throws: QueueError.leaseLost(job.id)) {
+            try await queue.fail(stale, .permanent(reason: "late", error: "written after the kill"))
         }
-        #expect(throws: QueueError.leaseLost(job.id)) { try queue.release(stale) }
-        #expect(try queue.job(job.id).state == .running, "the refused writes changed nothing")
+        await #expect(throws: QueueError.leaseLost(job.id)) { try await queue.release(stale) }
+        #expect(try await queue.job(job.id).state == .running, "the refused writes changed nothing")
         try await rescuer.waitForExit()
 
         let log = try ClaimLogs(folder: directory.root)
@@ -113,7 +115,7 @@ final class StressTests {
             "claimed again only once the lease expired: heartbeats come every third of a lease, so it outlives the kill"
         )
         #expect(log.completions[job.id] == [rescued.token], "finished once, by the second lease")
-        let ended = try queue.job(job.id)
+        let ended = try await queue.job(job.id)
         #expect(ended.state == .succeeded)
         #expect(ended.attempt == 2)
         #expect(ended.release == 1)

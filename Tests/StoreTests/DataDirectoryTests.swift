@@ -38,7 +38,7 @@ struct DataDirectoryTests {
     }
 
     @Test("the database and its WAL files are mode 0600, also when they existed with a wider mode")
-    func privateDatabase() throws {
+    func privateDatabase() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("db-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -49,7 +49,7 @@ struct DataDirectoryTests {
             }
         }
         let database = try MiniDatabase(path: path)
-        try database.write { db in try db.execute(sql: "SELECT 1") }
+        try await database.write { db in try db.execute(sql: "SELECT 1") }
         let made = try modes()
         #expect(made.values.allSatisfy { $0 == 0o600 }, "\(made)")
         // Made by an earlier version with SQLite's default mode: the next process to open the

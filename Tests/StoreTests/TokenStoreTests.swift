@@ -7,18 +7,18 @@ import Testing
 @Suite("tokens")
 struct TokenStoreTests {
     @Test("tokens are stored hashed and verified by value")
-    func storedHashed() throws {
+    func storedHashed() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let database = try MiniDatabase(path: path)
         let tokens = TokenStore(database: database)
-        let token = try tokens.create(name: "admin")
+        let token = try await tokens.create(name: "admin")
         #expect(token.hasPrefix("mini_"))
-        #expect(try tokens.verify(token) == "admin")
-        #expect(try tokens.verify(token + "x") == nil)
-        #expect(try tokens.verify("") == nil)
-        let stored = try database.read { db in try String.fetchAll(db, sql: "SELECT hash FROM tokens") }
+        #expect(try await tokens.verify(token) == "admin")
+        #expect(try await tokens.verify(token + "x") == nil)
+        #expect(try await tokens.verify("") == nil)
+        let stored = try await database.read { db in try String.fetchAll(db, sql: "SELECT hash FROM tokens") }
         #expect(stored.count == 1)
         #expect(!stored[0].contains(token))
         // The raw token appears nowhere in the database file.
@@ -27,43 +27,43 @@ struct TokenStoreTests {
     }
 
     @Test("the first token is saved only once it was kept, and only while there is none")
-    func firstTokenKeptBeforeSaved() throws {
+    func firstTokenKeptBeforeSaved() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let tokens = TokenStore(database: try MiniDatabase(path: path))
         struct DiskFull: Error {}
-        #expect(throws: DiskFull.self) { try tokens.createFirst(name: "admin") { _ in throw DiskFull() } }
-        #expect(try tokens.list().isEmpty)
+        await #expect(throws: DiskFull.self) { try await tokens.createFirst(name: "admin") { _ in throw DiskFull() } }
+        #expect(try await tokens.list().isEmpty)
         let kept = Mutex<String?>(nil)
-        let token = try #require(try tokens.createFirst(name: "admin") { token in kept.withLock { $0 = token } })
+        let token = try #require(try await tokens.createFirst(name: "admin") { token in kept.withLock { $0 = token } })
         #expect(kept.withLock { $0 } == token)
-        #expect(try tokens.verify(token) == "admin")
-        #expect(try tokens.createFirst(name: "admin") { _ in Issue.record("a second first token") } == nil)
-        #expect(try tokens.list().count == 1)
+        #expect(try await tokens.verify(token) == "admin")
+        #expect(try await tokens.createFirst(name: "admin") { _ in Issue.record("a second first token") } == nil)
+        #expect(try await tokens.list().count == 1)
     }
 
     @Test("tokens are created under unique valid names, listed without values, and revoked, never the last")
-    func manage() throws {
+    func manage() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let tokens = TokenStore(database: try MiniDatabase(path: path))
-        let admin = try tokens.create(name: "admin")
-        let ci = try tokens.create(name: "ci-previews")
-        #expect(try tokens.list().map(\.name) == ["admin", "ci-previews"])
+        let admin = try await tokens.create(name: "admin")
+        let ci = try await tokens.create(name: "ci-previews")
+        #expect(try await tokens.list().map(\.name) == ["admin", "ci-previews"])
         for bad in ["", "CI", "ci previews", "ci/x", String(repeating: "a", count: 65)] {
-            #expect(throws: TokenStore.Refusal.self, "\(bad)") { try tokens.create(name: bad) }
+            await #expect(throws: TokenStore.Refusal.self, "\(bad)") { try await tokens.create(name: bad) }
         }
-        #expect(throws: TokenStore.Refusal.self, "a second token with the same name") {
-            try tokens.create(name: "ci-previews")
+        await #expect(throws: TokenStore.Refusal.self, "a second token with the same name") {
+            try await tokens.create(name: "ci-previews")
         }
-        #expect(try tokens.verify(ci) == "ci-previews")
-        try tokens.revoke(name: "ci-previews")
-        #expect(try tokens.verify(ci) == nil, "a revoked token is refused")
-        #expect(try tokens.verify(admin) == "admin")
-        #expect(throws: TokenStore.Refusal.self, "unknown name") { try tokens.revoke(name: "ci-previews") }
-        #expect(throws: TokenStore.Refusal.self, "the last token") { try tokens.revoke(name: "admin") }
-        #expect(try tokens.verify(admin) == "admin")
+        #expect(try await tokens.verify(ci) == "ci-previews")
+        try await tokens.revoke(name: "ci-previews")
+        #expect(try await tokens.verify(ci) == nil, "a revoked token is refused")
+        #expect(try await tokens.verify(admin) == "admin")
+        await #expect(throws: TokenStore.Refusal.self, "unknown name") { try await tokens.revoke(name: "ci-previews") }
+        await #expect(throws: TokenStore.Refusal.self, "the last token") { try await tokens.revoke(name: "admin") }
+        #expect(try await tokens.verify(admin) == "admin")
     }
 }

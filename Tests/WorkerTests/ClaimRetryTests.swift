@@ -18,9 +18,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory.root) }
         let database = try MiniDatabase(path: directory.databasePath)
         let queue = JobQueue(database: database)
-        let job = try queue.enqueue(app: try AppName("retry"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
+        let job = try await queue.enqueue(app: try AppName("retry"), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz"
+        }
         // Every claim fails while the jobs table is away ("no such table: jobs").
-        try database.write { db in try db.execute(sql: "ALTER TABLE jobs RENAME TO jobs_away") }
+        try await database.write { db in try db.execute(sql: "ALTER TABLE jobs RENAME TO jobs_away") }
 
         var logger = Logger(label: "claim-retry-test")
         logger.logLevel = .critical
@@ -32,12 +33,12 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await worker.run() }
             try await Task.sleep(for: .milliseconds(2500))  // two or three failed claims
-            try database.write { db in try db.execute(sql: "ALTER TABLE jobs_away RENAME TO jobs") }
+            try await database.write { db in try db.execute(sql: "ALTER TABLE jobs_away RENAME TO jobs") }
             let deadline = ContinuousClock.now + .seconds(10)
-            while try queue.job(job.id).attempt == 0, ContinuousClock.now < deadline {
+            while try await queue.job(job.id).attempt == 0, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }
-            #expect(try queue.job(job.id).attempt >= 1, "the worker claimed the job once the store answered")
+            #expect(try await queue.job(job.id).attempt >= 1, "the worker claimed the job once the store answered")
             group.cancelAll()
         }
     }

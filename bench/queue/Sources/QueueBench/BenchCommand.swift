@@ -7,7 +7,7 @@ import Store
 /// The coordinator role: measures enqueue, claim+complete with 1, 2, 4 and 8 worker
 /// processes, and enqueue→claim wake-up latency, each on a fresh SQLite file, and audits
 /// every claim for double claims and lost jobs.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run the queue benchmark (the default)."
     )
@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
         else { throw ValidationError("job and process counts must be positive") }
     }
 
-    func run() throws {
+    func run() async throws {
         let root =
             directory
             ?? FileManager.default.temporaryDirectory
@@ -49,7 +49,7 @@ struct BenchCommand: ParsableCommand {
         print(Self.row("processes", "enqueue jobs/s", "claim+complete jobs/s", "double claims", "lost"))
         var throughputs: [Int: ThroughputResult] = [:]
         for count in processes {
-            let result = try measureThroughput(processes: count, in: "\(root)/throughput-\(count)")
+            let result = try await measureThroughput(processes: count, in: "\(root)/throughput-\(count)")
             throughputs[count] = result
             print(
                 Self.row(
@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
                 )
             )
         }
-        let wakeUp = try measureWakeUp(in: "\(root)/wake-up")
+        let wakeUp = try await measureWakeUp(in: "\(root)/wake-up")
         let wakeUps = wakeUp.wakeUps.map { $0 * 1000 }
         let p50 = Self.percentile(0.5, of: wakeUps)
         let p99 = Self.percentile(0.99, of: wakeUps)
@@ -92,36 +92,37 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Enqueues ``jobs`` jobs, then lets `count` worker processes drain the queue.
-    private func measureThroughput(processes count: Int, in path: String) throws -> ThroughputResult {
+    private func measureThroughput(processes count: Int, in path: String) async throws -> ThroughputResult {
         let run = try BenchRun(path: path)
         let enqueueStart = ContinuousClock.now
-        let enqueued = try (0..<jobs).map { try run.enqueue(index: $0) }
+        var enqueued: [JobID] = []
+        for index in 0..<jobs { enqueued.append(try await run.enqueue(index: index)) }
         let enqueueRate = Double(jobs) / (ContinuousClock.now - enqueueStart).seconds
 
         let workers = try run.spawnWorkers(count: count, mode: .drain)
         let start = Date().timeIntervalSince1970
         for worker in workers { try worker.start() }
         for worker in workers { try worker.waitForExit() }
-        let audit = try run.audit(enqueued: enqueued, leaseDuration: Self.leaseDuration)
+        let audit = try await run.audit(enqueued: enqueued, leaseDuration: Self.leaseDuration)
         let elapsed = (audit.lastCompletion ?? start) - start
         return ThroughputResult(enqueueRate: enqueueRate, claimRate: Double(jobs) / elapsed, audit: audit)
     }
 
     /// Enqueues ``wakeUpJobs`` jobs one at a time while ``wakeUpProcesses`` idle workers
     /// wait for changes.
-    private func measureWakeUp(in path: String) throws -> ClaimAudit {
+    private func measureWakeUp(in path: String) async throws -> ClaimAudit {
         let run = try BenchRun(path: path)
         let workers = try run.spawnWorkers(count: wakeUpProcesses, mode: .wait)
-        Thread.sleep(forTimeInterval: 0.2)
+        try await Task.sleep(for: .milliseconds(200))
         var enqueued: [JobID] = []
         for index in 0..<wakeUpJobs {
-            enqueued.append(try run.enqueue(index: index))
-            Thread.sleep(forTimeInterval: .random(in: 0.010...0.030))
+            enqueued.append(try await run.enqueue(index: index))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 10...30)))
         }
-        try run.waitUntilSucceeded(count: wakeUpJobs, timeout: 30)
+        try await run.waitUntilSucceeded(count: wakeUpJobs, timeout: 30)
         for worker in workers { worker.stop() }
         for worker in workers { try worker.waitForExit() }
-        return try run.audit(enqueued: enqueued, leaseDuration: Self.leaseDuration)
+        return try await run.audit(enqueued: enqueued, leaseDuration: Self.leaseDuration)
     }
 
     private static func row(_ columns: String...) -> String {

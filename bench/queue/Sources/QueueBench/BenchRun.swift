@@ -19,9 +19,11 @@ struct BenchRun {
 
     /// Enqueues a no-op job of its own app (one app per job: the queue runs one job per app
     /// at a time and supersedes older queued deploys of an app).
-    func enqueue(index: Int) throws -> JobID {
+    func enqueue(index: Int) async throws -> JobID {
         let directory = directory
-        return try queue.enqueue(app: try AppName("app-\(index)"), uploadBytes: 0) { directory.uploadPath(job: $0) }.id
+        return try await queue.enqueue(app: try AppName("app-\(index)"), uploadBytes: 0) {
+            directory.uploadPath(job: $0)
+        }.id
     }
 
     func spawnWorkers(count: Int, mode: WorkerCommand.Mode) throws -> [WorkerProcess] {
@@ -33,23 +35,23 @@ struct BenchRun {
     }
 
     /// Polls until `count` jobs succeeded.
-    func waitUntilSucceeded(count: Int, timeout: TimeInterval) throws {
+    func waitUntilSucceeded(count: Int, timeout: TimeInterval) async throws {
         let deadline = Date(timeIntervalSinceNow: timeout)
-        while try queue.statistics().jobs[.succeeded, default: 0] < count {
+        while try await queue.statistics().jobs[.succeeded, default: 0] < count {
             guard Date() < deadline else {
                 throw BenchError("the workers did not finish \(count) jobs within \(Int(timeout)) s")
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
     /// Audits the claim logs; a job that the logs show completed but the database does not
     /// (or the other way round) counts as lost.
-    func audit(enqueued: [JobID], leaseDuration: Double) throws -> ClaimAudit {
+    func audit(enqueued: [JobID], leaseDuration: Double) async throws -> ClaimAudit {
         let audit = ClaimAudit(
             records: try ClaimLog.records(in: claimsPath), enqueued: enqueued, leaseDuration: leaseDuration
         )
-        let succeeded = try queue.statistics().jobs[.succeeded, default: 0]
+        let succeeded = try await queue.statistics().jobs[.succeeded, default: 0]
         guard succeeded == enqueued.count else {
             throw BenchError("\(enqueued.count - succeeded) of \(enqueued.count) jobs did not succeed in the database")
         }

@@ -33,7 +33,7 @@ struct BenchWorker {
         var abandoned: [Lease] = []
         var claims = 0
         var versionBeforeClaim: Int?
-        var next = try queue.claim(as: identity)
+        var next = try await queue.claim(as: identity)
         while !Task.isCancelled {
             if let job = next {
                 versionBeforeClaim = nil
@@ -41,25 +41,25 @@ struct BenchWorker {
                 try record(job)
                 if abandonEvery > 0, job.info.attempt == 1, claims.isMultiple(of: abandonEvery) {
                     abandoned.append(job.lease)
-                    next = try queue.claim(as: identity)
+                    next = try await queue.claim(as: identity)
                     continue
                 }
-                next = try completeAndClaim(job.lease)
+                next = try await completeAndClaim(job.lease)
             } else if let version = versionBeforeClaim {
-                if stopWhenIdle, try isIdle() { break }
+                if stopWhenIdle, try await isIdle() { break }
                 do {
                     versionBeforeClaim = try await observer.waitForChange(since: version, timeout: idleTimeout)
                 } catch is CancellationError {
                     break
                 }
-                next = try queue.claim(as: identity)
+                next = try await queue.claim(as: identity)
             } else {
                 versionBeforeClaim = try observer.version()
-                next = try queue.claim(as: identity)
+                next = try await queue.claim(as: identity)
             }
         }
         for lease in abandoned {
-            try complete(lease)
+            try await complete(lease)
         }
         try log.flush()
     }
@@ -70,7 +70,7 @@ struct BenchWorker {
     func hold(for duration: Duration?) async throws {
         while true {
             let version = try observer.version()
-            if let job = try queue.claim(as: identity) {
+            if let job = try await queue.claim(as: identity) {
                 try record(job)
                 try log.flush()
                 StandardStreams.writeLine("holding \(job.info.id) \(job.lease.token)")
@@ -78,9 +78,9 @@ struct BenchWorker {
                 let end = duration.map { ContinuousClock.now + $0 }
                 while end.map({ ContinuousClock.now < $0 }) ?? true {
                     try await Task.sleep(for: interval)
-                    try queue.heartbeat(job.lease)
+                    try await queue.heartbeat(job.lease)
                 }
-                try complete(job.lease)
+                try await complete(job.lease)
                 try log.flush()
                 return
             }
@@ -100,9 +100,9 @@ struct BenchWorker {
 
     /// Completes the job of `lease`, or logs that the queue refused because the lease was
     /// lost (with a short lease, a worker can wait out its lease for the write lock).
-    private func complete(_ lease: Lease) throws {
+    private func complete(_ lease: Lease) async throws {
         do {
-            try queue.complete(lease, release: 1)
+            try await queue.complete(lease, release: 1)
             try log.append(.complete(job: lease.job, token: lease.token, pid: pid, at: Self.now()))
         } catch let error as QueueError where error.isLeaseLost {
             try log.append(.refused(job: lease.job, token: lease.token, pid: pid))
@@ -111,19 +111,20 @@ struct BenchWorker {
 
     /// Completes the job of `lease` and claims the next one in the same transaction; when
     /// the lease was lost, logs the refusal and claims on its own.
-    private func completeAndClaim(_ lease: Lease) throws -> ClaimedJob? {
+    private func completeAndClaim(_ lease: Lease) async throws -> ClaimedJob? {
         do {
-            let next = try queue.complete(lease, release: 1, claimingNextAs: identity)
+            let next = try await queue.complete(lease, release: 1, claimingNextAs: identity)
             try log.append(.complete(job: lease.job, token: lease.token, pid: pid, at: Self.now()))
             return next
         } catch let error as QueueError where error.isLeaseLost {
             try log.append(.refused(job: lease.job, token: lease.token, pid: pid))
-            return try queue.claim(as: identity)
+            return try await queue.claim(as: identity)
         }
     }
 
-    private func isIdle() throws -> Bool {
-        try queue.jobs(state: .queued, limit: 1).isEmpty && queue.jobs(state: .running, limit: 1).isEmpty
+    private func isIdle() async throws -> Bool {
+        guard try await queue.jobs(state: .queued, limit: 1).isEmpty else { return false }
+        return try await queue.jobs(state: .running, limit: 1).isEmpty
     }
 
     private static func now() -> Double { Date().timeIntervalSince1970 }
