@@ -13,6 +13,7 @@ struct AppRoutes {
     let queue: JobQueue
     /// Asked for the machine's CPU count when a CPU limit is set.
     let docker: DockerClient
+    let foreignApps: ForeignAppCheck
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.get("apps", use: list)
@@ -40,6 +41,7 @@ struct AppRoutes {
     @Sendable func create(request: Request, context: MiniRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(CreateAppRequest.self, context: context)
         let name = try AppName.fromRequest(body.name)
+        try await foreignApps.refuseIfTaken(name)
         guard try await apps.createApp(name) else {
             throw APIError.conflict("\(name) exists already; deploy to it with mini deploy --app \(name)")
         }
@@ -77,6 +79,9 @@ struct AppRoutes {
         try EnvironmentKey.requireValid(patch.unset)
         guard !patch.set.isEmpty || !patch.unset.isEmpty else {
             throw APIError.badRequest("nothing to change; give KEY=VALUE pairs to set or KEYs to unset")
+        }
+        if let key = Set(patch.set.keys).intersection(patch.unset).min() {
+            throw APIError.badRequest("\(key) is both set and unset: give it in one of them")
         }
         let name = try AppName(app.name)
         var after = try await apps.environment(of: name).merging(patch.set) { $1 }

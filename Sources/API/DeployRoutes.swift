@@ -10,6 +10,7 @@ import Store
 struct DeployRoutes {
     let configuration: APIConfiguration
     let queue: JobQueue
+    let foreignApps: ForeignAppCheck
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.post("apps/:app/deploys", use: deploy)
@@ -17,6 +18,10 @@ struct DeployRoutes {
 
     @Sendable func deploy(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try context.parameters.appName()
+        // Before the upload is read: a deploy creates its app.
+        if try await AppStore(database: queue.database).app(app) == nil {
+            try await foreignApps.refuseIfTaken(app)
+        }
         let receiver = UploadReceiver(
             directory: configuration.dataDirectory.uploadsPath, maxBytes: configuration.maxUploadBytes,
             limits: ArchiveLimits(

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import MiniCore
 
@@ -44,5 +45,16 @@ enum JobDisplay {
 
     private static func timestamp(_ date: Date) -> String {
         date.formatted(.iso8601)
+    }
+}
+
+/// Job ids given as command-line arguments.
+enum JobArgument {
+    /// A job id: a positive integer, else a usage error (the server would answer 400).
+    static func parse(_ text: String) throws -> JobID {
+        guard let id = JobID(text), id > 0 else {
+            throw ValidationError("job ids are positive integers; list jobs with mini jobs")
+        }
+        return id
     }
 }

@@ -27,6 +27,7 @@ struct APICommand: AsyncParsableCommand {
     @OptionGroup var api: APIOptions
     @OptionGroup var apps: AppAddressOptions
     @OptionGroup var queue: QueueOptions
+    @OptionGroup var retention: RetentionOptions
     @OptionGroup var log: LogOptions
 
     func run() async throws {
@@ -41,7 +42,7 @@ struct APICommand: AsyncParsableCommand {
             api: api, apps: apps, docker: docker, directory: directory, queue: jobs, oneOffRuns: oneOffRuns,
             logger: logger
         )
-        let janitor = queue.janitor(jobs, directory: directory, logger: logger)
+        let janitor = retention.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
             queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
         announce(

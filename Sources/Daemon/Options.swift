@@ -31,7 +31,7 @@ struct DockerOptions: ParsableArguments {
 struct APIOptions: ParsableArguments {
     @Option(
         help:
-            "Address the API listens on (and minid serve's proxy, unless --proxy-bind). Anything but loopback exposes it.",
+            "Address the API listens on (minid serve's proxy too, unless --proxy-bind); anything but loopback exposes it (default: 127.0.0.1).",
         transform: ListenAddress.withoutBrackets
     )
     var bind: String = "127.0.0.1"
@@ -62,6 +62,7 @@ struct APIOptions: ParsableArguments {
     var maxContextEntries: Int = 1_000_000
 
     func validate() throws {
+        try requirePort(apiPort, option: "--api-port")
         guard idleTimeoutSeconds > 0 else {
             throw ValidationError("--api-idle-timeout takes a number of seconds above 0")
         }
@@ -81,13 +82,14 @@ struct APIOptions: ParsableArguments {
 
 /// Where apps are served: the proxy's port and the domain, which make app URLs.
 struct AppAddressOptions: ParsableArguments {
-    @Option(help: "Port of the reverse proxy that serves the apps.")
+    @Option(help: "Port the proxy serves apps on (minid api: the port app URLs name).")
     var proxyPort: Int = 8080
 
     @Option(help: "Apps are served at <app>.<domain>.")
     var domain: String = "localhost"
 
     func validate() throws {
+        try requirePort(proxyPort, option: "--proxy-port")
         try Self.validate(domain: domain)
     }
 
@@ -113,6 +115,9 @@ struct ProxyOptions: ParsableArguments {
     @OptionGroup var trust: TrustedProxyOptions
 
     @OptionGroup var tunnels: TunnelOptions
+
+    @Flag(inversion: .prefixedNo, help: "Log one line per proxied request.")
+    var accessLog: Bool = true
 }
 
 /// Upgraded connections (WebSockets) through the proxy.
@@ -168,6 +173,11 @@ struct BuildOptions: ParsableArguments {
         transform: parsePortRange)
     var instancePorts: ClosedRange<Int> = PortAllocator.defaultRange
 
+    func validate() throws {
+        guard buildTimeout >= 1 else { throw ValidationError("--build-timeout takes a number of seconds above 0") }
+        guard healthTimeout >= 1 else { throw ValidationError("--health-timeout takes a number of seconds above 0") }
+    }
+
     /// A warning when ``instancePorts`` overlaps the kernel's ephemeral range: a port the
     /// kernel has handed to an outgoing connection cannot be published, and instances then
     /// need another try. Nil when they are apart, or the range cannot be read.
@@ -198,12 +208,8 @@ struct QueueOptions: ParsableArguments {
     @Option(help: "Seconds a worker's claim on a job lasts without a heartbeat (it beats every third).")
     var leaseSeconds: Double = 30
 
-    @Option(help: "Ended jobs kept per app, with their build logs.")
-    var keepJobs: Int = 20
-
     func validate() throws {
         guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
-        guard keepJobs >= 1 else { throw ValidationError("--keep-jobs must be at least 1") }
     }
 
     func queue(_ database: MiniDatabase) -> JobQueue {
@@ -211,9 +217,27 @@ struct QueueOptions: ParsableArguments {
         configuration.leaseDuration = leaseSeconds
         return JobQueue(database: database, configuration: configuration)
     }
+}
+
+/// The queue's janitor: which ended jobs it keeps. Only the roles that run it (serve, api)
+/// take it.
+struct RetentionOptions: ParsableArguments {
+    @Option(help: "Ended jobs kept per app, with their build logs.")
+    var keepJobs: Int = 20
+
+    func validate() throws {
+        guard keepJobs >= 1 else { throw ValidationError("--keep-jobs must be at least 1") }
+    }
 
     func janitor(_ queue: JobQueue, directory: DataDirectory, logger: Logger) -> QueueJanitor {
         QueueJanitor(queue: queue, dataDirectory: directory, keepPerApp: keepJobs, logger: logger)
+    }
+}
+
+/// Refuses a port number outside 1–65535 (NIO would take it modulo 65536, and 0 for any).
+func requirePort(_ port: Int, option: String) throws {
+    guard (1...65535).contains(port) else {
+        throw ValidationError("\(option) takes a port from 1 to 65535; got \(port)")
     }
 }
 

@@ -45,6 +45,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @OptionGroup var log: LogOptions
 
     func validate() throws {
+        try requirePort(port, option: "--port")
+        if let metricsPort { try requirePort(metricsPort, option: "--metrics-port") }
+        _ = try parseStaticRoutes(routes)
         try AppAddressOptions.validate(domain: domain)
         guard metricsPort == nil || dataDir != nil else {
             throw ValidationError("--metrics-port takes the API's tokens: give the data folder with --data-dir")

@@ -21,13 +21,14 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var proxy: ProxyOptions
     @OptionGroup var build: BuildOptions
     @OptionGroup var queue: QueueOptions
+    @OptionGroup var retention: RetentionOptions
     @OptionGroup var log: LogOptions
 
-    @Option(help: "Number of build worker processes to run and supervise.")
+    @Option(help: "Number of build worker processes to run and supervise (0: jobs wait for minid worker processes).")
     var workers: Int = 2
 
     func validate() throws {
-        guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+        guard (0...64).contains(workers) else { throw ValidationError("--workers takes 0 to 64 processes") }
     }
 
     func run() async throws {
@@ -46,13 +47,13 @@ struct Serve: AsyncParsableCommand {
         let jobs = queue.queue(database)
         let proxyServer = makeProxyServer(
             bind: proxyBind, port: proxy.address.proxyPort, domain: proxy.address.domain, trust: proxy.trust,
-            tunnels: proxy.tunnels, logger: logger)
+            tunnels: proxy.tunnels, accessLog: proxy.accessLog, logger: logger)
         let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
             api: api, apps: proxy.address, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,
             oneOffRuns: oneOffRuns, logger: logger
         )
-        let janitor = queue.janitor(jobs, directory: directory, logger: logger)
+        let janitor = retention.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
             queue: jobs, directory: directory, docker: docker, oneOffRuns: oneOffRuns, logger: logger)
         let routeSync = RouteSync(apps: AppStore(database: database), proxy: proxyServer, logger: logger)

@@ -19,7 +19,7 @@ struct TokensCommand: ParsableCommand {
     )
 
     /// `minid tokens create <name>`
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a token and print it (the only time it is shown).",
             discussion: "Only the token goes to stdout, for TOKEN=$(minid tokens create ci)."
@@ -45,7 +45,7 @@ struct TokensCommand: ParsableCommand {
     }
 
     /// `minid tokens list`
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tokens' names (never their values).")
 
         @Flag(help: "Print JSON.")
@@ -70,7 +70,7 @@ struct TokensCommand: ParsableCommand {
     }
 
     /// `minid tokens revoke <name>`
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a token: requests with it get 401 from now on.")
 
@@ -91,9 +91,10 @@ struct TokensCommand: ParsableCommand {
         let directory = data.dataDirectory
         switch DataDirectory.size(of: directory.databasePath) {
         case .success(let size) where size > 0: break
-        case .success: throw ValidationError("the database in \(directory.root) is empty; pass the server's --data-dir")
+        case .success:
+            throw DataDirectory.Failure("the database in \(directory.root) is empty; pass the server's --data-dir")
         case .failure(let error) where error.code == .ENOENT:
-            throw ValidationError("no mini database in \(directory.root); pass the server's --data-dir")
+            throw DataDirectory.Failure("no mini database in \(directory.root); pass the server's --data-dir")
         case .failure(let error): throw DataDirectory.Failure(directory.databasePath, error.code.rawValue, "read")
         }
         return TokenStore(database: try directory.openDatabase())

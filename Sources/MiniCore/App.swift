@@ -220,11 +220,9 @@ public struct LimitsChange: Codable, Sendable, Equatable {
     public var asked: Limits { Limits(memoryBytes: memoryBytes?.newValue, cpus: cpus?.newValue) }
 
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownFields(
+            [FieldName.memoryBytes, .cpus], problem: "not a limit: give memoryBytes or cpus, null removes one")
         let container = try decoder.container(keyedBy: FieldName.self)
-        for key in container.allKeys where key != .memoryBytes && key != .cpus {
-            throw DecodingError.dataCorruptedError(
-                forKey: key, in: container, debugDescription: "not a limit: give memoryBytes or cpus, null removes one")
-        }
         memoryBytes = try Self.change(of: .memoryBytes, in: container)
         cpus = try Self.change(of: .cpus, in: container)
     }
@@ -253,15 +251,11 @@ public struct LimitsChange: Codable, Sendable, Equatable {
     }
 
     /// Any key of the body, so that one naming no limit is found.
-    private struct FieldName: CodingKey, Equatable {
-        static let memoryBytes = FieldName(stringValue: "memoryBytes")
-        static let cpus = FieldName(stringValue: "cpus")
+}
 
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
+extension FieldName {
+    fileprivate static let memoryBytes = FieldName(stringValue: "memoryBytes")
+    fileprivate static let cpus = FieldName(stringValue: "cpus")
 }
 
 /// `GET|PATCH /v1/apps/{app}/env` answer.
@@ -288,8 +282,12 @@ public struct EnvironmentPatch: Codable, Sendable, Equatable {
         self.unset = unset
     }
 
-    /// Either field may be left out: `{"set": {...}}` only sets.
+    /// Either field may be left out: `{"set": {...}}` only sets. Any other key is refused
+    /// (`{"FOO": "bar"}` would otherwise read as a change of nothing).
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownFields(
+            [FieldName(stringValue: "set"), FieldName(stringValue: "unset")],
+            problem: "not a field: give set (an object of KEY: value) and unset (an array of KEYs)")
         let container = try decoder.container(keyedBy: CodingKeys.self)
         set = try container.decodeIfPresent([String: String].self, forKey: .set) ?? [:]
         unset = try container.decodeIfPresent([String].self, forKey: .unset) ?? []

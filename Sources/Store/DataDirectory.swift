@@ -113,7 +113,7 @@ public struct DataDirectory: Sendable, Equatable {
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
 
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
 
         /// `path` could not be `operation`d because of `code` (an `errno`).
         public init(_ path: String, _ code: Int32, _ operation: String) {

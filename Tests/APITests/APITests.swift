@@ -443,8 +443,8 @@ struct APITests {
             let long = String(repeating: "x", count: 200_000)
             let spread = (1...5).map { "\"V\($0)\": \"" + String(repeating: "y", count: 120_000) + "\"" }
             for (body, problem) in [
-                ("{\"set\": {\"BIG\": \"" + long + "\"}}", "Linux lets a variable be"),
-                ("{\"set\": {" + spread.joined(separator: ", ") + "}}", "the environment would take"),
+                ("{\"set\": {\"BIG\": \"" + long + "\"}}", "BIG takes 195.3k with its value, more than the 128k Linux"),
+                ("{\"set\": {" + spread.joined(separator: ", ") + "}}", "would take 586.0k, more than the 512k an app's"),
             ] {
                 try await client.execute(
                     uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth, body: ByteBuffer(string: body)
@@ -463,6 +463,8 @@ struct APITests {
                 (#"{"set": {"A": 1}}"#, "'set.A' must be a string"),
                 (#"{"unset": "FOO"}"#, "'unset' must be an array"),
                 (#"{"set": "#, "it is not valid JSON"),
+                (#"{"FOO": "bar"}"#, "'FOO': not a field: give set"),
+                (#"{"set": {"A": "1"}, "unset": ["A"]}"#, "A is both set and unset"),
             ] {
                 try await client.execute(
                     uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth, body: ByteBuffer(string: body)

@@ -57,7 +57,7 @@ struct CLIStandaloneTests {
         #expect(result.stderr.split(separator: "\n").count == 1, "the answer's lines kept:\n\(result.stderr)")
     }
 
-    @Test("env, scale, run, release-command, limits and rollback refuse bad input as usage errors, before any call")
+    @Test("env, scale, run, release-command, limits, rollback and job ids refuse bad input as usage errors, before any call")
     func environmentUsage() async throws {
         // No server listens there: each refusal comes from the CLI itself.
         let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
@@ -78,6 +78,9 @@ struct CLIStandaloneTests {
             (["limits", "set", "app", "--memory", "9000000000g"], "is not a size"),
             (["rollback", "app", "v0"], "'v0' is not a release"),
             (["rollback", "app", "vv"], "'vv' is not a release"),
+            (["status", "0"], "job ids are positive integers"),
+            (["cancel", "--", "-1"], "job ids are positive integers"),
+            (["logs", "--build", "0"], "job ids are positive integers"),
         ] {
             let result = try await run(binary("mini"), arguments, environment: environment)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")

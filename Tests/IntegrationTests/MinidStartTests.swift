@@ -108,6 +108,34 @@ struct MinidStartTests {
         }
     }
 
+    @Test("options outside what they can mean are usage errors of their command (exit 64), naming the option")
+    func nonsenseOptionsRefused() async throws {
+        for (arguments, option) in [
+            (["serve", "--api-port", "70000"], "--api-port"),
+            (["serve", "--proxy-port", "0"], "--proxy-port"),
+            (["api", "--api-port", "-1"], "--api-port"),
+            (["proxy", "--port", "65536"], "--port"),
+            (["proxy", "--route", "bad"], "--route"),
+            (["serve", "--workers", "500"], "--workers"),
+            (["worker", "--build-timeout", "0"], "--build-timeout"),
+            (["serve", "--health-timeout", "0"], "--health-timeout"),
+            (["worker", "--keep-jobs", "3"], "--keep-jobs"),  // the worker runs no janitor
+        ] {
+            let started = try await run(
+                binary("minid"), arguments + ["--data-dir", "/nonexistent"], timeout: .seconds(20))
+            #expect(
+                started.status == 64 && started.stderr.contains(option)
+                    && started.stderr.contains("minid \(arguments[0])"),
+                "\(arguments): \(started)")
+        }
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)").path
+        for arguments in [["tokens", "list"], ["tokens", "create", "ci"]] {
+            let listed = try await run(binary("minid"), arguments + ["--data-dir", empty], timeout: .seconds(20))
+            #expect(
+                listed.status == 1 && listed.stderr.contains("no mini database in \(empty)"), "\(arguments): \(listed)")
+        }
+    }
+
     @Test("a second proxy on a data folder is refused, and the running proxy keeps its control socket")
     func secondProxyRefused() async throws {
         let minid = try MinidProcess(workers: 0)

@@ -73,9 +73,15 @@ struct SharedEngineTests {
             // The reconciler passes every 2 s and removes unwanted containers 30 s old.
             try await Task.sleep(for: .seconds(33))
             #expect(try await Self.runningID(instance) == id, "the second mini removed the first one's instance")
-            let clash = try await second.mini(["deploy", folder.path, "--app", app])
-            #expect(clash.status == 1)
-            #expect(clash.stdout.contains("another mini on this Docker engine runs an app named"), "\(clash.stdout)")
+            // Refused when asked, before the upload: the app is not made.
+            for arguments in [["deploy", folder.path, "--app", app], ["apps", "create", app]] {
+                let clash = try await second.mini(arguments)
+                #expect(clash.status == 1, "\(arguments): \(clash)")
+                #expect(
+                    clash.stderr.contains("another mini on this Docker engine runs an app named \(app)"),
+                    "\(arguments): \(clash)")
+            }
+            #expect(try await !second.mini(["apps"]).stdout.contains(app), "a refused deploy made the app")
             let tag = try await run(
                 URL(fileURLWithPath: "/usr/bin/docker"), ["image", "inspect", "-f", "{{.Id}}", "mini/\(app):v1"])
             #expect(tag.status == 0, "the first mini's image lost its tag: \(tag.stderr)")

@@ -17,6 +17,18 @@ struct ByteSizeTests {
         #expect(ByteSize.parse("1.5gb") == 3 << 29)
     }
 
+    @Test("sizes are written in the largest unit they reach, and read back")
+    func formats() {
+        #expect(ByteSize.format(128 << 10) == "128k")
+        #expect(ByteSize.format((128 << 10) + 100) == "128.1k")
+        #expect(ByteSize.format(256 << 20) == "256m")
+        #expect(ByteSize.format(3 << 29) == "1.5g")
+        #expect(ByteSize.format(500) == "500b")
+        for bytes: Int64 in [500, 128 << 10, 256 << 20, 3 << 29] {
+            #expect(ByteSize.parse(ByteSize.format(bytes)) == bytes)
+        }
+    }
+
     @Test(
         "what is not a size of at least a byte that fits in 64 bits is refused, not trapped on",
         arguments: [

@@ -15,7 +15,7 @@ extension Mini {
                 """
         )
 
-        @Argument(help: "The job id.")
+        @Argument(help: "The job id.", transform: JobArgument.parse)
         var job: JobID
 
         @Flag(

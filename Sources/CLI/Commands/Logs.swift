@@ -16,7 +16,7 @@ extension Mini {
         @Argument(help: "The app whose logs to print.", transform: AppName.argument)
         var app: AppName?
 
-        @Option(help: "Print the build log of this job instead.")
+        @Option(help: "Print the build log of this job instead.", transform: JobArgument.parse)
         var build: JobID?
 
         @Flag(name: .shortAndLong, help: "Keep printing new lines.")

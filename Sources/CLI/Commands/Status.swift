@@ -9,7 +9,7 @@ extension Mini {
             discussion: "With --wait, the exit code is 0 only when the job succeeded."
         )
 
-        @Argument(help: "The job id.")
+        @Argument(help: "The job id.", transform: JobArgument.parse)
         var job: JobID
 
         @Flag(help: "Print the job as JSON.")
