@@ -1,6 +1,7 @@
 import Hummingbird
 import MiniCore
 import Queue
+import Store
 
 /// `GET /metrics`: queue depth, running jobs and job durations, in Prometheus text. Read from
 /// the store at scrape time, so the numbers cover every worker process.
@@ -22,15 +23,19 @@ struct MetricsRoutes {
         )
         text.gauge("mini_queue_depth", help: "Queued jobs ready to run.", Double(statistics.ready))
         text.gauge("mini_jobs_running", help: "Jobs being built now.", Double(statistics.jobs[.running] ?? 0))
-        let buckets: [Double] = [1, 2, 5, 10, 30, 60, 120, 300, 600, 900]
-        text.histogram(
-            "mini_job_duration_seconds", help: "Time from start to end of the kept ended jobs.",
-            buckets: buckets, values: statistics.durations
-        )
-        text.histogram(
-            "mini_job_wait_seconds", help: "Time from queued to started of the kept jobs.",
-            buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300], values: statistics.waits
-        )
+        for (metric, name, help) in [
+            (JobTimeMetric.duration, "mini_job_duration_seconds", "Time from start to end of the jobs that started."),
+            (.wait, "mini_job_wait_seconds", "Time from queued to first started of the jobs."),
+        ] {
+            let counts = statistics.times[metric]
+            text.histogram(
+                name, help: help, buckets: metric.buckets,
+                series: [
+                    HistogramSeries(
+                        labels: "", cumulativeCounts: counts?.cumulativeCounts ?? metric.buckets.map { _ in 0 },
+                        count: counts?.count ?? 0, sum: counts?.sum ?? 0)
+                ])
+        }
         text.gauge(
             "mini_api_followed_streams", help: "Build and app logs that clients follow now.",
             Double(followedStreams.count))

@@ -27,17 +27,6 @@ public struct PrometheusText: Sendable {
         }
     }
 
-    /// A histogram of `values` over `buckets` (upper bounds, ascending).
-    public mutating func histogram(_ name: String, help: String, buckets: [Double], values: [Double]) {
-        let series = HistogramSeries(
-            labels: "",
-            cumulativeCounts: buckets.map { bound in values.filter { $0 <= bound }.count },
-            count: values.count,
-            sum: values.reduce(0, +)
-        )
-        histogram(name, help: help, buckets: buckets, series: [series])
-    }
-
     /// A histogram whose observations were counted into `buckets` (upper bounds, ascending)
     /// already, one series per label set.
     public mutating func histogram(_ name: String, help: String, buckets: [Double], series: [HistogramSeries]) {

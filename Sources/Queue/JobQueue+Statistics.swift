@@ -1,5 +1,6 @@
 import GRDB
 import MiniCore
+import Store
 
 extension JobQueue {
     /// Numbers about the queue, for `/metrics`.
@@ -8,10 +9,8 @@ extension JobQueue {
         public var jobs: [JobState: Int]
         /// Queued jobs whose time has come.
         public var ready: Int
-        /// Seconds from start to end of the kept ended jobs.
-        public var durations: [Double]
-        /// Seconds from queued to started of the kept started jobs.
-        public var waits: [Double]
+        /// The job-time histograms, as counted since the database was made.
+        public var times: [JobTimeMetric: JobTimeHistogram]
     }
 
     public func statistics() async throws -> Statistics {
@@ -24,15 +23,9 @@ extension JobQueue {
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND run_at <= ?", arguments: [Self.now()]
                 ) ?? 0
-            let durations = try Double.fetchAll(
-                db,
-                sql:
-                    "SELECT finished_at - started_at FROM jobs WHERE finished_at IS NOT NULL AND started_at IS NOT NULL"
-            )
-            let waits = try Double.fetchAll(
-                db, sql: "SELECT started_at - queued_at FROM jobs WHERE started_at IS NOT NULL"
-            )
-            return Statistics(jobs: jobs, ready: ready, durations: durations, waits: waits)
+            var times: [JobTimeMetric: JobTimeHistogram] = [:]
+            for metric in JobTimeMetric.allCases { times[metric] = try JobTimeHistogram.fetch(metric, in: db) }
+            return Statistics(jobs: jobs, ready: ready, times: times)
         }
     }
 }

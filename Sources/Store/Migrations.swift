@@ -188,6 +188,45 @@ extension MiniDatabase {
             // (nil: a user cancelled it).
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN cancel_reason TEXT")
         }
+        migrator.registerMigration("v13: job time histograms") { db in
+            try createJobTimeHistograms(in: db)
+        }
         return migrator
+    }
+}
+
+/// The tables and triggers of ``JobTimeMetric``: per-bucket counts (cumulative: an
+/// observation counts in every bucket whose bound it is at or below) and totals, seeded from
+/// the jobs kept; each trigger observes a job once, when its value is first there.
+private func createJobTimeHistograms(in db: Database) throws {
+    try db.execute(
+        sql: """
+            CREATE TABLE job_time_buckets (
+                metric TEXT NOT NULL, le REAL NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (metric, le)
+            ) WITHOUT ROWID;
+            CREATE TABLE job_time_totals (metric TEXT PRIMARY KEY, count INTEGER NOT NULL, sum REAL NOT NULL);
+            """)
+    for metric in JobTimeMetric.allCases {
+        let kept = "FROM jobs WHERE \(metric.isObservable("jobs"))"
+        for bound in metric.buckets {
+            try db.execute(
+                sql: "INSERT INTO job_time_buckets SELECT ?, ?, COUNT(*) \(kept) AND \(metric.value(of: "jobs")) <= ?",
+                arguments: [metric.rawValue, bound, bound])
+        }
+        try db.execute(
+            sql:
+                "INSERT INTO job_time_totals SELECT ?, COUNT(*), COALESCE(SUM(\(metric.value(of: "jobs"))), 0) \(kept)",
+            arguments: [metric.rawValue])
+        try db.execute(
+            sql: """
+                CREATE TRIGGER job_\(metric.rawValue)_observed AFTER UPDATE OF \(metric.observedColumn) ON jobs
+                WHEN OLD.\(metric.observedColumn) IS NULL AND \(metric.isObservable("NEW"))
+                BEGIN
+                    UPDATE job_time_buckets SET count = count + 1
+                    WHERE metric = '\(metric.rawValue)' AND le >= \(metric.value(of: "NEW"));
+                    UPDATE job_time_totals SET count = count + 1, sum = sum + (\(metric.value(of: "NEW")))
+                    WHERE metric = '\(metric.rawValue)';
+                END
+                """)
     }
 }

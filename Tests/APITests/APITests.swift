@@ -444,7 +444,10 @@ struct APITests {
             let spread = (1...5).map { "\"V\($0)\": \"" + String(repeating: "y", count: 120_000) + "\"" }
             for (body, problem) in [
                 ("{\"set\": {\"BIG\": \"" + long + "\"}}", "BIG takes 195.3k with its value, more than the 128k Linux"),
-                ("{\"set\": {" + spread.joined(separator: ", ") + "}}", "would take 586.0k, more than the 512k an app's"),
+                (
+                    "{\"set\": {" + spread.joined(separator: ", ") + "}}",
+                    "would take 586.0k, more than the 512k an app's"
+                ),
             ] {
                 try await client.execute(
                     uri: "/v1/apps/shop/env", method: .patch, headers: fixture.auth, body: ByteBuffer(string: body)
@@ -1038,7 +1041,10 @@ struct APITests {
     @Test("Prometheus histograms are cumulative with +Inf, and label values are escaped")
     func prometheusText() {
         var text = PrometheusText()
-        text.histogram("t", help: "h", buckets: [1, 5], values: [0.5, 2, 9])
+        text.histogram(
+            "t", help: "h", buckets: [1, 5],
+            series: [HistogramSeries(labels: "", cumulativeCounts: [1, 2], count: 3, sum: 11.5)]
+        )
         #expect(text.text.contains("t_bucket{le=\"1\"} 1\nt_bucket{le=\"5\"} 2\nt_bucket{le=\"+Inf\"} 3\n"))
         #expect(text.text.contains("t_sum 11.5\nt_count 3\n"))
         #expect(PrometheusText.escape("a\"b\\c\nd") == "a\\\"b\\\\c\\nd")

@@ -16,7 +16,7 @@ final class LeaseTests {
             FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path)
         try directory.create()
         var configuration = JobQueue.Configuration()
-        configuration.leaseDuration = 0.3
+        configuration.leaseDuration = 1  // expired by the 1.1 s sleeps; long enough for a loaded machine between calls
         configuration.retryBackoff = 0.4  // 0.4 s, then 0.8 s: room for a loaded machine between a fail and the next claim
         queue = JobQueue(database: try MiniDatabase(path: directory.databasePath), configuration: configuration)
     }
@@ -49,7 +49,7 @@ final class LeaseTests {
     func fencing() async throws {
         _ = try await enqueue("app")
         let stale = try #require(try await queue.claim(as: WorkerIdentity(name: "slow")))
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1100))
         let fresh = try #require(try await queue.claim(as: WorkerIdentity(name: "fast")))
         #expect(fresh.info.id == stale.info.id)
         #expect(fresh.info.attempt == 2)
@@ -76,7 +76,7 @@ final class LeaseTests {
         let job = try await enqueue("crashy")
         for _ in 0..<3 {
             _ = try #require(try await queue.claim(as: WorkerIdentity(name: "doomed")))
-            try await Task.sleep(for: .milliseconds(350))
+            try await Task.sleep(for: .milliseconds(1100))
             try await queue.rescueExpiredLeases()
         }
         let ended = try await queue.job(job.id)
@@ -152,7 +152,7 @@ final class LeaseTests {
         let deploy = try await enqueue("app")
         _ = try #require(try await queue.claim(as: WorkerIdentity(name: "doomed")))
         let scale = try await enqueueRelease("app")
-        try await Task.sleep(for: .milliseconds(350))
+        try await Task.sleep(for: .milliseconds(1100))
         try await queue.rescueExpiredLeases()
         #expect(try await queue.job(deploy.id).state == .queued)
         #expect(try await queue.job(deploy.id).reason == "lease lost")
@@ -249,7 +249,7 @@ final class LeaseTests {
         _ = try await enqueue("app")
         let claimed = try #require(try await queue.claim(as: WorkerIdentity(name: "w")))
         _ = try await queue.cancel(claimed.info.id)
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1100))
         #expect(try await queue.rescueExpiredLeases() == 1)
         let ended = try await queue.job(claimed.info.id)
         #expect(ended.state == .cancelled)
@@ -277,7 +277,7 @@ final class LeaseTests {
         }
         try await queue.release(stopping.lease)
         try await queue.fail(failing.lease, .permanent(reason: "timed out", error: "the build ran too long"))
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1100))
         #expect(try await queue.rescueExpiredLeases() == 1)
         for (version, job) in [stopping, failing, dying].enumerated() {
             let ended = try await queue.job(job.info.id)
@@ -348,6 +348,25 @@ final class LeaseTests {
         #expect(try await queue.holds(claimed.lease))
     }
 
+    @Test("job-time histograms only grow: a job removed by retention or with its app still counts")
+    func jobTimesOnlyGrow() async throws {
+        for _ in 0..<3 {
+            _ = try await enqueue("app")
+            let claimed = try #require(try await queue.claim(as: WorkerIdentity(name: "w")))
+            try await queue.complete(claimed.lease, release: 1)
+        }
+        _ = try await enqueue("app")  // queued, never started: no wait, no duration
+        let counted = try await queue.statistics().times
+        #expect(counted[.duration]?.count == 3 && counted[.wait]?.count == 3, "\(counted)")
+        #expect(counted[.duration]?.cumulativeCounts == JobTimeMetric.duration.buckets.map { _ in 3 })
+
+        #expect(try await queue.prune(keepPerApp: 1) { _ in "/nonexistent" }.jobsDeleted == 3)
+        #expect(try await queue.statistics().times == counted)
+        _ = try await AppStore(database: queue.database).deleteApp(try AppName("app"))
+        #expect(try await queue.jobs().isEmpty)
+        #expect(try await queue.statistics().times == counted)
+    }
+
     @Test("a platform failure is retried with backoff, a build failure is not")
     func retries() async throws {
         let job = try await enqueue("app")
@@ -370,7 +389,7 @@ final class LeaseTests {
         let job = try await enqueue("app")
         let maxAttempts = try await queue.job(job.id).maxAttempts
         let first = try #require(try await queue.claim(as: WorkerIdentity(name: "crashed")))
-        try await Task.sleep(for: .milliseconds(350))
+        try await Task.sleep(for: .milliseconds(1100))
         let second = try #require(try await queue.claim(as: WorkerIdentity(name: "retried")))
         try await queue.fail(second.lease, .transient(reason: "docker unreachable", error: "socket refused"))
         try await Task.sleep(for: .milliseconds(900))
