@@ -3,11 +3,15 @@ import Foundation
 extension JSONEncoder {
     /// The encoder every part of mini uses for the wire format: ISO 8601 dates in UTC with
     /// milliseconds (a job's timings are often below a second), sorted keys.
+    ///
+    /// Dates are rounded to the millisecond (the format style cuts the rest off), so that a
+    /// date read from this JSON, a hair below its millisecond in binary, writes as it was read
+    /// (`mini status --json` passes the server's times on unchanged).
     public static var mini: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(WireDate.withMilliseconds))
+            try container.encode(WireDate.format(date))
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -34,4 +38,24 @@ extension JSONDecoder {
 /// The date format of mini's JSON.
 enum WireDate {
     static let withMilliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    /// `date` as `2026-01-31T12:00:00.250Z`, rounded to the millisecond.
+    static func format(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, fraction) = (milliseconds.floorDivided(by: 1000), milliseconds.floorModulo(1000))
+        let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)  // …:00Z
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - String(fraction).count) + "\(fraction)Z"
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return self % divisor < 0 ? quotient - 1 : quotient
+    }
+
+    fileprivate func floorModulo(_ divisor: Int64) -> Int64 {
+        let remainder = self % divisor
+        return remainder < 0 ? remainder + divisor : remainder
+    }
 }

@@ -17,6 +17,20 @@ struct JSONTests {
         #expect(abs(decoded.at.timeIntervalSince(date)) < 0.001)
     }
 
+    @Test("a date read from the wire is written back as it was read, to the millisecond")
+    func datesRoundTrip() throws {
+        // Stored times are seconds as Doubles: most milliseconds are a hair off in binary.
+        for milliseconds in stride(from: 1_796_000_008_000, to: 1_796_000_009_000, by: 1) {
+            let json = try JSONEncoder.mini.encode(
+                Stamped(at: Date(timeIntervalSince1970: Double(milliseconds) / 1000)))
+            let again = try JSONEncoder.mini.encode(try JSONDecoder.mini.decode(Stamped.self, from: json))
+            #expect(
+                again == json,
+                "\(String(decoding: json, as: UTF8.self)) came back as \(String(decoding: again, as: UTF8.self))")
+            if again != json { break }
+        }
+    }
+
     @Test("dates without fractional seconds are read too; anything else is refused with an example")
     func otherDates() throws {
         let whole = try JSONDecoder.mini.decode(Stamped.self, from: Data(#"{"at":"2026-11-30T00:53:20Z"}"#.utf8))
