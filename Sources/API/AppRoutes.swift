@@ -56,12 +56,14 @@ struct AppRoutes {
     @Sendable func releases(request: Request, context: MiniRequestContext) async throws -> Response {
         let app = try await existingApp(context)
         let name = try AppName(app.name)
+        // One listing of the engine's images says which releases a rollback can still reach.
+        let images = try? await Set(docker.listImages().map(\.id))
         let list = try await apps.releases(of: name).map { release in
             ReleaseInfo(
                 app: name, version: release.version, image: release.image, job: release.jobId,
                 description: release.description, instances: release.instances,
                 envKeys: release.environment.keys.sorted(), current: release.version == app.currentRelease,
-                createdAt: Date(timeIntervalSince1970: release.createdAt)
+                createdAt: Date(timeIntervalSince1970: release.createdAt), imageKept: images?.contains(release.image)
             )
         }
         return try jsonResponse(ReleaseList(releases: list))
@@ -195,14 +197,27 @@ struct AppRoutes {
         guard let current = app.currentRelease else {
             throw APIError.conflict("\(app.name) has no release to roll back from; deploy it first")
         }
-        let versions = try await apps.releases(of: try AppName(app.name)).map(\.version)
+        let releases = try await apps.releases(of: try AppName(app.name))
+        let versions = releases.map(\.version)
         let target = body.release ?? versions.first { $0 < current }
-        guard let target, versions.contains(target) else {
+        guard let target, let source = releases.first(where: { $0.version == target }) else {
             let known = versions.map { "v\($0)" }.joined(separator: ", ")
             let missing = body.release.map { "\(app.name) has no release v\($0)" } ?? "no release to roll back to"
             throw APIError.notFound("\(missing); \(app.name) has \(known.isEmpty ? "none" : known)")
         }
         guard target != current else { throw APIError.conflict("v\(target) is already the current release") }
+        // Refused now rather than by the job (which checks again): an engine that does not
+        // answer leaves it to the job.
+        do {
+            _ = try await docker.inspectImage(source.image)
+        } catch let error as DockerError where error.code == .notFound {
+            throw APIError.conflict(
+                "the image of v\(target) is no longer kept (mini keeps those of the newest \(ReleaseInfo.keptImages) "
+                    + "releases, marked in mini releases \(app.name)): roll back to a newer release, or deploy that code again"
+            )
+        } catch {
+            // The engine did not answer: the job finds out, and says what is wrong with it.
+        }
         let job = try await queue.enqueueRelease(
             app: try AppName(app.name),
             change: ReleaseChange(

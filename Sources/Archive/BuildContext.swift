@@ -77,6 +77,8 @@ private struct Walker {
     let rules: DockerIgnore
     var entries: [ContextEntry] = []
     var notes: [String] = []
+    /// The path each file with more than one name was first sent under, by device and inode.
+    private var firstNames: [FileIdentity: String] = [:]
 
     init(root: String, rules: DockerIgnore) {
         self.root = root
@@ -116,8 +118,14 @@ private struct Walker {
         let kind: ContextEntry.Kind
         switch type {
         case S_IFREG:
-            _ = try ReadableFile(path: absolutePath)  // fail now rather than mid-upload
-            kind = .file
+            let identity = FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+            if status.st_nlink > 1, let first = firstNames[identity] {
+                kind = .hardLink(target: first)
+            } else {
+                _ = try ReadableFile(path: absolutePath)  // fail now rather than mid-upload
+                if status.st_nlink > 1 { firstNames[identity] = path }
+                kind = .file
+            }
         case S_IFDIR:
             kind = .directory
         case S_IFLNK:
@@ -147,4 +155,10 @@ private struct Walker {
         default: "an entry of unknown type"
         }
     }
+}
+
+/// A file by device and inode: what its hard links share.
+private struct FileIdentity: Hashable {
+    let device: UInt64
+    let inode: UInt64
 }

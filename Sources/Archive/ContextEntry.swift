@@ -5,6 +5,9 @@ public struct ContextEntry: Sendable, Hashable {
         case file
         case directory
         case symlink(target: String)
+        /// A further name of a file sent earlier (`target`, its path in the context), as
+        /// Docker sends hard links: the content goes once.
+        case hardLink(target: String)
     }
 
     /// The path relative to the context root, `/`-separated, without a trailing `/`.
@@ -12,7 +15,7 @@ public struct ContextEntry: Sendable, Hashable {
     public var kind: Kind
     /// The permission bits, `0o7777` at most (set-uid, set-gid and sticky included).
     public var mode: UInt32
-    /// The size of a file's content in bytes; 0 for directories and symlinks.
+    /// The size of a file's content in bytes; 0 for directories and links.
     public var size: Int64
     /// The modification time, in whole seconds since 1970.
     public var modificationTime: Int64

@@ -15,10 +15,9 @@ struct TarHeader {
     init(_ entry: ContextEntry) {
         self.entry = entry
         name = Array(entry.path.utf8) + (entry.kind == .directory ? [UInt8(ascii: "/")] : [])
-        if case .symlink(let target) = entry.kind {
-            linkName = Array(target.utf8)
-        } else {
-            linkName = []
+        switch entry.kind {
+        case .symlink(let target), .hardLink(let target): linkName = Array(target.utf8)
+        case .file, .directory: linkName = []
         }
         var records: [UInt8] = []
         if !Self.fits(name, in: TarFormat.name) { records += Self.paxRecord("path", name) }
@@ -57,6 +56,7 @@ struct TarHeader {
         case .file: typeFlag = TarFormat.TypeFlag.regular
         case .directory: typeFlag = TarFormat.TypeFlag.directory
         case .symlink: typeFlag = TarFormat.TypeFlag.symlink
+        case .hardLink: typeFlag = TarFormat.TypeFlag.hardLink
         }
         buffer.writeBytes(
             Self.block(

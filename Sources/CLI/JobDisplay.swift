@@ -9,10 +9,13 @@ enum JobDisplay {
         var lines = [
             ("job", "\(job.id)"),
             ("app", job.app.rawValue),
+            ("kind", kind(of: job)),
             ("state", job.state.rawValue),
             ("attempt", "\(job.attempt)/\(job.maxAttempts)"),
             ("release", job.release.map { "v\($0)" } ?? "-"),
-            ("upload", "\(job.uploadBytes) bytes"),
+        ]
+        if job.kind == .deploy { lines.append(("upload", "\(job.uploadBytes) bytes")) }
+        lines += [
             ("queued", timestamp(job.queuedAt)),
             ("started", job.startedAt.map(timestamp) ?? "-"),
             ("finished", job.finishedAt.map(timestamp) ?? "-"),
@@ -26,12 +29,21 @@ enum JobDisplay {
             separator: "\n")
     }
 
+    /// What the job does: a deploy builds an upload; a release job releases an image again
+    /// with changed settings (env, scale, limits, a restart) or rolls back.
+    static func kind(of job: JobInfo) -> String {
+        switch job.kind {
+        case .deploy: "deploy"
+        case .release: job.rollbackTo.map { "rollback to v\($0)" } ?? "release"
+        }
+    }
+
     /// A table with one job per row.
     static func table(_ jobs: [JobInfo]) -> String {
-        let header = ["ID", "APP", "STATE", "ATTEMPT", "RELEASE", "QUEUED", "REASON"]
+        let header = ["ID", "APP", "KIND", "STATE", "ATTEMPT", "RELEASE", "QUEUED", "REASON"]
         let rows = jobs.map { job in
             [
-                "\(job.id)", job.app.rawValue, job.state.rawValue, "\(job.attempt)/\(job.maxAttempts)",
+                "\(job.id)", job.app.rawValue, kind(of: job), job.state.rawValue, "\(job.attempt)/\(job.maxAttempts)",
                 job.release.map { "v\($0)" } ?? "-", timestamp(job.queuedAt), job.reason ?? job.error ?? "",
             ]
         }

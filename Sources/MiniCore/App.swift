@@ -15,10 +15,16 @@ public struct ReleaseInfo: Codable, Sendable, Equatable {
     /// Whether this release serves now.
     public var current: Bool
     public var createdAt: Date
+    /// Whether the engine still has its image, which a rollback to it needs (mini keeps the
+    /// images of the newest ``keptImages`` releases); nil when the engine could not be asked.
+    public var imageKept: Bool?
+
+    /// How many of an app's newest releases keep their image, for rollbacks.
+    public static let keptImages = 5
 
     public init(
         app: AppName, version: Int, image: String, job: JobID?, description: String, instances: Int,
-        envKeys: [String], current: Bool, createdAt: Date
+        envKeys: [String], current: Bool, createdAt: Date, imageKept: Bool? = nil
     ) {
         self.app = app
         self.version = version
@@ -29,6 +35,7 @@ public struct ReleaseInfo: Codable, Sendable, Equatable {
         self.envKeys = envKeys
         self.current = current
         self.createdAt = createdAt
+        self.imageKept = imageKept
     }
 }
 

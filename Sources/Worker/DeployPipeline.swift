@@ -435,7 +435,7 @@ struct DeployPipeline {
     }
 
     /// How many releases per app keep their image, for rollbacks.
-    static let keptReleaseImages = 5
+    static let keptReleaseImages = ReleaseInfo.keptImages
 
     /// Stops and forgets instances of a failed attempt, and the image tag it made (the image
     /// goes with its last tag), whatever happened to the task (a cancelled job cleans up too).

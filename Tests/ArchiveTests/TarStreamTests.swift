@@ -37,6 +37,9 @@ struct TarStreamTests {
         try files.createSymbolicLink(
             atPath: directory + "/long-link", withDestinationPath: longLinkTarget)
         try files.createSymbolicLink(atPath: directory + "/dangling", withDestinationPath: "../outside")
+        // Hard links: sent as links to the first name, the content once.
+        try files.linkItem(atPath: directory + "/big.bin", toPath: directory + "/big.link")
+        try files.linkItem(atPath: directory + "/bin/run.sh", toPath: directory + "/run-again.sh")
     }
 
     @Test func gnuTarExtractsExactlyWhatWasScanned() async throws {
@@ -66,6 +69,9 @@ struct TarStreamTests {
             #expect(listing.contains("bin/run.sh"))
             #expect(listing.contains("drwxr-xr-x 0/0") && listing.contains("empty/"))
             #expect(!listing.contains("secret.txt"))
+            #expect(listing.contains("big.link link to big.bin"), "\(listing)")
+            #expect(listing.contains("run-again.sh link to bin/run.sh"), "\(listing)")
+            #expect(context.contentBytes < 2 * (20 << 20), "a hard link's content is sent once")
 
             let extracted = root + "/extracted"
             try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)

@@ -215,6 +215,11 @@ struct ReleaseTests {
             #expect(info.contains("FOO=first"), "\(info)")
             let releases = try await minid.mini(["releases", app, "--json"])
             #expect(releases.stdout.contains("rollback to v2"))
+            // Jobs say what they did: deploys, settings releases, the rollback.
+            let jobLines = try await minid.mini(["jobs", "--app", app]).stdout.split(separator: "\n")
+            for kind in ["deploy", "release", "rollback to v2"] {
+                #expect(jobLines.contains { $0.contains(" \(kind) ") }, "no \(kind) job in \(jobLines)")
+            }
 
             // Scale to 3: requests reach 3 containers.
             // Queued as a script would: --async prints only the job id; status --wait follows it.
@@ -314,6 +319,15 @@ struct ReleaseTests {
             let gone = try await minid.mini(["rollback", app, "v3"])
             #expect(gone.status == 1, "\(gone.stdout)\(gone.stderr)")
             #expect(gone.stderr.contains("no longer kept"), "\(gone.stderr)")
+            #expect(!gone.stdout.contains("job"), "refused by the API, not by a queued job: \(gone.stdout)")
+            let marked = try await minid.mini(["releases", app])
+            #expect(
+                marked.stdout.split(separator: "\n").contains { $0.hasPrefix("v3 ") && $0.contains("image removed") },
+                "\(marked.stdout)")
+            let after = try JSONDecoder.mini.decode(
+                ReleaseList.self, from: Data(try await minid.mini(["releases", app, "--json"]).stdout.utf8))
+            #expect(after.releases.first { $0.version == 3 }?.imageKept == false, "\(after)")
+            #expect(after.releases.first { $0.current }?.imageKept == true, "\(after)")
             #expect(try await minid.getThroughProxy(host: "\(app).localhost").1.contains("body one"))
 
             // Scale to 0: the route answers 503.

@@ -5,7 +5,10 @@ import MiniCore
 extension Mini {
     /// `mini releases <app> [--json]`
     struct Releases: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List an app's releases, newest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List an app's releases, newest first.",
+            discussion: "The newest 5 keep their image for rollbacks; an older one is marked once its image is removed."
+        )
 
         @Argument(help: "The app.", transform: AppName.argument)
         var app: AppName
@@ -24,7 +27,9 @@ extension Mini {
                     rows: list.releases.map { release in
                         [
                             "v\(release.version)", release.current ? "*" : "", release.createdAt.formatted(.iso8601),
-                            "\(release.instances)", release.description,
+                            "\(release.instances)",
+                            release.description
+                                + (release.imageKept == false ? " (image removed: no rollback to it)" : ""),
                         ]
                     }
                 )
