@@ -82,12 +82,13 @@ struct APIClient: Sendable {
     }
 
     /// `GET path` as text, calling `line` for each line as soon as it has arrived.
-    func streamLines(_ path: String, query: [String: String?] = [:], line: (String) -> Void)
-        async throws
-    {
-        try await streamLines(
-            try request(path, query: query), path: path,
-            whenBroken: "what runs on the server goes on: check it with mini status or mini jobs", line: line)
+    /// `whenBroken` says what a broken connection means (by default, for a job's log).
+    func streamLines(
+        _ path: String, query: [String: String?] = [:],
+        whenBroken: String = "what runs on the server goes on: check it with mini status or mini jobs",
+        line: (String) -> Void
+    ) async throws {
+        try await streamLines(try request(path, query: query), path: path, whenBroken: whenBroken, line: line)
     }
 
     /// `POST path` with a JSON body, calling `line` for each line of the answer as soon as it

@@ -50,6 +50,28 @@ enum Terminal {
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
+    /// Ends `mini` by SIGPIPE once the reader of a piped stdout has gone, also while nothing
+    /// is printed (a quiet app's `mini logs app -f | head -1`), checking every `interval` as
+    /// GNU `tail -f` does. Returns the checking task, nil when stdout is no pipe or socket.
+    @discardableResult
+    static func endWhenOutputReaderGoes(checkingEvery interval: Duration = .milliseconds(500)) -> Task<Void, Never>? {
+        var status = stat()
+        guard fstat(STDOUT_FILENO, &status) == 0, [S_IFIFO, S_IFSOCK].contains(status.st_mode & S_IFMT) else {
+            return nil
+        }
+        return Task.detached {
+            while !Task.isCancelled {
+                // The writing end of a pipe whose reader closed reports POLLERR.
+                var descriptor = pollfd(fd: STDOUT_FILENO, events: 0, revents: 0)
+                if poll(&descriptor, 1, 0) > 0, descriptor.revents & Int16(POLLERR | POLLHUP) != 0 {
+                    signal(SIGPIPE, SIG_DFL)
+                    raise(SIGPIPE)
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
     /// Writes all of `bytes`; returns 0, or the `errno` of the write that failed.
     private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> Int32 {
         var offset = 0

@@ -16,9 +16,6 @@ public struct DomainName: ValidatedName {
                 "domain '\(text)' holds a space, ':' or '/': give the host name alone, such as www.example.com")
         }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2 else {
-            throw NameError("domain '\(text)' needs at least two labels, such as www.example.com")
-        }
         for label in labels {
             let bytes = Array(label.utf8)
             let valid =
@@ -32,6 +29,9 @@ public struct DomainName: ValidatedName {
                     "domain '\(text)' is not a host name: labels of letters, digits and inner '-', separated by '.'"
                 )
             }
+        }
+        guard labels.count >= 2 else {
+            throw NameError("domain '\(text)' needs at least two labels, such as www.example.com")
         }
         guard labels.last?.allSatisfy(\.isNumber) == false else {
             throw NameError("'\(text)' is an IP address; a custom domain is a host name, such as www.example.com")

@@ -758,6 +758,7 @@ struct APITests {
                 ("other", "www.example.com", .conflict, "belongs to web; remove it there first"),
                 ("web", "localhost", .badRequest, "at least two labels"),
                 ("web", "bad_name.example.com", .badRequest, "not a host name"),
+                ("web", "bad_domain!", .badRequest, "not a host name"),
                 ("web", "example.com:8080", .badRequest, "give the host name alone"),
                 ("web", "bad domain.com", .badRequest, "holds a space"),
                 ("nope", "a.example.com", .notFound, ""), ("web", "other.localhost", .badRequest, ""),

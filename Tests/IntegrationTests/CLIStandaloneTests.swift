@@ -57,7 +57,9 @@ struct CLIStandaloneTests {
         #expect(result.stderr.split(separator: "\n").count == 1, "the answer's lines kept:\n\(result.stderr)")
     }
 
-    @Test("env, scale, run, release-command, limits, rollback and job ids refuse bad input as usage errors, before any call")
+    @Test(
+        "env, scale, run, release-command, limits, rollback and job ids refuse bad input as usage errors, before any call"
+    )
     func environmentUsage() async throws {
         // No server listens there: each refusal comes from the CLI itself.
         let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
@@ -79,6 +81,7 @@ struct CLIStandaloneTests {
             (["rollback", "app", "v0"], "'v0' is not a release"),
             (["rollback", "app", "vv"], "'vv' is not a release"),
             (["status", "0"], "job ids are positive integers"),
+            (["env", "sett", "app", "A=1"], "would show the variables of an app named sett"),
             (["cancel", "--", "-1"], "job ids are positive integers"),
             (["logs", "--build", "0"], "job ids are positive integers"),
         ] {
@@ -119,6 +122,10 @@ struct CLIStandaloneTests {
             environment: isolated)
         #expect(empty.status == 2, "\(empty.stdout)\(empty.stderr)")
         #expect(empty.stderr.contains("no token on standard input"), "\(empty.stderr)")
+        let blank = try await run(
+            URL(fileURLWithPath: "/bin/bash"), ["-c", #"echo '  ' | "$0" config set-token"#, binary("mini").path],
+            environment: isolated)
+        #expect(blank.status == 2 && blank.stderr.contains("no token was given"), "\(blank.stderr)")
         #expect(try await mini(["config", "set-token", "abcdefghijkl1234"]).status == 0)
         let saved = try await mini(["config", "show"])
         #expect(saved.stdout.contains("host   http://127.0.0.1:7171  (\(file))"), "\(saved.stdout)")

@@ -253,6 +253,16 @@ struct ReleaseTests {
             let logs = try await minid.mini(["logs", app, "-n", "50"])
             #expect(logs.status == 0)
             #expect(logs.stdout.contains("[mini-\(app)-v6-"), "app logs:\n\(logs.stdout)")
+            // A follow whose reader took what it wanted ends by SIGPIPE although the app prints
+            // nothing more, as tail -f does.
+            let followed = try await run(
+                URL(fileURLWithPath: "/bin/bash"),
+                [
+                    "-c", #""$0" logs "$1" -f -n 5 | head -1 >/dev/null; echo "mini:${PIPESTATUS[0]}" >&2"#,
+                    binary("mini").path, app,
+                ],
+                environment: minid.miniEnvironment, timeout: .seconds(20))
+            #expect(followed.stderr.contains("mini:141"), "\(followed)")
 
             // Limits reach the containers of the new release.
             let limits = try await minid.mini(["limits", "set", app, "--memory", "64m", "--cpus", "0.5", "--json"])

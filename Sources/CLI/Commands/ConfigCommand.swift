@@ -63,7 +63,10 @@ extension Mini {
             }
 
             private static func check(_ token: String) throws {
-                guard !token.isEmpty, !token.contains(where: \.isWhitespace) else {
+                guard !token.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw ValidationError("no token was given: pass it, or one line on standard input")
+                }
+                guard !token.contains(where: \.isWhitespace) else {
                     throw ValidationError("a token is one word without spaces")
                 }
             }

@@ -33,6 +33,14 @@ extension Mini {
             var extra: [String] = []
 
             func validate() throws {
+                // `mini env sett web A=1`: a misspelt subcommand (named after this error), not
+                // variables for an app named sett.
+                if !extra.isEmpty,
+                    ["set", "unset"].contains(where: { CommandSuggestion.editDistance(app.rawValue, $0) <= 1 })
+                {
+                    throw ValidationError(
+                        "mini env \(app) would show the variables of an app named \(app), and takes nothing after it")
+                }
                 guard extra.isEmpty else {
                     throw ValidationError(
                         "mini env shows variables; to set them: mini env set \(app) "

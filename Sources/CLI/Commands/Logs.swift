@@ -55,6 +55,7 @@ extension Mini {
         }
 
         func run() async throws {
+            if follow { Terminal.endWhenOutputReaderGoes() }
             let follow = follow ? "1" : nil
             if let build {
                 let client = try api.client()
@@ -67,7 +68,8 @@ extension Mini {
                 let client = try api.client()
                 var printed = false
                 try await client.streamLines(
-                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)]
+                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)],
+                    whenBroken: "\(app) goes on running: read its logs again with mini logs \(app)"
                 ) { line in
                     printed = true
                     Terminal.output(line)

@@ -45,6 +45,7 @@ extension Mini {
         private var arguments: [String] { command.droppingOptionsTerminator }
 
         func run() async throws {
+            Terminal.endWhenOutputReaderGoes()
             let request = RunRequest(command: arguments, env: try Env.values(of: env))
             var outcome = Outcome()
             try await InterruptNotice.whileRunning(saying: "mini: interrupted; the command is stopped on the server") {
