@@ -28,11 +28,19 @@ struct DeployRoutes {
                 contentBytes: configuration.maxContextBytes, entries: configuration.maxContextEntries),
             minFreeDiskBytes: configuration.minFreeDiskBytes
         )
+        let dockerfile = request.uri.queryParameters["dockerfile"].map(String.init)
+        if let dockerfile, let problem = DockerfilePath.problem(with: dockerfile) {
+            throw APIError.badRequest(problem)
+        }
         let declaredLength = request.headers[.contentLength].flatMap { Int64($0) }
-        let upload = try await receiver.save(request.body, declaredLength: declaredLength)
+        let upload = try await receiver.save(
+            request.body, declaredLength: declaredLength, dockerfile: dockerfile ?? DockerfilePath.standard)
         let dataDirectory = configuration.dataDirectory
         do {
-            let job = try await queue.enqueue(app: app, uploadBytes: upload.bytes) { id in
+            let job = try await queue.enqueue(
+                app: app, uploadBytes: upload.bytes,
+                dockerfile: dockerfile == DockerfilePath.standard ? nil : dockerfile
+            ) { id in
                 let destination = dataDirectory.uploadPath(job: id)
                 // A file there was moved by a transaction that then failed (disk full, a crash):
                 // the id is this job's now.

@@ -40,7 +40,9 @@ struct UploadReceiver {
 
     /// Saves `body` to a new temporary file. On any error, including a body over the
     /// limit, the partial file is removed.
-    func save(_ body: RequestBody, declaredLength: Int64?) async throws -> SavedUpload {
+    func save(
+        _ body: RequestBody, declaredLength: Int64?, dockerfile: String = DockerfilePath.standard
+    ) async throws -> SavedUpload {
         if let declaredLength, declaredLength > maxBytes {
             throw APIError.payloadTooLarge(limit: maxBytes)
         }
@@ -54,7 +56,7 @@ struct UploadReceiver {
             throw APIError.unavailable("cannot create an upload file in \(directory); check disk space and permissions")
         }
         do {
-            let validator = ArchiveValidator(limits: limits)
+            let validator = ArchiveValidator(dockerfile: dockerfile, limits: limits)
             var written: Int64 = 0
             var nextSpaceCheck = Self.spaceCheckInterval
             for try await buffer in body {
@@ -72,7 +74,10 @@ struct UploadReceiver {
             }
             let summary = try Self.checked { try validator.finish() }
             guard summary.hasDockerfile else {
-                throw APIError.invalidArchive("the build context has no Dockerfile at its root")
+                throw APIError.invalidArchive(
+                    dockerfile == DockerfilePath.standard
+                        ? "the build context has no Dockerfile at its root"
+                        : "the build context has no \(dockerfile), the Dockerfile the deploy names")
             }
             try await Self.saving {
                 try handle.synchronize()

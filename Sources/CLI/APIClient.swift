@@ -50,10 +50,10 @@ struct APIClient: Sendable {
 
     /// `POST path` with an optional streamed body, decoding the JSON answer.
     func post<Answer: Decodable>(
-        _ path: String, body: HTTPClientRequest.Body? = nil, contentType: String? = nil,
-        as _: Answer.Type = Answer.self
+        _ path: String, query: [String: String?] = [:], body: HTTPClientRequest.Body? = nil,
+        contentType: String? = nil, as _: Answer.Type = Answer.self
     ) async throws -> Answer {
-        var request = try request(path)
+        var request = try request(path, query: query)
         request.method = .POST
         request.body = body
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }

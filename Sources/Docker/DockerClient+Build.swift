@@ -12,6 +12,7 @@ extension DockerClient {
     /// - Parameters:
     ///   - contextFile: The path of the tar or tar.gz with a `Dockerfile` at its root.
     ///   - tag: The name to give the image, such as `mini/hello:v3`.
+    ///   - dockerfile: Another Dockerfile of the context to build with, by its path in it.
     ///   - memoryLimit: The most memory, in bytes, each `RUN` step may use.
     ///   - labels: Labels to set on the image.
     /// - Throws: ``DockerError`` with code ``DockerError/Code/buildFailed`` and the engine's
@@ -20,12 +21,16 @@ extension DockerClient {
     public func build(
         contextFile: String,
         tag: String,
+        dockerfile: String? = nil,
         memoryLimit: Int64? = nil,
         labels: [String: String] = [:],
         onOutput: @Sendable ([String]) async throws -> Void
     ) async throws -> String {
         let context = try FileChunks(path: contextFile)
         var query: [QueryItem] = [("t", tag), ("forcerm", "1"), ("rm", "1")]
+        if let dockerfile {
+            query.append(("dockerfile", dockerfile))
+        }
         if let memoryLimit {
             query.append(("memory", String(memoryLimit)))
         }

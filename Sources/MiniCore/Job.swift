@@ -72,6 +72,9 @@ public struct JobInfo: Codable, Sendable, Equatable {
     public var error: String?
     /// The upload's size in bytes.
     public var uploadBytes: Int64
+    /// For a deploy: the Dockerfile it builds with, relative to the context, when not
+    /// `Dockerfile` (``DockerfilePath``).
+    public var dockerfile: String?
     public var queuedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
@@ -79,7 +82,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
     public init(
         id: JobID, app: AppName, kind: JobKind = .deploy, state: JobState, attempt: Int, maxAttempts: Int,
         release: Int?, rollbackTo: Int? = nil, reason: String?, error: String?, uploadBytes: Int64,
-        queuedAt: Date, startedAt: Date?, finishedAt: Date?
+        dockerfile: String? = nil, queuedAt: Date, startedAt: Date?, finishedAt: Date?
     ) {
         self.id = id
         self.app = app
@@ -92,6 +95,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
         self.reason = reason
         self.error = error
         self.uploadBytes = uploadBytes
+        self.dockerfile = dockerfile
         self.queuedAt = queuedAt
         self.startedAt = startedAt
         self.finishedAt = finishedAt

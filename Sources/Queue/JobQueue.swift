@@ -51,9 +51,11 @@ extension JobQueue {
     /// Queues a deploy of `app`. In the same transaction, `placeUpload` moves the saved build
     /// context to its final place for the new job id and returns that path; the job becomes
     /// visible to workers only with it. Older queued deploys of the same app end `cancelled`
-    /// with reason `superseded`: only the newest runs.
+    /// with reason `superseded`: only the newest runs. `dockerfile` is the Dockerfile to build
+    /// with, relative to the context, when not `Dockerfile`.
     public func enqueue(
-        app: AppName, uploadBytes: Int64, placeUpload: @escaping @Sendable (JobID) throws -> String
+        app: AppName, uploadBytes: Int64, dockerfile: String? = nil,
+        placeUpload: @escaping @Sendable (JobID) throws -> String
     ) async throws -> JobInfo {
         let maxAttempts = configuration.maxAttempts
         return try await database.write { db in
@@ -62,10 +64,10 @@ extension JobQueue {
             try Self.supersedeQueued(app: app.rawValue, kind: .deploy, now: now, in: db)
             try db.executeCached(
                 """
-                INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes)
-                VALUES (?, 'queued', ?, ?, ?, ?)
+                INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes, dockerfile)
+                VALUES (?, 'queued', ?, ?, ?, ?, ?)
                 """,
-                arguments: [app.rawValue, maxAttempts, now, now, uploadBytes]
+                arguments: [app.rawValue, maxAttempts, now, now, uploadBytes, dockerfile]
             )
             let id = db.lastInsertedRowID
             let path = try placeUpload(id)

@@ -34,12 +34,14 @@ struct JobRecord: FetchableRecord, Sendable {
     var cancelRequestedAt: Double?
     /// Why, when not a user's `mini cancel` (the app was destroyed): the job's reason once it ends.
     var cancelReason: String?
+    /// A deploy's Dockerfile, relative to the context, when not `Dockerfile`.
+    var dockerfile: String?
 
     /// The columns ``init(row:)`` reads, in its order: select these, never `*`.
     static let columns = """
         id, app, state, attempt, max_attempts, run_at, lease_owner, lease_token, lease_expires_at, \
         heartbeat_at, lease_expiries, queued_at, started_at, finished_at, error, reason, upload_path, \
-        upload_bytes, release, kind, payload, cancel_requested_at, cancel_reason
+        upload_bytes, release, kind, payload, cancel_requested_at, cancel_reason, dockerfile
         """
 
     /// How the job ends whatever its worker reports, once that is decided (see ``DecidedEnd``).
@@ -76,6 +78,7 @@ struct JobRecord: FetchableRecord, Sendable {
         payload = try row.decode(atIndex: 20)
         cancelRequestedAt = try row.decode(atIndex: 21)
         cancelReason = try row.decode(atIndex: 22)
+        dockerfile = try row.decode(atIndex: 23)
     }
 
     /// The job as the API shows it.
@@ -92,6 +95,7 @@ struct JobRecord: FetchableRecord, Sendable {
             reason: reason,
             error: error,
             uploadBytes: uploadBytes,
+            dockerfile: dockerfile,
             queuedAt: Date(timeIntervalSince1970: queuedAt),
             startedAt: startedAt.map(Date.init(timeIntervalSince1970:)),
             finishedAt: finishedAt.map(Date.init(timeIntervalSince1970:))

@@ -191,6 +191,10 @@ extension MiniDatabase {
         migrator.registerMigration("v13: job time histograms") { db in
             try createJobTimeHistograms(in: db)
         }
+        migrator.registerMigration("v14: dockerfile paths") { db in
+            // A deploy's Dockerfile, relative to its context; NULL for `Dockerfile`.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN dockerfile TEXT")
+        }
         return migrator
     }
 }

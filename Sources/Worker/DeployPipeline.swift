@@ -234,7 +234,8 @@ struct DeployPipeline {
             // No image labels: the legacy builder adds them as a `LABEL` step of its own, one
             // container and commit more (~0.1 s a deploy); mini finds images by their name.
             let image = try await docker.build(
-                contextFile: job.uploadPath, tag: tag, memoryLimit: configuration.buildMemoryLimit
+                contextFile: job.uploadPath, tag: tag, dockerfile: job.info.dockerfile,
+                memoryLimit: configuration.buildMemoryLimit
             ) { lines in
                 try await log.append(lines: lines)
             }

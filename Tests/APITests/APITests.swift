@@ -184,6 +184,25 @@ struct APITests {
                 let job = try JSONDecoder.mini.decode(JobInfo.self, from: Data(buffer: response.body))
                 #expect(job.id == accepted.job.id)
                 #expect(job.app.rawValue == "hello")
+                #expect(job.dockerfile == nil)
+            }
+            // Another Dockerfile, named by the deploy: it must be in the archive, inside it.
+            for (query, status, says) in [
+                ("dockerfile=Dockerfile.prod", HTTPResponse.Status.badRequest, "no Dockerfile.prod, the Dockerfile"),
+                ("dockerfile=../Dockerfile", .badRequest, "must be relative to the folder"),
+                ("dockerfile=/Dockerfile", .badRequest, "must be relative to the folder"),
+                ("dockerfile=big.txt", .accepted, ""),
+            ] {
+                let job = try await client.execute(
+                    uri: "/v1/apps/hello/deploys?\(query)", method: .post, headers: fixture.auth, body: body
+                ) { response in
+                    #expect(response.status == status, "\(query)")
+                    #expect(
+                        says.isEmpty || String(buffer: response.body).contains(says),
+                        "\(query): \(String(buffer: response.body))")
+                    return try? JSONDecoder.mini.decode(DeployAccepted.self, from: Data(buffer: response.body)).job
+                }
+                #expect(job.map { $0.dockerfile == "big.txt" } ?? (status != .accepted), "\(query)")
             }
         }
     }

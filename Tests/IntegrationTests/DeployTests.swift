@@ -162,4 +162,36 @@ struct DeployTests {
         await minid.stop()
         await removeDockerResources(apps: ["hello"])
     }
+
+    @Test(
+        "--dockerfile builds with another Dockerfile of the folder; a lowercase dockerfile is found as docker build finds it"
+    )
+    func otherDockerfiles() async throws {
+        try await withMinid(app: "dockerfile") { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            let files = FileManager.default
+            try files.createDirectory(at: folder.appendingPathComponent("deploy"), withIntermediateDirectories: true)
+            try files.moveItem(
+                at: folder.appendingPathComponent("Dockerfile"),
+                to: folder.appendingPathComponent("deploy/Dockerfile.prod"))
+            let missing = try await minid.mini(["deploy", folder.path, "--app", app])
+            #expect(missing.status == 2 && missing.stderr.contains("or give --dockerfile"), "\(missing)")
+            let outside = try await minid.mini(["deploy", folder.path, "--app", app, "--dockerfile", "../Dockerfile"])
+            #expect(outside.status == 2 && outside.stderr.contains("relative to the folder"), "\(outside)")
+
+            let named = try await minid.mini(
+                ["deploy", folder.path, "--app", app, "--dockerfile", "deploy/Dockerfile.prod", "--json"])
+            #expect(named.status == 0, "\(named)")
+            let accepted = try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any]
+            #expect((accepted?["job"] as? [String: Any])?["dockerfile"] as? String == "deploy/Dockerfile.prod")
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").0 == 200)
+
+            try files.moveItem(
+                at: folder.appendingPathComponent("deploy/Dockerfile.prod"),
+                to: folder.appendingPathComponent("dockerfile"))
+            let lowercase = try await minid.mini(["deploy", folder.path, "--app", app])
+            #expect(lowercase.status == 0, "\(lowercase)")
+            #expect(lowercase.stdout.contains("deployed \(app) v2"), "\(lowercase.stdout)")
+        }
+    }
 }

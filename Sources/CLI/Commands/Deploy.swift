@@ -31,6 +31,12 @@ extension Mini {
         @Option(help: "The app's name (default: the folder's name, made a valid name).", transform: AppName.argument)
         var app: AppName?
 
+        @Option(
+            help: ArgumentHelp(
+                "The Dockerfile to build with, relative to the folder (default: Dockerfile, else dockerfile).",
+                valueName: "path"))
+        var dockerfile: String?
+
         @Flag(
             name: .customLong("async"),
             help: "Print only the job id and return once the upload is accepted.")
@@ -49,17 +55,31 @@ extension Mini {
             else {
                 throw ValidationError("\(folder) is not a folder")
             }
-            guard FileManager.default.fileExists(atPath: folder + "/Dockerfile") else {
-                throw ValidationError(
-                    "there is no Dockerfile in \(folder): mini deploys folders that have one")
+            if let dockerfile, let problem = DockerfilePath.problem(with: dockerfile) {
+                throw ValidationError(problem)
             }
+            guard dockerfilePath != nil else {
+                throw ValidationError(
+                    dockerfile.map {
+                        "there is no \($0) in \(folder): give the Dockerfile's path relative to the folder"
+                    }
+                        ?? "there is no Dockerfile in \(folder): mini deploys folders that have one (or give --dockerfile)"
+                )
+            }
+        }
+
+        /// The Dockerfile the deploy builds with, if the folder has it: the one given, else
+        /// `Dockerfile`, else `dockerfile` (as `docker build` falls back to it).
+        private var dockerfilePath: String? {
+            let candidates = dockerfile.map { [$0] } ?? [DockerfilePath.standard, "dockerfile"]
+            return candidates.first { FileManager.default.fileExists(atPath: folder + "/" + $0) }
         }
 
         func run() async throws {
             let name = try appName()
             let context: BuildContext
             do {
-                context = try BuildContext(scanning: folder)
+                context = try BuildContext(scanning: folder, dockerfile: dockerfilePath ?? DockerfilePath.standard)
             } catch let error as ArchiveError {
                 throw CLIFailure(error.message)
             }
@@ -71,6 +91,7 @@ extension Mini {
             do {
                 accepted = try await client.post(
                     "/v1/apps/\(name)/deploys",
+                    query: ["dockerfile": context.dockerfile == DockerfilePath.standard ? nil : context.dockerfile],
                     body: .stream(TarStream(context, progress: progress.update), length: .unknown),
                     contentType: "application/gzip"
                 )
