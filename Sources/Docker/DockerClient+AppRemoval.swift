@@ -73,7 +73,7 @@ extension DockerClient {
 
     /// Runs `body`, trying again for up to 3 s while the engine answers "conflict" (a
     /// container already being removed, an image still used by one that is going away).
-    private static func toleratingConflict(_ body: () async throws -> Void) async throws {
+    public static func toleratingConflict(_ body: () async throws -> Void) async throws {
         for _ in 0..<15 {
             do {
                 return try await body()

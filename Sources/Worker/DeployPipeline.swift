@@ -483,7 +483,10 @@ struct DeployPipeline {
             } catch let error as DockerError where error.code == .notFound {
                 // Gone already (removed with dockerd, or by the reconciler): only forgotten.
             }
-            try await docker.removeContainer(id, force: true, ignoreMissing: true)
+            // The next job's clean-up may be removing it at the same moment.
+            try await DockerClient.toleratingConflict {
+                try await docker.removeContainer(id, force: true, ignoreMissing: true)
+            }
             try await apps.removeInstance(instance)
         } catch {
             logger.warning(
