@@ -162,11 +162,20 @@ public struct MiniDatabase: Sendable {
 /// reading it costs a few microseconds and takes no lock on any table.
 public final class ChangeObserver: Sendable {
     private let queue: DatabaseQueue
+    /// Writes to the WAL file, where every commit goes; nil where they cannot be watched.
+    private let writes: FileWriteSignal?
+
+    /// How often a waiter that watches the WAL file reads the version anyway.
+    static let watchedInterval = Duration.milliseconds(100)
 
     init(path: String) throws {
         var configuration = MiniDatabase.configuration()
         configuration.readonly = true
         queue = try DatabaseQueue(path: path, configuration: configuration)
+        // The WAL file exists once a connection in WAL mode read the database (this one did
+        // not necessarily: it is opened read-only, so reading makes it if missing).
+        _ = try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA data_version") }
+        writes = FileWriteSignal(path: path + "-wal")
     }
 
     /// The current data version; compare two readings to learn whether anything changed.
@@ -177,16 +186,23 @@ public final class ChangeObserver: Sendable {
         try queue.inDatabase { db in try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
     }
 
-    /// Returns once the database changed after `since`, or after `timeout`, checking every
-    /// `interval`. Returns the version it saw last.
+    /// Returns once the database changed after `since`, or after `timeout`; returns the
+    /// version it saw last. It checks when the WAL file is written (at most
+    /// ``watchedInterval`` apart), or every `interval` where writes cannot be watched.
     public func waitForChange(
         since: Int, timeout: Duration, interval: Duration = .milliseconds(10)
     ) async throws -> Int {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let current = try version()
-            if current != since || ContinuousClock.now >= deadline { return current }
-            try await Task.sleep(for: interval)
+            let now = ContinuousClock.now
+            if current != since || now >= deadline { return current }
+            if let writes {
+                await writes.wait(upTo: min(Self.watchedInterval, deadline - now))
+                try Task.checkCancellation()
+            } else {
+                try await Task.sleep(for: interval)
+            }
         }
     }
 }

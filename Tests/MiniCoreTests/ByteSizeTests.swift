@@ -20,7 +20,8 @@ struct ByteSizeTests {
     @Test("sizes are written in the largest unit they reach, and read back")
     func formats() {
         #expect(ByteSize.format(128 << 10) == "128k")
-        #expect(ByteSize.format((128 << 10) + 100) == "128.1k")
+        #expect(ByteSize.format((128 << 10) + 200) == "128.1k")
+        #expect(ByteSize.format((1 << 30) - 1) == "1023.9m", "rounded down, never up to the next unit")
         #expect(ByteSize.format(256 << 20) == "256m")
         #expect(ByteSize.format(3 << 29) == "1.5g")
         #expect(ByteSize.format(500) == "500b")
