@@ -77,6 +77,10 @@ extension Mini {
 
         func run() async throws {
             let name = try appName()
+            if app == nil, name.rawValue != URL(fileURLWithPath: folder).lastPathComponent {
+                Terminal.error(
+                    "note: deploying as \(name), the folder's name made an app name; --app NAME chooses another")
+            }
             let context: BuildContext
             do {
                 context = try BuildContext(scanning: folder, dockerfile: dockerfilePath ?? DockerfilePath.standard)
@@ -143,7 +147,8 @@ extension Mini {
         private func appName() throws -> AppName {
             if let app { return app }
             let folderName = URL(fileURLWithPath: folder).lastPathComponent
-            guard let name = AppName(sanitizing: folderName) else {
+            // Letters outside ASCII would be dropped (p2-日本 would deploy as p2, over that app).
+            guard folderName.unicodeScalars.allSatisfy(\.isASCII), let name = AppName(sanitizing: folderName) else {
                 throw ValidationError(
                     "cannot make an app name out of the folder name '\(folderName)': pass --app NAME")
             }
