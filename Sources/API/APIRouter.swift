@@ -82,7 +82,7 @@ extension EnvironmentKey {
         }
         if let key = variables.filter({ bytes(of: $0) > maxVariableBytes }).keys.min() {
             throw APIError.badRequest(
-                "\(key) takes \(ByteSize.format(Int64(bytes(of: (key, variables[key] ?? ""))))) with its value, more than "
+                "\(key) takes \(ByteSize.format(Int64(bytes(of: (key, variables[key] ?? ""))), rounding: .up)) with its value, more than "
                     + "the \(ByteSize.format(Int64(maxVariableBytes))) Linux lets a variable be: keep large values in a file "
                     + "or a service, and their location in the variable")
         }
@@ -94,7 +94,7 @@ extension EnvironmentKey {
         let total = environment.reduce(0) { $0 + bytes(of: $1) }
         guard total <= maxEnvironmentBytes else {
             throw APIError.badRequest(
-                "the environment would take \(ByteSize.format(Int64(total))), more than the "
+                "the environment would take \(ByteSize.format(Int64(total), rounding: .up)), more than the "
                     + "\(ByteSize.format(Int64(maxEnvironmentBytes))) an app's may: keep large values in files or a service"
             )
         }

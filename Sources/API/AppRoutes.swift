@@ -57,7 +57,7 @@ struct AppRoutes {
         let app = try await existingApp(context)
         let name = try AppName(app.name)
         // One listing of the engine's images says which releases a rollback can still reach.
-        let images = try? await Set(docker.listImages().map(\.id))
+        let images = try? await Set(docker.listImages(all: true).map(\.id))
         let list = try await apps.releases(of: name).map { release in
             ReleaseInfo(
                 app: name, version: release.version, image: release.image, job: release.jobId,
@@ -155,7 +155,7 @@ struct AppRoutes {
         }
         if let memory = limits.memoryBytes, machine.memoryBytes > 0, memory > machine.memoryBytes {
             throw APIError.badRequest(
-                "this server has \(ByteSize.format(machine.memoryBytes)) of memory: give --memory \(ByteSize.format(machine.memoryBytes)) or less"
+                "this server has \(ByteSize.format(machine.memoryBytes, rounding: .down)) of memory: give --memory \(ByteSize.format(machine.memoryBytes, rounding: .down)) or less"
             )
         }
     }

@@ -39,16 +39,18 @@ extension DockerClient {
     }
 
     /// The images whose name matches `reference` (a `docker images` pattern such as
-    /// `mini/hello` or `mini/*:v3`), if given, and that carry all `labels`.
-    public func listImages(reference: String? = nil, labels: [String: String] = [:]) async throws
-        -> [ImageSummary]
+    /// `mini/hello` or `mini/*:v3`), if given, and that carry all `labels`; with `all`, also
+    /// the untagged ones other images are built on (`docker images -a`).
+    public func listImages(reference: String? = nil, labels: [String: String] = [:], all: Bool = false)
+        async throws -> [ImageSummary]
     {
         var filters = Self.labelFilters(labels)
         if let reference {
             filters["reference"] = [reference]
         }
-        return try await call(
-            .GET, "/images/json", query: [("filters", try Self.jsonQueryValue(filters))])
+        var query: [QueryItem] = [("filters", try Self.jsonQueryValue(filters))]
+        if all { query.append(("all", "1")) }
+        return try await call(.GET, "/images/json", query: query)
     }
 
     /// The engine's `label` filter for containers or images carrying all `labels`.

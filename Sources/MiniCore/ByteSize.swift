@@ -28,13 +28,15 @@ public enum ByteSize {
     }
 
     /// `256m`-style text for a size in bytes, in the largest unit it reaches: exact when the
-    /// unit divides it (`128k`, `256m`), else rounded down to a tenth (`1.5g`, `128.1k`: never
-    /// more than the size, which "give --memory 23.5g or less" needs); below 1 KiB in bytes
-    /// (`500b`). ``parse(_:)`` reads it back.
-    public static func format(_ bytes: Int64) -> String {
+    /// unit divides it (`128k`, `256m`), else to a tenth by `rule` (`1.5g`, `128.1k`; the
+    /// nearest by default, so that `1.1g`, which ``parse(_:)`` cuts to whole bytes, shows as
+    /// given); below 1 KiB in bytes (`500b`). ``parse(_:)`` reads it back.
+    public static func format(
+        _ bytes: Int64, rounding rule: FloatingPointRoundingRule = .toNearestOrAwayFromZero
+    ) -> String {
         let units: [(suffix: String, factor: Int64)] = [("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)]
         guard let unit = units.first(where: { bytes >= $0.factor }) else { return "\(bytes)b" }
         if bytes % unit.factor == 0 { return "\(bytes / unit.factor)\(unit.suffix)" }
-        return "\((Double(bytes) / Double(unit.factor) * 10).rounded(.down) / 10)\(unit.suffix)"
+        return "\((Double(bytes) / Double(unit.factor) * 10).rounded(rule) / 10)\(unit.suffix)"
     }
 }

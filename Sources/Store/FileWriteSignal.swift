@@ -5,7 +5,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// Wakes a waiter when a file is written, by Linux's inotify: how a ``ChangeObserver`` learns
+/// Wakes waiters when a file is written, by Linux's inotify: how a ``ChangeObserver`` learns
 /// of another process's commit (SQLite appends it to the `-wal` file) at once, without asking
 /// the database a hundred times a second while nothing happens.
 final class FileWriteSignal: Sendable {
@@ -18,7 +18,9 @@ final class FileWriteSignal: Sendable {
     private struct State {
         /// A write came while no one waited: the next wait returns at once.
         var written = false
-        var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
+        /// The watch is gone (the file was deleted or replaced): writes are no longer seen.
+        var lost = false
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var lastID: UInt64 = 0
     }
 
@@ -27,14 +29,14 @@ final class FileWriteSignal: Sendable {
         #if os(Linux)
             let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
             guard descriptor >= 0 else { return nil }
-            guard inotify_add_watch(descriptor, path, UInt32(IN_MODIFY)) >= 0 else {
+            guard inotify_add_watch(descriptor, path, UInt32(IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)) >= 0 else {
                 close(descriptor)
                 return nil
             }
             self.descriptor = descriptor
             source = DispatchSource.makeReadSource(
                 fileDescriptor: descriptor, queue: DispatchQueue(label: "mini.file-writes"))
-            source.setEventHandler { [weak self] in self?.drainAndSignal() }
+            source.setEventHandler { [weak self] in self?.readEvents() }
             source.setCancelHandler { close(descriptor) }
             source.resume()
         #else
@@ -44,18 +46,27 @@ final class FileWriteSignal: Sendable {
 
     deinit { source.cancel() }
 
+    /// Whether writes are still seen: false once the file was deleted or moved away.
+    var isWatching: Bool { state.withLock { !$0.lost } }
+
     /// Returns once the file was written since the last return (at once when it was), after
-    /// `timeout`, or when the task is cancelled.
-    func wait(upTo timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
+    /// `timeout`, or when the task is cancelled; true when a write ended it.
+    @discardableResult
+    func wait(upTo timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask { await self.nextWrite() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let written = await group.next() ?? false
             group.cancelAll()
+            return written
         }
     }
 
-    private func nextWrite() async {
+    /// True when a write (or the loss of the watch) ended the wait, false when cancelled.
+    private func nextWrite() async -> Bool {
         let id = state.withLock { state in
             state.lastID += 1
             return state.lastID
@@ -64,34 +75,45 @@ final class FileWriteSignal: Sendable {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state in
                     // Cancelled before this registration: the handler found no waiter.
-                    guard !state.written, !Task.isCancelled else {
+                    guard !state.written, !state.lost, !Task.isCancelled else {
                         state.written = false
                         return true
                     }
-                    state.waiter = (id, continuation)
+                    state.waiters[id] = continuation
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { state -> CheckedContinuation<Void, Never>? in
-                guard let waiter = state.waiter, waiter.id == id else { return nil }
-                state.waiter = nil
-                return waiter.continuation
-            }?.resume()
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
+        return !Task.isCancelled
     }
 
-    private func drainAndSignal() {
-        var events = [UInt8](repeating: 0, count: 4096)
-        while read(descriptor, &events, events.count) > 0 {}
-        state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiter else {
-                state.written = true
-                return nil
+    /// Reads the pending events (each 16 bytes and a name, empty for a watched file) and
+    /// wakes every waiter.
+    private func readEvents() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var lost = false
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            guard count > 0 else { break }
+            var offset = 0
+            while offset + 16 <= count {
+                let mask = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) }
+                let nameLength = buffer.withUnsafeBytes {
+                    $0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)
+                }
+                if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 { lost = true }
+                offset += 16 + Int(nameLength)
             }
-            state.waiter = nil
-            return waiter.continuation
-        }?.resume()
+        }
+        let waiters = state.withLock { state in
+            if lost { state.lost = true }
+            if state.waiters.isEmpty { state.written = true }
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

@@ -18,11 +18,13 @@ public enum JobTimeMetric: String, CaseIterable, Sendable {
         }
     }
 
-    /// The SQL of the observed value, over a job row (`NEW` in a trigger, `jobs` in a query).
+    /// The SQL of the observed value, over a job row (`NEW` in a trigger, `jobs` in a query):
+    /// at least 0, as the times come from the wall clocks of several processes (or machines),
+    /// and a clock stepped back must not make the histogram's sum fall.
     func value(of row: String) -> String {
         switch self {
-        case .duration: "\(row).finished_at - \(row).started_at"
-        case .wait: "\(row).started_at - \(row).queued_at"
+        case .duration: "MAX(0, \(row).finished_at - \(row).started_at)"
+        case .wait: "MAX(0, \(row).started_at - \(row).queued_at)"
         }
     }
 

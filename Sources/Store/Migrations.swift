@@ -228,7 +228,7 @@ private func createJobTimeHistograms(in db: Database) throws {
                 BEGIN
                     UPDATE job_time_buckets SET count = count + 1
                     WHERE metric = '\(metric.rawValue)' AND le >= \(metric.value(of: "NEW"));
-                    UPDATE job_time_totals SET count = count + 1, sum = sum + (\(metric.value(of: "NEW")))
+                    UPDATE job_time_totals SET count = count + 1, sum = sum + \(metric.value(of: "NEW"))
                     WHERE metric = '\(metric.rawValue)';
                 END
                 """)

@@ -186,6 +186,16 @@ public final class ChangeObserver: Sendable {
         try queue.inDatabase { db in try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
     }
 
+    /// After a write to the WAL file that `data_version` does not show yet: SQLite writes the
+    /// commit's frames, then the index in the memory-mapped `-shm` file, which inotify does
+    /// not see. Checks again a few times, 1 to 8 ms apart, rather than wait for the next write.
+    private func seeCommitOfWrite(since: Int) async throws {
+        for pause in [1, 2, 4, 8] {
+            guard try version() == since else { return }
+            try await Task.sleep(for: .milliseconds(pause))
+        }
+    }
+
     /// Returns once the database changed after `since`, or after `timeout`; returns the
     /// version it saw last. It checks when the WAL file is written (at most
     /// ``watchedInterval`` apart), or every `interval` where writes cannot be watched.
@@ -197,8 +207,10 @@ public final class ChangeObserver: Sendable {
             let current = try version()
             let now = ContinuousClock.now
             if current != since || now >= deadline { return current }
-            if let writes {
-                await writes.wait(upTo: min(Self.watchedInterval, deadline - now))
+            if let writes, writes.isWatching {
+                if await writes.wait(upTo: min(Self.watchedInterval, deadline - now)) {
+                    try await seeCommitOfWrite(since: since)
+                }
                 try Task.checkCancellation()
             } else {
                 try await Task.sleep(for: interval)

@@ -178,9 +178,11 @@ struct DeployTests {
             #expect(missing.status == 2 && missing.stderr.contains("or give --dockerfile"), "\(missing)")
             let outside = try await minid.mini(["deploy", folder.path, "--app", app, "--dockerfile", "../Dockerfile"])
             #expect(outside.status == 2 && outside.stderr.contains("relative to the folder"), "\(outside)")
+            let aFolder = try await minid.mini(["deploy", folder.path, "--app", app, "--dockerfile", "deploy"])
+            #expect(aFolder.status == 2 && aFolder.stderr.contains("is no file the build context holds"), "\(aFolder)")
 
             let named = try await minid.mini(
-                ["deploy", folder.path, "--app", app, "--dockerfile", "deploy/Dockerfile.prod", "--json"])
+                ["deploy", folder.path, "--app", app, "--dockerfile", "./deploy/Dockerfile.prod", "--json"])
             #expect(named.status == 0, "\(named)")
             let accepted = try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any]
             #expect((accepted?["job"] as? [String: Any])?["dockerfile"] as? String == "deploy/Dockerfile.prod")

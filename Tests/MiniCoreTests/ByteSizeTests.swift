@@ -18,10 +18,12 @@ struct ByteSizeTests {
     }
 
     @Test("sizes are written in the largest unit they reach, and read back")
-    func formats() {
+    func formats() throws {
         #expect(ByteSize.format(128 << 10) == "128k")
-        #expect(ByteSize.format((128 << 10) + 200) == "128.1k")
-        #expect(ByteSize.format((1 << 30) - 1) == "1023.9m", "rounded down, never up to the next unit")
+        #expect(ByteSize.format((128 << 10) + 200) == "128.2k")
+        #expect(ByteSize.format((128 << 10) + 1, rounding: .up) == "128.1k", "over the limit, never shown as it")
+        #expect(ByteSize.format((1 << 30) - 1, rounding: .down) == "1023.9m")
+        #expect(ByteSize.format(try #require(ByteSize.parse("1.1g"))) == "1.1g", "shown as given, though parse cut it")
         #expect(ByteSize.format(256 << 20) == "256m")
         #expect(ByteSize.format(3 << 29) == "1.5g")
         #expect(ByteSize.format(500) == "500b")

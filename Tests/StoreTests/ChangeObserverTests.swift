@@ -18,14 +18,15 @@ struct ChangeObserverTests {
         await signal.wait(upTo: .milliseconds(300))
         #expect(ContinuousClock.now - idle >= .milliseconds(290), "woke without a write")
 
-        let waiting = Task { await signal.wait(upTo: .seconds(30)) }
+        // One write wakes every waiter.
+        let waiting = (0..<2).map { _ in Task { await signal.wait(upTo: .seconds(30)) } }
         try await Task.sleep(for: .milliseconds(100))
         let written = ContinuousClock.now
         let handle = try #require(FileHandle(forWritingAtPath: path))
         try handle.write(contentsOf: Data("x".utf8))
         try handle.close()
-        await waiting.value
-        #expect(ContinuousClock.now - written < .seconds(10), "the write did not wake the waiter")
+        for waiter in waiting { #expect(await waiter.value, "a waiter was not woken by the write") }
+        #expect(ContinuousClock.now - written < .seconds(10), "the write did not wake the waiters")
 
         // A wait cancelled ends at once.
         let cancelled = Task { await signal.wait(upTo: .seconds(30)) }
@@ -33,6 +34,12 @@ struct ChangeObserverTests {
         cancelled.cancel()
         await cancelled.value
         #expect(ContinuousClock.now - cancelledAt < .seconds(10))
+
+        // A deleted file is no longer watched, and says so (its waiters then poll).
+        #expect(signal.isWatching)
+        try FileManager.default.removeItem(atPath: path)
+        await signal.wait(upTo: .seconds(30))
+        #expect(!signal.isWatching)
     }
 
     @Test("a commit by another connection ends a wait with the new version")

@@ -152,7 +152,7 @@ extension ValidatedName {
 enum LimitsDisplay {
     static func lines(_ limits: Limits) -> [String] {
         [
-            "memory     \(limits.memoryBytes.map(ByteSize.format) ?? "unlimited")",
+            "memory     \(limits.memoryBytes.map { ByteSize.format($0) } ?? "unlimited")",
             "cpus       \(limits.cpus.map { String($0) } ?? "unlimited")",
         ]
     }

@@ -55,10 +55,10 @@ extension Mini {
             else {
                 throw ValidationError("\(folder) is not a folder")
             }
-            if let dockerfile, let problem = DockerfilePath.problem(with: dockerfile) {
+            if let askedDockerfile, let problem = DockerfilePath.problem(with: askedDockerfile) {
                 throw ValidationError(problem)
             }
-            guard dockerfilePath != nil else {
+            guard let path = dockerfilePath, FileManager.default.fileExists(atPath: folder + "/" + path) else {
                 throw ValidationError(
                     dockerfile.map {
                         "there is no \($0) in \(folder): give the Dockerfile's path relative to the folder"
@@ -68,11 +68,21 @@ extension Mini {
             }
         }
 
-        /// The Dockerfile the deploy builds with, if the folder has it: the one given, else
-        /// `Dockerfile`, else `dockerfile` (as `docker build` falls back to it).
+        /// The Dockerfile asked for, without `.` parts (`./Dockerfile.prod`, as `docker build -f`
+        /// takes it).
+        private var askedDockerfile: String? {
+            dockerfile.map {
+                $0.split(separator: "/", omittingEmptySubsequences: false).filter { $0 != "." }.joined(separator: "/")
+            }
+        }
+
+        /// The Dockerfile the deploy builds with: the one asked for, else `Dockerfile`, else
+        /// `dockerfile` (as `docker build` falls back to it), by exact name (a disk that ignores
+        /// case finds either under both names).
         private var dockerfilePath: String? {
-            let candidates = dockerfile.map { [$0] } ?? [DockerfilePath.standard, "dockerfile"]
-            return candidates.first { FileManager.default.fileExists(atPath: folder + "/" + $0) }
+            if let askedDockerfile { return askedDockerfile }
+            let names = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            return [DockerfilePath.standard, "dockerfile"].first { names.contains($0) }
         }
 
         func run() async throws {
@@ -88,6 +98,11 @@ extension Mini {
                 throw CLIFailure(error.message)
             }
             for note in context.notes { Terminal.error("note: \(note)") }
+            guard context.hasDockerfile else {
+                throw ValidationError(
+                    "\(context.dockerfile) in \(folder) is no file the build context holds (a folder, or inside a "
+                        + "linked folder): give the Dockerfile's path relative to the folder")
+            }
 
             let client = try api.client()
             let progress = UploadProgress()
@@ -105,6 +120,13 @@ extension Mini {
                 throw error
             }
             let id = accepted.job.id
+            if context.dockerfile != DockerfilePath.standard, accepted.job.dockerfile != context.dockerfile {
+                // A minid from before --dockerfile ignores it: it would build the root's Dockerfile.
+                _ = try? await client.post("/v1/jobs/\(id)/cancel") as JobInfo
+                throw CLIFailure(
+                    "this minid builds with Dockerfile only (it is older than this mini), so job \(id) was cancelled: "
+                        + "upgrade minid, or name the file Dockerfile")
+            }
             if returnAtOnce {
                 Terminal.error("job \(id) queued: a deploy of \(name)")
                 Terminal.output(json ? try JobDisplay.json(accepted) : "\(id)")
