@@ -8,6 +8,11 @@ import Synchronization
 /// Wakes waiters when a file is written, by Linux's inotify: how a ``ChangeObserver`` learns
 /// of another process's commit (SQLite appends it to the `-wal` file) at once, without asking
 /// the database a hundred times a second while nothing happens.
+///
+/// Events are read only while someone waits: a busy process (a worker claiming job after
+/// job) would otherwise handle one for every write of every process, which took a third
+/// of the queue's throughput. In between, the kernel keeps one pending event (it merges
+/// repeats), so a wait begins with a wake-up that its caller checks and waits again.
 final class FileWriteSignal: Sendable {
     private let descriptor: Int32
     // Safe to share: set in init, then only cancelled, in deinit; dispatch sources are
@@ -20,6 +25,8 @@ final class FileWriteSignal: Sendable {
         var written = false
         /// The watch is gone (the file was deleted or replaced): writes are no longer seen.
         var lost = false
+        /// Whether the source delivers events (it is resumed while there are waiters).
+        var delivering = false
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var lastID: UInt64 = 0
     }
@@ -38,13 +45,24 @@ final class FileWriteSignal: Sendable {
                 fileDescriptor: descriptor, queue: DispatchQueue(label: "mini.file-writes"))
             source.setEventHandler { [weak self] in self?.readEvents() }
             source.setCancelHandler { close(descriptor) }
-            source.resume()
         #else
             return nil
         #endif
     }
 
-    deinit { source.cancel() }
+    deinit {
+        // A suspended source must be resumed to be cancelled (and released).
+        if !state.withLock({ $0.delivering }) { source.resume() }
+        source.cancel()
+    }
+
+    /// Resumes or suspends the source as waiters come and go; call it under the lock.
+    private func deliver(_ state: inout State) {
+        let wanted = !state.waiters.isEmpty
+        guard wanted != state.delivering else { return }
+        state.delivering = wanted
+        if wanted { source.resume() } else { source.suspend() }
+    }
 
     /// Whether writes are still seen: false once the file was deleted or moved away.
     var isWatching: Bool { state.withLock { !$0.lost } }
@@ -80,12 +98,16 @@ final class FileWriteSignal: Sendable {
                         return true
                     }
                     state.waiters[id] = continuation
+                    deliver(&state)
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            state.withLock { state in
+                defer { deliver(&state) }
+                return state.waiters.removeValue(forKey: id)
+            }?.resume()
         }
         return !Task.isCancelled
     }
@@ -111,7 +133,10 @@ final class FileWriteSignal: Sendable {
         let waiters = state.withLock { state in
             if lost { state.lost = true }
             if state.waiters.isEmpty { state.written = true }
-            defer { state.waiters = [:] }
+            defer {
+                state.waiters = [:]
+                deliver(&state)
+            }
             return state.waiters.values
         }
         for waiter in waiters { waiter.resume() }

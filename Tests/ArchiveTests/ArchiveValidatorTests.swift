@@ -265,6 +265,20 @@ struct ArchiveValidatorTests {
         }
     }
 
+    @Test("a hard link must name a file before it; a Dockerfile linked to nothing is refused, not taken for one")
+    func hardLinksNameEarlierFiles() async throws {
+        let file = Self.entry("app.txt", data: Array("hello\n".utf8))
+        let linked = Self.header("Dockerfile", type: "1", linkName: "app.txt")
+        #expect(try Self.validate(file + linked + Self.endMarker).hasDockerfile)
+        for archive in [
+            Self.header("Dockerfile", type: "1", linkName: "missing"),  // to nothing
+            Self.header("Dockerfile", type: "1", linkName: "app.txt") + file,  // to a later file
+            Self.header("dir/", type: "5") + Self.header("Dockerfile", type: "1", linkName: "dir"),  // to a folder
+        ] {
+            #expect(throws: ArchiveError.self) { try Self.validate(archive + Self.endMarker) }
+        }
+    }
+
     // MARK: Limits, checked header by header
 
     private static let dockerfile = entry("Dockerfile", data: Array("FROM scratch\n".utf8))
