@@ -16,8 +16,10 @@ final class LeaseTests {
             FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString)").path)
         try directory.create()
         var configuration = JobQueue.Configuration()
-        configuration.leaseDuration = 1  // expired by the 1.1 s sleeps; long enough for a loaded machine between calls
-        configuration.retryBackoff = 0.4  // 0.4 s, then 0.8 s: room for a loaded machine between a fail and the next claim
+        // Expired by the tests' 1.1 s sleeps, and long enough for a loaded machine between calls.
+        configuration.leaseDuration = 1
+        // 0.4 s, then 0.8 s: room for a loaded machine between a fail and the next claim.
+        configuration.retryBackoff = 0.4
         queue = JobQueue(database: try MiniDatabase(path: directory.databasePath), configuration: configuration)
     }
 
