@@ -21,6 +21,7 @@ public func makeAPIRouter(
     MetricsRoutes(queue: queue, followedStreams: followedStreams, additionalMetrics: configuration.additionalMetrics)
         .register(on: authenticated)
     let v1 = authenticated.group("v1")
+    v1.get("version") { _, _ in try jsonResponse(VersionInfo(version: MiniVersion.current)) }
     let foreignApps = ForeignAppCheck(docker: docker, installation: database.installation)
     DeployRoutes(configuration: configuration, queue: queue, foreignApps: foreignApps).register(on: v1)
     JobRoutes(configuration: configuration, queue: queue, followedStreams: followedStreams).register(on: v1)

@@ -6,7 +6,7 @@ import NIOCore
 import Store
 import Synchronization
 
-/// `GET /v1/apps/{app}/logs?follow=1&tail=N`: stdout and stderr of all instances, each line
+/// `GET /v1/apps/{app}/logs?follow=1&tail=N&timestamps=1`: stdout and stderr of all instances, each line
 /// prefixed with its instance. When following, instances that appear later (a redeploy, a
 /// scale-up) are followed too, an instance whose container the engine restarts or the
 /// reconciler recreates is followed on, and the stream ends once the client has gone.
@@ -31,6 +31,7 @@ struct AppLogRoutes {
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
+            timestamps: request.flagQuery("timestamps"),
             endCheck: { [apps] in
                 if let line = await streamEnd() { return line }
                 // Destroyed (and maybe made again under its name): a store that cannot be read
@@ -55,6 +56,8 @@ private struct LogReader: Sendable {
     let docker: DockerClient
     let follow: Bool
     let tail: Int
+    /// Each line starts with the time the engine received it, before the instance's name.
+    let timestamps: Bool
     /// Checked every second while following: the stream ends, saying so, once the
     /// request's token is revoked, minid stops or the app is destroyed.
     let endCheck: @Sendable () async -> String?
@@ -180,9 +183,15 @@ private struct LogReader: Sendable {
         case .beginning: break
         }
         do {
-            let lines = docker.containerLogs(container, follow: follow, tail: tail, since: since)
+            let lines = docker.containerLogs(
+                container, follow: follow, tail: tail, since: since, timestamps: timestamps)
             for try await line in lines {
-                sink.yield("[\(instance.name)] \(line.text)\n")
+                if timestamps, let space = line.text.firstIndex(of: " ") {
+                    let time = line.text[..<space]
+                    sink.yield("\(time) [\(instance.name)] \(line.text[line.text.index(after: space)...])\n")
+                } else {
+                    sink.yield("[\(instance.name)] \(line.text)\n")
+                }
                 lastLineAt = Date()
             }
             return StreamEnd(resumeFrom: Date(), failed: false)

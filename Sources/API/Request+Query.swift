@@ -2,8 +2,11 @@ import Hummingbird
 
 extension Request {
     /// Whether the query asks to follow a stream (`follow=1`, `true` or `yes`).
-    var asksToFollow: Bool {
-        ["1", "true", "yes"].contains(uri.queryParameters["follow"].map(String.init) ?? "")
+    var asksToFollow: Bool { flagQuery("follow") }
+
+    /// Whether the query sets `name` (`1`, `true` or `yes`).
+    func flagQuery(_ name: String) -> Bool {
+        ["1", "true", "yes"].contains(uri.queryParameters[Substring(name)].map(String.init) ?? "")
     }
 
     /// The integer query parameter `name`, or `defaultValue` when it is absent; 400 when it

@@ -11,13 +11,17 @@ extension DockerClient {
     /// - Parameters:
     ///   - tail: Only the last `tail` lines of the past output; all of it when nil.
     ///   - since: Only output after this time.
+    ///   - timestamps: Each line begins with the time the engine received it (RFC 3339, in
+    ///     nanoseconds) and a space.
     public func containerLogs(
         _ container: String,
         follow: Bool = false,
         tail: Int? = nil,
-        since: Date? = nil
+        since: Date? = nil,
+        timestamps: Bool = false
     ) -> ContainerLogs {
         var query: [QueryItem] = [("stdout", "1"), ("stderr", "1"), ("follow", follow ? "1" : "0")]
+        if timestamps { query.append(("timestamps", "1")) }
         query.append(("tail", tail.map(String.init) ?? "all"))
         if let since {
             query.append(("since", Self.unixTime(since)))

@@ -55,6 +55,13 @@ struct APITests {
         let fixture = try await Fixture()
         defer { fixture.cleanup() }
         try await fixture.app.test(.router) { client in
+            try await client.execute(uri: "/v1/version", method: .get, headers: fixture.auth) { response in
+                let info = try JSONDecoder.mini.decode(VersionInfo.self, from: Data(buffer: response.body))
+                #expect(info.version == MiniVersion.current)
+            }
+            try await client.execute(uri: "/v1/version", method: .get) { response in
+                #expect(response.status == .unauthorized)
+            }
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .ok)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import MiniCore
 import Testing
 
 /// `mini` on its own: its saved settings, and what it does when the server is not there.
@@ -90,6 +91,17 @@ struct CLIStandaloneTests {
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("Usage: mini \(arguments[0])"), "\(arguments): \(result.stderr)")
         }
+    }
+
+    @Test("mini version prints its own version also when no server answers, saying so on stderr")
+    func versionWithoutServer() async throws {
+        let environment = ["MINI_HOST": "http://127.0.0.1:\(try freePort())", "MINI_TOKEN": "some-token"]
+        let plain = try await run(binary("mini"), ["version"], environment: environment)
+        #expect(plain.status == 0 && plain.stdout == "mini \(MiniVersion.current)\n", "\(plain)")
+        #expect(plain.stderr.contains("no version from the server"), "\(plain)")
+        let json = try await run(binary("mini"), ["version", "--json"], environment: environment)
+        #expect(
+            json.stdout.contains(#""server":null"#) && json.stdout.contains(#""version":"\#(MiniVersion.current)""#))
     }
 
     @Test("mini config saves the host and token (mode 0600) and shows what is in effect and where it comes from")

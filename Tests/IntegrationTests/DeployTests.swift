@@ -1,4 +1,5 @@
 import Foundation
+import MiniCore
 import Testing
 
 /// The walking skeleton end to end: the real `minid serve`, the real `mini`, the real engine.
@@ -13,6 +14,8 @@ struct DeployTests {
         defer { work.cleanup() }
         do {
             try await minid.waitUntilReady()
+            let versions = try await minid.mini(["version"])
+            #expect(versions.stdout == "mini \(MiniVersion.current)\nminid \(MiniVersion.current)\n", "\(versions)")
             let first = try copyExample("hello", into: work, as: "hello")
 
             // 1. A synchronous deploy follows the build log and exits 0 once v1 serves.

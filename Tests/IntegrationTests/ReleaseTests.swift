@@ -253,6 +253,14 @@ struct ReleaseTests {
             let logs = try await minid.mini(["logs", app, "-n", "50"])
             #expect(logs.status == 0)
             #expect(logs.stdout.contains("[mini-\(app)-v6-"), "app logs:\n\(logs.stdout)")
+            // With -t, each line begins with when it was written, as heroku logs shows it.
+            let stamped = try await minid.mini(["logs", app, "-n", "5", "-t"]).stdout.split(separator: "\n")
+            #expect(!stamped.isEmpty)
+            #expect(
+                stamped.allSatisfy {
+                    $0.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z \[mini-.+\] .*/) != nil
+                },
+                "\(stamped)")
             // A follow whose reader took what it wanted ends by SIGPIPE although the app prints
             // nothing more, as tail -f does.
             let followed = try await run(

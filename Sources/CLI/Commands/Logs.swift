@@ -22,6 +22,9 @@ extension Mini {
         @Flag(name: .shortAndLong, help: "Keep printing new lines.")
         var follow = false
 
+        @Flag(name: .shortAndLong, help: "Begin each line of an app's logs with the time it was written (UTC).")
+        var timestamps = false
+
         @Option(
             name: [.customShort("n"), .customLong("lines")],
             help: "How many recent lines of each instance to print first, 0 to 10000 (default: 100).")
@@ -35,6 +38,9 @@ extension Mini {
                     app == nil
                         ? "give an app (mini logs APP) or a job (mini logs --build JOB)"
                         : "give an app (mini logs APP) or a job (mini logs --build JOB), not both")
+            }
+            if timestamps, build != nil {
+                throw ValidationError("-t applies to an app's logs; a build log's steps are timed in mini status")
             }
             if let lines {
                 guard build == nil else {
@@ -68,7 +74,8 @@ extension Mini {
                 let client = try api.client()
                 var printed = false
                 try await client.streamLines(
-                    "/v1/apps/\(app)/logs", query: ["follow": follow, "tail": String(lines ?? 100)],
+                    "/v1/apps/\(app)/logs",
+                    query: ["follow": follow, "tail": String(lines ?? 100), "timestamps": timestamps ? "1" : nil],
                     whenBroken: "\(app) goes on running: read its logs again with mini logs \(app)"
                 ) { line in
                     printed = true
