@@ -186,9 +186,8 @@ private struct LogReader: Sendable {
             let lines = docker.containerLogs(
                 container, follow: follow, tail: tail, since: since, timestamps: timestamps)
             for try await line in lines {
-                if timestamps, let space = line.text.firstIndex(of: " ") {
-                    let time = line.text[..<space]
-                    sink.yield("\(time) [\(instance.name)] \(line.text[line.text.index(after: space)...])\n")
+                if timestamps, let (time, text) = LogTimestamp.split(line.text) {
+                    sink.yield("\(time) [\(instance.name)] \(text)\n")
                 } else {
                     sink.yield("[\(instance.name)] \(line.text)\n")
                 }
@@ -230,5 +229,19 @@ final class LineSink: Sendable {
 
     func finish() {
         continuation.finish()
+    }
+}
+
+/// The time the engine puts before each log line when asked for timestamps.
+enum LogTimestamp {
+    /// The timestamp (`2026-12-07T13:20:00.123456789Z`) and the rest of `line`, or nil for a
+    /// line without one: a piece of a long line (mini cuts lines every 64 KiB) after the first.
+    static func split(_ line: String) -> (time: Substring, text: Substring)? {
+        guard let space = line.firstIndex(of: " ") else { return nil }
+        let time = line[..<space]
+        guard (20...35).contains(time.utf8.count),
+            time.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/) != nil
+        else { return nil }
+        return (time, line[line.index(after: space)...])
     }
 }

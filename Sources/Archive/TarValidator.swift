@@ -83,10 +83,10 @@ public struct TarValidator: Sendable {
     static let maxTrailingBytes: Int64 = 1 << 20
     /// Bytes counted toward ``ArchiveLimits/contentBytes``: see ``count(_:of:)``.
     private var countedBytes: Int64 = 0
-    /// The hashes of the regular files' paths so far, for hard links to name one (8 bytes a
-    /// file however long its path; a collision could only let a link through to the engine,
-    /// which then refuses it).
-    private var regularFiles = Set<Int>()
+    /// The hashes of the paths of the entries a hard link may name (files and symlinks) so
+    /// far: 8 bytes an entry however long its path; a collision could only let a link
+    /// through to the engine, which then refuses it.
+    private var linkableEntries = Set<Int>()
 
     /// - Parameters:
     ///   - dockerfile: the Dockerfile path to look for, relative to the root.
@@ -293,7 +293,7 @@ public struct TarValidator: Sendable {
         case TarFormat.TypeFlag.regular, TarFormat.TypeFlag.regularOld:
             try count(size, of: "entry \(Self.text(path)) (\(size) bytes)")
             summary.contentBytes += size
-            regularFiles.insert(path.hashValue)
+            linkableEntries.insert(path.hashValue)
             state = .skipping(TarFormat.padded(size))
         case TarFormat.TypeFlag.directory:
             break
@@ -305,20 +305,21 @@ public struct TarValidator: Sendable {
             if linkName.first != UInt8(ascii: "/"), CleanPath.climbsOutOfRoot(CleanPath.clean(resolved)) {
                 note("symlink \(Self.text(path)) points outside the context to \(Self.text(linkName))")
             }
+            linkableEntries.insert(path.hashValue)  // `cp -al` and GNU tar link symlinks too
         case TarFormat.TypeFlag.hardLink:
             let target = CleanPath.clean(linkName)
             if linkName.first == UInt8(ascii: "/") || CleanPath.climbsOutOfRoot(target) {
                 // Docker refuses to build it: refused here, before the upload becomes a job.
                 throw unsafe(path, "is a hard link to \(Self.text(linkName)), outside the context")
             }
-            guard regularFiles.contains(target.hashValue) else {
+            guard linkableEntries.contains(target.hashValue) else {
                 // The engine's unpacker fails on it; a Dockerfile so linked would pass as one.
                 throw ArchiveError(
                     .unsupportedEntry,
-                    "entry \(Self.text(path)) is a hard link to \(Self.text(linkName)), which is no file before it "
+                    "entry \(Self.text(path)) is a hard link to \(Self.text(linkName)), which is no file or symlink before it "
                         + "in the archive")
             }
-            regularFiles.insert(path.hashValue)
+            linkableEntries.insert(path.hashValue)
         case TarFormat.TypeFlag.characterDevice, TarFormat.TypeFlag.blockDevice,
             TarFormat.TypeFlag.fifo:
             throw ArchiveError(

@@ -32,7 +32,7 @@ struct APIClient: Sendable {
     }()
 
     /// A plain call's deadline; streams (uploads, followed logs) get ``streamTimeout``.
-    private static let callTimeout = TimeAmount.seconds(30)
+    static let callTimeout = TimeAmount.seconds(30)
     private static let streamTimeout = TimeAmount.hours(6)
     private static let maxJSONBytes = 16 << 20
 
@@ -40,11 +40,12 @@ struct APIClient: Sendable {
 
     /// `GET path`, decoding the JSON answer.
     func get<Answer: Decodable>(
-        _ path: String, query: [String: String?] = [:], as _: Answer.Type = Answer.self
+        _ path: String, query: [String: String?] = [:], timeout: TimeAmount = callTimeout,
+        as _: Answer.Type = Answer.self
     )
         async throws -> Answer
     {
-        let response = try await send(request(path, query: query), timeout: Self.callTimeout)
+        let response = try await send(request(path, query: query), timeout: timeout)
         return try await decode(response)
     }
 

@@ -15,8 +15,9 @@ import Synchronization
 /// repeats), so a wait begins with a wake-up that its caller checks and waits again.
 final class FileWriteSignal: Sendable {
     private let descriptor: Int32
-    // Safe to share: set in init, then only cancelled, in deinit; dispatch sources are
-    // thread-safe objects (their protocol is not marked Sendable).
+    // Safe to share: set in init, then resumed and suspended under `state`'s lock and
+    // cancelled in deinit; dispatch sources are thread-safe objects (their protocol is not
+    // marked Sendable).
     private nonisolated(unsafe) let source: any DispatchSourceRead
     private let state = Mutex(State())
 

@@ -270,6 +270,11 @@ struct ArchiveValidatorTests {
         let file = Self.entry("app.txt", data: Array("hello\n".utf8))
         let linked = Self.header("Dockerfile", type: "1", linkName: "app.txt")
         #expect(try Self.validate(file + linked + Self.endMarker).hasDockerfile)
+        // A link to a symlink (cp -al, GNU tar), also through `./`, as the engine takes it.
+        let symlink = Self.header("x", type: "2", linkName: "app.txt")
+        #expect(throws: Never.self) {
+            try Self.validate(file + symlink + Self.header("./y", type: "1", linkName: "./x") + Self.endMarker)
+        }
         for archive in [
             Self.header("Dockerfile", type: "1", linkName: "missing"),  // to nothing
             Self.header("Dockerfile", type: "1", linkName: "app.txt") + file,  // to a later file

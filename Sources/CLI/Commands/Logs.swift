@@ -2,7 +2,7 @@ import ArgumentParser
 import MiniCore
 
 extension Mini {
-    /// `mini logs <app> [-f] [-n N]` and `mini logs --build <job> [-f]`.
+    /// `mini logs <app> [-f] [-n N] [-t]` and `mini logs --build <job> [-f]`.
     struct Logs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print an app's logs or a build log; lines are printed as they arrive, also into a pipe.",

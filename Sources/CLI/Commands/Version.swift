@@ -15,16 +15,16 @@ extension Mini {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
+            if !json { Terminal.output("mini \(MiniVersion.current)") }
             var server: VersionInfo?
             do {
-                server = try await api.client().get("/v1/version")
+                server = try await api.client().get("/v1/version", timeout: .seconds(3))
             } catch {
                 Terminal.error("minid: no version from the server: \(error)")
             }
             if json {
                 return Terminal.output(try JobDisplay.json(Versions(version: MiniVersion.current, server: server)))
             }
-            Terminal.output("mini \(MiniVersion.current)")
             if let server { Terminal.output("minid \(server.version)") }
         }
 
