@@ -10,7 +10,11 @@ struct TokenStoreTests {
     func storedHashed() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
         let database = try MiniDatabase(path: path)
         let tokens = TokenStore(database: database)
         let token = try await tokens.create(name: "admin")
@@ -30,7 +34,11 @@ struct TokenStoreTests {
     func firstTokenKeptBeforeSaved() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
         let tokens = TokenStore(database: try MiniDatabase(path: path))
         struct DiskFull: Error {}
         await #expect(throws: DiskFull.self) { try await tokens.createFirst(name: "admin") { _ in throw DiskFull() } }
@@ -47,7 +55,11 @@ struct TokenStoreTests {
     func manage() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
             .path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer {
+            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
         let tokens = TokenStore(database: try MiniDatabase(path: path))
         let admin = try await tokens.create(name: "admin")
         let ci = try await tokens.create(name: "ci-previews")
