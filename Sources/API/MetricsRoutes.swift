@@ -27,13 +27,12 @@ struct MetricsRoutes {
             (JobTimeMetric.duration, "mini_job_duration_seconds", "Time from start to end of the jobs that started."),
             (.wait, "mini_job_wait_seconds", "Time from queued to first started of the jobs."),
         ] {
-            let counts = statistics.times[metric]
+            guard let counts = statistics.times[metric] else { continue }  // statistics() reads every metric
             text.histogram(
                 name, help: help, buckets: metric.buckets,
                 series: [
                     HistogramSeries(
-                        labels: "", cumulativeCounts: counts?.cumulativeCounts ?? metric.buckets.map { _ in 0 },
-                        count: counts?.count ?? 0, sum: counts?.sum ?? 0)
+                        labels: "", cumulativeCounts: counts.cumulativeCounts, count: counts.count, sum: counts.sum)
                 ])
         }
         text.gauge(

@@ -25,10 +25,7 @@ enum Terminal {
     static func outputBytes(_ bytes: UnsafeRawBufferPointer) {
         let failure = writeAll(bytes, to: STDOUT_FILENO)
         guard failure != 0 else { return }
-        if failure == EPIPE {
-            signal(SIGPIPE, SIG_DFL)
-            raise(SIGPIPE)
-        }
+        if failure == EPIPE { endBySIGPIPE() }
         error("error: cannot write the output: \(String(cString: strerror(failure)))")
         exit(CLIFailure.ExitStatus.failed.rawValue)
     }
@@ -52,24 +49,27 @@ enum Terminal {
 
     /// Ends `mini` by SIGPIPE once the reader of a piped stdout has gone, also while nothing
     /// is printed (a quiet app's `mini logs app -f | head -1`), checking every `interval` as
-    /// GNU `tail -f` does. Returns the checking task, nil when stdout is no pipe or socket.
-    @discardableResult
-    static func endWhenOutputReaderGoes(checkingEvery interval: Duration = .milliseconds(500)) -> Task<Void, Never>? {
+    /// GNU `tail -f` does. Does nothing when stdout is no pipe or socket.
+    static func endWhenOutputReaderGoes(checkingEvery interval: Duration = .milliseconds(500)) {
         var status = stat()
         guard fstat(STDOUT_FILENO, &status) == 0, [S_IFIFO, S_IFSOCK].contains(status.st_mode & S_IFMT) else {
-            return nil
+            return
         }
-        return Task.detached {
+        Task.detached {
             while !Task.isCancelled {
                 // The writing end of a pipe whose reader closed reports POLLERR.
                 var descriptor = pollfd(fd: STDOUT_FILENO, events: 0, revents: 0)
-                if poll(&descriptor, 1, 0) > 0, descriptor.revents & Int16(POLLERR | POLLHUP) != 0 {
-                    signal(SIGPIPE, SIG_DFL)
-                    raise(SIGPIPE)
-                }
+                if poll(&descriptor, 1, 0) > 0, descriptor.revents & Int16(POLLERR | POLLHUP) != 0 { endBySIGPIPE() }
                 try? await Task.sleep(for: interval)
             }
         }
+    }
+
+    /// Ends `mini` as a closed pipe ends other tools: by SIGPIPE, whose default action NIO
+    /// turned off.
+    private static func endBySIGPIPE() {
+        signal(SIGPIPE, SIG_DFL)
+        raise(SIGPIPE)
     }
 
     /// Writes all of `bytes`; returns 0, or the `errno` of the write that failed.

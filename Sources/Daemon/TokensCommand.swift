@@ -89,13 +89,12 @@ struct TokensCommand: ParsableCommand {
     /// ran would be lost in a new folder).
     static func store(_ data: DataOptions) throws -> TokenStore {
         let directory = data.dataDirectory
-        switch DataDirectory.size(of: directory.databasePath) {
-        case .success(let size) where size > 0: break
-        case .success:
+        switch try directory.databaseFile() {
+        case .holdingData: break
+        case .empty:
             throw DataDirectory.Failure("the database in \(directory.root) is empty; pass the server's --data-dir")
-        case .failure(let error) where error.code == .ENOENT:
+        case .missing:
             throw DataDirectory.Failure("no mini database in \(directory.root); pass the server's --data-dir")
-        case .failure(let error): throw DataDirectory.Failure(directory.databasePath, error.code.rawValue, "read")
         }
         return TokenStore(database: try directory.openDatabase())
     }

@@ -1,12 +1,14 @@
 /// Sizes as people write them: `512m`, `2g`, `64k`, or a plain number of bytes, with Docker's
 /// optional `i` and `b` (`512mb`, `512MiB`).
 public enum ByteSize {
+    /// The units, smallest first.
+    private static let units: [(suffix: String, factor: Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
+
     /// The number of bytes, or nil when `text` is not a size of at least one byte that fits
     /// in an `Int64`: digits with at most one `.` (no sign, exponent or hex), then a unit.
     public static func parse(_ text: String) -> Int64? {
         var lower = text.lowercased()
         if lower.hasSuffix("b") { lower.removeLast() }
-        let units: [(suffix: String, factor: Int64)] = [("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
         for unit in units {
             for suffix in [unit.suffix, unit.suffix + "i"] where lower.hasSuffix(suffix) {
                 let number = lower.dropLast(suffix.count)
@@ -34,8 +36,7 @@ public enum ByteSize {
     public static func format(
         _ bytes: Int64, rounding rule: FloatingPointRoundingRule = .toNearestOrAwayFromZero
     ) -> String {
-        let units: [(suffix: String, factor: Int64)] = [("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)]
-        guard let unit = units.first(where: { bytes >= $0.factor }) else { return "\(bytes)b" }
+        guard let unit = units.last(where: { bytes >= $0.factor }) else { return "\(bytes)b" }
         if bytes % unit.factor == 0 { return "\(bytes / unit.factor)\(unit.suffix)" }
         return "\((Double(bytes) / Double(unit.factor) * 10).rounded(rule) / 10)\(unit.suffix)"
     }

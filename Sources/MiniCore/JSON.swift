@@ -42,20 +42,9 @@ enum WireDate {
     /// `date` as `2026-01-31T12:00:00.250Z`, rounded to the millisecond.
     static func format(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (seconds, fraction) = (milliseconds.floorDivided(by: 1000), milliseconds.floorModulo(1000))
+        let fraction = (milliseconds % 1000 + 1000) % 1000  // also before 1970
+        let seconds = (milliseconds - fraction) / 1000
         let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)  // …:00Z
         return whole.dropLast() + "." + String(repeating: "0", count: 3 - String(fraction).count) + "\(fraction)Z"
-    }
-}
-
-extension Int64 {
-    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return self % divisor < 0 ? quotient - 1 : quotient
-    }
-
-    fileprivate func floorModulo(_ divisor: Int64) -> Int64 {
-        let remainder = self % divisor
-        return remainder < 0 ? remainder + divisor : remainder
     }
 }

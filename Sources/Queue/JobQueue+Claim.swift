@@ -96,7 +96,7 @@ extension JobQueue {
             guard let worker = WorkerIdentity(parsing: owner), worker.host == host, !Self.isRunning(worker.pid) else {
                 continue
             }
-            await rescued += try rescueLeases(of: worker)
+            rescued += try await rescueLeases(of: worker)
         }
         return rescued
     }

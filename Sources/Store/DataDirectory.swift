@@ -71,13 +71,7 @@ public struct DataDirectory: Sendable, Equatable {
     /// new installation id, leaving the old apps' containers to nobody.
     /// - Throws: ``Failure`` with what to do; also when the database cannot be looked at.
     public func requireDatabaseOrNewFolder() throws {
-        switch Self.size(of: databasePath) {
-        case .success(let size) where size > 0: return
-        case .success: break
-        case .failure(let error) where error.code == .ENOENT: break
-        case .failure(let error): throw Failure(databasePath, error.code.rawValue, "read")
-        }
-        guard access(adminTokenPath, F_OK) == 0 else { return }
+        guard try databaseFile() != .holdingData, access(adminTokenPath, F_OK) == 0 else { return }
         throw Failure(
             "\(root) holds admin.token from an earlier start, but its database (mini.sqlite) is missing or empty: "
                 + "restore mini.sqlite from a backup, or move the folder aside to start afresh")
@@ -102,11 +96,20 @@ public struct DataDirectory: Sendable, Equatable {
         return database
     }
 
-    /// The size of the file at `path`, or why it could not be looked at.
-    public static func size(of path: String) -> Result<Int64, POSIXError> {
+    /// What the folder's database file is, before it is opened.
+    public enum DatabaseFile: Sendable, Equatable {
+        case missing, empty, holdingData
+    }
+
+    /// What the folder's database file is, without opening (or making) it.
+    /// - Throws: ``Failure`` when it cannot be looked at.
+    public func databaseFile() throws -> DatabaseFile {
         var status = stat()
-        guard stat(path, &status) == 0 else { return .failure(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)) }
-        return .success(Int64(status.st_size))
+        guard stat(databasePath, &status) == 0 else {
+            guard errno == ENOENT else { throw Failure(databasePath, errno, "read") }
+            return .missing
+        }
+        return status.st_size > 0 ? .holdingData : .empty
     }
 
     /// A data folder minid cannot use, and what to do about it.

@@ -32,7 +32,7 @@ struct ChangeObserverTests {
         let cancelled = Task { await signal.wait(upTo: .seconds(30)) }
         let cancelledAt = ContinuousClock.now
         cancelled.cancel()
-        await cancelled.value
+        _ = await cancelled.value
         #expect(ContinuousClock.now - cancelledAt < .seconds(10))
 
         // A deleted file is no longer watched, and says so (its waiters then poll).
