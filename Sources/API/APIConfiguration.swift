@@ -28,6 +28,9 @@ public struct APIConfiguration: Sendable {
     public var domain: String = "localhost"
     /// The port the proxy listens on, for the app URLs the API shows. Default 8080.
     public var proxyPort: Int = 8080
+    /// The proxy's HTTPS port when it serves apps over HTTPS: app URLs are then `https` on
+    /// it. Default nil (`http` on ``proxyPort``).
+    public var proxyTLSPort: Int?
     /// How often a followed build log checks for new lines and for the job's end (a file
     /// read and a SQLite read, a few microseconds). Default 25 ms: `mini deploy` returns
     /// that much after its job at most.
@@ -47,9 +50,10 @@ public struct APIConfiguration: Sendable {
         self.dataDirectory = dataDirectory
     }
 
-    /// `http://<app>.<domain>[:port]`.
+    /// `https://<app>.<domain>[:port]` when the proxy serves HTTPS, else `http://…`; the
+    /// scheme's default port is left out.
     func url(of app: String) -> String {
-        let port = proxyPort == 80 ? "" : ":\(proxyPort)"
-        return "http://\(app).\(domain)\(port)"
+        let (scheme, port, defaultPort) = proxyTLSPort.map { ("https", $0, 443) } ?? ("http", proxyPort, 80)
+        return "\(scheme)://\(app).\(domain)\(port == defaultPort ? "" : ":\(port)")"
     }
 }

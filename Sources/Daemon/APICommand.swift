@@ -30,6 +30,13 @@ struct APICommand: AsyncParsableCommand {
     @OptionGroup var retention: RetentionOptions
     @OptionGroup var log: LogOptions
 
+    @Option(help: "The proxy's HTTPS port (its --tls-port), when it serves apps over HTTPS: app URLs name it.")
+    var tlsPort: Int?
+
+    func validate() throws {
+        if let tlsPort { try requirePort(tlsPort, option: "--tls-port") }
+    }
+
     func run() async throws {
         let logger = log.logger("minid.api")
         try await api.ensureListenable()
@@ -39,8 +46,8 @@ struct APICommand: AsyncParsableCommand {
         let jobs = queue.queue(database)
         let oneOffRuns = OneOffRuns()
         let service = try makeAPIService(
-            api: api, apps: apps, docker: docker, directory: directory, queue: jobs, oneOffRuns: oneOffRuns,
-            logger: logger
+            api: api, apps: apps, tlsPort: tlsPort, docker: docker, directory: directory, queue: jobs,
+            oneOffRuns: oneOffRuns, logger: logger
         )
         let janitor = retention.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
@@ -81,8 +88,8 @@ func makeReconciler(
 
 /// The Hummingbird application serving the API.
 func makeAPIService(
-    api: APIOptions, apps: AppAddressOptions, docker: DockerOptions, directory: DataDirectory, queue: JobQueue,
-    proxyServer: ProxyServer? = nil, oneOffRuns: OneOffRuns, logger: Logger
+    api: APIOptions, apps: AppAddressOptions, tlsPort: Int?, docker: DockerOptions, directory: DataDirectory,
+    queue: JobQueue, proxyServer: ProxyServer? = nil, oneOffRuns: OneOffRuns, logger: Logger
 ) throws -> some Service {
     var configuration = APIConfiguration(dataDirectory: directory)
     configuration.oneOffRuns = oneOffRuns
@@ -91,6 +98,7 @@ func makeAPIService(
     configuration.maxContextEntries = api.maxContextEntries
     configuration.domain = apps.domain
     configuration.proxyPort = apps.proxyPort
+    configuration.proxyTLSPort = tlsPort
     if let proxyServer {
         configuration.additionalMetrics = { @Sendable text in await proxyServer.appendMetrics(to: &text) }
     }

@@ -116,8 +116,56 @@ struct ProxyOptions: ParsableArguments {
 
     @OptionGroup var tunnels: TunnelOptions
 
+    @OptionGroup var tls: TLSOptions
+
     @Flag(inversion: .prefixedNo, help: "Log one line per proxied request.")
     var accessLog: Bool = true
+
+    func validate() throws {
+        try tls.validate(plainPort: address.proxyPort, plainOption: "--proxy-port")
+    }
+}
+
+/// The proxy's HTTPS listener.
+struct TLSOptions: ParsableArguments {
+    @Option(help: "Port of an HTTPS listener beside the plain one (443 needs CAP_NET_BIND_SERVICE); needs --tls-certs.")
+    var tlsPort: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Folder of the certificates to serve over HTTPS: NAME.crt and NAME.key pairs (PEM), or certbot's live folder.",
+            discussion:
+                "Each is served for the DNS names in its subjectAltName (SNI); the first by name for the rest. Changes are picked up within 10 seconds."
+        )
+    )
+    var tlsCerts: String?
+
+    @Flag(help: "Answer plain-HTTP requests for apps with a redirect (308) to HTTPS; needs --tls-port.")
+    var redirectHTTPS = false
+
+    /// Checks the options together; the plain listener's port must differ from the HTTPS one.
+    func validate(plainPort: Int, plainOption: String) throws {
+        guard let tlsPort else {
+            guard tlsCerts == nil, !redirectHTTPS else {
+                throw ValidationError("--tls-certs and --redirect-https need --tls-port, the port to serve HTTPS on")
+            }
+            return
+        }
+        try requirePort(tlsPort, option: "--tls-port")
+        guard tlsCerts != nil else {
+            throw ValidationError("--tls-port needs --tls-certs, the folder of the certificates to serve")
+        }
+        guard tlsPort != plainPort else { throw ValidationError("--tls-port must differ from \(plainOption)") }
+    }
+
+    /// Loads the certificates (throws ``CertificateError`` saying what to fix) and checks that
+    /// the port is free; nil without `--tls-port`.
+    func listener(host: String) async throws -> ProxyConfiguration.TLS? {
+        guard let tlsPort, let tlsCerts else { return nil }
+        try await ListenCheck.ensureAvailable(host: host, port: tlsPort, for: "the HTTPS proxy", option: "--tls-port")
+        return ProxyConfiguration.TLS(
+            port: tlsPort, certificates: try CertificateStore(folder: tlsCerts), redirectsHTTP: redirectHTTPS)
+    }
 }
 
 /// Upgraded connections (WebSockets) through the proxy.

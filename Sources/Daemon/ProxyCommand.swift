@@ -42,6 +42,8 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @OptionGroup var tunnels: TunnelOptions
 
+    @OptionGroup var tls: TLSOptions
+
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -53,6 +55,10 @@ struct ProxyCommand: AsyncParsableCommand {
             throw ValidationError("--metrics-port takes the API's tokens: give the data folder with --data-dir")
         }
         guard metricsPort != port else { throw ValidationError("--metrics-port must differ from --port") }
+        try tls.validate(plainPort: port, plainOption: "--port")
+        guard metricsPort == nil || metricsPort != tls.tlsPort else {
+            throw ValidationError("--metrics-port must differ from --tls-port")
+        }
     }
 
     func run() async throws {
@@ -63,8 +69,8 @@ struct ProxyCommand: AsyncParsableCommand {
                 host: bind, port: metricsPort, for: "the metrics port", option: "--metrics-port")
         }
         let server = makeProxyServer(
-            bind: bind, port: port, domain: domain, trust: trust, tunnels: tunnels, accessLog: accessLog,
-            logger: logger)
+            bind: bind, port: port, domain: domain, trust: trust, tunnels: tunnels,
+            tls: try await tls.listener(host: bind), accessLog: accessLog, logger: logger)
         let staticRoutes = try parseStaticRoutes(routes)
         var services: [any Service] = [server]
         if let dataDir {
@@ -117,7 +123,7 @@ struct ProxyCommand: AsyncParsableCommand {
 /// The proxy server for the given listener settings.
 func makeProxyServer(
     bind: String, port: Int, domain: String, trust: TrustedProxyOptions, tunnels: TunnelOptions,
-    accessLog: Bool = true, logger: Logger
+    tls: ProxyConfiguration.TLS?, accessLog: Bool = true, logger: Logger
 ) -> ProxyServer {
     var configuration = ProxyConfiguration()
     configuration.host = bind
@@ -126,5 +132,6 @@ func makeProxyServer(
     configuration.accessLog = accessLog
     configuration.trustedProxies = Set(trust.trustedProxies)
     configuration.tunnelIdleTimeout = .seconds(tunnels.idleTimeoutSeconds)
+    configuration.tls = tls
     return ProxyServer(configuration: configuration, logger: logger)
 }

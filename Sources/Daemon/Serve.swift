@@ -33,13 +33,15 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger("minid")
-        guard api.apiPort != proxy.address.proxyPort else {
-            throw ValidationError("--api-port and --proxy-port are both \(api.apiPort); give them different ports")
+        for (option, port) in [("--proxy-port", proxy.address.proxyPort), ("--tls-port", proxy.tls.tlsPort)]
+        where port == api.apiPort {
+            throw ValidationError("--api-port and \(option) are both \(api.apiPort); give them different ports")
         }
         try await api.ensureListenable()
         let proxyBind = proxy.proxyBind ?? api.bind
         try await ListenCheck.ensureAvailable(
             host: proxyBind, port: proxy.address.proxyPort, for: "the proxy", option: "--proxy-port")
+        let tls = try await proxy.tls.listener(host: proxyBind)
         let (directory, database) = try data.open()
         try directory.lockForServe()
         try await ListenCheck.ensureNoOtherProxy(on: directory)
@@ -47,11 +49,11 @@ struct Serve: AsyncParsableCommand {
         let jobs = queue.queue(database)
         let proxyServer = makeProxyServer(
             bind: proxyBind, port: proxy.address.proxyPort, domain: proxy.address.domain, trust: proxy.trust,
-            tunnels: proxy.tunnels, accessLog: proxy.accessLog, logger: logger)
+            tunnels: proxy.tunnels, tls: tls, accessLog: proxy.accessLog, logger: logger)
         let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
-            api: api, apps: proxy.address, docker: docker, directory: directory, queue: jobs, proxyServer: proxyServer,
-            oneOffRuns: oneOffRuns, logger: logger
+            api: api, apps: proxy.address, tlsPort: tls?.port, docker: docker, directory: directory, queue: jobs,
+            proxyServer: proxyServer, oneOffRuns: oneOffRuns, logger: logger
         )
         let janitor = retention.janitor(jobs, directory: directory, logger: logger)
         let reconciler = makeReconciler(
@@ -80,11 +82,14 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         )
+        let appURLs =
+            ["http://<app>.\(proxy.address.domain):\(proxy.address.proxyPort)"]
+            + (tls.map { ["https://<app>.\(proxy.address.domain):\($0.port)"] } ?? [])
         announce(
             """
             mini is running.
               API:   \(api.url)
-              apps:  http://<app>.\(proxy.address.domain):\(proxy.address.proxyPort)
+              apps:  \(appURLs.joined(separator: ", "))
               data:  \(directory.root)
             Deploy with:
               mini config set-host \(api.url)

@@ -75,8 +75,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var timeoutTask: Scheduled<Void>?
     private var timeoutFiresAt = NIODeadline.distantFuture
 
-    init(loop: LoopContext) {
+    /// Whether the client came over the HTTPS listener.
+    let isTLS: Bool
+
+    init(loop: LoopContext, isTLS: Bool = false) {
         self.loop = loop
+        self.isTLS = isTLS
         self.reader = RequestReader(maxHeadBytes: loop.settings.maxHeaderBytes)
     }
 
@@ -89,7 +93,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         peer = ClientPeer(
             address: remote?.ipAddress ?? "-",
             isTrustedProxy: remote.map { address in loop.settings.trustedProxies.contains { $0.contains(address) } }
-                ?? false
+                ?? false,
+            isTLS: isTLS,
+            port: context.channel.localAddress?.port
         )
         setDeadline(.now() + loop.settings.idleTimeout)
     }
@@ -270,6 +276,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         self.route = route
+        if let httpsPort = loop.httpsRedirectPort, !isTLS, !peer.isTrustedProxy {
+            answerLocally(.redirectToHTTPS(location: head.httpsLocation(port: httpsPort)))
+            return
+        }
         guard !route.pools.isEmpty else {
             answerLocally(.serviceUnavailable)
             return

@@ -7,13 +7,23 @@ struct ClientPeer {
     let address: String
     /// Whether the peer is a configured trusted proxy whose `X-Forwarded-*` are kept.
     let isTrustedProxy: Bool
-    /// `X-Forwarded-For` and `X-Forwarded-Proto` as most requests get them, ready to copy.
+    /// `X-Forwarded-Proto` and `X-Forwarded-Port` of this connection, ready to copy.
+    let schemeAndPortFields: ByteBuffer
+    /// `X-Forwarded-For`, `-Proto` and `-Port` as most requests get them, ready to copy.
     let forwardedFields: ByteBuffer
 
-    init(address: String, isTrustedProxy: Bool) {
+    /// - Parameters:
+    ///   - isTLS: whether the client came over the HTTPS listener.
+    ///   - port: the proxy's port the client connected to.
+    init(address: String, isTrustedProxy: Bool, isTLS: Bool = false, port: Int? = nil) {
         self.address = address
         self.isTrustedProxy = isTrustedProxy
-        forwardedFields = ByteBuffer(string: "x-forwarded-for: \(address)\r\nx-forwarded-proto: http\r\n")
+        var schemeAndPort = "x-forwarded-proto: \(isTLS ? "https" : "http")\r\n"
+        if let port {
+            schemeAndPort += "x-forwarded-port: \(port)\r\n"
+        }
+        schemeAndPortFields = ByteBuffer(string: schemeAndPort)
+        forwardedFields = ByteBuffer(string: "x-forwarded-for: \(address)\r\n" + schemeAndPort)
     }
 }
 
@@ -72,7 +82,10 @@ enum HeaderRewriting {
                 if isUpgrade {
                     out.write("connection: upgrade\r\n")
                 }
-                if forwardedFor.isEmpty && !kept.contains(.forwardedProto) {
+                // The scheme and port are this connection's unless a trusted proxy in front
+                // named either: then both are its.
+                let schemeIsOurs = kept.isDisjoint(with: [.forwardedProto, .forwardedPort])
+                if forwardedFor.isEmpty && schemeIsOurs {
                     out.write(peer.forwardedFields)
                 } else {
                     out.write("x-forwarded-for: ")
@@ -82,8 +95,8 @@ enum HeaderRewriting {
                     }
                     out.write(peer.address)
                     out.write("\r\n")
-                    if !kept.contains(.forwardedProto) {
-                        out.write("x-forwarded-proto: http\r\n")
+                    if schemeIsOurs {
+                        out.write(peer.schemeAndPortFields)
                     }
                 }
                 if !kept.contains(.forwardedHost), let host = fields.host {
@@ -240,12 +253,12 @@ struct HeaderScan: OptionSet {
     /// `X-Cluster-Client-IP`, `True-Client-IP`, `CF-Connecting-IP`), the scheme
     /// (`X-Forwarded-Ssl`, which Rack takes for https when `on`, `X-Forwarded-Scheme`,
     /// `X-Forwarded-Protocol`, which gunicorn reads, `Front-End-Https`, `X-Url-Scheme`), the
-    /// port and path prefix (`X-Forwarded-Port`, `X-Forwarded-Prefix`). Only a trusted
-    /// proxy's pass.
+    /// path prefix (`X-Forwarded-Prefix`). Only a trusted proxy's pass.
     static let forwardedOther = HeaderScan(rawValue: 1 << 13)
+    static let forwardedPort = HeaderScan(rawValue: 1 << 14)
 
     static let anyForwarding: HeaderScan = [
-        .forwardedFor, .forwardedProto, .forwardedHost, .forwarded, .forwardedOther,
+        .forwardedFor, .forwardedProto, .forwardedHost, .forwarded, .forwardedOther, .forwardedPort,
     ]
 
     /// Classifies a header name given as bytes case-insensitively, dispatching on its length
@@ -279,7 +292,7 @@ struct HeaderScan: OptionSet {
         case 16:
             if equalsIgnoringCase(name, "proxy-connection") { return .hopByHop }
             return classify(name, as: "x-forwarded-host", .forwardedHost)
-                .orElse { classify(name, as: "x-forwarded-port", .forwardedOther) }
+                .orElse { classify(name, as: "x-forwarded-port", .forwardedPort) }
                 .orElse { classify(name, as: "cf-connecting-ip", .forwardedOther) }
         case 17:
             return classify(name, as: "transfer-encoding", .transferEncoding)

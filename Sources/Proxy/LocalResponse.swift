@@ -18,6 +18,9 @@ enum LocalResponse {
     case gatewayTimeout
     /// The client sent its request body too slowly.
     case requestTimeout
+    /// Plain HTTP for an app served over HTTPS: the same URL with `https`
+    /// (``ProxyConfiguration/TLS/redirectsHTTP``). 308 keeps the method and body.
+    case redirectToHTTPS(location: String)
 
     var status: HTTPResponseStatus {
         switch self {
@@ -28,6 +31,7 @@ enum LocalResponse {
         case .serviceUnavailable: .serviceUnavailable
         case .gatewayTimeout: .gatewayTimeout
         case .requestTimeout: .requestTimeout
+        case .redirectToHTTPS: .permanentRedirect
         }
     }
 
@@ -40,6 +44,7 @@ enum LocalResponse {
         case .serviceUnavailable: "service unavailable: the app is starting or stopped, retry soon\n"
         case .gatewayTimeout: "gateway timeout: the app did not answer in time\n"
         case .requestTimeout: "request timeout: the request body came too slowly\n"
+        case .redirectToHTTPS(let location): "moved to \(location)\n"
         }
     }
 
@@ -55,8 +60,10 @@ enum LocalResponse {
         out.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         out.writeStaticString("content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n")
         out.writeString("content-length: \(text.utf8.count)\r\n")
-        if case .serviceUnavailable = self {
-            out.writeString("retry-after: \(Self.retryAfterSeconds)\r\n")
+        switch self {
+        case .serviceUnavailable: out.writeString("retry-after: \(Self.retryAfterSeconds)\r\n")
+        case .redirectToHTTPS(let location): out.writeString("location: \(location)\r\n")
+        default: break
         }
         if !keepAlive {
             out.writeStaticString("connection: close\r\n")

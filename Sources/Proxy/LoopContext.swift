@@ -13,6 +13,9 @@ final class LoopContext {
     var requestIDs = RequestIDGenerator()
     /// Set by a graceful shutdown: connections close after their current exchange.
     private(set) var isDraining = false
+    /// The HTTPS listener's port when plain-HTTP requests for apps are redirected to it
+    /// (``ProxyConfiguration/TLS/redirectsHTTP``), set once it is bound.
+    var httpsRedirectPort: Int?
 
     private var routes: [String: LoopRoute] = [:]
     private var pools: [Upstream: UpstreamPool] = [:]

@@ -41,6 +41,8 @@ public struct ProxyConfiguration: Sendable {
     /// of all requests open a new upstream connection; the app closes idle ones it does not
     /// want (its keep-alive timeout), and the pool forgets them.
     public var maxIdleConnectionsPerUpstream: Int
+    /// An HTTPS listener besides the plain one (default: none).
+    public var tls: TLS?
 
     /// Creates a configuration; every argument has the documented default.
     public init(
@@ -55,7 +57,8 @@ public struct ProxyConfiguration: Sendable {
         trustedProxies: Set<String> = [],
         accessLog: Bool = true,
         drainTimeout: Duration = .seconds(30),
-        maxIdleConnectionsPerUpstream: Int = 512
+        maxIdleConnectionsPerUpstream: Int = 512,
+        tls: TLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -69,5 +72,6 @@ public struct ProxyConfiguration: Sendable {
         self.accessLog = accessLog
         self.drainTimeout = drainTimeout
         self.maxIdleConnectionsPerUpstream = maxIdleConnectionsPerUpstream
+        self.tls = tls
     }
 }

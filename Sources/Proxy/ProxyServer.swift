@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// mini's edge proxy: an HTTP/1.1 reverse proxy that routes `Host: <app>.<domain>` (and static
@@ -17,6 +18,7 @@ public final class ProxyServer: Service {
     private let logger: Logger
     private let loops: [ObjectIdentifier: NIOLoopBoundBox<LoopContext>]
     private let bound: EventLoopPromise<Int>
+    private let tlsBound: EventLoopPromise<Int?>
 
     /// Creates a server; it listens once ``run()`` is called.
     public init(
@@ -37,11 +39,13 @@ public final class ProxyServer: Service {
         }
         self.loops = loops
         self.bound = eventLoopGroup.any().makePromise(of: Int.self)
+        self.tlsBound = eventLoopGroup.any().makePromise(of: Int?.self)
     }
 
     deinit {
         // No-op when the server did bind.
         bound.fail(ProxyError.notRunning)
+        tlsBound.fail(ProxyError.notRunning)
     }
 
     /// Replaces the route table. Thread-safe; each event loop swaps its copy at once, so new
@@ -59,37 +63,93 @@ public final class ProxyServer: Service {
         try await bound.futureResult.get()
     }
 
+    /// The port the HTTPS listener listens on once ``run()`` has bound it, nil without one.
+    public func boundTLSPort() async throws -> Int? {
+        try await tlsBound.futureResult.get()
+    }
+
     /// Binds and serves until a graceful shutdown (then drains) or cancellation (then closes
     /// everything at once).
     public func run() async throws {
-        let serverChannel: any Channel
+        let listeners: [any Channel]
         do {
-            serverChannel = try await makeBootstrap()
-                .bind(host: configuration.host, port: configuration.port)
-                .get()
+            listeners = try await bindListeners()
         } catch {
             bound.fail(error)
+            tlsBound.fail(error)
             throw error
         }
-        let port = serverChannel.localAddress?.port ?? configuration.port
-        bound.succeed(port)
-        logger.info(
-            "proxy listening",
-            metadata: ["address": "\(configuration.host):\(port)", "domain": "\(configuration.domain)"]
-        )
-        do {
-            try await gracefulShutdown()
-        } catch {
-            // Cancelled: no draining.
-            try? await serverChannel.close()
-            await forEachLoop { $0.closeAllConnections() }
-            return
+        await withDiscardingTaskGroup { group in
+            if let tls = configuration.tls {
+                group.addTask { await self.reloadCertificates(tls) }
+            }
+            do {
+                try await gracefulShutdown()
+            } catch {
+                // Cancelled: no draining.
+                for listener in listeners { try? await listener.close() }
+                await forEachLoop { $0.closeAllConnections() }
+                group.cancelAll()
+                return
+            }
+            for listener in listeners { try? await listener.close() }
+            await drain()
+            group.cancelAll()
         }
-        try? await serverChannel.close()
-        await drain()
     }
 
-    private func makeBootstrap() -> ServerBootstrap {
+    /// Binds the plain listener and, when configured, the HTTPS one; reports their ports.
+    private func bindListeners() async throws -> [any Channel] {
+        let host = configuration.host
+        let plain = try await makeBootstrap(tls: nil).bind(host: host, port: configuration.port).get()
+        let port = plain.localAddress?.port ?? configuration.port
+        guard let tls = configuration.tls else {
+            bound.succeed(port)
+            tlsBound.succeed(nil)
+            logger.info(
+                "proxy listening", metadata: ["address": "\(host):\(port)", "domain": "\(configuration.domain)"])
+            return [plain]
+        }
+        let secure: any Channel
+        do {
+            let context = try tls.certificates.makeServerContext()
+            secure = try await makeBootstrap(tls: context).bind(host: host, port: tls.port).get()
+        } catch {
+            try? await plain.close()
+            throw error
+        }
+        let tlsPort = secure.localAddress?.port ?? tls.port
+        if tls.redirectsHTTP {
+            await forEachLoop { $0.httpsRedirectPort = tlsPort }
+        }
+        bound.succeed(port)
+        tlsBound.succeed(tlsPort)
+        logger.info(
+            "proxy listening",
+            metadata: [
+                "address": "\(host):\(port)", "https": "\(host):\(tlsPort)", "domain": "\(configuration.domain)",
+            ])
+        tls.certificates.log(to: logger)
+        return [plain, secure]
+    }
+
+    /// Checks the certificate folder every ``ProxyConfiguration/TLS/reloadInterval`` and
+    /// serves what changed from the next handshake on.
+    private func reloadCertificates(_ tls: ProxyConfiguration.TLS) async {
+        while (try? await Task.sleep(for: tls.reloadInterval)) != nil {
+            do {
+                if try tls.certificates.reloadIfChanged() {
+                    tls.certificates.log(to: logger)
+                }
+            } catch {
+                logger.error(
+                    "certificates not reloaded, serving the ones loaded before",
+                    metadata: ["folder": "\(tls.certificates.folder)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func makeBootstrap(tls: NIOSSLContext?) -> ServerBootstrap {
         let loops = self.loops
         return ServerBootstrap(group: eventLoopGroup)
             // Bursts of new connections wait in a long queue (the kernel caps it at somaxconn)
@@ -103,13 +163,16 @@ public final class ProxyServer: Service {
                     guard let box = loops[ObjectIdentifier(channel.eventLoop)] else {
                         throw ProxyError.unknownEventLoop
                     }
-                    try Self.configureClientPipeline(channel, loop: box.value)
+                    try Self.configureClientPipeline(channel, loop: box.value, tls: tls)
                 }
             }
     }
 
-    private static func configureClientPipeline(_ channel: any Channel, loop: LoopContext) throws {
-        try channel.pipeline.syncOperations.addHandler(ClientHandler(loop: loop))
+    private static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, tls: NIOSSLContext?) throws {
+        if let tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+        }
+        try channel.pipeline.syncOperations.addHandler(ClientHandler(loop: loop, isTLS: tls != nil))
         loop.register(channel)
         channel.closeFuture.assumeIsolated().whenComplete { _ in
             loop.unregister(channel)

@@ -44,6 +44,16 @@ struct RequestHead {
         string(target)
     }
 
+    /// The same URL over HTTPS on `port`: the host without its port, the target's path and query.
+    func httpsLocation(port: Int) -> String {
+        let host = fields.host.map { range in
+            bytes.withUnsafeReadableBytes { HostName.key(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        }
+        let path = pathOfAbsoluteTarget.map(string) ?? targetString
+        return "https://\(host ?? "")\(port == 443 ? "" : ":\(port)")"
+            + (path.hasPrefix("/") ? path : "/" + (path == "*" ? "" : path))
+    }
+
     /// The first valid `X-Request-Id` value, if any (see ``HeadFields/isValidRequestID(_:)``).
     var requestID: String? {
         fields.requestID.map { string($0) }

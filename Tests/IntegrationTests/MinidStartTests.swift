@@ -120,6 +120,10 @@ struct MinidStartTests {
             (["worker", "--build-timeout", "0"], "--build-timeout"),
             (["serve", "--health-timeout", "0"], "--health-timeout"),
             (["worker", "--keep-jobs", "3"], "--keep-jobs"),  // the worker runs no janitor
+            (["proxy", "--tls-port", "8443"], "--tls-certs"),
+            (["serve", "--redirect-https"], "--tls-port"),
+            (["serve", "--tls-port", "8080", "--tls-certs", "/tmp"], "--tls-port must differ from --proxy-port"),
+            (["api", "--tls-port", "0"], "--tls-port"),
         ] {
             let started = try await run(
                 binary("minid"), arguments + ["--data-dir", "/nonexistent"], timeout: .seconds(20))

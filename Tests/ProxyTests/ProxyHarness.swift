@@ -15,6 +15,7 @@ func withProxy(
 ) async throws {
     var configuration = configuration
     configuration.port = 0
+    configuration.tls?.port = 0
     var logger = Logger(label: "proxy-test")
     logger.logLevel = .warning
     let server = ProxyServer(configuration: configuration, logger: logger)

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A raw TCP client for what an HTTP client library will not do: pipelining, slow heads,
 /// hand-written headers, upgrades and half-closes.
@@ -7,8 +8,11 @@ struct RawConnection {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
     /// Connects to the proxy; `receiveBuffer` shrinks the socket's receive buffer (SO_RCVBUF),
-    /// for a client that takes its time.
-    static func connect(port: Int, receiveBuffer: Int? = nil) async throws -> RawConnection {
+    /// for a client that takes its time; `tls` speaks TLS, asking for `serverName` (nil: no
+    /// SNI) and accepting only the certificate `expecting`, whatever names it covers.
+    static func connect(
+        port: Int, receiveBuffer: Int? = nil, tls: (serverName: String?, expecting: NIOSSLCertificate)? = nil
+    ) async throws -> RawConnection {
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
         if let receiveBuffer {
@@ -18,7 +22,15 @@ struct RawConnection {
             try await bootstrap
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    if let tls {
+                        var configuration = TLSConfiguration.makeClientConfiguration()
+                        configuration.trustRoots = .certificates([tls.expecting])
+                        configuration.certificateVerification = .noHostnameVerification
+                        let handler = try NIOSSLClientHandler(
+                            context: NIOSSLContext(configuration: configuration), serverHostname: tls.serverName)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(isOutboundHalfClosureEnabled: true)
                     )

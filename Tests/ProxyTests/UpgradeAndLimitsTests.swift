@@ -265,7 +265,7 @@ struct UpgradeAndLimitsTests {
     }
 
     /// Sends the upgrade request for `/ws` on `ws.localhost` and returns the response head.
-    private static func upgrade(
+    static func upgrade(
         _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         _ reader: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     ) async throws -> String {
@@ -278,7 +278,7 @@ struct UpgradeAndLimitsTests {
     }
 
     /// Sends `message` through an open tunnel to the echoing upstream and returns what came back.
-    private static func echo(
+    static func echo(
         _ message: String,
         _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         _ reader: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator

@@ -1,0 +1,78 @@
+import Foundation
+import NIOSSL
+import X509
+
+/// One certificate the proxy can serve: its chain, its private key and the host names it
+/// covers, loaded from PEM files.
+struct ServedCertificate: Sendable {
+    /// The name it was loaded under: the file name without `.crt`, or the certbot folder's name.
+    let name: String
+    /// The leaf certificate first, then the intermediates, as sent in the handshake.
+    let chain: [NIOSSLCertificate]
+    let privateKey: NIOSSLPrivateKey
+    /// The DNS names of its `subjectAltName`, lowercased; `*.example.com` covers one label.
+    let hostNames: [String]
+    /// When the leaf certificate expires.
+    let notValidAfter: Date
+
+    /// Loads and checks a certificate chain and its key: the chain must name at least one host
+    /// and the key must be the leaf's.
+    init(name: String, chainFile: String, keyFile: String) throws {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(chainFile)
+        } catch {
+            throw CertificateError.unreadable(file: chainFile, what: "a PEM certificate chain")
+        }
+        guard let leaf = chain.first else {
+            throw CertificateError.unreadable(file: chainFile, what: "a PEM certificate chain")
+        }
+        do {
+            privateKey = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        } catch {
+            throw CertificateError.unreadable(file: keyFile, what: "an unencrypted PEM private key")
+        }
+        let parsed: Certificate
+        do {
+            parsed = try Certificate(derEncoded: leaf.toDERBytes())
+        } catch {
+            throw CertificateError.unreadable(file: chainFile, what: "an X.509 certificate")
+        }
+        let alternativeNames = (try? parsed.extensions.subjectAlternativeNames) ?? nil
+        hostNames =
+            alternativeNames.map { names in
+                names.compactMap { name in
+                    if case .dnsName(let host) = name { host.lowercased() } else { nil }
+                }
+            } ?? []
+        guard !hostNames.isEmpty else { throw CertificateError.namesNoHost(file: chainFile) }
+        // BoringSSL checks that the key belongs to the leaf when it builds a context with both.
+        do {
+            _ = try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
+        } catch {
+            throw CertificateError.keyMismatch(keyFile: keyFile, chainFile: chainFile)
+        }
+        self.name = name
+        self.chain = chain
+        self.notValidAfter = parsed.notValidAfter
+    }
+
+    /// Whether it covers `host` (lowercase): by an exact name or a wildcard for one label.
+    func covers(_ host: String) -> Bool {
+        hostNames.contains { name in
+            guard name.hasPrefix("*.") else { return name == host }
+            guard let dot = host.firstIndex(of: ".") else { return false }
+            return host[dot...] == name.dropFirst()
+        }
+    }
+
+    /// The handshake settings that serve this certificate.
+    var override: NIOSSLContextConfigurationOverride {
+        var override = NIOSSLContextConfigurationOverride()
+        override.certificateChain = chain.map { .certificate($0) }
+        override.privateKey = .privateKey(privateKey)
+        return override
+    }
+}

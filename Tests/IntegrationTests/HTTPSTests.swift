@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// `minid serve` with an HTTPS listener: the real engine, the real `mini`, curl over TLS.
+@Suite("HTTPS through minid, end to end", .serialized)
+struct HTTPSTests {
+    @Test("a deployed app is served over HTTPS with the folder's certificate; mini names the https URL; HTTP redirects")
+    func deployedAppOverHTTPS() async throws {
+        let certificates = try TemporaryDirectory("mini-certs")
+        defer { certificates.cleanup() }
+        let chain = certificates.url.appendingPathComponent("apps.crt").path
+        let made = try await run(
+            URL(fileURLWithPath: "/usr/bin/openssl"),
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=apps", "-addext", "subjectAltName=DNS:*.apps.test", "-out", chain,
+                "-keyout", certificates.url.appendingPathComponent("apps.key").path,
+            ])
+        try #require(made.status == 0, "\(made)")
+        let tlsPort = try freePort()
+        // curl takes no wildcard for a single-label domain (`*.localhost`).
+        let options = [
+            "--domain", "apps.test", "--tls-port", String(tlsPort), "--tls-certs", certificates.url.path,
+            "--redirect-https",
+        ]
+        try await withMinid(app: "tls", extraArguments: options) { minid, app, work in
+            let folder = try copyExample("hello", into: work, as: app)
+            let deploy = try await minid.mini(["deploy", folder.path])
+            #expect(deploy.status == 0, "\(deploy)")
+            let host = "\(app).apps.test"
+            #expect(deploy.stdout.contains("at https://\(host):\(tlsPort)"), "\(deploy.stdout)")
+
+            let curl = URL(fileURLWithPath: "/usr/bin/curl")
+            let secure = try await run(
+                curl,
+                [
+                    "-sS", "--max-time", "10", "--cacert", chain, "--resolve", "\(host):\(tlsPort):127.0.0.1",
+                    "https://\(host):\(tlsPort)/",
+                ])
+            #expect(secure.status == 0 && secure.stdout.contains("Hello from mini"), "\(secure)")
+            let plain = try await run(
+                curl,
+                [
+                    "-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                    "-H", "Host: \(host)", "http://127.0.0.1:\(minid.proxyPort)/page?x=1",
+                ])
+            #expect(plain.stdout == "308 https://\(host):\(tlsPort)/page?x=1", "\(plain)")
+        }
+    }
+
+    @Test("a certificate folder minid cannot serve stops the start with what to fix (exit 1)")
+    func badCertificatesRefused() async throws {
+        let certificates = try TemporaryDirectory("mini-certs")
+        defer { certificates.cleanup() }
+        try "junk\n".write(
+            to: certificates.url.appendingPathComponent("site.crt"), atomically: false, encoding: .utf8)
+        let data = try TemporaryDirectory()
+        defer { data.cleanup() }
+        for role in ["serve", "proxy"] {
+            let started = try await run(
+                binary("minid"),
+                [
+                    role, "--data-dir", data.url.path, "--tls-port", String(try freePort()),
+                    "--tls-certs", certificates.url.path,
+                ]
+                    + (role == "serve"
+                        ? ["--api-port", String(try freePort()), "--proxy-port", String(try freePort())]
+                        : ["--port", String(try freePort())]),
+                timeout: .seconds(20))
+            #expect(
+                started.status == 1 && started.stderr.contains("site.crt has no key beside it: put its private key in"),
+                "\(role): \(started)")
+        }
+    }
+}

@@ -1,0 +1,300 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+import Testing
+
+@testable import Proxy
+
+@Suite("HTTPS: TLS termination, certificates by SNI, redirects, reloads")
+struct TLSTests {
+    /// `apps` (`*.apps.test`, `apps.test`, 127.0.0.1) sorts first, so it is the default;
+    /// `live-site` is in certbot's layout.
+    private static func makeCertificates() throws -> TestCertificates {
+        let certificates = try TestCertificates()
+        try certificates.add("apps", hosts: ["*.apps.test", "apps.test"], addresses: ["127.0.0.1"])
+        try certificates.add("shop", hosts: ["shop.example"])
+        try certificates.add("live-site", hosts: ["certbot.example"], layout: .certbot)
+        return certificates
+    }
+
+    /// Runs a proxy with an HTTPS listener serving `certificates`, routing `web.apps.test`,
+    /// `shop.example` and `ws.localhost` to `upstream`; `body` gets the plain and HTTPS ports.
+    private static func withTLSProxy(
+        _ certificates: TestCertificates,
+        upstream: TestUpstream,
+        redirectsHTTP: Bool = false,
+        trustedProxies: Set<String> = [],
+        reloadInterval: Duration = .seconds(10),
+        _ body: (_ plainPort: Int, _ tlsPort: Int) async throws -> Void
+    ) async throws {
+        let tls = ProxyConfiguration.TLS(
+            certificates: try CertificateStore(folder: certificates.folder), redirectsHTTP: redirectsHTTP,
+            reloadInterval: reloadInterval)
+        let configuration = ProxyConfiguration(trustedProxies: trustedProxies, accessLog: false, tls: tls)
+        let routes = RouteTable(
+            apps: ["ws": [upstream.upstream]],
+            staticRoutes: ["web.apps.test": [upstream.upstream], "shop.example": [upstream.upstream]])
+        try await withProxy(configuration, routes: routes) { server, port in
+            let tlsPort = try #require(try await server.boundTLSPort())
+            try await body(port, tlsPort)
+        }
+    }
+
+    /// Whether a TLS handshake asking for `serverName` gets certificate `expected`, and a
+    /// request over it an answer from the app.
+    private static func serves(
+        _ expected: NIOSSLCertificate, for serverName: String?, port: Int
+    ) async -> Bool {
+        do {
+            let connection = try await RawConnection.connect(port: port, tls: (serverName, expected))
+            let answer = try await connection.exchange(
+                "GET /echo HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\n\r\n")
+            return answer.received.hasPrefix("HTTP/1.1 200")
+        } catch {
+            return false
+        }
+    }
+
+    @Test("Each handshake gets the certificate covering the name asked for; others get the first by name")
+    func certificateBySNI() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        let apps = try certificates.certificate("apps")
+        let shop = try certificates.certificate("shop")
+        let certbot = try certificates.certificate("live-site", .certbot)
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0]) { _, tlsPort in
+                for (name, expected) in [
+                    ("web.apps.test", apps), ("apps.test", apps), ("shop.example", shop), ("SHOP.Example", shop),
+                    ("certbot.example", certbot),
+                    // A wildcard covers one label; names no certificate covers get the first.
+                    ("deep.web.apps.test", apps), ("other.test", apps), (nil, apps),
+                ] as [(String?, NIOSSLCertificate)] {
+                    #expect(await Self.serves(expected, for: name, port: tlsPort), "\(name ?? "no SNI")")
+                }
+                // The check can fail: shop.example does not get the default certificate.
+                #expect(!(await Self.serves(apps, for: "shop.example", port: tlsPort)))
+                #expect(!(await Self.serves(shop, for: "web.apps.test", port: tlsPort)))
+            }
+        }
+    }
+
+    @Test("curl over HTTPS reaches the app, which learns the scheme and port; plain HTTP says http")
+    func forwardedScheme() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0]) { plainPort, tlsPort in
+                let secure = try Self.curl([
+                    "--cacert", certificates.files("apps").chain,
+                    "--resolve", "web.apps.test:\(tlsPort):127.0.0.1", "https://web.apps.test:\(tlsPort)/echo",
+                ])
+                #expect(secure.contains("x-forwarded-proto: https\n"), "\(secure)")
+                #expect(secure.contains("x-forwarded-port: \(tlsPort)\n"), "\(secure)")
+                #expect(secure.contains("x-forwarded-for: 127.0.0.1\n"), "\(secure)")
+                #expect(secure.contains("host: web.apps.test:\(tlsPort)\n"), "\(secure)")
+                let plain = try Self.curl(["-H", "Host: web.apps.test", "http://127.0.0.1:\(plainPort)/echo"])
+                #expect(plain.contains("x-forwarded-proto: http\n"), "\(plain)")
+                #expect(plain.contains("x-forwarded-port: \(plainPort)\n"), "\(plain)")
+                // A name the certificate does not cover fails curl's check: no fallback to plain.
+                #expect(throws: (any Error).self) {
+                    try Self.curl([
+                        "--cacert", certificates.files("shop").chain,
+                        "--resolve", "web.apps.test:\(tlsPort):127.0.0.1", "https://web.apps.test:\(tlsPort)/echo",
+                    ])
+                }
+            }
+        }
+    }
+
+    @Test("A trusted proxy's scheme and port are kept, and ours not added beside them")
+    func trustedScheme() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0], trustedProxies: ["127.0.0.1"]) {
+                plainPort, _ in
+                let answer = try Self.curl([
+                    "-H", "Host: web.apps.test", "-H", "X-Forwarded-Proto: https", "-H", "X-Forwarded-Port: 443",
+                    "http://127.0.0.1:\(plainPort)/echo",
+                ])
+                #expect(answer.contains("x-forwarded-proto: https\n"), "\(answer)")
+                #expect(answer.contains("x-forwarded-port: 443\n"), "\(answer)")
+                #expect(!answer.contains("x-forwarded-port: \(plainPort)"), "\(answer)")
+                #expect(!answer.contains("x-forwarded-proto: http\n"), "\(answer)")
+            }
+        }
+    }
+
+    @Test("Keep-alive and large bodies both ways over HTTPS (AsyncHTTPClient)")
+    func keepAliveAndBodies() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates([try certificates.certificate("apps")])
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        defer { _ = client.shutdown() }
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0]) { _, tlsPort in
+                // No SNI for an address: the default certificate, which covers 127.0.0.1.
+                let base = "https://127.0.0.1:\(tlsPort)"
+                for _ in 0..<20 {
+                    var request = HTTPClientRequest(url: base + "/echo")
+                    request.headers.add(name: "host", value: "web.apps.test")
+                    let response = try await client.execute(request, timeout: .seconds(30))
+                    #expect(response.status == .ok)
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                }
+                #expect(upstreams[0].acceptedConnections == 1)
+
+                let size = 16 << 20
+                var download = HTTPClientRequest(url: base + "/download/\(size)")
+                download.headers.add(name: "host", value: "web.apps.test")
+                let downloaded = try await client.execute(download, timeout: .seconds(60))
+                var received = 0
+                for try await chunk in downloaded.body { received += chunk.readableBytes }
+                #expect(received == size)
+
+                var upload = HTTPClientRequest(url: base + "/upload")
+                upload.method = .POST
+                upload.headers.add(name: "host", value: "web.apps.test")
+                upload.body = .bytes(ByteBuffer(repeating: 0x61, count: size))
+                let uploaded = try await client.execute(upload, timeout: .seconds(60))
+                #expect(String(buffer: try await uploaded.body.collect(upTo: 1024)) == "received \(size)")
+            }
+        }
+    }
+
+    @Test("A WebSocket-style upgrade over HTTPS becomes a tunnel; half-close passed on")
+    func upgradeOverTLS() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        let apps = try certificates.certificate("apps")
+        try await withUpstreams(["ws"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0]) { _, tlsPort in
+                let connection = try await RawConnection.connect(port: tlsPort, tls: ("ws.localhost", apps))
+                try await connection.channel.executeThenClose { inbound, outbound throws in
+                    var reader = inbound.makeAsyncIterator()
+                    #expect(try await UpgradeAndLimitsTests.upgrade(outbound, &reader).hasPrefix("HTTP/1.1 101"))
+                    for message in ["ping-1", String(repeating: "x", count: 100_000)] {
+                        #expect(try await UpgradeAndLimitsTests.echo(message, outbound, &reader) == message)
+                    }
+                    outbound.finish()  // close_notify, then the echo server half-closes back
+                    #expect(try await reader.next() == nil)
+                }
+            }
+        }
+    }
+
+    @Test("With redirects on, plain HTTP for an app gets 308 to the same URL over HTTPS")
+    func redirect() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0], redirectsHTTP: true) {
+                plainPort, tlsPort in
+                let moved = try await RawConnection.connect(port: plainPort).exchange(
+                    "POST /a/b?c=1 HTTP/1.1\r\nHost: Web.Apps.Test:80\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                #expect(moved.received.hasPrefix("HTTP/1.1 308 Permanent Redirect\r\n"), "\(moved.received)")
+                #expect(moved.received.contains("location: https://web.apps.test:\(tlsPort)/a/b?c=1\r\n"))
+                let unknown = try await RawConnection.connect(port: plainPort).exchange(
+                    "GET / HTTP/1.1\r\nHost: nobody.test\r\nConnection: close\r\n\r\n")
+                #expect(unknown.received.hasPrefix("HTTP/1.1 404"))
+                // curl follows it to the app over HTTPS.
+                let followed = try Self.curl([
+                    "-L", "--cacert", certificates.files("apps").chain,
+                    "--resolve", "web.apps.test:\(plainPort):127.0.0.1",
+                    "--resolve", "web.apps.test:\(tlsPort):127.0.0.1", "http://web.apps.test:\(plainPort)/echo",
+                ])
+                #expect(followed.contains("x-forwarded-proto: https\n"), "\(followed)")
+            }
+            // A proxy in front, trusted, may have terminated TLS: its requests pass.
+            try await Self.withTLSProxy(
+                certificates, upstream: upstreams[0], redirectsHTTP: true, trustedProxies: ["127.0.0.1"]
+            ) { plainPort, _ in
+                let passed = try Self.curl(["-H", "Host: web.apps.test", "http://127.0.0.1:\(plainPort)/echo"])
+                #expect(passed.contains("target: /echo\n"), "\(passed)")
+            }
+        }
+    }
+
+    @Test("A renewed certificate is served without a restart; a broken renewal keeps the last good one")
+    func reload() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        let old = try certificates.certificate("shop")
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0], reloadInterval: .milliseconds(100)) {
+                _, tlsPort in
+                #expect(await Self.serves(old, for: "shop.example", port: tlsPort))
+                try certificates.add("shop", hosts: ["shop.example"])
+                let renewed = try certificates.certificate("shop")
+                #expect(renewed != old)
+                try await waitFor { await Self.serves(renewed, for: "shop.example", port: tlsPort) }
+                #expect(!(await Self.serves(old, for: "shop.example", port: tlsPort)))
+
+                try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: certificates.files("shop").chain))
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(await Self.serves(renewed, for: "shop.example", port: tlsPort))
+            }
+        }
+    }
+
+    @Test("A certificate folder that cannot be served says what to fix")
+    func folderErrors() throws {
+        func error(_ prepare: (TestCertificates) throws -> Void) throws -> String {
+            let certificates = try TestCertificates()
+            defer { certificates.remove() }
+            try prepare(certificates)
+            do {
+                _ = try CertificateStore(folder: certificates.folder)
+                return "loaded"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(try error { _ in }.contains("no certificate in"))
+        #expect(try error { try FileManager.default.removeItem(atPath: $0.folder) }.contains("cannot read"))
+        #expect(
+            try error {
+                try $0.add("a", hosts: ["a.test"])
+                try FileManager.default.removeItem(atPath: $0.files("a").key)
+            }.contains("a.crt has no key beside it: put its private key in"))
+        #expect(
+            try error {
+                try $0.add("a", hosts: ["a.test"])
+                try $0.add("b", hosts: ["b.test"])
+                try FileManager.default.removeItem(atPath: $0.files("a").key)
+                try FileManager.default.copyItem(atPath: $0.files("b").key, toPath: $0.files("a").key)
+            }.contains("a.key is not the private key of the certificate in"))
+        #expect(try error { try $0.add("a", hosts: []) }.contains("names no host"))
+        #expect(
+            try error {
+                try $0.add("a", hosts: ["a.test"])
+                try Data("junk".utf8).write(to: URL(fileURLWithPath: $0.files("a").chain))
+            }.contains("a.crt is not a PEM certificate chain"))
+        #expect(try error { try $0.add("a", hosts: ["a.test"]) } == "loaded")
+    }
+
+    /// Runs the real curl (no shell), failing on a transport error or an HTTP status ≥ 400;
+    /// returns the body.
+    @discardableResult
+    private static func curl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-sS", "--fail", "--max-time", "20"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let body = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CocoaError(
+                .fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "curl exited \(process.terminationStatus)"])
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+}
