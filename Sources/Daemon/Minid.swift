@@ -16,7 +16,8 @@ struct Minid: AsyncParsableCommand {
         abstract: "The mini daemon: API, build workers, reverse proxy.",
         version: MiniVersion.current,
         subcommands: [
-            Serve.self, APICommand.self, ProxyCommand.self, WorkerCommand.self, TokensCommand.self, VersionCommand.self,
+            Serve.self, APICommand.self, ProxyCommand.self, WorkerCommand.self, TokensCommand.self, BackupCommand.self,
+            RestoreCommand.self, VersionCommand.self,
         ],
         defaultSubcommand: Serve.self
     )

@@ -119,7 +119,7 @@ public struct MiniDatabase: Sendable {
         throw Self.damaged(path, findings: findings)
     }
 
-    private static func damaged(_ path: String, findings: [String]) -> DataDirectory.Failure {
+    static func damaged(_ path: String, findings: [String]) -> DataDirectory.Failure {
         DataDirectory.Failure(
             "\(path) is damaged (SQLite: \(findings.joined(separator: "; "))): stop every minid on it, "
                 + "then restore it from a backup, or try sqlite3 \(path) .recover")

@@ -71,6 +71,16 @@ final class MinidProcess {
         try await waitUntilReady()
     }
 
+    /// Stops minid with SIGTERM, runs `between` (which may change its data folder), then
+    /// starts it again on the same folder and ports.
+    func stopThenStart(_ between: () async throws -> Void) async throws {
+        process.terminate()
+        process.waitUntilExit()
+        try await between()
+        process = try Self.launch(arguments: arguments, log: logFile)
+        try await waitUntilReady()
+    }
+
     /// Waits until the API answers and reads the admin token.
     func waitUntilReady() async throws {
         let deadline = ContinuousClock.now.advanced(by: .seconds(30))
