@@ -54,4 +54,45 @@ struct BackupTests {
         }
         await minid.stop()
     }
+
+    @Test("after a restore, minid serves the release the backup knew, and removes the newer one's instance")
+    func restoredReleaseServes() async throws {
+        try await withMinid(app: "restore", workers: 1) { minid, app, work in
+            let first = try copyExample("hello", into: work, as: app)
+            #expect(try await minid.mini(["deploy", first.path]).status == 0)
+            let backup = minid.data.url.appendingPathComponent("backup.sqlite").path
+            let taken = try await run(binary("minid"), ["backup", backup, "--data-dir", minid.dataDirectory])
+            #expect(taken.status == 0, "\(taken)")
+
+            let second = try copyExample("hello", into: work, as: "second")
+            try "<h1>Second release</h1>\n".write(
+                to: second.appendingPathComponent("www/index.html"), atomically: false, encoding: .utf8)
+            #expect(try await minid.mini(["deploy", second.path, "--app", app]).status == 0)
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").1.contains("Second release"))
+
+            try await minid.stopThenStart {
+                let restored = try await run(binary("minid"), ["restore", backup, "--data-dir", minid.dataDirectory])
+                #expect(restored.status == 0, "\(restored)")
+            }
+            // The reconciler's first pass recreates v1's instance and removes v2's.
+            var served = ""
+            for _ in 0..<60 where !served.contains("Hello from mini") {
+                try await Task.sleep(for: .milliseconds(500))
+                served = try await minid.getThroughProxy(host: "\(app).localhost").1
+            }
+            #expect(served.contains("Hello from mini"), "\(served)")
+            let releases = try await minid.mini(["releases", app])
+            #expect(!releases.stdout.contains("v2"), "\(releases)")
+            // A container no instance wants goes once it is 30 s old (a worker may have just made it).
+            var running = await containers(labelled: "mini.app=\(app)")
+            for _ in 0..<120 where running.count != 1 {
+                try await Task.sleep(for: .milliseconds(500))
+                running = await containers(labelled: "mini.app=\(app)")
+            }
+            let listed = try await run(
+                URL(fileURLWithPath: "/usr/bin/docker"),
+                ["ps", "-a", "--filter", "label=mini.app=\(app)", "--format", "{{.Names}} {{.Status}} {{.Labels}}"])
+            #expect(running.count == 1, "\(listed.stdout)")
+        }
+    }
 }
