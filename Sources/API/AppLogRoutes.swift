@@ -6,8 +6,9 @@ import NIOCore
 import Store
 import Synchronization
 
-/// `GET /v1/apps/{app}/logs?follow=1&tail=N&timestamps=1`: stdout and stderr of all instances, each line
-/// prefixed with its instance. When following, instances that appear later (a redeploy, a
+/// `GET /v1/apps/{app}/logs?follow=1&tail=N&timestamps=1&since=T`: stdout and stderr of all
+/// instances, each line prefixed with its instance; with `since` (``LogSince``) only the
+/// lines written after it. When following, instances that appear later (a redeploy, a
 /// scale-up) are followed too, an instance whose container the engine restarts or the
 /// reconciler recreates is followed on, and the stream ends once the client has gone.
 struct AppLogRoutes {
@@ -31,6 +32,7 @@ struct AppLogRoutes {
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),
+            since: try request.sinceQuery(),
             timestamps: request.flagQuery("timestamps"),
             endCheck: { [apps] in
                 if let line = await streamEnd() { return line }
@@ -56,6 +58,8 @@ private struct LogReader: Sendable {
     let docker: DockerClient
     let follow: Bool
     let tail: Int
+    /// Only lines written after this moment, of the instances running at the first look.
+    let since: Date?
     /// Each line starts with the time the engine received it, before the instance's name.
     let timestamps: Bool
     /// Checked every second while following: the stream ends, saying so, once the
@@ -98,7 +102,7 @@ private struct LogReader: Sendable {
                     following.insert(instance.name)
                     let start: LogStart =
                         resumeAt[instance.name].map { .after($0) }
-                        ?? (firstLook || seen.contains(instance.name) ? .tail(tail) : .beginning)
+                        ?? (firstLook || seen.contains(instance.name) ? .tail(tail, since: since) : .beginning)
                     seen.insert(instance.name)
                     let reportsFailure = !failing.contains(instance.name)
                     group.addTask {
@@ -160,8 +164,8 @@ private struct LogReader: Sendable {
 
     /// Where an instance's stream starts.
     private enum LogStart: Sendable {
-        /// Its last lines.
-        case tail(Int)
+        /// Its last lines, of those written after a moment when given.
+        case tail(Int, since: Date?)
         /// Every line after a moment (where its last stream ended).
         case after(Date)
         /// Its first line (a new instance).
@@ -178,7 +182,9 @@ private struct LogReader: Sendable {
         var since: Date?
         var tail: Int?
         switch start {
-        case .tail(let lines): tail = lines
+        case .tail(let lines, let moment):
+            tail = lines
+            since = moment
         case .after(let moment): since = moment
         case .beginning: break
         }

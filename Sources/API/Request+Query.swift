@@ -1,4 +1,6 @@
+import Foundation
 import Hummingbird
+import MiniCore
 
 extension Request {
     /// Whether the query asks to follow a stream (`follow=1`, `true` or `yes`).
@@ -18,5 +20,12 @@ extension Request {
                 "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return value
+    }
+
+    /// The `since` query parameter (``LogSince``), nil when absent; 400 when it is none of its forms.
+    func sinceQuery() throws -> Date? {
+        guard let text = uri.queryParameters["since"].map(String.init) else { return nil }
+        guard let date = LogSince.date(text) else { throw APIError.badRequest(LogSince.rule) }
+        return date
     }
 }

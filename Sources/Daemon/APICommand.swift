@@ -34,7 +34,10 @@ struct APICommand: AsyncParsableCommand {
     var tlsPort: Int?
 
     func validate() throws {
-        if let tlsPort { try requirePort(tlsPort, option: "--tls-port") }
+        if let tlsPort {
+            try requirePort(tlsPort, option: "--tls-port")
+            guard tlsPort != apps.proxyPort else { throw ValidationError("--tls-port must differ from --proxy-port") }
+        }
     }
 
     func run() async throws {

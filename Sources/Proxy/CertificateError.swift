@@ -6,7 +6,7 @@ public struct CertificateError: Error, Sendable, Hashable, CustomStringConvertib
         case missingKey(chainFile: String, keyFile: String)
         case unreadable(file: String, what: String)
         case namesNoHost(String)
-        case keyMismatch(keyFile: String, chainFile: String)
+        case keyMismatch(keyFile: String, chainFile: String, reason: String)
     }
 
     private let code: Code
@@ -27,9 +27,9 @@ public struct CertificateError: Error, Sendable, Hashable, CustomStringConvertib
     }
     /// A certificate has no DNS name in its `subjectAltName`.
     static func namesNoHost(file: String) -> CertificateError { CertificateError(.namesNoHost(file)) }
-    /// A key is not the certificate's.
-    static func keyMismatch(keyFile: String, chainFile: String) -> CertificateError {
-        CertificateError(.keyMismatch(keyFile: keyFile, chainFile: chainFile))
+    /// A key and a chain that TLS cannot serve together (most often: the key is not the leaf's).
+    static func keyMismatch(keyFile: String, chainFile: String, reason: String) -> CertificateError {
+        CertificateError(.keyMismatch(keyFile: keyFile, chainFile: chainFile, reason: reason))
     }
 
     public var description: String {
@@ -44,9 +44,10 @@ public struct CertificateError: Error, Sendable, Hashable, CustomStringConvertib
         case .unreadable(let file, let what):
             "\(file) is not \(what)"
         case .namesNoHost(let file):
-            "\(file) names no host: its certificate needs DNS names in subjectAltName (browsers ignore the common name)"
-        case .keyMismatch(let keyFile, let chainFile):
-            "\(keyFile) is not the private key of the certificate in \(chainFile)"
+            "\(file) names no host: its first certificate, the site's own (intermediates follow it), needs DNS "
+                + "names in subjectAltName (browsers ignore the common name)"
+        case .keyMismatch(let keyFile, let chainFile, let reason):
+            "\(keyFile) and \(chainFile) cannot be served together; is the key the first certificate's? (\(reason))"
         }
     }
 }

@@ -9,7 +9,9 @@ import NIOSSL
 /// The folder holds pairs `NAME.crt` (the chain, leaf first, PEM) and `NAME.key` (its
 /// unencrypted PEM key), as nginx and Dokku keep them, and certbot's layout: folders holding
 /// `fullchain.pem` and `privkey.pem` (point it at `/etc/letsencrypt/live`). A certificate
-/// serves the DNS names of its `subjectAltName` (`*.example.com` covers one label). A client
+/// serves the DNS names of its `subjectAltName` (`*.example.com` covers one label); among
+/// those covering a name, one naming it exactly wins over a wildcard, then an unexpired one,
+/// then the one that expires last (an old certbot lineage beside its successor). A client
 /// that names no host, or one no certificate covers, gets the first certificate by name.
 public final class CertificateStore: Sendable {
     /// The folder the certificates are loaded from.
@@ -19,6 +21,8 @@ public final class CertificateStore: Sendable {
     private struct Loaded {
         var certificates: [ServedCertificate]
         var signature: [FileStamp]
+        /// Why the last reload failed, reported once until the files change or it succeeds.
+        var failure: String?
     }
 
     /// Loads the folder's certificates; throws a ``CertificateError`` that says what to fix
@@ -30,19 +34,24 @@ public final class CertificateStore: Sendable {
     }
 
     /// Loads the folder again if a file in it was added, removed or changed since the last
-    /// try, and says whether it did. When the new files are bad it throws, once for them, and
-    /// the proxy keeps serving the certificates it had.
+    /// load, and says whether it did. When the new files are bad it throws, once for each
+    /// distinct failure, and the proxy keeps serving the certificates it had.
     @discardableResult
     public func reloadIfChanged() throws -> Bool {
-        let signature = try Self.signature(of: folder)
-        guard signature != loaded.withLockedValue({ $0.signature }) else { return false }
         do {
+            let signature = try Self.signature(of: folder)
+            guard signature != loaded.withLockedValue({ $0.signature }) else { return false }
             let certificates = try Self.load(folder)
             loaded.withLockedValue { $0 = Loaded(certificates: certificates, signature: signature) }
             return true
         } catch {
-            loaded.withLockedValue { $0.signature = signature }
-            throw error
+            let failure = "\(error)"
+            let isNew = loaded.withLockedValue { loaded in
+                defer { loaded.failure = failure }
+                return loaded.failure != failure
+            }
+            if isNew { throw error }
+            return false
         }
     }
 
@@ -51,8 +60,9 @@ public final class CertificateStore: Sendable {
         loaded.withLockedValue { $0.certificates }.map { ($0.name, $0.hostNames, $0.notValidAfter) }
     }
 
-    /// Logs each certificate's hosts, and warns about one that expires within 14 days.
-    public func log(to logger: Logger) {
+    /// Logs each certificate's hosts, and warns about one that expires within 14 days (only
+    /// the warnings when `onlyWarnings`).
+    public func log(to logger: Logger, onlyWarnings: Bool = false) {
         for certificate in summary {
             let metadata: Logger.Metadata = [
                 "certificate": "\(certificate.name)", "hosts": "\(certificate.hosts.joined(separator: " "))",
@@ -60,7 +70,7 @@ public final class CertificateStore: Sendable {
             ]
             if certificate.notValidAfter.timeIntervalSinceNow < Self.renewalWarning {
                 logger.warning("certificate expires soon or has expired: renew it", metadata: metadata)
-            } else {
+            } else if !onlyWarnings {
                 logger.info("serving certificate", metadata: metadata)
             }
         }
@@ -72,13 +82,23 @@ public final class CertificateStore: Sendable {
     /// The certificate for a client that asked for `serverName` (nil: it sent no SNI).
     func certificate(for serverName: String?) -> ServedCertificate {
         let certificates = loaded.withLockedValue { $0.certificates }
-        if let serverName {
-            let host = HostName.normalize(serverName)
-            if let match = certificates.first(where: { $0.covers(host) }) {
-                return match
+        guard let serverName else { return certificates[0] }
+        let host = HostName.normalize(serverName)
+        let now = Date()
+        let best = certificates.lazy.compactMap { certificate in
+            certificate.match(host).map { (certificate, $0) }
+        }.max { lower, higher in
+            func rank(_ candidate: (ServedCertificate, ServedCertificate.Match)) -> (Int, Int, Date) {
+                (candidate.1 == .exact ? 1 : 0, candidate.0.notValidAfter > now ? 1 : 0, candidate.0.notValidAfter)
             }
+            return rank(lower) < rank(higher)
         }
-        return certificates[0]
+        return best?.0 ?? certificates[0]
+    }
+
+    /// Whether a certificate covers `host` (normalized), so that HTTPS can serve it.
+    func covers(host: String) -> Bool {
+        loaded.withLockedValue { $0.certificates }.contains { $0.match(host) != nil }
     }
 
     /// A server context that serves the store's certificates, the current ones at each
@@ -88,6 +108,9 @@ public final class CertificateStore: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: first.chain.map { .certificate($0) }, privateKey: .privateKey(first.privateKey))
         configuration.applicationProtocols = ["http/1.1"]
+        configuration.minimumTLSVersion = .tlsv12
+        // A closing connection waits this long at most for the client's close_notify.
+        configuration.shutdownTimeout = .seconds(2)
         configuration.sslContextCallback = { [self] values, promise in
             promise.succeed(certificate(for: values.serverHostname).override)
         }
@@ -149,10 +172,16 @@ public final class CertificateStore: Sendable {
         let inode: UInt64
         let size: Int64
         let modified: timespec
+        /// Also changed by a copy that keeps the modification time (`cp -p`).
+        let changed: timespec
 
         static func == (lhs: FileStamp, rhs: FileStamp) -> Bool {
             lhs.path == rhs.path && lhs.device == rhs.device && lhs.inode == rhs.inode && lhs.size == rhs.size
-                && lhs.modified.tv_sec == rhs.modified.tv_sec && lhs.modified.tv_nsec == rhs.modified.tv_nsec
+                && same(lhs.modified, rhs.modified) && same(lhs.changed, rhs.changed)
+        }
+
+        private static func same(_ lhs: timespec, _ rhs: timespec) -> Bool {
+            lhs.tv_sec == rhs.tv_sec && lhs.tv_nsec == rhs.tv_nsec
         }
     }
 
@@ -165,7 +194,7 @@ public final class CertificateStore: Sendable {
             }
             return FileStamp(
                 path: path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
-                modified: status.st_mtim)
+                modified: status.st_mtim, changed: status.st_ctim)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOTLS
 
 /// The last handler of a client connection's pipeline: routes each request, forwards it over a
 /// pooled upstream connection on the same event loop, and streams the response back.
@@ -97,8 +98,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             isTLS: isTLS,
             port: context.channel.localAddress?.port
         )
-        setDeadline(.now() + loop.settings.idleTimeout)
+        setDeadline(
+            .now() + (isTLS ? min(Self.handshakeTimeout, loop.settings.idleTimeout) : loop.settings.idleTimeout))
     }
+
+    /// How long a TLS client has to complete its handshake (then the idle timeout runs).
+    static let handshakeTimeout = TimeAmount.seconds(10)
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
@@ -167,7 +172,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if isLingering {
+        // Over TLS a closing connection reads the client's close_notify (what else comes is
+        // dropped), so that NIOSSL need not wait its shutdown timeout for it.
+        if isLingering || (isTLS && state.phase == .closed) {
             context.read()
             return
         }
@@ -197,12 +204,16 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if state.phase == .idle && queue.isEmpty {
                 close()
             }
+        case TLSUserEvent.handshakeCompleted:
+            setDeadline(.now() + loop.settings.idleTimeout)
         default:
             context.fireUserInboundEventTriggered(event)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The end of the connection follows, and counts an abandoned request (499).
+        guard !isRaggedTLSEnd(error) else { return }
         close()
     }
 
@@ -276,8 +287,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         self.route = route
-        if let httpsPort = loop.httpsRedirectPort, !isTLS, !peer.isTrustedProxy {
-            answerLocally(.redirectToHTTPS(location: head.httpsLocation(port: httpsPort)))
+        if let redirect = loop.httpsRedirect, !isTLS, !peer.isTrustedProxy,
+            redirect.certificates.covers(host: HostName.normalize(head.string(host)))
+        {
+            answerLocally(.redirectToHTTPS(location: head.httpsLocation(port: redirect.port)))
             return
         }
         guard !route.pools.isEmpty else {

@@ -13,9 +13,10 @@ final class LoopContext {
     var requestIDs = RequestIDGenerator()
     /// Set by a graceful shutdown: connections close after their current exchange.
     private(set) var isDraining = false
-    /// The HTTPS listener's port when plain-HTTP requests for apps are redirected to it
-    /// (``ProxyConfiguration/TLS/redirectsHTTP``), set once it is bound.
-    var httpsRedirectPort: Int?
+    /// Where plain-HTTP requests for apps go when they are redirected to HTTPS
+    /// (``ProxyConfiguration/TLS/redirectsHTTP``): the HTTPS listener's port, set once it is
+    /// bound, and its certificates, since only hosts one covers are redirected.
+    var httpsRedirect: (port: Int, certificates: CertificateStore)?
 
     private var routes: [String: LoopRoute] = [:]
     private var pools: [Upstream: UpstreamPool] = [:]

@@ -98,53 +98,59 @@ public final class ProxyServer: Service {
         }
     }
 
-    /// Binds the plain listener and, when configured, the HTTPS one; reports their ports.
+    /// Binds the HTTPS listener when configured, then the plain one (which redirects to the
+    /// first from its first request, when asked to); reports their ports.
     private func bindListeners() async throws -> [any Channel] {
         let host = configuration.host
-        let plain = try await makeBootstrap(tls: nil).bind(host: host, port: configuration.port).get()
-        let port = plain.localAddress?.port ?? configuration.port
-        guard let tls = configuration.tls else {
-            bound.succeed(port)
-            tlsBound.succeed(nil)
-            logger.info(
-                "proxy listening", metadata: ["address": "\(host):\(port)", "domain": "\(configuration.domain)"])
-            return [plain]
-        }
-        let secure: any Channel
-        do {
+        var listeners: [any Channel] = []
+        var tlsPort: Int?
+        if let tls = configuration.tls {
             let context = try tls.certificates.makeServerContext()
-            secure = try await makeBootstrap(tls: context).bind(host: host, port: tls.port).get()
+            let secure = try await makeBootstrap(tls: context).bind(host: host, port: tls.port).get()
+            let port = secure.localAddress?.port ?? tls.port
+            if tls.redirectsHTTP {
+                await forEachLoop { $0.httpsRedirect = (port, tls.certificates) }
+            }
+            listeners.append(secure)
+            tlsPort = port
+        }
+        let plain: any Channel
+        do {
+            plain = try await makeBootstrap(tls: nil).bind(host: host, port: configuration.port).get()
         } catch {
-            try? await plain.close()
+            for listener in listeners { try? await listener.close() }
             throw error
         }
-        let tlsPort = secure.localAddress?.port ?? tls.port
-        if tls.redirectsHTTP {
-            await forEachLoop { $0.httpsRedirectPort = tlsPort }
-        }
+        listeners.append(plain)
+        let port = plain.localAddress?.port ?? configuration.port
         bound.succeed(port)
         tlsBound.succeed(tlsPort)
-        logger.info(
-            "proxy listening",
-            metadata: [
-                "address": "\(host):\(port)", "https": "\(host):\(tlsPort)", "domain": "\(configuration.domain)",
-            ])
-        tls.certificates.log(to: logger)
-        return [plain, secure]
+        var metadata: Logger.Metadata = ["address": "\(host):\(port)", "domain": "\(configuration.domain)"]
+        metadata["https"] = tlsPort.map { "\(host):\($0)" }
+        logger.info("proxy listening", metadata: metadata)
+        configuration.tls?.certificates.log(to: logger)
+        return listeners
     }
 
     /// Checks the certificate folder every ``ProxyConfiguration/TLS/reloadInterval`` and
-    /// serves what changed from the next handshake on.
+    /// serves what changed from the next handshake on; warns once a day about certificates
+    /// close to their end (a renewal that silently stopped changes nothing in the folder).
     private func reloadCertificates(_ tls: ProxyConfiguration.TLS) async {
+        var lastExpiryCheck = ContinuousClock.now
         while (try? await Task.sleep(for: tls.reloadInterval)) != nil {
             do {
                 if try tls.certificates.reloadIfChanged() {
                     tls.certificates.log(to: logger)
+                    lastExpiryCheck = .now
                 }
             } catch {
                 logger.error(
                     "certificates not reloaded, serving the ones loaded before",
                     metadata: ["folder": "\(tls.certificates.folder)", "error": "\(error)"])
+            }
+            if ContinuousClock.now - lastExpiryCheck > .seconds(24 * 3600) {
+                tls.certificates.log(to: logger, onlyWarnings: true)
+                lastExpiryCheck = .now
             }
         }
     }

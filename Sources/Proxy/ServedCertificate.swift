@@ -52,20 +52,26 @@ struct ServedCertificate: Sendable {
                 configuration: .makeServerConfiguration(
                     certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
         } catch {
-            throw CertificateError.keyMismatch(keyFile: keyFile, chainFile: chainFile)
+            throw CertificateError.keyMismatch(keyFile: keyFile, chainFile: chainFile, reason: "\(error)")
         }
         self.name = name
         self.chain = chain
         self.notValidAfter = parsed.notValidAfter
     }
 
-    /// Whether it covers `host` (lowercase): by an exact name or a wildcard for one label.
-    func covers(_ host: String) -> Bool {
-        hostNames.contains { name in
-            guard name.hasPrefix("*.") else { return name == host }
-            guard let dot = host.firstIndex(of: ".") else { return false }
-            return host[dot...] == name.dropFirst()
-        }
+    /// How it covers `host` (lowercase), nil when it does not.
+    enum Match {
+        /// By a wildcard for its first label.
+        case wildcard
+        /// By its name.
+        case exact
+    }
+
+    /// Whether and how it covers `host` (lowercase): by an exact name or a wildcard for one label.
+    func match(_ host: String) -> Match? {
+        if hostNames.contains(host) { return .exact }
+        guard let dot = host.firstIndex(of: ".") else { return nil }
+        return hostNames.contains("*" + host[dot...]) ? .wildcard : nil
     }
 
     /// The handshake settings that serve this certificate.

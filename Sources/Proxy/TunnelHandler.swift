@@ -112,6 +112,8 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A TLS client's half-close without close_notify is still a half-close.
+        guard !isRaggedTLSEnd(error) else { return }
         context.close(promise: nil)
     }
 

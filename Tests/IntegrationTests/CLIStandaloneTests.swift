@@ -85,6 +85,8 @@ struct CLIStandaloneTests {
             (["env", "sett", "app", "A=1"], "would show the variables of an app named sett"),
             (["cancel", "--", "-1"], "job ids are positive integers"),
             (["logs", "--build", "0"], "job ids are positive integers"),
+            (["logs", "app", "--since", "yesterday"], "--since takes a duration back from now"),
+            (["logs", "--build", "3", "--since", "1h"], "--since applies to an app's logs"),
         ] {
             let result = try await run(binary("mini"), arguments, environment: environment)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")

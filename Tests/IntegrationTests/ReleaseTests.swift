@@ -261,6 +261,12 @@ struct ReleaseTests {
                     $0.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z \[mini-.+\] .*/) != nil
                 },
                 "\(stamped)")
+            // --since: the lines written since then (by the engine's clock); none since a moment to come.
+            let recent = try await minid.mini(["logs", app, "--since", "1h"])
+            #expect(recent.status == 0 && recent.stdout.contains("[mini-\(app)-v6-"), "\(recent)")
+            let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+            let none = try await minid.mini(["logs", app, "--since", later])
+            #expect(none.status == 0 && none.stdout.isEmpty, "\(none)")
             // A follow whose reader took what it wanted ends by SIGPIPE although the app prints
             // nothing more, as tail -f does.
             let followed = try await run(

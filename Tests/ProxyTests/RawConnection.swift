@@ -8,11 +8,8 @@ struct RawConnection {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
     /// Connects to the proxy; `receiveBuffer` shrinks the socket's receive buffer (SO_RCVBUF),
-    /// for a client that takes its time; `tls` speaks TLS, asking for `serverName` (nil: no
-    /// SNI) and accepting only the certificate `expecting`, whatever names it covers.
-    static func connect(
-        port: Int, receiveBuffer: Int? = nil, tls: (serverName: String?, expecting: NIOSSLCertificate)? = nil
-    ) async throws -> RawConnection {
+    /// for a client that takes its time; `tls` speaks TLS.
+    static func connect(port: Int, receiveBuffer: Int? = nil, tls: TLSClient? = nil) async throws -> RawConnection {
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
         if let receiveBuffer {
@@ -26,6 +23,10 @@ struct RawConnection {
                         var configuration = TLSConfiguration.makeClientConfiguration()
                         configuration.trustRoots = .certificates([tls.expecting])
                         configuration.certificateVerification = .noHostnameVerification
+                        if let version = tls.maximumVersion {
+                            configuration.minimumTLSVersion = .tlsv1
+                            configuration.maximumTLSVersion = version
+                        }
                         let handler = try NIOSSLClientHandler(
                             context: NIOSSLContext(configuration: configuration), serverHostname: tls.serverName)
                         try channel.pipeline.syncOperations.addHandler(handler)
@@ -81,4 +82,12 @@ struct RawConnection {
             }
         }
     }
+}
+
+/// How a ``RawConnection`` speaks TLS: asking for `serverName` (nil: no SNI), accepting only
+/// the certificate `expecting` whatever names it covers, up to `maximumVersion`.
+struct TLSClient {
+    var serverName: String?
+    var expecting: NIOSSLCertificate
+    var maximumVersion: TLSVersion?
 }

@@ -8,11 +8,12 @@ import Testing
 
 @Suite("HTTPS: TLS termination, certificates by SNI, redirects, reloads")
 struct TLSTests {
-    /// `apps` (`*.apps.test`, `apps.test`, 127.0.0.1) sorts first, so it is the default;
-    /// `live-site` is in certbot's layout.
+    /// `aaa-default` (`default.test`, 127.0.0.1) sorts first, so it is the default; `apps`
+    /// covers `*.apps.test` and `apps.test`; `live-site` is in certbot's layout.
     private static func makeCertificates() throws -> TestCertificates {
         let certificates = try TestCertificates()
-        try certificates.add("apps", hosts: ["*.apps.test", "apps.test"], addresses: ["127.0.0.1"])
+        try certificates.add("aaa-default", hosts: ["default.test"], addresses: ["127.0.0.1"])
+        try certificates.add("apps", hosts: ["*.apps.test", "apps.test"])
         try certificates.add("shop", hosts: ["shop.example"])
         try certificates.add("live-site", hosts: ["certbot.example"], layout: .certbot)
         return certificates
@@ -34,7 +35,10 @@ struct TLSTests {
         let configuration = ProxyConfiguration(trustedProxies: trustedProxies, accessLog: false, tls: tls)
         let routes = RouteTable(
             apps: ["ws": [upstream.upstream]],
-            staticRoutes: ["web.apps.test": [upstream.upstream], "shop.example": [upstream.upstream]])
+            staticRoutes: [
+                "web.apps.test": [upstream.upstream], "shop.example": [upstream.upstream],
+                "uncovered.example": [upstream.upstream],
+            ])
         try await withProxy(configuration, routes: routes) { server, port in
             let tlsPort = try #require(try await server.boundTLSPort())
             try await body(port, tlsPort)
@@ -44,10 +48,11 @@ struct TLSTests {
     /// Whether a TLS handshake asking for `serverName` gets certificate `expected`, and a
     /// request over it an answer from the app.
     private static func serves(
-        _ expected: NIOSSLCertificate, for serverName: String?, port: Int
+        _ expected: NIOSSLCertificate, for serverName: String?, port: Int, maximumVersion: TLSVersion? = nil
     ) async -> Bool {
         do {
-            let connection = try await RawConnection.connect(port: port, tls: (serverName, expected))
+            let connection = try await RawConnection.connect(
+                port: port, tls: TLSClient(serverName: serverName, expecting: expected, maximumVersion: maximumVersion))
             let answer = try await connection.exchange(
                 "GET /echo HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\n\r\n")
             return answer.received.hasPrefix("HTTP/1.1 200")
@@ -60,22 +65,51 @@ struct TLSTests {
     func certificateBySNI() async throws {
         let certificates = try Self.makeCertificates()
         defer { certificates.remove() }
+        // Beside the wildcard, a certificate for one of its names; two for another name, the
+        // one sorting first expiring sooner (an old certbot lineage beside its successor).
+        try certificates.add("www", hosts: ["www.apps.test"])
+        try certificates.add("renewed-a", hosts: ["renewed.test"], days: 5)
+        try certificates.add("renewed-b", hosts: ["renewed.test"], days: 60)
+        let fallback = try certificates.certificate("aaa-default")
         let apps = try certificates.certificate("apps")
         let shop = try certificates.certificate("shop")
         let certbot = try certificates.certificate("live-site", .certbot)
         try await withUpstreams(["app"]) { upstreams in
             try await Self.withTLSProxy(certificates, upstream: upstreams[0]) { _, tlsPort in
                 for (name, expected) in [
-                    ("web.apps.test", apps), ("apps.test", apps), ("shop.example", shop), ("SHOP.Example", shop),
-                    ("certbot.example", certbot),
+                    ("web.apps.test", apps), ("apps.test", apps), ("shop.example", shop), ("SHOP.Example.", shop),
+                    ("certbot.example", certbot), ("www.apps.test", try certificates.certificate("www")),
+                    ("renewed.test", try certificates.certificate("renewed-b")),
                     // A wildcard covers one label; names no certificate covers get the first.
-                    ("deep.web.apps.test", apps), ("other.test", apps), (nil, apps),
+                    ("deep.web.apps.test", fallback), ("other.test", fallback), (nil, fallback),
                 ] as [(String?, NIOSSLCertificate)] {
                     #expect(await Self.serves(expected, for: name, port: tlsPort), "\(name ?? "no SNI")")
                 }
                 // The check can fail: shop.example does not get the default certificate.
-                #expect(!(await Self.serves(apps, for: "shop.example", port: tlsPort)))
+                #expect(!(await Self.serves(fallback, for: "shop.example", port: tlsPort)))
                 #expect(!(await Self.serves(shop, for: "web.apps.test", port: tlsPort)))
+                // TLS 1.2 at least: a client that goes no higher than 1.1 gets no handshake.
+                #expect(await Self.serves(apps, for: "web.apps.test", port: tlsPort, maximumVersion: .tlsv12))
+                #expect(!(await Self.serves(apps, for: "web.apps.test", port: tlsPort, maximumVersion: .tlsv11)))
+            }
+        }
+    }
+
+    @Test("A connection that never completes its TLS handshake is closed (within the idle timeout, at most 10 s)")
+    func handshakeTimeout() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        try await withUpstreams(["app"]) { upstreams in
+            let tls = ProxyConfiguration.TLS(certificates: try CertificateStore(folder: certificates.folder))
+            let configuration = ProxyConfiguration(idleTimeout: .seconds(2), accessLog: false, tls: tls)
+            try await withProxy(configuration, routes: RouteTable()) { server, _ in
+                let tlsPort = try #require(try await server.boundTLSPort())
+                let started = ContinuousClock.now
+                // Plain TCP: no ClientHello ever comes.
+                let silent = try await RawConnection.connect(port: tlsPort).exchange(nil)
+                #expect(silent.closed)
+                let waited = ContinuousClock.now - started
+                #expect(waited >= .milliseconds(1500) && waited < .seconds(8), "\(waited)")
             }
         }
     }
@@ -132,7 +166,7 @@ struct TLSTests {
         let certificates = try Self.makeCertificates()
         defer { certificates.remove() }
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates([try certificates.certificate("apps")])
+        tls.trustRoots = .certificates([try certificates.certificate("aaa-default")])
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         defer { _ = client.shutdown() }
         try await withUpstreams(["app"]) { upstreams in
@@ -170,10 +204,11 @@ struct TLSTests {
     func upgradeOverTLS() async throws {
         let certificates = try Self.makeCertificates()
         defer { certificates.remove() }
-        let apps = try certificates.certificate("apps")
+        let fallback = try certificates.certificate("aaa-default")
         try await withUpstreams(["ws"]) { upstreams in
             try await Self.withTLSProxy(certificates, upstream: upstreams[0]) { _, tlsPort in
-                let connection = try await RawConnection.connect(port: tlsPort, tls: ("ws.localhost", apps))
+                let connection = try await RawConnection.connect(
+                    port: tlsPort, tls: TLSClient(serverName: "ws.localhost", expecting: fallback))
                 try await connection.channel.executeThenClose { inbound, outbound throws in
                     var reader = inbound.makeAsyncIterator()
                     #expect(try await UpgradeAndLimitsTests.upgrade(outbound, &reader).hasPrefix("HTTP/1.1 101"))
@@ -202,6 +237,20 @@ struct TLSTests {
                 let unknown = try await RawConnection.connect(port: plainPort).exchange(
                     "GET / HTTP/1.1\r\nHost: nobody.test\r\nConnection: close\r\n\r\n")
                 #expect(unknown.received.hasPrefix("HTTP/1.1 404"))
+                // A host no certificate covers stays on HTTP: HTTPS could not serve it.
+                let uncovered = try await RawConnection.connect(port: plainPort).exchange(
+                    "GET /echo HTTP/1.1\r\nHost: uncovered.example\r\nConnection: close\r\n\r\n")
+                #expect(uncovered.received.hasPrefix("HTTP/1.1 200"), "\(uncovered.received)")
+                // Kept alive: each request on the connection is answered so.
+                let kept = try await RawConnection.connect(port: plainPort)
+                try await kept.session { exchange in
+                    for path in ["/one", "/two"] {
+                        let answer = try await exchange("GET \(path) HTTP/1.1\r\nHost: shop.example\r\n\r\n") {
+                            $0.contains("\r\n\r\n") && $0.hasSuffix("\n") && $0.contains("moved to")
+                        }
+                        #expect(answer.contains("location: https://shop.example:\(tlsPort)\(path)\r\n"), "\(answer)")
+                    }
+                }
                 // curl follows it to the app over HTTPS.
                 let followed = try Self.curl([
                     "-L", "--cacert", certificates.files("apps").chain,
@@ -238,6 +287,42 @@ struct TLSTests {
                 try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: certificates.files("shop").chain))
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(await Self.serves(renewed, for: "shop.example", port: tlsPort))
+                // A good renewal after the broken one is taken.
+                try certificates.add("shop", hosts: ["shop.example"])
+                let third = try certificates.certificate("shop")
+                try await waitFor { await Self.serves(third, for: "shop.example", port: tlsPort) }
+            }
+        }
+    }
+
+    @Test("certbot renews by pointing live/ links at new archive files; the proxy follows them")
+    func certbotRenewal() async throws {
+        let certificates = try Self.makeCertificates()
+        defer { certificates.remove() }
+        // certbot's layout: live/site/{fullchain,privkey}.pem link to archive/site/*N.pem.
+        let archive = try TestCertificates()
+        defer { archive.remove() }
+        let files = FileManager.default
+        func renew(_ number: Int) throws -> NIOSSLCertificate {
+            try archive.add("site\(number)", hosts: ["site.example"])
+            let live = certificates.folder + "/site"
+            try files.createDirectory(atPath: live, withIntermediateDirectories: true)
+            for (link, target) in [
+                ("fullchain.pem", archive.files("site\(number)").chain),
+                ("privkey.pem", archive.files("site\(number)").key),
+            ] {
+                try? files.removeItem(atPath: live + "/" + link)
+                try files.createSymbolicLink(atPath: live + "/" + link, withDestinationPath: target)
+            }
+            return try archive.certificate("site\(number)")
+        }
+        let first = try renew(1)
+        try await withUpstreams(["app"]) { upstreams in
+            try await Self.withTLSProxy(certificates, upstream: upstreams[0], reloadInterval: .milliseconds(100)) {
+                _, tlsPort in
+                #expect(await Self.serves(first, for: "site.example", port: tlsPort))
+                let second = try renew(2)
+                try await waitFor { await Self.serves(second, for: "site.example", port: tlsPort) }
             }
         }
     }
@@ -268,7 +353,7 @@ struct TLSTests {
                 try $0.add("b", hosts: ["b.test"])
                 try FileManager.default.removeItem(atPath: $0.files("a").key)
                 try FileManager.default.copyItem(atPath: $0.files("b").key, toPath: $0.files("a").key)
-            }.contains("a.key is not the private key of the certificate in"))
+            }.contains("/a.crt cannot be served together; is the key the first certificate's?"))
         #expect(try error { try $0.add("a", hosts: []) }.contains("names no host"))
         #expect(
             try error {

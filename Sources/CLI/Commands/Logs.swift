@@ -30,6 +30,13 @@ extension Mini {
             help: "How many recent lines of each instance to print first, 0 to 10000 (default: 100).")
         var lines: Int?
 
+        @Option(
+            help: ArgumentHelp(
+                "Print an app's lines written since then: 30s, 10m, 2h, 1d back, or a time such as 2026-12-07T15:00:00Z.",
+                discussion: "With --since, -n defaults to 10000 (the most) instead of 100."
+            ))
+        var since: String?
+
         @OptionGroup var api: APIOptions
 
         func validate() throws {
@@ -41,6 +48,10 @@ extension Mini {
             }
             if timestamps, build != nil {
                 throw ValidationError("-t applies to an app's logs; a build log's steps are timed in mini status")
+            }
+            if let since {
+                guard build == nil else { throw ValidationError("--since applies to an app's logs") }
+                guard LogSince.date(since) != nil else { throw ValidationError(LogSince.rule) }
             }
             if let lines {
                 guard build == nil else {
@@ -75,7 +86,10 @@ extension Mini {
                 var printed = false
                 try await client.streamLines(
                     "/v1/apps/\(app)/logs",
-                    query: ["follow": follow, "tail": String(lines ?? 100), "timestamps": timestamps ? "1" : nil],
+                    query: [
+                        "follow": follow, "tail": String(lines ?? (since == nil ? 100 : 10_000)),
+                        "timestamps": timestamps ? "1" : nil, "since": since,
+                    ],
                     whenBroken: "\(app) goes on running: read its logs again with mini logs \(app)"
                 ) { line in
                     printed = true

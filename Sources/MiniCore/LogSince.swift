@@ -1,0 +1,34 @@
+import Foundation
+
+/// Where an app's logs begin for `mini logs --since` (`GET /v1/apps/{app}/logs?since=`): a
+/// duration back from now (`90s`, `10m`, `2h`, `1d`), an RFC 3339 time
+/// (`2026-12-07T15:00:00Z`), or a Unix time in seconds. The server reads it, so that a
+/// duration counts back from the server's clock, not a laptop's.
+public enum LogSince {
+    /// What `--since` takes, for error messages.
+    public static let rule =
+        "--since takes a duration back from now (30s, 10m, 2h, 1d), an RFC 3339 time (2026-12-07T15:00:00Z) "
+        + "or a Unix time in seconds"
+
+    /// The moment `text` names, nil when it is none of the forms.
+    public static func date(_ text: String, now: Date = Date()) -> Date? {
+        if let unit = text.last, let factor = unitSeconds[unit], let count = Int(text.dropLast()), count >= 0,
+            count <= Int(Double(Int32.max) / factor)
+        {
+            return now.addingTimeInterval(-Double(count) * factor)
+        }
+        if let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+            return Date(timeIntervalSince1970: seconds)
+        }
+        for options: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
+        ] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+
+    private static let unitSeconds: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+}
