@@ -70,6 +70,12 @@ extension Mini {
                     starting with a digit; PORT is set by mini.
 
                       mini env set shop DATABASE_URL='postgres://db/shop?sslmode=disable' DEBUG=
+
+                    --file reads a .env file (KEY=VALUE lines, # comments, export, single or double \
+                    quotes as Docker Compose reads them; ${VAR} is not expanded), - for stdin. Pairs \
+                    given as arguments win over the file's.
+
+                      mini env set preview-42 --file .env.preview
                     """
             )
 
@@ -77,16 +83,28 @@ extension Mini {
             var app: AppName
 
             @Argument(help: "KEY=VALUE pairs.")
-            var pairs: [String]
+            var pairs: [String] = []
+
+            @Option(help: "A .env file of variables to set (- reads stdin).")
+            var file: String?
 
             @OptionGroup var output: ReleaseOutputOptions
             @OptionGroup var api: APIOptions
 
-            func validate() throws { _ = try Env.values(of: pairs) }
+            func validate() throws {
+                guard !pairs.isEmpty || file != nil else {
+                    throw ValidationError("give KEY=VALUE pairs, or --file with a .env file")
+                }
+                _ = try Env.values(of: pairs)
+            }
 
             func run() async throws {
-                try await Env.patch(
-                    app: app, EnvironmentPatch(set: try Env.values(of: pairs)), output: output, api: api)
+                var values = try file.map(Env.values(inFile:)) ?? [:]
+                values.merge(try Env.values(of: pairs)) { _, argument in argument }
+                guard !values.isEmpty else {
+                    throw CLIFailure("\(file ?? "the file") sets no variable: nothing to change")
+                }
+                try await Env.patch(app: app, EnvironmentPatch(set: values), output: output, api: api)
             }
         }
 
@@ -127,6 +145,26 @@ extension Mini {
                 }
             }
             return values
+        }
+
+        /// The variables of a `.env` file (``DotEnv``), `-` for stdin; a failure names the file
+        /// and line.
+        static func values(inFile path: String) throws -> [String: String] {
+            let text: String
+            do {
+                text =
+                    path == "-"
+                    ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                    : try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw CLIFailure(
+                    "cannot read \(path): \((error as NSError).localizedDescription)", exitCode: .usage)
+            }
+            do {
+                return Dictionary(try DotEnv.parse(text).map { ($0.key, $0.value) }) { _, last in last }
+            } catch {
+                throw CLIFailure("\(path == "-" ? "stdin" : path), \(error)", exitCode: .usage)
+            }
         }
 
         static func check(_ key: String) throws {

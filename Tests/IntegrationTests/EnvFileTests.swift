@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+/// `mini env set --file` against a real `minid serve` (no engine needed: the app has no release).
+@Suite("mini env set --file")
+struct EnvFileTests {
+    @Test("a .env file's variables are set, arguments win over it; a bad line is refused with its number")
+    func envFile() async throws {
+        let minid = try MinidProcess(workers: 0)
+        do {
+            try await minid.waitUntilReady()
+            #expect(try await minid.mini(["apps", "create", "dotenv"]).status == 0)
+            let file = minid.data.url.appendingPathComponent(".env").path
+            try """
+            # settings for previews
+            export DATABASE_URL=postgres://db/preview?sslmode=disable
+            GREETING="hello\\nworld" # two lines
+            MODE=file
+            """.write(toFile: file, atomically: false, encoding: .utf8)
+            let set = try await minid.mini(["env", "set", "dotenv", "--file", file, "MODE=argument"])
+            #expect(set.status == 0, "\(set)")
+            let shown = try await minid.mini(["env", "dotenv", "--reveal", "--json"])
+            let values = try #require(
+                try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any], "\(shown)")
+            let env = try #require(values["env"] as? [String: String], "\(shown)")
+            #expect(env["DATABASE_URL"] == "postgres://db/preview?sslmode=disable")
+            #expect(env["GREETING"] == "hello\nworld")
+            #expect(env["MODE"] == "argument")
+
+            try "A=1\nB C\n".write(toFile: file, atomically: false, encoding: .utf8)
+            let bad = try await minid.mini(["env", "set", "dotenv", "--file", file])
+            #expect(bad.status == 2 && bad.stderr.contains("\(file), line 2: 'B C' is not KEY=VALUE"), "\(bad)")
+            let missing = try await minid.mini(["env", "set", "dotenv", "--file", file + ".missing"])
+            #expect(missing.status == 2 && missing.stderr.contains("cannot read"), "\(missing)")
+        } catch {
+            Issue.record("\(error)\nminid log:\n\(minid.log())")
+        }
+        await minid.stop()
+    }
+}
