@@ -26,6 +26,7 @@ struct AppRoutes {
         group.put("apps/:app/limits", use: limits)
         group.put("apps/:app/health", use: health)
         group.put("apps/:app/release-command", use: releaseCommand)
+        group.put("apps/:app/maintenance", use: maintenance)
         group.post("apps/:app/rollback", use: rollback)
         group.post("apps/:app/restart", use: restart)
     }
@@ -286,6 +287,15 @@ struct AppRoutes {
         return "\(memory), \(cpus)"
     }
 
+    /// Turns maintenance mode on or off; the proxy applies it within 100 ms (its routes follow
+    /// the store), without a release.
+    @Sendable func maintenance(request: Request, context: MiniRequestContext) async throws -> Response {
+        let app = try await existingApp(context)
+        let body = try await request.decodeJSON(MaintenanceMode.self, context: context)
+        try await apps.setMaintenance(of: try AppName(app.name), to: body.enabled)
+        return try jsonResponse(body)
+    }
+
     private func info(_ app: AppRecord) async throws -> AppInfo {
         let name = try AppName(app.name)
         let instances = try await apps.instances(of: name).map { instance in
@@ -298,7 +308,7 @@ struct AppRoutes {
             name: name, url: configuration.url(of: app.name), release: app.currentRelease, scale: app.instances,
             instances: instances,
             limits: Limits(memoryBytes: app.memoryBytes, nanoCPUs: app.nanoCpus),
-            healthPath: app.healthPath, releaseCommand: app.releaseCommand,
+            healthPath: app.healthPath, releaseCommand: app.releaseCommand, maintenance: app.maintenance,
             createdAt: Date(timeIntervalSince1970: app.createdAt)
         )
     }

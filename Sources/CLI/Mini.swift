@@ -28,6 +28,7 @@ struct Mini: AsyncParsableCommand {
         subcommands: [
             Deploy.self, Status.self, Logs.self, Jobs.self, Cancel.self, Apps.self, Releases.self, Rollback.self,
             Run.self, Env.self, Scale.self, Restart.self, LimitsCommand.self, Health.self, ReleaseCommandCommand.self,
+            Maintenance.self,
             Domains.self, ConfigCommand.self, Version.self,
         ]
     )

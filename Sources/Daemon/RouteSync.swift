@@ -97,6 +97,8 @@ struct RouteSync: Service {
     private func makeTable() async throws -> RouteTable {
         let routes = try await apps.routes()
         let apps = routes.mapValues { instances in instances.map { Upstream(host: $0.host, port: $0.port) } }
-        return RouteTable(apps: apps, domains: try await self.apps.domainRoutes(), staticRoutes: staticRoutes)
+        return RouteTable(
+            apps: apps, domains: try await self.apps.domainRoutes(), staticRoutes: staticRoutes,
+            maintenance: try await self.apps.appsInMaintenance())
     }
 }

@@ -77,11 +77,14 @@ public struct AppInfo: Codable, Sendable, Equatable {
     public var healthPath: String?
     /// The command each deploy runs before its release takes traffic (see ``ReleaseCommand``).
     public var releaseCommand: [String]?
+    /// Whether the proxy answers with the maintenance page (see ``MaintenanceMode``); nil
+    /// from a server that has no maintenance mode.
+    public var maintenance: Bool?
     public var createdAt: Date
 
     public init(
         name: AppName, url: String, release: Int?, scale: Int, instances: [InstanceInfo], limits: Limits,
-        healthPath: String? = nil, releaseCommand: [String]? = nil, createdAt: Date
+        healthPath: String? = nil, releaseCommand: [String]? = nil, maintenance: Bool? = nil, createdAt: Date
     ) {
         self.name = name
         self.url = url
@@ -91,8 +94,19 @@ public struct AppInfo: Codable, Sendable, Equatable {
         self.limits = limits
         self.healthPath = healthPath
         self.releaseCommand = releaseCommand
+        self.maintenance = maintenance
         self.createdAt = createdAt
     }
+}
+
+/// `PUT /v1/apps/{app}/maintenance` body and answer: while enabled, the proxy answers the
+/// app's requests (through its custom domains too) with a maintenance page, 503 with
+/// `Retry-After`, and its instances run on: deploys, release commands and `mini run` work as
+/// usual (Heroku's and Dokku's maintenance mode).
+public struct MaintenanceMode: Codable, Sendable, Equatable {
+    public var enabled: Bool
+
+    public init(enabled: Bool) { self.enabled = enabled }
 }
 
 /// `PUT /v1/apps/{app}/release-command` body and answer: a command each deploy runs in its

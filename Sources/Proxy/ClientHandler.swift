@@ -293,6 +293,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             answerLocally(.redirectToHTTPS(location: head.httpsLocation(port: redirect.port)))
             return
         }
+        guard !route.inMaintenance else {
+            answerLocally(.maintenance)
+            return
+        }
         guard !route.pools.isEmpty else {
             answerLocally(.serviceUnavailable)
             return

@@ -14,6 +14,8 @@ enum LocalResponse {
     case badGateway
     /// The app exists but has no healthy instance right now.
     case serviceUnavailable
+    /// The app is in maintenance mode.
+    case maintenance
     /// The upstream did not connect or answer in time.
     case gatewayTimeout
     /// The client sent its request body too slowly.
@@ -28,7 +30,7 @@ enum LocalResponse {
         case .badRequest: .badRequest
         case .headerFieldsTooLarge: .requestHeaderFieldsTooLarge
         case .badGateway: .badGateway
-        case .serviceUnavailable: .serviceUnavailable
+        case .serviceUnavailable, .maintenance: .serviceUnavailable
         case .gatewayTimeout: .gatewayTimeout
         case .requestTimeout: .requestTimeout
         case .redirectToHTTPS: .permanentRedirect
@@ -42,13 +44,14 @@ enum LocalResponse {
         case .headerFieldsTooLarge: "request header fields too large\n"
         case .badGateway: "bad gateway: the app did not answer properly\n"
         case .serviceUnavailable: "service unavailable: the app is starting or stopped, retry soon\n"
+        case .maintenance: "down for maintenance: back soon\n"
         case .gatewayTimeout: "gateway timeout: the app did not answer in time\n"
         case .requestTimeout: "request timeout: the request body came too slowly\n"
         case .redirectToHTTPS(let location): "moved to \(location)\n"
         }
     }
 
-    /// Seconds a client should wait before retrying, sent as `Retry-After` with 503.
+    /// Seconds a client should wait before retrying, sent as `Retry-After` with 503s.
     static let retryAfterSeconds = "5"
 
     /// The whole response: the head, then the text unless it answers a HEAD request (whose
@@ -61,7 +64,7 @@ enum LocalResponse {
         out.writeStaticString("content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n")
         out.writeString("content-length: \(text.utf8.count)\r\n")
         switch self {
-        case .serviceUnavailable: out.writeString("retry-after: \(Self.retryAfterSeconds)\r\n")
+        case .serviceUnavailable, .maintenance: out.writeString("retry-after: \(Self.retryAfterSeconds)\r\n")
         case .redirectToHTTPS(let location): out.writeString("location: \(location)\r\n")
         default: break
         }

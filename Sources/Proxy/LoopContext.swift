@@ -44,14 +44,16 @@ final class LoopContext {
     func apply(_ table: RouteTable) {
         var newRoutes: [String: LoopRoute] = [:]
         var routed = Set<Upstream>()
-        func makeRoute(name: String, upstreams: [Upstream]) -> LoopRoute {
+        func makeRoute(name: String, upstreams: [Upstream], inMaintenance: Bool = false) -> LoopRoute {
             routed.formUnion(upstreams)
-            return LoopRoute(name: name, pools: upstreams.map(pool(for:)), counters: counters(for: name))
+            return LoopRoute(
+                name: name, pools: upstreams.map(pool(for:)), counters: counters(for: name),
+                inMaintenance: inMaintenance)
         }
         var appRoutes: [String: LoopRoute] = [:]
         for (app, upstreams) in table.apps {
             let name = HostName.normalize(app)
-            let route = makeRoute(name: name, upstreams: upstreams)
+            let route = makeRoute(name: name, upstreams: upstreams, inMaintenance: table.maintenance.contains(app))
             appRoutes[name] = route
             newRoutes[name + settings.domainSuffix] = route
         }

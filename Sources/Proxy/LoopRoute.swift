@@ -6,12 +6,15 @@ final class LoopRoute {
     /// One pool per instance; empty when the app has no healthy instance.
     let pools: [UpstreamPool]
     let counters: RouteCounters
+    /// The app is in maintenance mode: its requests get the maintenance page.
+    let inMaintenance: Bool
     private var cursor = 0
 
-    init(name: String, pools: [UpstreamPool], counters: RouteCounters) {
+    init(name: String, pools: [UpstreamPool], counters: RouteCounters, inMaintenance: Bool = false) {
         self.name = name
         self.pools = pools
         self.counters = counters
+        self.inMaintenance = inMaintenance
     }
 
     /// The index of the instance the next request goes to. Requires a non-empty `pools`.

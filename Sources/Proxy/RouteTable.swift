@@ -9,13 +9,18 @@ public struct RouteTable: Sendable, Equatable {
     /// Full host name of a service that is not an app → its upstreams. A static route wins
     /// over an app or a domain with the same host.
     public var staticRoutes: [String: [Upstream]]
+    /// Apps in maintenance mode: their requests (through their custom domains too) get the
+    /// maintenance page, 503 with `Retry-After`, while their instances run on.
+    public var maintenance: Set<String>
 
     /// Creates a table; every part defaults to empty.
     public init(
-        apps: [String: [Upstream]] = [:], domains: [String: String] = [:], staticRoutes: [String: [Upstream]] = [:]
+        apps: [String: [Upstream]] = [:], domains: [String: String] = [:], staticRoutes: [String: [Upstream]] = [:],
+        maintenance: Set<String> = []
     ) {
         self.apps = apps
         self.domains = domains
         self.staticRoutes = staticRoutes
+        self.maintenance = maintenance
     }
 }

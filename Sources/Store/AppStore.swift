@@ -257,11 +257,24 @@ public struct AppStore: Sendable {
         return try await update(app, column: .releaseCommandJson, to: json)
     }
 
+    /// Turns maintenance mode on or off (the proxy answers the app's requests with its
+    /// maintenance page meanwhile); returns whether that changed anything.
+    @discardableResult
+    public func setMaintenance(of app: AppName, to enabled: Bool) async throws -> Bool {
+        try await update(app, column: .maintenance, to: enabled)
+    }
+
+    /// The apps in maintenance mode, for the proxy's routes.
+    public func appsInMaintenance() async throws -> Set<String> {
+        try await database.read { db in Set(try String.fetchAll(db, sql: "SELECT name FROM apps WHERE maintenance")) }
+    }
+
     /// The columns of `apps` that change one at a time.
     private enum SettingColumn: String {
         case instances
         case healthPath = "health_path"
         case releaseCommandJson = "release_command_json"
+        case maintenance
     }
 
     /// Sets one column of the app's row; returns whether that changed anything.

@@ -195,6 +195,10 @@ extension MiniDatabase {
             // A deploy's Dockerfile, relative to its context; NULL for `Dockerfile`.
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN dockerfile TEXT")
         }
+        migrator.registerMigration("v15: maintenance mode") { db in
+            // 1 while the proxy answers the app's requests with its maintenance page.
+            try db.execute(sql: "ALTER TABLE apps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -18,6 +18,8 @@ public struct AppRecord: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var nanoCpus: Int64?
     /// The release command's arguments as a JSON array; nil for none.
     public var releaseCommandJson: String?
+    /// Whether the proxy answers the app's requests with its maintenance page.
+    public var maintenance: Bool
 
     /// The limits new instances of the app get.
     public var limits: ResourceLimits { ResourceLimits(memoryBytes: memoryBytes, nanoCpus: nanoCpus) }

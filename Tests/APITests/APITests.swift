@@ -557,6 +557,38 @@ struct APITests {
         }
     }
 
+    @Test("maintenance mode is turned on and off, shown with the app; a bad body changes nothing")
+    func maintenanceMode() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.cleanup() }
+        try await fixture.app.test(.router) { client in
+            func put(_ json: String) async throws -> HTTPResponse.Status {
+                try await client.execute(
+                    uri: "/v1/apps/shop/maintenance", method: .put, headers: fixture.auth,
+                    body: ByteBuffer(string: json)
+                ) { $0.status }
+            }
+            func shown() async throws -> Bool? {
+                try await client.execute(uri: "/v1/apps/shop", method: .get, headers: fixture.auth) { response in
+                    try JSONDecoder.mini.decode(AppInfo.self, from: Data(buffer: response.body)).maintenance
+                }
+            }
+            #expect(try await put(#"{"enabled": true}"#) == .notFound, "no app yet")
+            _ = try await client.execute(
+                uri: "/v1/apps", method: .post, headers: fixture.auth, body: ByteBuffer(string: #"{"name": "shop"}"#))
+            #expect(try await shown() == false)
+            #expect(try await put(#"{"enabled": true}"#) == .ok)
+            #expect(try await shown() == true)
+            #expect(try await AppStore(database: fixture.database).appsInMaintenance() == ["shop"])
+            for bad in [#"{"enabled": "yes"}"#, #"{"enable": true}"#, "{}", "true"] {
+                #expect(try await put(bad) == .badRequest, "\(bad)")
+            }
+            #expect(try await shown() == true, "a refused body changes nothing")
+            #expect(try await put(#"{"enabled": false}"#) == .ok)
+            #expect(try await shown() == false)
+        }
+    }
+
     @Test("a release command is saved, shown with the app, checked, and removed")
     func releaseCommand() async throws {
         let fixture = try await Fixture()

@@ -208,4 +208,30 @@ struct RoutingTests {
             }
         }
     }
+
+    @Test("An app in maintenance mode gets the maintenance page, through its domains too; others are served")
+    func maintenanceMode() async throws {
+        try await withUpstreams(["app", "other"]) { upstreams in
+            let routes = RouteTable(
+                apps: ["app": [upstreams[0].upstream], "other": [upstreams[1].upstream]],
+                domains: ["www.example.com": "app"], maintenance: ["app"])
+            try await withProxy(routes: routes) { server, port in
+                try await withHTTPClient { client in
+                    for host in ["app.localhost", "www.example.com"] {
+                        let page = try await client.get("/hello", host: host, port: port)
+                        #expect(page.status == .serviceUnavailable, "\(host)")
+                        #expect(page.body == "down for maintenance: back soon\n")
+                        #expect(page.headers["retry-after"] == [LocalResponse.retryAfterSeconds])
+                    }
+                    #expect(try await client.get("/", host: "other.localhost", port: port).body == "hello from other")
+                    #expect(upstreams[0].receivedRequests == 0, "the app's instance saw none of them")
+
+                    server.updateRoutes(
+                        RouteTable(apps: routes.apps, domains: routes.domains))
+                    try await Task.sleep(for: .milliseconds(50))
+                    #expect(try await client.get("/", host: "app.localhost", port: port).body == "hello from app")
+                }
+            }
+        }
+    }
 }

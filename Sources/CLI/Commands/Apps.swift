@@ -94,6 +94,10 @@ extension Mini {
                         "health     \(info.healthPath.map { "GET \($0)" } ?? HealthCheck.defaultCheck)",
                         "on deploy  \(info.releaseCommand.map { "run " + ShellQuoting.quote($0) } ?? "no release command")",
                     ]
+                if info.maintenance == true {
+                    lines.append(
+                        "maintenance on: requests get the maintenance page (mini maintenance off \(info.name))")
+                }
                 if !info.instances.isEmpty {
                     lines.append("instances")
                     lines.append(
