@@ -35,7 +35,7 @@ public struct CertificateError: Error, Sendable, Hashable, CustomStringConvertib
     public var description: String {
         switch code {
         case .folderUnreadable(let folder):
-            "cannot read the certificate folder \(folder): check that it exists and that minid may read it"
+            "cannot read the certificate folder \(folder): check that it is a folder (not a file) and that minid may read it"
         case .empty(let folder):
             "no certificate in \(folder): put NAME.crt (the chain, leaf first) and NAME.key (its key) there, "
                 + "or certbot's folders holding fullchain.pem and privkey.pem"

@@ -21,29 +21,44 @@ public final class CertificateStore: Sendable {
     private struct Loaded {
         var certificates: [ServedCertificate]
         var signature: [FileStamp]
-        /// Why the last reload failed, reported once until the files change or it succeeds.
+        /// Why the last reload of the whole folder failed, reported once until it changes.
         var failure: String?
+    }
+
+    /// What a reload did.
+    public struct Reload: Sendable {
+        /// Whether the folder changed and was loaded again.
+        public var changed: Bool
+        /// The certificates that could not be loaded, each saying why; their last good
+        /// versions, if any, go on serving, and the others' renewals are taken meanwhile.
+        public var problems: [String]
     }
 
     /// Loads the folder's certificates; throws a ``CertificateError`` that says what to fix
     /// when one is missing, unreadable or does not match its key, or when there is none.
     public init(folder: String) throws {
         self.folder = folder
-        let signature = try Self.signature(of: folder)
-        loaded = NIOLockedValueBox(Loaded(certificates: try Self.load(folder), signature: signature))
+        let scan = try Self.scan(folder)
+        let load = Self.load(scan, keeping: [])
+        if let problem = load.problems.first { throw problem }
+        guard !load.certificates.isEmpty else { throw CertificateError.empty(folder) }
+        loaded = NIOLockedValueBox(Loaded(certificates: load.certificates, signature: scan.signature))
     }
 
     /// Loads the folder again if a file in it was added, removed or changed since the last
-    /// load, and says whether it did. When the new files are bad it throws, once for each
-    /// distinct failure, and the proxy keeps serving the certificates it had.
+    /// load. A certificate that cannot be loaded keeps its last good version; when the folder
+    /// cannot be read or holds no good certificate at all this throws, once for each distinct
+    /// failure, and the proxy keeps serving what it had.
     @discardableResult
-    public func reloadIfChanged() throws -> Bool {
+    public func reloadIfChanged() throws -> Reload {
         do {
-            let signature = try Self.signature(of: folder)
-            guard signature != loaded.withLockedValue({ $0.signature }) else { return false }
-            let certificates = try Self.load(folder)
-            loaded.withLockedValue { $0 = Loaded(certificates: certificates, signature: signature) }
-            return true
+            let scan = try Self.scan(folder)
+            let (signature, current) = loaded.withLockedValue { ($0.signature, $0.certificates) }
+            guard scan.signature != signature else { return Reload(changed: false, problems: []) }
+            let load = Self.load(scan, keeping: current)
+            guard !load.certificates.isEmpty else { throw CertificateError.empty(folder) }
+            loaded.withLockedValue { $0 = Loaded(certificates: load.certificates, signature: scan.signature) }
+            return Reload(changed: true, problems: load.problems.map { "\($0)" })
         } catch {
             let failure = "\(error)"
             let isNew = loaded.withLockedValue { loaded in
@@ -51,25 +66,32 @@ public final class CertificateStore: Sendable {
                 return loaded.failure != failure
             }
             if isNew { throw error }
-            return false
+            return Reload(changed: false, problems: [])
         }
     }
 
-    /// Each certificate's name, the hosts it covers and when it expires.
-    public var summary: [(name: String, hosts: [String], notValidAfter: Date)] {
-        loaded.withLockedValue { $0.certificates }.map { ($0.name, $0.hostNames, $0.notValidAfter) }
+    /// Each certificate's name, the hosts it covers and when it is valid.
+    public var summary: [(name: String, hosts: [String], notValidBefore: Date, notValidAfter: Date)] {
+        loaded.withLockedValue { $0.certificates }.map { ($0.name, $0.hostNames, $0.notValidBefore, $0.notValidAfter) }
     }
 
-    /// Logs each certificate's hosts, and warns about one that expires within 14 days (only
-    /// the warnings when `onlyWarnings`).
+    /// Logs each certificate's hosts, and warns about one that has expired, expires within
+    /// 14 days or is not valid yet (only the warnings when `onlyWarnings`).
     public func log(to logger: Logger, onlyWarnings: Bool = false) {
+        let now = Date()
         for certificate in summary {
             let metadata: Logger.Metadata = [
                 "certificate": "\(certificate.name)", "hosts": "\(certificate.hosts.joined(separator: " "))",
                 "expires": "\(certificate.notValidAfter)",
             ]
-            if certificate.notValidAfter.timeIntervalSinceNow < Self.renewalWarning {
-                logger.warning("certificate expires soon or has expired: renew it", metadata: metadata)
+            let left = certificate.notValidAfter.timeIntervalSince(now)
+            if left <= 0 {
+                logger.warning("certificate has expired: renew it", metadata: metadata)
+            } else if left < Self.renewalWarning {
+                logger.warning("certificate expires in \(Int(left / 86400)) days: renew it", metadata: metadata)
+            } else if certificate.notValidBefore > now {
+                logger.warning(
+                    "certificate is not valid yet (valid from \(certificate.notValidBefore))", metadata: metadata)
             } else if !onlyWarnings {
                 logger.info("serving certificate", metadata: metadata)
             }
@@ -109,6 +131,9 @@ public final class CertificateStore: Sendable {
             certificateChain: first.chain.map { .certificate($0) }, privateKey: .privateKey(first.privateKey))
         configuration.applicationProtocols = ["http/1.1"]
         configuration.minimumTLSVersion = .tlsv12
+        // TLS 1.2 with forward secrecy and AEAD only: Mozilla's "intermediate" list. (TLS 1.3
+        // has its own, all good.)
+        configuration.cipherSuites = Self.cipherSuites
         // A closing connection waits this long at most for the client's close_notify.
         configuration.shutdownTimeout = .seconds(2)
         configuration.sslContextCallback = { [self] values, promise in
@@ -116,6 +141,12 @@ public final class CertificateStore: Sendable {
         }
         return try NIOSSLContext(configuration: configuration)
     }
+
+    /// Mozilla's "intermediate" TLS 1.2 cipher suites.
+    static let cipherSuites = [
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    ].joined(separator: ":")
 
     // MARK: Loading
 
@@ -126,42 +157,69 @@ public final class CertificateStore: Sendable {
         let keyFile: String
     }
 
-    private static func load(_ folder: String) throws -> [ServedCertificate] {
-        let certificates = try pairs(in: folder).map {
-            try ServedCertificate(name: $0.name, chainFile: $0.chainFile, keyFile: $0.keyFile)
-        }
-        guard !certificates.isEmpty else { throw CertificateError.empty(folder) }
-        return certificates
+    /// What a look at the folder found: the pairs, the files that lack their other half,
+    /// and the stamps of every file there is to load.
+    private struct Scan {
+        var pairs: [Pair] = []
+        var missingKeys: [(name: String, error: CertificateError)] = []
+        var signature: [FileStamp] = []
     }
 
-    private static func pairs(in folder: String) throws -> [Pair] {
-        let files = FileManager.default
-        guard let names = try? files.contentsOfDirectory(atPath: folder) else {
-            throw CertificateError.folderUnreadable(folder)
+    /// Loads each pair of `scan`; one that fails (or lacks its key) keeps its version in
+    /// `previous`, if any, and is named in the problems.
+    private static func load(_ scan: Scan, keeping previous: [ServedCertificate]) -> (
+        certificates: [ServedCertificate], problems: [any Error]
+    ) {
+        var certificates: [ServedCertificate] = []
+        var problems: [any Error] = []
+        func keepPrevious(_ name: String, because error: any Error) {
+            problems.append(error)
+            certificates.append(contentsOf: previous.filter { $0.name == name })
         }
-        var pairs: [Pair] = []
-        for name in names.sorted() where !name.hasPrefix(".") {
-            let path = folder + "/" + name
-            var isFolder: ObjCBool = false
-            guard files.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
-            if isFolder.boolValue {
-                let chain = path + "/fullchain.pem"
-                let key = path + "/privkey.pem"
-                guard files.fileExists(atPath: chain) else { continue }
-                guard files.fileExists(atPath: key) else {
-                    throw CertificateError.missingKey(chainFile: chain, keyFile: key)
-                }
-                pairs.append(Pair(name: name, chainFile: chain, keyFile: key))
-            } else if name.hasSuffix(".crt") {
-                let base = String(name.dropLast(4))
-                let key = folder + "/" + base + ".key"
-                guard files.fileExists(atPath: key) else {
-                    throw CertificateError.missingKey(chainFile: path, keyFile: key)
-                }
-                pairs.append(Pair(name: base, chainFile: path, keyFile: key))
+        for pair in scan.pairs {
+            do {
+                certificates.append(
+                    try ServedCertificate(name: pair.name, chainFile: pair.chainFile, keyFile: pair.keyFile))
+            } catch {
+                keepPrevious(pair.name, because: error)
             }
         }
-        return pairs
+        for (name, error) in scan.missingKeys { keepPrevious(name, because: error) }
+        return (certificates.sorted { $0.name < $1.name }, problems)
+    }
+
+    private static func scan(_ folder: String) throws -> Scan {
+        let files = FileManager.default
+        var isFolder: ObjCBool = false
+        guard files.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue,
+            let names = try? files.contentsOfDirectory(atPath: folder)
+        else {
+            throw CertificateError.folderUnreadable(folder)
+        }
+        var scan = Scan()
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = folder + "/" + name
+            guard files.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
+            let pair: Pair
+            if isFolder.boolValue {
+                pair = Pair(name: name, chainFile: path + "/fullchain.pem", keyFile: path + "/privkey.pem")
+            } else if name.hasSuffix(".crt") {
+                let base = String(name.dropLast(4))
+                pair = Pair(name: base, chainFile: path, keyFile: folder + "/" + base + ".key")
+            } else {
+                continue
+            }
+            guard let chainStamp = FileStamp(pair.chainFile) else { continue }  // not a certbot folder
+            scan.signature.append(chainStamp)
+            guard let keyStamp = FileStamp(pair.keyFile) else {
+                let error = CertificateError.missingKey(chainFile: pair.chainFile, keyFile: pair.keyFile)
+                scan.missingKeys.append((pair.name, error))
+                continue
+            }
+            scan.signature.append(keyStamp)
+            scan.pairs.append(pair)
+        }
+        return scan
     }
 
     /// What a file looked like when loaded: a change to any of it (certbot renews by pointing
@@ -183,18 +241,17 @@ public final class CertificateStore: Sendable {
         private static func same(_ lhs: timespec, _ rhs: timespec) -> Bool {
             lhs.tv_sec == rhs.tv_sec && lhs.tv_nsec == rhs.tv_nsec
         }
-    }
 
-    /// The stamps of every file a load reads, following links.
-    private static func signature(of folder: String) throws -> [FileStamp] {
-        try pairs(in: folder).flatMap { [$0.chainFile, $0.keyFile] }.map { path in
+        /// The stamp of the file at `path`, following links; nil when there is none.
+        init?(_ path: String) {
             var status = stat()
-            guard stat(path, &status) == 0 else {
-                throw CertificateError.unreadable(file: path, what: "a readable file")
-            }
-            return FileStamp(
-                path: path, device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
-                modified: status.st_mtim, changed: status.st_ctim)
+            guard stat(path, &status) == 0 else { return nil }
+            self.path = path
+            device = UInt64(status.st_dev)
+            inode = UInt64(status.st_ino)
+            size = Int64(status.st_size)
+            modified = status.st_mtim
+            changed = status.st_ctim
         }
     }
 }

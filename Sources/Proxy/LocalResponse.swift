@@ -16,6 +16,8 @@ enum LocalResponse {
     case serviceUnavailable
     /// The app is in maintenance mode.
     case maintenance
+    /// Plain HTTP came to the HTTPS port.
+    case plainHTTPOnHTTPSPort
     /// The upstream did not connect or answer in time.
     case gatewayTimeout
     /// The client sent its request body too slowly.
@@ -27,7 +29,7 @@ enum LocalResponse {
     var status: HTTPResponseStatus {
         switch self {
         case .notFound: .notFound
-        case .badRequest: .badRequest
+        case .badRequest, .plainHTTPOnHTTPSPort: .badRequest
         case .headerFieldsTooLarge: .requestHeaderFieldsTooLarge
         case .badGateway: .badGateway
         case .serviceUnavailable, .maintenance: .serviceUnavailable
@@ -45,6 +47,7 @@ enum LocalResponse {
         case .badGateway: "bad gateway: the app did not answer properly\n"
         case .serviceUnavailable: "service unavailable: the app is starting or stopped, retry soon\n"
         case .maintenance: "down for maintenance: back soon\n"
+        case .plainHTTPOnHTTPSPort: "plain HTTP was sent to the HTTPS port: use an https:// URL\n"
         case .gatewayTimeout: "gateway timeout: the app did not answer in time\n"
         case .requestTimeout: "request timeout: the request body came too slowly\n"
         case .redirectToHTTPS(let location): "moved to \(location)\n"

@@ -139,7 +139,13 @@ public final class ProxyServer: Service {
         var lastExpiryCheck = ContinuousClock.now
         while (try? await Task.sleep(for: tls.reloadInterval)) != nil {
             do {
-                if try tls.certificates.reloadIfChanged() {
+                let reload = try tls.certificates.reloadIfChanged()
+                for problem in reload.problems {
+                    logger.error(
+                        "certificate not reloaded, serving its last good version if it had one",
+                        metadata: ["folder": "\(tls.certificates.folder)", "error": "\(problem)"])
+                }
+                if reload.changed {
                     tls.certificates.log(to: logger)
                     lastExpiryCheck = .now
                 }
@@ -176,7 +182,7 @@ public final class ProxyServer: Service {
 
     private static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, tls: NIOSSLContext?) throws {
         if let tls {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            try channel.pipeline.syncOperations.addHandlers(PlainHTTPDetector(), NIOSSLServerHandler(context: tls))
         }
         try channel.pipeline.syncOperations.addHandler(ClientHandler(loop: loop, isTLS: tls != nil))
         loop.register(channel)

@@ -12,6 +12,8 @@ struct ServedCertificate: Sendable {
     let privateKey: NIOSSLPrivateKey
     /// The DNS names of its `subjectAltName`, lowercased; `*.example.com` covers one label.
     let hostNames: [String]
+    /// When the leaf certificate becomes valid.
+    let notValidBefore: Date
     /// When the leaf certificate expires.
     let notValidAfter: Date
 
@@ -56,6 +58,7 @@ struct ServedCertificate: Sendable {
         }
         self.name = name
         self.chain = chain
+        self.notValidBefore = parsed.notValidBefore
         self.notValidAfter = parsed.notValidAfter
     }
 

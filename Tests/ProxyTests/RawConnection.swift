@@ -27,6 +27,9 @@ struct RawConnection {
                             configuration.minimumTLSVersion = .tlsv1
                             configuration.maximumTLSVersion = version
                         }
+                        if let cipherSuites = tls.cipherSuites {
+                            configuration.cipherSuites = cipherSuites
+                        }
                         let handler = try NIOSSLClientHandler(
                             context: NIOSSLContext(configuration: configuration), serverHostname: tls.serverName)
                         try channel.pipeline.syncOperations.addHandler(handler)
@@ -85,9 +88,11 @@ struct RawConnection {
 }
 
 /// How a ``RawConnection`` speaks TLS: asking for `serverName` (nil: no SNI), accepting only
-/// the certificate `expecting` whatever names it covers, up to `maximumVersion`.
+/// the certificate `expecting` whatever names it covers, up to `maximumVersion`, offering
+/// `cipherSuites` (OpenSSL's names) for TLS 1.2.
 struct TLSClient {
     var serverName: String?
     var expecting: NIOSSLCertificate
     var maximumVersion: TLSVersion?
+    var cipherSuites: String?
 }

@@ -48,11 +48,13 @@ struct TLSTests {
     /// Whether a TLS handshake asking for `serverName` gets certificate `expected`, and a
     /// request over it an answer from the app.
     private static func serves(
-        _ expected: NIOSSLCertificate, for serverName: String?, port: Int, maximumVersion: TLSVersion? = nil
+        _ expected: NIOSSLCertificate, for serverName: String?, port: Int, maximumVersion: TLSVersion? = nil,
+        cipherSuites: String? = nil
     ) async -> Bool {
         do {
-            let connection = try await RawConnection.connect(
-                port: port, tls: TLSClient(serverName: serverName, expecting: expected, maximumVersion: maximumVersion))
+            let client = TLSClient(
+                serverName: serverName, expecting: expected, maximumVersion: maximumVersion, cipherSuites: cipherSuites)
+            let connection = try await RawConnection.connect(port: port, tls: client)
             let answer = try await connection.exchange(
                 "GET /echo HTTP/1.1\r\nHost: web.apps.test\r\nConnection: close\r\n\r\n")
             return answer.received.hasPrefix("HTTP/1.1 200")
@@ -91,6 +93,17 @@ struct TLSTests {
                 // TLS 1.2 at least: a client that goes no higher than 1.1 gets no handshake.
                 #expect(await Self.serves(apps, for: "web.apps.test", port: tlsPort, maximumVersion: .tlsv12))
                 #expect(!(await Self.serves(apps, for: "web.apps.test", port: tlsPort, maximumVersion: .tlsv11)))
+                // TLS 1.2 with forward secrecy and AEAD only (Mozilla's "intermediate").
+                for (suite, accepted) in [("ECDHE-ECDSA-AES128-GCM-SHA256", true), ("ECDHE-ECDSA-AES128-SHA", false)] {
+                    let served = await Self.serves(
+                        apps, for: "web.apps.test", port: tlsPort, maximumVersion: .tlsv12, cipherSuites: suite)
+                    #expect(served == accepted, "\(suite)")
+                }
+                // Plain HTTP to the HTTPS port is told so.
+                let plain = try await RawConnection.connect(port: tlsPort).exchange(
+                    "GET / HTTP/1.1\r\nHost: web.apps.test\r\n\r\n")
+                #expect(plain.received.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(plain.received)")
+                #expect(plain.received.hasSuffix("plain HTTP was sent to the HTTPS port: use an https:// URL\n"))
             }
         }
     }
@@ -291,6 +304,12 @@ struct TLSTests {
                 try certificates.add("shop", hosts: ["shop.example"])
                 let third = try certificates.certificate("shop")
                 try await waitFor { await Self.serves(third, for: "shop.example", port: tlsPort) }
+                // One broken certificate (a chain without its key) does not hold back another's renewal.
+                try FileManager.default.copyItem(
+                    atPath: certificates.files("shop").chain, toPath: certificates.folder + "/zz-broken.crt")
+                try certificates.add("shop", hosts: ["shop.example"])
+                let fourth = try certificates.certificate("shop")
+                try await waitFor { await Self.serves(fourth, for: "shop.example", port: tlsPort) }
             }
         }
     }
