@@ -2,7 +2,7 @@
 # Benchmark: mini's proxy against nginx as a keep-alive reverse proxy, same nginx upstream,
 # loopback only. wrk -t1 -c64 -d10s --latency, direct / nginx / mini interleaved, 3 rounds,
 # medians (the req/s ratio is the median of the rounds' ratios); then 1,000 connections
-# against both, checking for errors.
+# against both, checking for errors; then HTTPS, each proxy terminating TLS with the same certificate.
 # Env: ROUNDS (3), DURATION (10s), BENCH_SCRATCH (build folder, outside the repository).
 set -euo pipefail
 
@@ -13,6 +13,8 @@ SCRATCH="${BENCH_SCRATCH:-${TMPDIR:-/tmp}/mini-proxy-bench-build}"
 UPSTREAM_PORT=18181
 NGINX_PORT=18182
 MINI_PORT=18183
+NGINX_TLS_PORT=18184
+MINI_TLS_PORT=18185
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need nginx || ! need wrk; then
@@ -38,6 +40,11 @@ chmod 755 "$WORK" "$WORK/www"  # nginx workers run unprivileged
 printf 'hello, world\n' >"$WORK/www/small"
 head -c 16384 /dev/urandom >"$WORK/www/16k"
 chmod 644 "$WORK/www/small" "$WORK/www/16k"
+# One self-signed P-256 certificate both proxies serve over HTTPS.
+mkdir -p "$WORK/certs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=bench \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/certs/bench.key" -out "$WORK/certs/bench.crt" 2>/dev/null
+chmod 644 "$WORK/certs/bench.key"  # nginx reads it as root before it drops privileges; only a benchmark key
 
 
 cat >"$WORK/upstream.conf" <<CONF
@@ -76,6 +83,10 @@ http {
     }
     server {
         listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        listen 127.0.0.1:$NGINX_TLS_PORT ssl backlog=4096;
+        ssl_certificate $WORK/certs/bench.crt;
+        ssl_certificate_key $WORK/certs/bench.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
         location / {
             proxy_pass http://backend;
             proxy_http_version 1.1;
@@ -93,7 +104,8 @@ CONF
 
 nginx -p "$WORK" -c "$WORK/upstream.conf" & PIDS+=($!)
 nginx -p "$WORK" -c "$WORK/proxy.conf" & PIDS+=($!)
-"$MINI_BIN" --port "$MINI_PORT" --threads "$(nproc)" --route "127.0.0.1=127.0.0.1:$UPSTREAM_PORT" & PIDS+=($!)
+"$MINI_BIN" --port "$MINI_PORT" --threads "$(nproc)" --tls-port "$MINI_TLS_PORT" --tls-certs "$WORK/certs" \
+    --route "127.0.0.1=127.0.0.1:$UPSTREAM_PORT" & PIDS+=($!)
 
 for port in $UPSTREAM_PORT $NGINX_PORT $MINI_PORT; do
     for _ in $(seq 100); do
@@ -106,11 +118,11 @@ done
 # Latency in wrk's units (us, ms, s) → milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 
-# run TARGET PORT BODY → appends "rps p50 p99" to $WORK/results/TARGET-BODY
+# run TARGET PORT BODY [SCHEME] → appends "rps p50 p99" to $WORK/results/TARGET-BODY
 mkdir -p "$WORK/results"
 run() {
-    local target="$1" port="$2" body="$3" out
-    out="$(wrk -t1 -c64 -d"$DURATION" --latency "http://127.0.0.1:$port/$body")"
+    local target="$1" port="$2" body="$3" scheme="${4:-http}" out
+    out="$(wrk -t1 -c64 -d"$DURATION" --latency "$scheme://127.0.0.1:$port/$body")"
     if grep -q -E "Socket errors|Non-2xx" <<<"$out"; then
         echo "warning: $target $body: $(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' ')" >&2
     fi
@@ -157,6 +169,19 @@ for target in nginx mini; do
         echo "  no errors"
     fi
 done
+
+# HTTPS: each proxy terminates TLS (its own listener, the same certificate) in front of the
+# same upstream; wrk keeps its 64 connections, so this measures the encrypted exchanges, not
+# handshakes.
+echo >&2
+echo "HTTPS (wrk -t1 -c64 -d$DURATION, keep-alive, small body):" >&2
+for round in $(seq "$ROUNDS"); do
+    run nginx-tls $NGINX_TLS_PORT small https
+    run mini-tls $MINI_TLS_PORT small https
+done
+paste "$WORK/results/mini-tls-small" "$WORK/results/nginx-tls-small" | awk '{ printf "%.2f\n", $1 / $4 }' \
+    >"$WORK/results/ratio-tls"
+echo "https: mini/nginx req/s small $(median 1 "$WORK/results/ratio-tls") (rounds $(tr '\n' ' ' <"$WORK/results/ratio-tls" | sed 's/ $//')); p99 ms $(median 3 "$WORK/results/mini-tls-small") vs $(median 3 "$WORK/results/nginx-tls-small")"
 
 # mini/nginx per round (the two runs of a round are seconds apart, so a burst of load from
 # other tenants of the machine hits both or neither), then the median over the rounds.

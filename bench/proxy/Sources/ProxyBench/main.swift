@@ -4,11 +4,14 @@ import NIOPosix
 import Proxy
 import ServiceLifecycle
 
-/// `proxy-bench --port P [--threads N] [--access-log] --route HOST=IP:PORT ...`: serves the
-/// static routes on N event loops (default: one per core) until SIGTERM or SIGINT.
+/// `proxy-bench --port P [--threads N] [--access-log] [--tls-port T --tls-certs DIR]
+/// --route HOST=IP:PORT ...`: serves the static routes on N event loops (default: one per
+/// core), over HTTPS too with a TLS port, until SIGTERM or SIGINT.
 var configuration = ProxyConfiguration(accessLog: false)
 var threads = System.coreCount
 var staticRoutes: [String: [Upstream]] = [:]
+var tlsPort: Int?
+var tlsCertificates: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -18,6 +21,10 @@ while let argument = arguments.popFirst() {
         threads = arguments.popFirst().flatMap { Int($0) } ?? threads
     case "--access-log":
         configuration.accessLog = true
+    case "--tls-port":
+        tlsPort = arguments.popFirst().flatMap { Int($0) }
+    case "--tls-certs":
+        tlsCertificates = arguments.popFirst()
     case "--route":
         let spec = arguments.popFirst() ?? ""
         let parts = spec.split(separator: "=", maxSplits: 1)
@@ -31,6 +38,10 @@ while let argument = arguments.popFirst() {
     }
 }
 
+if let tlsPort, let tlsCertificates {
+    configuration.tls = ProxyConfiguration.TLS(
+        port: tlsPort, certificates: try CertificateStore(folder: tlsCertificates))
+}
 let logger = Logger(label: "proxy-bench")
 let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
 let server = ProxyServer(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
