@@ -45,7 +45,7 @@ public struct CertificateError: Error, Sendable, Hashable, CustomStringConvertib
             "\(file) is not \(what)"
         case .namesNoHost(let file):
             "\(file) names no host: its first certificate, the site's own (intermediates follow it), needs DNS "
-                + "names in subjectAltName (browsers ignore the common name)"
+                + "names (or IP addresses) in subjectAltName (browsers ignore the common name)"
         case .keyMismatch(let keyFile, let chainFile, let reason):
             "\(keyFile) and \(chainFile) cannot be served together; is the key the first certificate's? (\(reason))"
         }

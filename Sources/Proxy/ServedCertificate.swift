@@ -41,13 +41,13 @@ struct ServedCertificate: Sendable {
             throw CertificateError.unreadable(file: chainFile, what: "an X.509 certificate")
         }
         let alternativeNames = (try? parsed.extensions.subjectAlternativeNames) ?? nil
-        hostNames =
-            alternativeNames.map { names in
-                names.compactMap { name in
-                    if case .dnsName(let host) = name { host.lowercased() } else { nil }
-                }
-            } ?? []
-        guard !hostNames.isEmpty else { throw CertificateError.namesNoHost(file: chainFile) }
+        let names = Array(alternativeNames ?? SubjectAlternativeNames())
+        hostNames = names.compactMap { name in
+            if case .dnsName(let host) = name { host.lowercased() } else { nil }
+        }
+        // One for addresses only (clients send no name for them) serves those that ask for none.
+        let namesAddress = names.contains { if case .ipAddress = $0 { true } else { false } }
+        guard !hostNames.isEmpty || namesAddress else { throw CertificateError.namesNoHost(file: chainFile) }
         // BoringSSL checks that the key belongs to the leaf when it builds a context with both.
         do {
             _ = try NIOSSLContext(

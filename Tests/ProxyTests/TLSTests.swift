@@ -380,6 +380,7 @@ struct TLSTests {
                 try Data("junk".utf8).write(to: URL(fileURLWithPath: $0.files("a").chain))
             }.contains("a.crt is not a PEM certificate chain"))
         #expect(try error { try $0.add("a", hosts: ["a.test"]) } == "loaded")
+        #expect(try error { try $0.add("a", hosts: [], addresses: ["127.0.0.1"]) } == "loaded")
     }
 
     /// Runs the real curl (no shell), failing on a transport error or an HTTP status ≥ 400;
