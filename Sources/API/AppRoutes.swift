@@ -64,7 +64,8 @@ struct AppRoutes {
                 app: name, version: release.version, image: release.image, job: release.jobId,
                 description: release.description, instances: release.instances,
                 envKeys: release.environment.keys.sorted(), current: release.version == app.currentRelease,
-                createdAt: Date(timeIntervalSince1970: release.createdAt), imageKept: images?.contains(release.image)
+                createdAt: Date(timeIntervalSince1970: release.createdAt), imageKept: images?.contains(release.image),
+                createdBy: release.createdBy
             )
         }
         return try jsonResponse(ReleaseList(releases: list))
@@ -95,7 +96,8 @@ struct AppRoutes {
         if !patch.set.isEmpty { parts.append("env set " + patch.set.keys.sorted().joined(separator: " ")) }
         if !patch.unset.isEmpty { parts.append("env unset " + patch.unset.sorted().joined(separator: " ")) }
         let (job, released) = try await releaseIfChanged(
-            name, storeChanged: changed, ReleaseChange(description: parts.joined(separator: ", ")))
+            name, storeChanged: changed, ReleaseChange(description: parts.joined(separator: ", ")),
+            requestedBy: context.tokenName)
         return try await jsonResponse(
             EnvironmentInfo(env: try apps.environment(of: name), job: job, changed: released),
             status: job == nil ? .ok : .accepted)
@@ -111,7 +113,8 @@ struct AppRoutes {
         let name = try AppName(app.name)
         let changed = try await apps.setInstances(of: name, to: body.instances)
         let (job, released) = try await releaseIfChanged(
-            name, storeChanged: changed, ReleaseChange(description: "scale to \(body.instances)"))
+            name, storeChanged: changed, ReleaseChange(description: "scale to \(body.instances)"),
+            requestedBy: context.tokenName)
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
@@ -140,7 +143,8 @@ struct AppRoutes {
         else { throw APIError.notFound("no app named \(name)") }
         let now = Limits(memoryBytes: result.memoryBytes, nanoCPUs: result.nanoCPUs)
         let (job, released) = try await releaseIfChanged(
-            name, storeChanged: result.changed, ReleaseChange(description: "limits \(Self.describe(now))"))
+            name, storeChanged: result.changed, ReleaseChange(description: "limits \(Self.describe(now))"),
+            requestedBy: context.tokenName)
         return try jsonResponse(ChangeAccepted(job: job, changed: released), status: job == nil ? .ok : .accepted)
     }
 
@@ -223,7 +227,8 @@ struct AppRoutes {
             app: try AppName(app.name),
             change: ReleaseChange(
                 rollbackTo: target, description: "rollback to v\(target)",
-                environmentAtRequest: try await apps.environment(of: try AppName(app.name)))
+                environmentAtRequest: try await apps.environment(of: try AppName(app.name))),
+            requestedBy: context.tokenName
         )
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
@@ -240,7 +245,8 @@ struct AppRoutes {
                 "\(app.name) runs no instances (scaled to 0), so there is nothing to restart; "
                     + "mini scale \(app.name) N starts N of them")
         }
-        let job = try await queue.enqueueRelease(app: try AppName(app.name), change: .restart)
+        let job = try await queue.enqueueRelease(
+            app: try AppName(app.name), change: .restart, requestedBy: context.tokenName)
         return try jsonResponse(ChangeAccepted(job: job), status: .accepted)
     }
 
@@ -257,9 +263,9 @@ struct AppRoutes {
     /// the settings when it started; the job releases them after it); otherwise the change
     /// waits for the first deploy, and the job is nil. The app is read here, after the change
     /// was stored, so that a deploy publishing meanwhile is seen either way.
-    private func releaseIfChanged(_ name: AppName, storeChanged: Bool, _ change: ReleaseChange) async throws -> (
-        job: JobInfo?, changed: Bool
-    ) {
+    private func releaseIfChanged(
+        _ name: AppName, storeChanged: Bool, _ change: ReleaseChange, requestedBy: String?
+    ) async throws -> (job: JobInfo?, changed: Bool) {
         // The release and the running job as of one moment: a deploy that published and
         // ended in between is seen as one or the other.
         let (released, deploying, releaseQueued) = try await queue.database.read { db in
@@ -273,12 +279,12 @@ struct AppRoutes {
             // A change repeated while the release of the first waits is not live yet either:
             // it gets a job (which replaces the waiting one) to follow like the first.
             guard deploying, storeChanged || releaseQueued else { return (nil, storeChanged) }
-            return (try await queue.enqueueRelease(app: name, change: change), true)
+            return (try await queue.enqueueRelease(app: name, change: change, requestedBy: requestedBy), true)
         }
         if try await !queue.hasJob(app: name), try await apps.settingsMatchCurrentRelease(of: name) {
             return (nil, false)
         }
-        return (try await queue.enqueueRelease(app: name, change: change), true)
+        return (try await queue.enqueueRelease(app: name, change: change, requestedBy: requestedBy), true)
     }
 
     private static func describe(_ limits: Limits) -> String {

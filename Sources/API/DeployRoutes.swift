@@ -39,7 +39,7 @@ struct DeployRoutes {
         do {
             let job = try await queue.enqueue(
                 app: app, uploadBytes: upload.bytes,
-                dockerfile: dockerfile == DockerfilePath.standard ? nil : dockerfile
+                dockerfile: dockerfile == DockerfilePath.standard ? nil : dockerfile, requestedBy: context.tokenName
             ) { id in
                 let destination = dataDirectory.uploadPath(job: id)
                 // A file there was moved by a transaction that then failed (disk full, a crash):

@@ -15,6 +15,7 @@ enum JobDisplay {
             ("release", job.release.map { "v\($0)" } ?? "-"),
         ]
         if job.kind == .deploy { lines.append(("upload", "\(job.uploadBytes) bytes")) }
+        if let requestedBy = job.requestedBy { lines.append(("by", requestedBy)) }
         lines += [
             ("queued", timestamp(job.queuedAt)),
             ("started", job.startedAt.map(timestamp) ?? "-"),
@@ -40,11 +41,12 @@ enum JobDisplay {
 
     /// A table with one job per row.
     static func table(_ jobs: [JobInfo]) -> String {
-        let header = ["ID", "APP", "KIND", "STATE", "ATTEMPT", "RELEASE", "QUEUED", "REASON"]
+        let header = ["ID", "APP", "KIND", "STATE", "ATTEMPT", "RELEASE", "QUEUED", "BY", "REASON"]
         let rows = jobs.map { job in
             [
                 "\(job.id)", job.app.rawValue, kind(of: job), job.state.rawValue, "\(job.attempt)/\(job.maxAttempts)",
-                job.release.map { "v\($0)" } ?? "-", timestamp(job.queuedAt), job.reason ?? job.error ?? "",
+                job.release.map { "v\($0)" } ?? "-", timestamp(job.queuedAt), job.requestedBy ?? "-",
+                job.reason ?? job.error ?? "",
             ]
         }
         return TextTable.render(header: header, rows: rows)

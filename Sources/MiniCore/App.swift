@@ -18,13 +18,16 @@ public struct ReleaseInfo: Codable, Sendable, Equatable {
     /// Whether the engine still has its image, which a rollback to it needs (mini keeps the
     /// images of the newest ``keptImages`` releases); nil when the engine could not be asked.
     public var imageKept: Bool?
+    /// The name of the API token whose request made it; nil for one mini made itself, or
+    /// from before mini recorded it.
+    public var createdBy: String?
 
     /// How many of an app's newest releases keep their image, for rollbacks.
     public static let keptImages = 5
 
     public init(
         app: AppName, version: Int, image: String, job: JobID?, description: String, instances: Int,
-        envKeys: [String], current: Bool, createdAt: Date, imageKept: Bool? = nil
+        envKeys: [String], current: Bool, createdAt: Date, imageKept: Bool? = nil, createdBy: String? = nil
     ) {
         self.app = app
         self.version = version
@@ -36,6 +39,7 @@ public struct ReleaseInfo: Codable, Sendable, Equatable {
         self.current = current
         self.createdAt = createdAt
         self.imageKept = imageKept
+        self.createdBy = createdBy
     }
 }
 

@@ -75,6 +75,9 @@ public struct JobInfo: Codable, Sendable, Equatable {
     /// For a deploy: the Dockerfile it builds with, relative to the context, when not
     /// `Dockerfile` (``DockerfilePath``).
     public var dockerfile: String?
+    /// The name of the API token that queued it (`admin`, `ci`...); nil from a server that
+    /// does not record it.
+    public var requestedBy: String?
     public var queuedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
@@ -82,7 +85,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
     public init(
         id: JobID, app: AppName, kind: JobKind = .deploy, state: JobState, attempt: Int, maxAttempts: Int,
         release: Int?, rollbackTo: Int? = nil, reason: String?, error: String?, uploadBytes: Int64,
-        dockerfile: String? = nil, queuedAt: Date, startedAt: Date?, finishedAt: Date?
+        dockerfile: String? = nil, requestedBy: String? = nil, queuedAt: Date, startedAt: Date?, finishedAt: Date?
     ) {
         self.id = id
         self.app = app
@@ -96,6 +99,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
         self.error = error
         self.uploadBytes = uploadBytes
         self.dockerfile = dockerfile
+        self.requestedBy = requestedBy
         self.queuedAt = queuedAt
         self.startedAt = startedAt
         self.finishedAt = finishedAt

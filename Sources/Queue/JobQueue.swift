@@ -54,7 +54,7 @@ extension JobQueue {
     /// with reason `superseded`: only the newest runs. `dockerfile` is the Dockerfile to build
     /// with, relative to the context, when not `Dockerfile`.
     public func enqueue(
-        app: AppName, uploadBytes: Int64, dockerfile: String? = nil,
+        app: AppName, uploadBytes: Int64, dockerfile: String? = nil, requestedBy: String? = nil,
         placeUpload: @escaping @Sendable (JobID) throws -> String
     ) async throws -> JobInfo {
         let maxAttempts = configuration.maxAttempts
@@ -64,10 +64,10 @@ extension JobQueue {
             try Self.supersedeQueued(app: app.rawValue, kind: .deploy, now: now, in: db)
             try db.executeCached(
                 """
-                INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes, dockerfile)
-                VALUES (?, 'queued', ?, ?, ?, ?, ?)
+                INSERT INTO jobs (app, state, max_attempts, run_at, queued_at, upload_bytes, dockerfile, requested_by)
+                VALUES (?, 'queued', ?, ?, ?, ?, ?, ?)
                 """,
-                arguments: [app.rawValue, maxAttempts, now, now, uploadBytes, dockerfile]
+                arguments: [app.rawValue, maxAttempts, now, now, uploadBytes, dockerfile, requestedBy]
             )
             let id = db.lastInsertedRowID
             let path = try placeUpload(id)
@@ -179,7 +179,8 @@ extension JobQueue {
     /// released again with the app's settings. Older queued release jobs of the app that are
     /// not rollbacks end `superseded`: they would read the same, newer settings anyway; a
     /// rollback names its own image, so it stays.
-    public func enqueueRelease(app: AppName, change: ReleaseChange) async throws -> JobInfo {
+    public func enqueueRelease(app: AppName, change: ReleaseChange, requestedBy: String? = nil) async throws -> JobInfo
+    {
         let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
         return try await database.write { db in
             let now = Self.now()
@@ -187,10 +188,10 @@ extension JobQueue {
             let record = try JobRecord.fetchOne(
                 db,
                 sql: """
-                    INSERT INTO jobs (app, kind, payload, state, max_attempts, run_at, queued_at)
-                    VALUES (?, 'release', ?, 'queued', ?, ?, ?) RETURNING \(JobRecord.columns)
+                    INSERT INTO jobs (app, kind, payload, state, max_attempts, run_at, queued_at, requested_by)
+                    VALUES (?, 'release', ?, 'queued', ?, ?, ?, ?) RETURNING \(JobRecord.columns)
                     """,
-                arguments: [app.rawValue, payload, configuration.maxAttempts, now, now]
+                arguments: [app.rawValue, payload, configuration.maxAttempts, now, now, requestedBy]
             )
             return try record!.info()
         }

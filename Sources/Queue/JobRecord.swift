@@ -36,12 +36,14 @@ struct JobRecord: FetchableRecord, Sendable {
     var cancelReason: String?
     /// A deploy's Dockerfile, relative to the context, when not `Dockerfile`.
     var dockerfile: String?
+    /// The name of the API token that queued it.
+    var requestedBy: String?
 
     /// The columns ``init(row:)`` reads, in its order: select these, never `*`.
     static let columns = """
         id, app, state, attempt, max_attempts, run_at, lease_owner, lease_token, lease_expires_at, \
         heartbeat_at, lease_expiries, queued_at, started_at, finished_at, error, reason, upload_path, \
-        upload_bytes, release, kind, payload, cancel_requested_at, cancel_reason, dockerfile
+        upload_bytes, release, kind, payload, cancel_requested_at, cancel_reason, dockerfile, requested_by
         """
 
     /// How the job ends whatever its worker reports, once that is decided (see ``DecidedEnd``).
@@ -79,6 +81,7 @@ struct JobRecord: FetchableRecord, Sendable {
         cancelRequestedAt = try row.decode(atIndex: 21)
         cancelReason = try row.decode(atIndex: 22)
         dockerfile = try row.decode(atIndex: 23)
+        requestedBy = try row.decode(atIndex: 24)
     }
 
     /// The job as the API shows it.
@@ -96,6 +99,7 @@ struct JobRecord: FetchableRecord, Sendable {
             error: error,
             uploadBytes: uploadBytes,
             dockerfile: dockerfile,
+            requestedBy: requestedBy,
             queuedAt: Date(timeIntervalSince1970: queuedAt),
             startedAt: startedAt.map(Date.init(timeIntervalSince1970:)),
             finishedAt: finishedAt.map(Date.init(timeIntervalSince1970:))

@@ -162,11 +162,15 @@ public struct AppStore: Sendable {
             try Int.fetchOne(db, sql: "SELECT MAX(version) FROM releases WHERE app = ?", arguments: [app.rawValue]) ?? 0
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        let requestedBy = try job.flatMap { id in
+            try String.fetchOne(db, sql: "SELECT requested_by FROM jobs WHERE id = ?", arguments: [id])
+        }
         let release = ReleaseRecord(
             app: app.rawValue, version: last + 1, image: image, containerPort: containerPort,
             envJson: String(decoding: try encoder.encode(environment), as: UTF8.self),
             instances: instances, jobId: job, description: description,
-            createdAt: Date().timeIntervalSince1970, memoryBytes: limits.memoryBytes, nanoCpus: limits.nanoCpus
+            createdAt: Date().timeIntervalSince1970, memoryBytes: limits.memoryBytes, nanoCpus: limits.nanoCpus,
+            createdBy: requestedBy
         )
         try release.insert(db)
         return release

@@ -199,6 +199,11 @@ extension MiniDatabase {
             // 1 while the proxy answers the app's requests with its maintenance page.
             try db.execute(sql: "ALTER TABLE apps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v16: who asked") { db in
+            // The name of the API token that queued a job, and so made its release.
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN requested_by TEXT")
+            try db.execute(sql: "ALTER TABLE releases ADD COLUMN created_by TEXT")
+        }
         return migrator
     }
 }

@@ -65,6 +65,9 @@ public struct ReleaseRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var memoryBytes: Int64?
     /// The CPU limit the release runs with, in billionths of a CPU; nil for none.
     public var nanoCpus: Int64?
+    /// The name of the API token whose request made it (a deploy, a settings change, a
+    /// rollback); nil for one made by mini itself or before mini recorded it.
+    public var createdBy: String?
 
     /// The limits the release's instances run with.
     public var limits: ResourceLimits { ResourceLimits(memoryBytes: memoryBytes, nanoCpus: nanoCpus) }

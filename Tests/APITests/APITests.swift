@@ -181,6 +181,7 @@ struct APITests {
             }
             #expect(accepted.job.state == .queued)
             #expect(accepted.job.id == 1)
+            #expect(accepted.job.requestedBy == "test", "the name of the token that queued it")
             // Kept (the engine confines it), and said.
             #expect(accepted.notes == ["symlink passwd points outside the context to ../../etc/passwd"])
             #expect(accepted.job.uploadBytes == Int64(body.readableBytes))

@@ -27,6 +27,11 @@ struct MaintenanceTests {
             let deploy = try await minid.mini(["deploy", folder.path])
             #expect(deploy.status == 0, "\(deploy)")
             #expect(try await minid.getThroughProxy(host: host).0 == 503)
+            // Who made each release and queued each job: the token's name.
+            let releases = try await minid.mini(["releases", app])
+            #expect(releases.stdout.contains(" admin "), "\(releases)")
+            let jobs = try await minid.mini(["jobs", "--app", app, "--json"])
+            #expect(jobs.stdout.contains(#""requestedBy":"admin""#), "\(jobs)")
 
             let off = try await minid.mini(["maintenance", "off", app])
             #expect(off.status == 0 && off.stdout.contains("maintenance mode is off"), "\(off)")

@@ -29,6 +29,27 @@ final class LeaseTests {
         try await queue.enqueue(app: try AppName(app), uploadBytes: 1) { id in "/nonexistent/\(id).tar.gz" }
     }
 
+    @Test("a job records the token that queued it, and the release it makes says so")
+    func requestedBy() async throws {
+        let app = try AppName("audited")
+        let deploy = try await queue.enqueue(app: app, uploadBytes: 1, requestedBy: "ci") { id in "/nonexistent/\(id)" }
+        #expect(deploy.requestedBy == "ci")
+        let change = try await queue.enqueueRelease(app: app, change: .restart, requestedBy: "alice")
+        #expect(try await queue.job(change.id).requestedBy == "alice")
+        let (made, unattributed) = try await queue.database.write { db in
+            (
+                try AppStore.createRelease(
+                    app: app, image: "sha256:1", containerPort: 8080, environment: [:], instances: 1,
+                    limits: ResourceLimits(), job: deploy.id, description: "deploy", in: db),
+                try AppStore.createRelease(
+                    app: app, image: "sha256:2", containerPort: 8080, environment: [:], instances: 1,
+                    limits: ResourceLimits(), job: nil, description: "by mini", in: db)
+            )
+        }
+        #expect(made.createdBy == "ci")
+        #expect(unattributed.createdBy == nil)
+    }
+
     @Test("a claim takes the oldest job with a fresh token, one running job per app")
     func claimOrderAndPerAppExclusion() async throws {
         let a = try await enqueue("a")

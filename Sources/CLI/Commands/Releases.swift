@@ -23,11 +23,11 @@ extension Mini {
             if json { return Terminal.output(try JobDisplay.json(list)) }
             Terminal.output(
                 TextTable.render(
-                    header: ["RELEASE", "", "CREATED", "INSTANCES", "DESCRIPTION"],
+                    header: ["RELEASE", "", "CREATED", "BY", "INSTANCES", "DESCRIPTION"],
                     rows: list.releases.map { release in
                         [
                             "v\(release.version)", release.current ? "*" : "", release.createdAt.formatted(.iso8601),
-                            "\(release.instances)",
+                            release.createdBy ?? "-", "\(release.instances)",
                             release.description
                                 + (release.imageKept == false ? " (image removed: no rollback to it)" : ""),
                         ]
