@@ -29,10 +29,7 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = data.dataDirectory
-        guard try directory.databaseFile() == .holdingData else {
-            throw DataDirectory.Failure("no mini database in \(directory.root): pass the --data-dir minid runs on")
-        }
-        let summary = try directory.openDatabase().backup(to: file, replacing: force)
+        let summary = try directory.backup(to: file, replacing: force)
         if json {
             print(String(decoding: try JSONEncoder.mini.encode(summary), as: UTF8.self))
         } else {
@@ -48,8 +45,9 @@ struct RestoreCommand: AsyncParsableCommand {
         abstract: "Make a backup the data folder's database (stop every minid on the folder first).",
         discussion: """
             The database there moves aside to mini.sqlite.before-restore-<time>, with its WAL. \
-            Start minid after it: the reconciler runs each app's restored release again, and \
-            removes instances of releases the backup does not know.
+            It refuses while any minid uses the folder. Start minid after it: the reconciler runs \
+            each app's restored release again, and removes instances of releases the backup does \
+            not know. admin.token is not in a backup: keep your tokens, or make one with minid tokens.
             """
     )
 
@@ -63,11 +61,6 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = data.dataDirectory
-        guard await !ListenCheck.proxyIsRunning(on: directory) else {
-            throw DataDirectory.Failure(
-                "a proxy runs on \(directory.root) (it answers on \(directory.proxyControlSocketPath)): "
-                    + "stop every minid on the folder (serve, api, proxy, worker), then restore")
-        }
         let restored = try directory.restore(from: file, acceptingOtherInstallation: force)
         print("restored \(file) to \(directory.databasePath): \(describe(restored.summary))")
         if let previous = restored.previous {

@@ -87,27 +87,19 @@ struct ListenCheck: Error, CustomStringConvertible {
     /// A socket file nothing listens on (left by a killed proxy) is taken over; one that
     /// accepts a connection belongs to a live proxy, however slowly it answers.
     static func ensureNoOtherProxy(on directory: DataDirectory) async throws {
-        guard await proxyIsRunning(on: directory) else { return }
-        throw ListenCheck(
-            description:
-                "a proxy already serves \(directory.root) (it listens on \(directory.proxyControlSocketPath)): "
-                + "run one proxy per data folder (minid serve runs one; minid proxy --data-dir is for when minid api "
-                + "runs without it)")
-    }
-
-    /// Whether a proxy answers on the folder's control socket.
-    static func proxyIsRunning(on directory: DataDirectory) async -> Bool {
         let socket = directory.proxyControlSocketPath
-        guard FileManager.default.fileExists(atPath: socket) else { return false }
+        guard FileManager.default.fileExists(atPath: socket) else { return }
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(2))
                 .connect(unixDomainSocketPath: socket)
                 .get()
             try? await channel.close()
-            return true
         } catch {
-            return false
+            return
         }
+        throw ListenCheck(
+            description: "a proxy already serves \(directory.root) (it listens on \(socket)): run one proxy per "
+                + "data folder (minid serve runs one; minid proxy --data-dir is for when minid api runs without it)")
     }
 }

@@ -23,6 +23,9 @@ public enum DotEnv {
 
     /// The variables of `text`, in the order they come; a key given twice keeps its last value.
     public static func parse(_ text: String) throws(Failure) -> [(key: String, value: String)] {
+        // Windows line ends, also inside quoted values, and a byte order mark, as editors save them.
+        var text = text.replacingOccurrences(of: "\r\n", with: "\n")
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         var parser = Parser(Array(text.unicodeScalars))
         return try parser.variables()
     }

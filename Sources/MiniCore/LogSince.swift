@@ -17,7 +17,9 @@ public enum LogSince {
         {
             return now.addingTimeInterval(-Double(count) * factor)
         }
-        if let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+        if text.first?.isNumber == true, text.allSatisfy({ $0.isNumber || $0 == "." }), let seconds = Double(text),
+            seconds <= latestUnixTime
+        {
             return Date(timeIntervalSince1970: seconds)
         }
         for options: ISO8601DateFormatter.Options in [
@@ -31,4 +33,7 @@ public enum LogSince {
     }
 
     private static let unitSeconds: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+
+    /// The end of the year 9999: later Unix times are typos.
+    private static let latestUnixTime: Double = 253_402_300_799
 }

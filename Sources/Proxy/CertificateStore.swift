@@ -88,7 +88,9 @@ public final class CertificateStore: Sendable {
             if left <= 0 {
                 logger.warning("certificate has expired: renew it", metadata: metadata)
             } else if left < Self.renewalWarning {
-                logger.warning("certificate expires in \(Int(left / 86400)) days: renew it", metadata: metadata)
+                let days = Int(left / 86400)
+                let when = days == 0 ? "within a day" : "in \(days) day\(days == 1 ? "" : "s")"
+                logger.warning("certificate expires \(when): renew it", metadata: metadata)
             } else if certificate.notValidBefore > now {
                 logger.warning(
                     "certificate is not valid yet (valid from \(certificate.notValidBefore))", metadata: metadata)
@@ -111,7 +113,9 @@ public final class CertificateStore: Sendable {
             certificate.match(host).map { (certificate, $0) }
         }.max { lower, higher in
             func rank(_ candidate: (ServedCertificate, ServedCertificate.Match)) -> (Int, Int, Date) {
-                (candidate.1 == .exact ? 1 : 0, candidate.0.notValidAfter > now ? 1 : 0, candidate.0.notValidAfter)
+                let (certificate, match) = candidate
+                let valid = certificate.notValidBefore <= now && now < certificate.notValidAfter
+                return (match == .exact ? 1 : 0, valid ? 1 : 0, certificate.notValidAfter)
             }
             return rank(lower) < rank(higher)
         }
@@ -161,6 +165,7 @@ public final class CertificateStore: Sendable {
     /// and the stamps of every file there is to load.
     private struct Scan {
         var pairs: [Pair] = []
+        /// Certificates with one of their two files missing, and why.
         var missingKeys: [(name: String, error: CertificateError)] = []
         var signature: [FileStamp] = []
     }
@@ -209,7 +214,17 @@ public final class CertificateStore: Sendable {
             } else {
                 continue
             }
-            guard let chainStamp = FileStamp(pair.chainFile) else { continue }  // not a certbot folder
+            guard let chainStamp = FileStamp(pair.chainFile) else {
+                // A folder without either file is no certbot folder; one with only its key
+                // is one in the middle of a renewal (certbot relinks one file, then the other).
+                if isFolder.boolValue, let keyStamp = FileStamp(pair.keyFile) {
+                    scan.signature.append(keyStamp)
+                    let error = CertificateError.unreadable(file: pair.chainFile, what: "a readable certificate chain")
+                    scan.missingKeys.append((pair.name, error))
+                }
+                continue
+            }
+            guard !scan.pairs.contains(where: { $0.name == pair.name }) else { continue }  // NAME.crt beside NAME/
             scan.signature.append(chainStamp)
             guard let keyStamp = FileStamp(pair.keyFile) else {
                 let error = CertificateError.missingKey(chainFile: pair.chainFile, keyFile: pair.keyFile)

@@ -89,8 +89,9 @@ public struct DataDirectory: Sendable, Equatable {
 
     /// Opens the folder's database, made if missing, and checks it with SQLite's integrity
     /// check: a damaged database stops the start, so that a supervisor sees it, instead of
-    /// failing every request.
+    /// failing every request. Holds the folder's use lock (``holdUseLock()``) first.
     public func openDatabase() throws -> MiniDatabase {
+        try holdUseLock()
         let database = try MiniDatabase(path: databasePath)
         try database.checkIntegrity()
         return database

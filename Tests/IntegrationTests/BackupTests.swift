@@ -70,6 +70,10 @@ struct BackupTests {
             #expect(try await minid.mini(["deploy", second.path, "--app", app]).status == 0)
             #expect(try await minid.getThroughProxy(host: "\(app).localhost").1.contains("Second release"))
 
+            let jobsBefore = try await minid.mini(["jobs", "--app", app, "--json"])
+            let lastJob = try #require(
+                (try JSONSerialization.jsonObject(with: Data(jobsBefore.stdout.utf8)) as? [String: Any])
+                    .flatMap { ($0["jobs"] as? [[String: Any]])?.compactMap { $0["id"] as? Int }.max() })
             try await minid.stopThenStart {
                 let restored = try await run(binary("minid"), ["restore", backup, "--data-dir", minid.dataDirectory])
                 #expect(restored.status == 0, "\(restored)")
@@ -93,6 +97,11 @@ struct BackupTests {
                 URL(fileURLWithPath: "/usr/bin/docker"),
                 ["ps", "-a", "--filter", "label=mini.app=\(app)", "--format", "{{.Names}} {{.Status}} {{.Labels}}"])
             #expect(running.count == 1, "\(listed.stdout)")
+            // Job ids go on after those the folder saw: no forgotten job's build log is taken for a new one's.
+            let queued = try await minid.mini(["deploy", first.path, "--app", app, "--async"])
+            let next = try #require(Int(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(queued)")
+            #expect(next > lastJob)
+            #expect(try await minid.mini(["status", String(next), "--wait"]).status == 0)
         }
     }
 }

@@ -41,6 +41,9 @@ struct DotEnvTests {
         #expect(values["TWICE"] == "last")
         #expect(try DotEnv.parse(text).filter { $0.key == "TWICE" }.count == 1)
         #expect(try parsed("QUOTED='a b c'")["QUOTED"] == "a b c")
+        // As editors on Windows save them: a byte order mark, CRLF also inside quoted values.
+        let windows = try parsed("\u{FEFF}KEY=\"-----BEGIN-----\r\nbody\r\n\"\r\nNEXT=1\r\n")
+        #expect(windows == ["KEY": "-----BEGIN-----\nbody\n", "NEXT": "1"])
         #expect(try parsed("") == [:])
     }
 

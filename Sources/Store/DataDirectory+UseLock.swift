@@ -1,0 +1,44 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension DataDirectory {
+    /// `<root>/use.lock`: every process that opens the folder's database holds it shared; a
+    /// restore holds it alone.
+    public var useLockPath: String { root + "/use.lock" }
+
+    /// Takes the folder's use lock, shared, for the rest of the process's life (`flock`,
+    /// released by the system when the process ends, SIGKILL included), so that a restore
+    /// cannot swap the database under a running process.
+    /// - Throws: ``Failure`` when a restore holds the folder.
+    func holdUseLock() throws {
+        let descriptor = try openUseLock()
+        guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw Failure("a minid restore runs on \(root): start this once it is done")
+        }
+        // The descriptor stays open on purpose: closing it would release the lock.
+    }
+
+    /// Takes the folder's use lock alone for the rest of the process's life.
+    /// - Throws: ``Failure`` when any other process uses the folder.
+    func holdUseLockAlone() throws {
+        let descriptor = try openUseLock()
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw Failure(
+                "a minid runs on \(root) (serve, api, worker, proxy --data-dir or backup): stop every one of them, "
+                    + "then restore")
+        }
+    }
+
+    private func openUseLock() throws -> Int32 {
+        let descriptor = open(useLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure(useLockPath, errno, "open") }
+        return descriptor
+    }
+}
