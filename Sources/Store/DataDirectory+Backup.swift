@@ -91,8 +91,13 @@ extension DataDirectory {
             let database = try MiniDatabase(path: databasePath)
             try database.checkIntegrity()
             try database.pool.write { db in
+                // A database that never had a job has no row for them yet.
                 try db.execute(
-                    sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'", arguments: [lastJob])
+                    sql: """
+                        INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs', 0
+                        WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'jobs');
+                        UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'
+                        """, arguments: [lastJob])
             }
         } catch {
             throw Failure(

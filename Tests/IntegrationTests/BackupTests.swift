@@ -31,6 +31,11 @@ struct BackupTests {
                 #expect(done.status == 0, "\(step): \(done)")
             }
             #expect(try await run(binary("minid"), ["tokens", "revoke", "ci"] + folder).status == 0)
+            // A job after the backup (the backup has none): it waits, as minid runs no worker.
+            let example = try copyExample("hello", into: minid.data, as: "site")
+            let queued = try await minid.mini(["deploy", example.path, "--app", "keep", "--async"])
+            let forgotten = try #require(
+                Int(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(queued)")
             let refused = try await run(binary("minid"), ["restore", backup] + folder)
             #expect(refused.status == 1 && refused.stderr.contains("stop"), "\(refused)")
 
@@ -49,6 +54,11 @@ struct BackupTests {
             #expect(apps.stdout.contains("keep") && !apps.stdout.contains("later"), "\(apps)")
             let tokens = try await run(binary("minid"), ["tokens", "list"] + folder)
             #expect(tokens.stdout.contains("ci"), "\(tokens)")
+            // Job ids go on after the forgotten job's, whose upload is still in the folder.
+            let next = try await minid.mini(["deploy", example.path, "--app", "keep", "--async"])
+            #expect(
+                Int(next.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).map { $0 > forgotten } == true,
+                "\(next)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }
