@@ -202,6 +202,7 @@ public final class CertificateStore: Sendable {
             throw CertificateError.folderUnreadable(folder)
         }
         var scan = Scan()
+        var claimed = Set<String>()
         for name in names.sorted() where !name.hasPrefix(".") {
             let path = folder + "/" + name
             guard files.fileExists(atPath: path, isDirectory: &isFolder) else { continue }
@@ -214,17 +215,20 @@ public final class CertificateStore: Sendable {
             } else {
                 continue
             }
+            // NAME/ sorts before NAME.crt: the folder's certificate is the one of the name.
+            guard !claimed.contains(pair.name) else { continue }
             guard let chainStamp = FileStamp(pair.chainFile) else {
                 // A folder without either file is no certbot folder; one with only its key
                 // is one in the middle of a renewal (certbot relinks one file, then the other).
                 if isFolder.boolValue, let keyStamp = FileStamp(pair.keyFile) {
+                    claimed.insert(pair.name)
                     scan.signature.append(keyStamp)
                     let error = CertificateError.unreadable(file: pair.chainFile, what: "a readable certificate chain")
                     scan.missingKeys.append((pair.name, error))
                 }
                 continue
             }
-            guard !scan.pairs.contains(where: { $0.name == pair.name }) else { continue }  // NAME.crt beside NAME/
+            claimed.insert(pair.name)
             scan.signature.append(chainStamp)
             guard let keyStamp = FileStamp(pair.keyFile) else {
                 let error = CertificateError.missingKey(chainFile: pair.chainFile, keyFile: pair.keyFile)

@@ -42,7 +42,7 @@ extension DataDirectory {
             Self.syncFolder(Self.folder(of: destination))
             return summary
         } catch {
-            unlink(partial)
+            Self.removeDatabase(at: partial)
             throw error
         }
     }
@@ -63,6 +63,7 @@ extension DataDirectory {
         let summary = try Self.summary(ofDatabaseAt: backup)
         try create()
         try holdUseLockAlone()
+        try lockForServe()  // also a minid from before the use lock
         let current = try databaseFile() == .holdingData ? try? Self.summary(ofDatabaseAt: databasePath) : nil
         if let current, current.installation != summary.installation, current.apps > 0, !acceptingOtherInstallation {
             throw Failure(
@@ -75,36 +76,52 @@ extension DataDirectory {
         do {
             try Self.copyDatabase(at: backup, to: incoming)
         } catch {
-            unlink(incoming)
+            Self.removeDatabase(at: incoming)
             throw error
         }
         let aside = databasePath + ".before-restore-" + Self.timestamp()
         let previous = try Self.moveDatabase(from: databasePath, to: aside)
         guard rename(incoming, databasePath) == 0 else {
             let failure = Failure(databasePath, errno, "write")
-            if previous { _ = try? Self.moveDatabase(from: aside, to: databasePath) }
-            unlink(incoming)
+            Self.removeDatabase(at: incoming)
+            _ = try? Self.moveDatabase(from: aside, to: databasePath)
             throw failure
         }
         Self.syncFolder(root)
+        let opened: MiniDatabase
         do {
-            let database = try MiniDatabase(path: databasePath)
-            try database.checkIntegrity()
-            try database.pool.write { db in
-                // A database that never had a job has no row for them yet.
-                try db.execute(
-                    sql: """
-                        INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs', 0
-                        WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'jobs');
-                        UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'
-                        """, arguments: [lastJob])
-            }
+            opened = try MiniDatabase(path: databasePath)
+            try opened.checkIntegrity()
         } catch {
             throw Failure(
                 "the restored database could not be opened (\(error))"
                     + (previous ? "; the database before the restore is at \(aside)" : ""))
         }
+        try Self.settleRestored(opened, jobsSeenUpTo: lastJob)
         return Restored(summary: summary, previous: previous ? aside : nil)
+    }
+
+    /// Makes the restored database safe to run: job ids go on after `lastJob`, and the jobs the
+    /// backup caught queued or running end failed (their upload and build log may be another
+    /// timeline's); then closes it, which checkpoints its WAL into the file.
+    private static func settleRestored(_ database: MiniDatabase, jobsSeenUpTo lastJob: Int64) throws {
+        try database.pool.write { db in
+            // A database that never had a job has no row for them yet.
+            try db.execute(
+                sql: """
+                    INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs', 0
+                    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'jobs');
+                    UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'jobs'
+                    """, arguments: [lastJob])
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = 'failed', reason = 'restored', finished_at = ?,
+                        error = 'the database was restored from a backup taken while this job was queued or running: deploy again',
+                        lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                    WHERE state IN ('queued', 'running')
+                    """, arguments: [Date().timeIntervalSince1970])
+        }
+        try database.pool.close()
     }
 
     /// What a restore did.
@@ -177,13 +194,19 @@ extension DataDirectory {
         guard fsync(file) == 0 else { throw Failure(destination, errno, "sync") }
     }
 
-    /// Moves a database file and its WAL files; says whether there was one to move.
+    /// Moves a database file and its WAL files, also a WAL left without its database (SQLite
+    /// would replay it into the one that takes its place); says whether there was a database.
     private static func moveDatabase(from source: String, to target: String) throws -> Bool {
-        guard access(source, F_OK) == 0 else { return false }
+        let existed = access(source, F_OK) == 0
         for suffix in ["", "-wal", "-shm"] where rename(source + suffix, target + suffix) != 0 {
             guard errno == ENOENT else { throw Failure(source + suffix, errno, "move") }
         }
-        return true
+        return existed
+    }
+
+    /// Removes a database file and its WAL files.
+    private static func removeDatabase(at path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
     }
 
     /// The highest job id that names a build log or an upload in the folder.

@@ -18,7 +18,9 @@ extension DataDirectory {
     func holdUseLock() throws {
         let descriptor = try openUseLock()
         guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else {
+            let code = errno
             close(descriptor)
+            guard code == EWOULDBLOCK else { throw Failure(useLockPath, code, "lock") }
             throw Failure("a minid restore runs on \(root): start this once it is done")
         }
         // The descriptor stays open on purpose: closing it would release the lock.
@@ -29,7 +31,9 @@ extension DataDirectory {
     func holdUseLockAlone() throws {
         let descriptor = try openUseLock()
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
             close(descriptor)
+            guard code == EWOULDBLOCK else { throw Failure(useLockPath, code, "lock") }
             throw Failure(
                 "a minid runs on \(root) (serve, api, worker, proxy --data-dir or backup): stop every one of them, "
                     + "then restore")

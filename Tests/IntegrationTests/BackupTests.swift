@@ -17,6 +17,10 @@ struct BackupTests {
             }
             let ci = try await run(binary("minid"), ["tokens", "create", "ci"] + folder)
             #expect(ci.status == 0, "\(ci)")
+            // A job the backup catches queued (minid runs no worker here).
+            let example = try copyExample("hello", into: minid.data, as: "site")
+            let caught = try await minid.mini(["deploy", example.path, "--app", "keep", "--async"])
+            let caughtID = try #require(Int(caught.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(caught)")
 
             let taken = try await run(binary("minid"), ["backup", backup] + folder)
             #expect(taken.status == 0 && taken.stdout.contains(": 1 apps, 0 releases, 2 tokens"), "\(taken)")
@@ -31,8 +35,7 @@ struct BackupTests {
                 #expect(done.status == 0, "\(step): \(done)")
             }
             #expect(try await run(binary("minid"), ["tokens", "revoke", "ci"] + folder).status == 0)
-            // A job after the backup (the backup has none): it waits, as minid runs no worker.
-            let example = try copyExample("hello", into: minid.data, as: "site")
+            // A job after the backup: forgotten by the restore.
             let queued = try await minid.mini(["deploy", example.path, "--app", "keep", "--async"])
             let forgotten = try #require(
                 Int(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(queued)")
@@ -54,6 +57,11 @@ struct BackupTests {
             #expect(apps.stdout.contains("keep") && !apps.stdout.contains("later"), "\(apps)")
             let tokens = try await run(binary("minid"), ["tokens", "list"] + folder)
             #expect(tokens.stdout.contains("ci"), "\(tokens)")
+            // The job the backup caught queued ended failed: its upload and log may be another timeline's.
+            let ended = try await minid.mini(["status", String(caughtID), "--json"])
+            #expect(
+                ended.stdout.contains(#""state":"failed""#) && ended.stdout.contains(#""reason":"restored""#),
+                "\(ended)")
             // Job ids go on after the forgotten job's, whose upload is still in the folder.
             let next = try await minid.mini(["deploy", example.path, "--app", "keep", "--async"])
             #expect(
