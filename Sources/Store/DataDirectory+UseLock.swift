@@ -16,33 +16,27 @@ extension DataDirectory {
     /// cannot swap the database under a running process.
     /// - Throws: ``Failure`` when a restore holds the folder.
     func holdUseLock() throws {
-        let descriptor = try openUseLock()
-        guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else {
-            let code = errno
-            close(descriptor)
-            guard code == EWOULDBLOCK else { throw Failure(useLockPath, code, "lock") }
-            throw Failure("a minid restore runs on \(root): start this once it is done")
-        }
-        // The descriptor stays open on purpose: closing it would release the lock.
+        try holdUseLock(LOCK_SH, whenHeld: "a minid restore runs on \(root): start this once it is done")
     }
 
     /// Takes the folder's use lock alone for the rest of the process's life.
     /// - Throws: ``Failure`` when any other process uses the folder.
     func holdUseLockAlone() throws {
-        let descriptor = try openUseLock()
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
-            close(descriptor)
-            guard code == EWOULDBLOCK else { throw Failure(useLockPath, code, "lock") }
-            throw Failure(
-                "a minid runs on \(root) (serve, api, worker, proxy --data-dir or backup): stop every one of them, "
-                    + "then restore")
-        }
+        try holdUseLock(
+            LOCK_EX,
+            whenHeld: "a minid runs on \(root) (serve, api, worker, proxy --data-dir or backup): stop every one "
+                + "of them, then restore")
     }
 
-    private func openUseLock() throws -> Int32 {
+    /// Takes the use lock in `mode` without waiting; `whenHeld` says why it cannot be had.
+    private func holdUseLock(_ mode: Int32, whenHeld: String) throws {
         let descriptor = open(useLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Failure(useLockPath, errno, "open") }
-        return descriptor
+        guard flock(descriptor, mode | LOCK_NB) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw code == EWOULDBLOCK ? Failure(whenHeld) : Failure(useLockPath, code, "lock")
+        }
+        // The descriptor stays open on purpose: closing it would release the lock.
     }
 }

@@ -15,10 +15,8 @@ extension Mini {
             defaultSubcommand: Status.self
         )
 
-        /// `mini maintenance [status] <app>`
-        struct Status: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Show whether maintenance mode is on.")
-
+        /// The app and the output every maintenance subcommand takes.
+        struct Target: ParsableArguments {
             @Argument(help: "The app.", transform: AppName.argument)
             var app: AppName
 
@@ -27,12 +25,34 @@ extension Mini {
 
             @OptionGroup var api: APIOptions
 
+            /// Turns maintenance mode on or off and says how it is now.
+            func change(to enabled: Bool) async throws {
+                let answer: MaintenanceMode = try await api.client().send(
+                    .PUT, "/v1/apps/\(app)/maintenance", json: MaintenanceMode(enabled: enabled))
+                try show(answer)
+            }
+
+            func show(_ mode: MaintenanceMode) throws {
+                if json { return Terminal.output(try JobDisplay.json(mode)) }
+                Terminal.output(
+                    mode.enabled
+                        ? "maintenance mode is on: \(app)'s requests get the maintenance page (mini maintenance off \(app))"
+                        : "maintenance mode is off: \(app) serves its requests")
+            }
+        }
+
+        /// `mini maintenance [status] <app>`
+        struct Status: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Show whether maintenance mode is on.")
+
+            @OptionGroup var target: Target
+
             func run() async throws {
-                let info: AppInfo = try await api.client().get("/v1/apps/\(app)")
+                let info: AppInfo = try await target.api.client().get("/v1/apps/\(target.app)")
                 guard let enabled = info.maintenance else {
                     throw CLIFailure("the server has no maintenance mode: update minid")
                 }
-                try Maintenance.show(MaintenanceMode(enabled: enabled), of: app, json: json)
+                try target.show(MaintenanceMode(enabled: enabled))
             }
         }
 
@@ -41,44 +61,18 @@ extension Mini {
             static let configuration = CommandConfiguration(
                 abstract: "Answer the app's requests with the maintenance page.")
 
-            @Argument(help: "The app.", transform: AppName.argument)
-            var app: AppName
+            @OptionGroup var target: Target
 
-            @Flag(help: "Print JSON: {\"enabled\": true}.")
-            var json = false
-
-            @OptionGroup var api: APIOptions
-
-            func run() async throws { try await Maintenance.change(app, to: true, json: json, api: api) }
+            func run() async throws { try await target.change(to: true) }
         }
 
         /// `mini maintenance off <app>`
         struct Off: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Serve the app's requests again.")
 
-            @Argument(help: "The app.", transform: AppName.argument)
-            var app: AppName
+            @OptionGroup var target: Target
 
-            @Flag(help: "Print JSON: {\"enabled\": false}.")
-            var json = false
-
-            @OptionGroup var api: APIOptions
-
-            func run() async throws { try await Maintenance.change(app, to: false, json: json, api: api) }
-        }
-
-        static func change(_ app: AppName, to enabled: Bool, json: Bool, api: APIOptions) async throws {
-            let answer: MaintenanceMode = try await api.client().send(
-                .PUT, "/v1/apps/\(app)/maintenance", json: MaintenanceMode(enabled: enabled))
-            try show(answer, of: app, json: json)
-        }
-
-        static func show(_ mode: MaintenanceMode, of app: AppName, json: Bool) throws {
-            if json { return Terminal.output(try JobDisplay.json(mode)) }
-            Terminal.output(
-                mode.enabled
-                    ? "maintenance mode is on: \(app)'s requests get the maintenance page (mini maintenance off \(app))"
-                    : "maintenance mode is off: \(app) serves its requests")
+            func run() async throws { try await target.change(to: false) }
         }
     }
 }
