@@ -30,20 +30,43 @@ extension DataDirectory {
         guard try databaseFile() == .holdingData else {
             throw Failure("no mini database in \(root): pass the --data-dir minid runs on")
         }
-        if !replacing && FileManager.default.fileExists(atPath: destination) {
-            throw Failure("\(destination) exists: name a new file, or pass --force to replace it")
-        }
+        try checkBackupDestination(destination, replacing: replacing)
         try holdUseLock()
         let partial = destination + ".partial"
         do {
-            try Self.copyDatabase(at: databasePath, to: partial)
+            do {
+                try Self.copyDatabase(at: databasePath, to: partial)
+            } catch let failure as Failure {
+                throw Failure("cannot write the backup to \(destination): \(failure.description)")
+            }
             let summary = try Self.summary(ofDatabaseAt: partial)
-            guard rename(partial, destination) == 0 else { throw Failure(destination, errno, "write") }
+            guard rename(partial, destination) == 0 else {
+                throw Failure("cannot write the backup to \(destination): \(String(cString: strerror(errno)))")
+            }
             Self.syncFolder(Self.folder(of: destination))
             return summary
         } catch {
             Self.removeDatabase(at: partial)
             throw error
+        }
+    }
+
+    /// Refuses a destination that is not a new file or (when `replacing`) a regular file of
+    /// its own: a device, a link, a folder, or a file of the data folder.
+    private func checkBackupDestination(_ destination: String, replacing: Bool) throws {
+        var status = stat()
+        if lstat(destination, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFREG else {
+                throw Failure("\(destination) is not a regular file (a folder, a link or a device): name a new file")
+            }
+            guard replacing else {
+                throw Failure("\(destination) exists: name a new file, or pass --force to replace it")
+            }
+        }
+        let folder = URL(fileURLWithPath: Self.folder(of: destination)).resolvingSymlinksInPath().path
+        let data = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        guard folder != data && !folder.hasPrefix(data + "/") else {
+            throw Failure("\(destination) is inside the data folder \(root): keep backups elsewhere")
         }
     }
 
@@ -79,7 +102,7 @@ extension DataDirectory {
             Self.removeDatabase(at: incoming)
             throw error
         }
-        let aside = databasePath + ".before-restore-" + Self.timestamp()
+        let aside = Self.unusedName(databasePath + ".before-restore-" + Self.timestamp())
         let previous = try Self.moveDatabase(from: databasePath, to: aside)
         guard rename(incoming, databasePath) == 0 else {
             let failure = Failure(databasePath, errno, "write")
@@ -138,6 +161,10 @@ extension DataDirectory {
     public static func summary(ofDatabaseAt path: String) throws -> BackupSummary {
         guard access(path, R_OK) == 0 else {
             throw Failure("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw Failure("\(path) is not a file (a folder or a device): name the backup file")
         }
         let notMini = Failure("\(path) is not a mini database (or a backup of one)")
         do {
@@ -231,6 +258,17 @@ extension DataDirectory {
     private static func folder(of path: String) -> String {
         let folder = (path as NSString).deletingLastPathComponent
         return folder.isEmpty ? "." : folder
+    }
+
+    /// `name`, or `name-2`, `name-3`... when it is taken (two restores in one second).
+    private static func unusedName(_ name: String) -> String {
+        var candidate = name
+        var number = 1
+        while access(candidate, F_OK) == 0 || access(candidate + "-wal", F_OK) == 0 {
+            number += 1
+            candidate = "\(name)-\(number)"
+        }
+        return candidate
     }
 
     /// The time as `20261207T150501Z`, for file names.

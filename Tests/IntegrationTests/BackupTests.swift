@@ -50,6 +50,13 @@ struct BackupTests {
                 let restored = try await run(binary("minid"), ["restore", backup] + folder)
                 #expect(
                     restored.status == 0 && restored.stdout.contains("the database it replaced is at"), "\(restored)")
+                // Again at once: the database it replaces is kept under a name of its own.
+                let again = try await run(binary("minid"), ["restore", backup] + folder)
+                let asides = [restored, again].compactMap { result in
+                    result.stdout.firstMatch(of: /replaced is at (\S+)/).map { String($0.1) }
+                }
+                #expect(asides.count == 2 && asides[0] != asides[1], "\(asides)")
+                #expect(asides.allSatisfy { FileManager.default.fileExists(atPath: $0) })
             }
             let env = try await minid.mini(["env", "keep", "--reveal"])
             #expect(env.stdout.contains("SECRET=one"), "\(env)")

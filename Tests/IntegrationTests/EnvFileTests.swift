@@ -31,7 +31,14 @@ struct EnvFileTests {
             let bad = try await minid.mini(["env", "set", "dotenv", "--file", file])
             #expect(bad.status == 2 && bad.stderr.contains("\(file), line 2: 'B C' is not KEY=VALUE"), "\(bad)")
             let missing = try await minid.mini(["env", "set", "dotenv", "--file", file + ".missing"])
-            #expect(missing.status == 2 && missing.stderr.contains("cannot read"), "\(missing)")
+            #expect(missing.status == 2 && missing.stderr.contains("there is no such file"), "\(missing)")
+            // Several files: each is read, later ones win.
+            let second = minid.data.url.appendingPathComponent(".env.local").path
+            try "A=1\nB=one\n".write(toFile: file, atomically: false, encoding: .utf8)
+            try "B=two\n".write(toFile: second, atomically: false, encoding: .utf8)
+            #expect(try await minid.mini(["env", "set", "dotenv", "--file", file, "--file", second]).status == 0)
+            let both = try await minid.mini(["env", "dotenv", "--reveal"])
+            #expect(both.stdout.contains("A=1") && both.stdout.contains("B=two"), "\(both)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

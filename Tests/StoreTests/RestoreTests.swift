@@ -15,10 +15,11 @@ struct RestoreTests {
     func leftoverWAL() async throws {
         let source = temporaryFolder()
         let target = temporaryFolder()
-        let backup = source.root + "/backup.sqlite"
+        let backup = FileManager.default.temporaryDirectory.appendingPathComponent("backup-\(UUID()).sqlite").path
         defer {
             try? FileManager.default.removeItem(atPath: source.root)
             try? FileManager.default.removeItem(atPath: target.root)
+            try? FileManager.default.removeItem(atPath: backup)
         }
         try source.create()
         try target.create()
@@ -43,5 +44,34 @@ struct RestoreTests {
         #expect(restored.summary.apps == 1)
         let apps = try await AppStore(database: try MiniDatabase(path: target.databasePath)).apps().map(\.name)
         #expect(apps == ["kept"])
+    }
+
+    @Test("a backup goes only to a new or regular file outside the data folder")
+    func destinationsAndRepeatedRestores() async throws {
+        let source = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: source.root) }
+        try source.create()
+        _ = try await AppStore(database: try source.openDatabase()).createApp(AppName("kept"))
+        func refusal(_ destination: String) -> String {
+            do {
+                _ = try source.backup(to: destination, replacing: true)
+                return "written"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal("/dev/null").contains("is not a regular file"))
+        var status = stat()
+        #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/null is still a device")
+        #expect(refusal(source.root).contains("is not a regular file"))
+        #expect(refusal(source.databasePath).contains("is inside the data folder"))
+        #expect(refusal(source.logsPath + "/backup.sqlite").contains("is inside the data folder"))
+        let backup = FileManager.default.temporaryDirectory.appendingPathComponent("backup-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: backup) }
+        #expect(refusal(backup) == "written")
+        try FileManager.default.createSymbolicLink(atPath: backup + ".link", withDestinationPath: backup)
+        defer { try? FileManager.default.removeItem(atPath: backup + ".link") }
+        #expect(refusal(backup + ".link").contains("is not a regular file"))
+
     }
 }

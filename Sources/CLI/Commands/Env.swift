@@ -85,24 +85,28 @@ extension Mini {
             @Argument(help: "KEY=VALUE pairs.")
             var pairs: [String] = []
 
-            @Option(help: "A .env file of variables to set (- reads stdin).")
-            var file: String?
+            @Option(help: "A .env file of variables to set (- reads stdin; repeatable, later files win).")
+            var file: [String] = []
 
             @OptionGroup var output: ReleaseOutputOptions
             @OptionGroup var api: APIOptions
 
             func validate() throws {
-                guard !pairs.isEmpty || file != nil else {
+                guard !pairs.isEmpty || !file.isEmpty else {
                     throw ValidationError("give KEY=VALUE pairs, or --file with a .env file")
                 }
                 _ = try Env.values(of: pairs)
             }
 
             func run() async throws {
-                var values = try file.map(Env.values(inFile:)) ?? [:]
+                var values: [String: String] = [:]
+                for path in file {
+                    values.merge(try Env.values(inFile: path)) { _, later in later }
+                }
                 values.merge(try Env.values(of: pairs)) { _, argument in argument }
                 guard !values.isEmpty else {
-                    throw CLIFailure("\(file ?? "the file") sets no variable: nothing to change")
+                    let sources = file.map { $0 == "-" ? "stdin" : $0 }.joined(separator: ", ")
+                    throw CLIFailure("\(sources) sets no variable: nothing to change")
                 }
                 try await Env.patch(app: app, EnvironmentPatch(set: values), output: output, api: api)
             }
@@ -151,14 +155,19 @@ extension Mini {
         /// and line.
         static func values(inFile path: String) throws -> [String: String] {
             let text: String
-            do {
-                text =
-                    path == "-"
-                    ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                    : try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw CLIFailure(
-                    "cannot read \(path): \((error as NSError).localizedDescription)", exitCode: .usage)
+            if path == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+                    throw CLIFailure("cannot read \(path): there is no such file", exitCode: .usage)
+                }
+                guard !isFolder.boolValue, let data = FileManager.default.contents(atPath: path) else {
+                    throw CLIFailure(
+                        "cannot read \(path): \(isFolder.boolValue ? "it is a folder" : "permission denied")",
+                        exitCode: .usage)
+                }
+                text = String(decoding: data, as: UTF8.self)
             }
             do {
                 return Dictionary(try DotEnv.parse(text).map { ($0.key, $0.value) }) { _, last in last }
