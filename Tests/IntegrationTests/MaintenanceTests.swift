@@ -26,6 +26,7 @@ struct MaintenanceTests {
                 to: folder.appendingPathComponent("www/index.html"), atomically: false, encoding: .utf8)
             let deploy = try await minid.mini(["deploy", folder.path])
             #expect(deploy.status == 0, "\(deploy)")
+            #expect(deploy.stderr.contains("is in maintenance mode"), "\(deploy)")
             #expect(try await minid.getThroughProxy(host: host).0 == 503)
             // Who made each release and queued each job: the token's name.
             let releases = try await minid.mini(["releases", app])

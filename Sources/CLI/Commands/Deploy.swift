@@ -153,6 +153,11 @@ extension Mini {
             let info: AppInfo = try await client.get("/v1/apps/\(name)")
             if !json {
                 Terminal.output("deployed \(name) v\(job.release ?? info.release ?? 0) at \(info.url)")
+                if info.maintenance == true {
+                    Terminal.error(
+                        "\(name) is in maintenance mode: its requests get the maintenance answer until "
+                            + "mini maintenance off \(name)")
+                }
             }
         }
 
