@@ -8,7 +8,11 @@ final class PlainHTTPDetector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// The 400 is on its way: what the client still sends is dropped until the connection closes.
+    private var answered = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
         let bytes = unwrapInboundIn(data)
         guard let first = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self),
             (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first)
@@ -17,6 +21,7 @@ final class PlainHTTPDetector: ChannelInboundHandler, RemovableChannelHandler {
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
+        answered = true
         let answer = LocalResponse.plainHTTPOnHTTPSPort.bytes(
             keepAlive: false, clientVersion: .http1_1, isHEAD: false, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(answer)).assumeIsolated().whenComplete { _ in
