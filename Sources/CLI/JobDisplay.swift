@@ -31,11 +31,11 @@ enum JobDisplay {
     }
 
     /// What the job does: a deploy builds an upload; a release job releases an image again
-    /// with changed settings (env, scale, limits, a restart) or rolls back.
+    /// with changed settings (`release: env set FOO`, `release: restart`) or rolls back.
     static func kind(of job: JobInfo) -> String {
         switch job.kind {
         case .deploy: "deploy"
-        case .release: job.rollbackTo.map { "rollback to v\($0)" } ?? "release"
+        case .release: job.rollbackTo.map { "rollback to v\($0)" } ?? job.change.map { "release: \($0)" } ?? "release"
         }
     }
 

@@ -66,6 +66,9 @@ public struct JobInfo: Codable, Sendable, Equatable {
     public var release: Int?
     /// For a rollback: the release it goes back to.
     public var rollbackTo: Int?
+    /// For a release job: what it changes (`env set FOO`, `scale to 3`, `restart`,
+    /// `rollback to v2`); nil for a deploy, or from a server that does not say.
+    public var change: String?
     /// Why the job ended, such as `build failed` or `superseded`.
     public var reason: String?
     /// The error, for a failed job.
@@ -84,7 +87,8 @@ public struct JobInfo: Codable, Sendable, Equatable {
 
     public init(
         id: JobID, app: AppName, kind: JobKind = .deploy, state: JobState, attempt: Int, maxAttempts: Int,
-        release: Int?, rollbackTo: Int? = nil, reason: String?, error: String?, uploadBytes: Int64,
+        release: Int?, rollbackTo: Int? = nil, change: String? = nil, reason: String?, error: String?,
+        uploadBytes: Int64,
         dockerfile: String? = nil, requestedBy: String? = nil, queuedAt: Date, startedAt: Date?, finishedAt: Date?
     ) {
         self.id = id
@@ -95,6 +99,7 @@ public struct JobInfo: Codable, Sendable, Equatable {
         self.maxAttempts = maxAttempts
         self.release = release
         self.rollbackTo = rollbackTo
+        self.change = change
         self.reason = reason
         self.error = error
         self.uploadBytes = uploadBytes

@@ -95,6 +95,7 @@ struct JobRecord: FetchableRecord, Sendable {
             maxAttempts: maxAttempts,
             release: release,
             rollbackTo: releaseChange?.rollbackTo,
+            change: releaseChange?.description,
             reason: reason,
             error: error,
             uploadBytes: uploadBytes,

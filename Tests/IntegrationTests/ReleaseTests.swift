@@ -217,8 +217,8 @@ struct ReleaseTests {
             #expect(releases.stdout.contains("rollback to v2"))
             // Jobs say what they did: deploys, settings releases, the rollback.
             let jobLines = try await minid.mini(["jobs", "--app", app]).stdout.split(separator: "\n")
-            for kind in ["deploy", "release", "rollback to v2"] {
-                #expect(jobLines.contains { $0.contains(" \(kind) ") }, "no \(kind) job in \(jobLines)")
+            for kind in ["deploy", "release: env set FOO", "rollback to v2"] {
+                #expect(jobLines.contains { $0.contains(" \(kind)") }, "no \(kind) job in \(jobLines)")
             }
 
             // Scale to 3: requests reach 3 containers.
