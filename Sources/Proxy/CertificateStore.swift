@@ -70,18 +70,13 @@ public final class CertificateStore: Sendable {
         }
     }
 
-    /// Each certificate's name, the hosts it covers and when it is valid.
-    public var summary: [(name: String, hosts: [String], notValidBefore: Date, notValidAfter: Date)] {
-        loaded.withLockedValue { $0.certificates }.map { ($0.name, $0.hostNames, $0.notValidBefore, $0.notValidAfter) }
-    }
-
     /// Logs each certificate's hosts, and warns about one that has expired, expires within
     /// 14 days or is not valid yet (only the warnings when `onlyWarnings`).
     public func log(to logger: Logger, onlyWarnings: Bool = false) {
         let now = Date()
-        for certificate in summary {
+        for certificate in loaded.withLockedValue({ $0.certificates }) {
             let metadata: Logger.Metadata = [
-                "certificate": "\(certificate.name)", "hosts": "\(certificate.hosts.joined(separator: " "))",
+                "certificate": "\(certificate.name)", "hosts": "\(certificate.hostNames.joined(separator: " "))",
                 "expires": "\(certificate.notValidAfter)",
             ]
             let left = certificate.notValidAfter.timeIntervalSince(now)
@@ -130,9 +125,7 @@ public final class CertificateStore: Sendable {
     /// A server context that serves the store's certificates, the current ones at each
     /// handshake: HTTP/1.1 only (ALPN), TLS 1.2 and later.
     func makeServerContext() throws -> NIOSSLContext {
-        let first = certificate(for: nil)
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: first.chain.map { .certificate($0) }, privateKey: .privateKey(first.privateKey))
+        var configuration = certificate(for: nil).serverConfiguration
         configuration.applicationProtocols = ["http/1.1"]
         configuration.minimumTLSVersion = .tlsv12
         // TLS 1.2 with forward secrecy and AEAD only: Mozilla's "intermediate" list. (TLS 1.3
@@ -166,7 +159,7 @@ public final class CertificateStore: Sendable {
     private struct Scan {
         var pairs: [Pair] = []
         /// Certificates with one of their two files missing, and why.
-        var missingKeys: [(name: String, error: CertificateError)] = []
+        var incomplete: [(name: String, error: CertificateError)] = []
         var signature: [FileStamp] = []
     }
 
@@ -189,7 +182,7 @@ public final class CertificateStore: Sendable {
                 keepPrevious(pair.name, because: error)
             }
         }
-        for (name, error) in scan.missingKeys { keepPrevious(name, because: error) }
+        for (name, error) in scan.incomplete { keepPrevious(name, because: error) }
         return (certificates.sorted { $0.name < $1.name }, problems)
     }
 
@@ -224,7 +217,7 @@ public final class CertificateStore: Sendable {
                     claimed.insert(pair.name)
                     scan.signature.append(keyStamp)
                     let error = CertificateError.unreadable(file: pair.chainFile, what: "a readable certificate chain")
-                    scan.missingKeys.append((pair.name, error))
+                    scan.incomplete.append((pair.name, error))
                 }
                 continue
             }
@@ -232,7 +225,7 @@ public final class CertificateStore: Sendable {
             scan.signature.append(chainStamp)
             guard let keyStamp = FileStamp(pair.keyFile) else {
                 let error = CertificateError.missingKey(chainFile: pair.chainFile, keyFile: pair.keyFile)
-                scan.missingKeys.append((pair.name, error))
+                scan.incomplete.append((pair.name, error))
                 continue
             }
             scan.signature.append(keyStamp)
@@ -248,18 +241,10 @@ public final class CertificateStore: Sendable {
         let device: UInt64
         let inode: UInt64
         let size: Int64
-        let modified: timespec
-        /// Also changed by a copy that keeps the modification time (`cp -p`).
-        let changed: timespec
-
-        static func == (lhs: FileStamp, rhs: FileStamp) -> Bool {
-            lhs.path == rhs.path && lhs.device == rhs.device && lhs.inode == rhs.inode && lhs.size == rhs.size
-                && same(lhs.modified, rhs.modified) && same(lhs.changed, rhs.changed)
-        }
-
-        private static func same(_ lhs: timespec, _ rhs: timespec) -> Bool {
-            lhs.tv_sec == rhs.tv_sec && lhs.tv_nsec == rhs.tv_nsec
-        }
+        /// Modification and status-change times in nanoseconds; the latter also moves for a
+        /// copy that keeps the modification time (`cp -p`).
+        let modified: Int
+        let changed: Int
 
         /// The stamp of the file at `path`, following links; nil when there is none.
         init?(_ path: String) {
@@ -269,8 +254,8 @@ public final class CertificateStore: Sendable {
             device = UInt64(status.st_dev)
             inode = UInt64(status.st_ino)
             size = Int64(status.st_size)
-            modified = status.st_mtim
-            changed = status.st_ctim
+            modified = status.st_mtim.tv_sec * 1_000_000_000 + status.st_mtim.tv_nsec
+            changed = status.st_ctim.tv_sec * 1_000_000_000 + status.st_ctim.tv_nsec
         }
     }
 }

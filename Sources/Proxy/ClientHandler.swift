@@ -287,11 +287,14 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         self.route = route
-        if let redirect = loop.httpsRedirect, !isTLS, !peer.isTrustedProxy,
-            redirect.certificates.covers(host: HostName.normalize(head.string(host)))
-        {
-            answerLocally(.redirectToHTTPS(location: head.httpsLocation(port: redirect.port)))
-            return
+        if let redirect = loop.httpsRedirect, !isTLS, !peer.isTrustedProxy {
+            let hostKey = head.bytes.withUnsafeReadableBytes {
+                HostName.key(UnsafeRawBufferPointer(rebasing: $0[host]))
+            }
+            if redirect.certificates.covers(host: hostKey) {
+                answerLocally(.redirectToHTTPS(location: head.httpsLocation(host: hostKey, port: redirect.port)))
+                return
+            }
         }
         guard !route.inMaintenance else {
             answerLocally(.maintenance)

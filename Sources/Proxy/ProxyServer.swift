@@ -83,17 +83,14 @@ public final class ProxyServer: Service {
             if let tls = configuration.tls {
                 group.addTask { await self.reloadCertificates(tls) }
             }
-            do {
-                try await gracefulShutdown()
-            } catch {
-                // Cancelled: no draining.
-                for listener in listeners { try? await listener.close() }
-                await forEachLoop { $0.closeAllConnections() }
-                group.cancelAll()
-                return
-            }
+            // Cancelled rather than shut down gracefully: no draining.
+            let drains = (try? await gracefulShutdown()) != nil
             for listener in listeners { try? await listener.close() }
-            await drain()
+            if drains {
+                await drain()
+            } else {
+                await forEachLoop { $0.closeAllConnections() }
+            }
             group.cancelAll()
         }
     }

@@ -44,13 +44,11 @@ struct RequestHead {
         string(target)
     }
 
-    /// The same URL over HTTPS on `port`: the host without its port, the target's path and query.
-    func httpsLocation(port: Int) -> String {
-        let host = fields.host.map { range in
-            bytes.withUnsafeReadableBytes { HostName.key(UnsafeRawBufferPointer(rebasing: $0[range])) }
-        }
+    /// The same URL over HTTPS on `port` for `host` (its routing key: without a port), with
+    /// the target's path and query.
+    func httpsLocation(host: String, port: Int) -> String {
         let path = pathOfAbsoluteTarget.map(string) ?? targetString
-        return "https://\(host ?? "")\(port == 443 ? "" : ":\(port)")"
+        return "https://\(host)\(port == 443 ? "" : ":\(port)")"
             + (path.hasPrefix("/") ? path : "/" + (path == "*" ? "" : path))
     }
 

@@ -48,19 +48,24 @@ struct ServedCertificate: Sendable {
         // One for addresses only (clients send no name for them) serves those that ask for none.
         let namesAddress = names.contains { if case .ipAddress = $0 { true } else { false } }
         guard !hostNames.isEmpty || namesAddress else { throw CertificateError.namesNoHost(file: chainFile) }
-        // BoringSSL checks that the key belongs to the leaf when it builds a context with both.
-        do {
-            _ = try NIOSSLContext(
-                configuration: .makeServerConfiguration(
-                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)))
-        } catch {
-            throw CertificateError.keyMismatch(keyFile: keyFile, chainFile: chainFile, reason: "\(error)")
-        }
         self.name = name
         self.chain = chain
         self.notValidBefore = parsed.notValidBefore
         self.notValidAfter = parsed.notValidAfter
+        // BoringSSL checks that the key belongs to the leaf when it builds a context with both.
+        do {
+            _ = try NIOSSLContext(configuration: serverConfiguration)
+        } catch {
+            throw CertificateError.keyMismatch(keyFile: keyFile, chainFile: chainFile, reason: "\(error)")
+        }
     }
+
+    /// A server configuration that serves this certificate.
+    var serverConfiguration: TLSConfiguration {
+        .makeServerConfiguration(certificateChain: chainSources, privateKey: .privateKey(privateKey))
+    }
+
+    private var chainSources: [NIOSSLCertificateSource] { chain.map { .certificate($0) } }
 
     /// How it covers `host` (lowercase), nil when it does not.
     enum Match {
@@ -80,7 +85,7 @@ struct ServedCertificate: Sendable {
     /// The handshake settings that serve this certificate.
     var override: NIOSSLContextConfigurationOverride {
         var override = NIOSSLContextConfigurationOverride()
-        override.certificateChain = chain.map { .certificate($0) }
+        override.certificateChain = chainSources
         override.privateKey = .privateKey(privateKey)
         return override
     }

@@ -94,7 +94,7 @@ extension DataDirectory {
                     + "(\(current.installation)), whose apps' containers would be left to nobody: "
                     + "restore it into an empty --data-dir, or pass --force")
         }
-        let lastJob = max(try highestJobIDOfFiles(), (try? Self.jobSequence(ofDatabaseAt: databasePath)) ?? 0)
+        let lastJob = max(highestJobIDOfFiles(), (try? Self.jobSequence(ofDatabaseAt: databasePath)) ?? 0)
         let incoming = databasePath + ".restoring"
         do {
             try Self.copyDatabase(at: backup, to: incoming)
@@ -166,6 +166,7 @@ extension DataDirectory {
         guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
             throw Failure("\(path) is not a file (a folder or a device): name the backup file")
         }
+        let bytes = Int64(status.st_size)
         let notMini = Failure("\(path) is not a mini database (or a backup of one)")
         do {
             return try reading(path) { db in
@@ -177,10 +178,9 @@ extension DataDirectory {
                 func count(_ table: String) throws -> Int {
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
                 }
-                var status = stat()
                 return BackupSummary(
                     installation: installation, apps: try count("apps"), releases: try count("releases"),
-                    tokens: try count("tokens"), bytes: stat(path, &status) == 0 ? Int64(status.st_size) : 0)
+                    tokens: try count("tokens"), bytes: bytes)
             }
         } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
             throw notMini
@@ -191,12 +191,17 @@ extension DataDirectory {
 
     /// Runs `body` on a read-only connection to the database at `path`, without migrating it.
     private static func reading<T>(_ path: String, _ body: (Database) throws -> T) throws -> T {
+        let queue = try readOnlyQueue(path)
+        defer { try? queue.close() }
+        return try queue.read(body)
+    }
+
+    /// A read-only connection to the database at `path`, which waits up to 10 s for a writer.
+    private static func readOnlyQueue(_ path: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(10)
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        return try queue.read(body)
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// Copies the database at `source` (its WAL included) into a new file at `destination`
@@ -206,10 +211,7 @@ extension DataDirectory {
         let descriptor = open(destination, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw Failure(destination, errno, "create") }
         close(descriptor)
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(10)
-        let from = try DatabaseQueue(path: source, configuration: configuration)
+        let from = try readOnlyQueue(source)
         defer { try? from.close() }
         let copy = try DatabaseQueue(path: destination)
         try from.backup(to: copy)
@@ -237,7 +239,7 @@ extension DataDirectory {
     }
 
     /// The highest job id that names a build log or an upload in the folder.
-    private func highestJobIDOfFiles() throws -> Int64 {
+    private func highestJobIDOfFiles() -> Int64 {
         var highest: Int64 = 0
         for folder in [logsPath, uploadsPath] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {

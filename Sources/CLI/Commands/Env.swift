@@ -170,7 +170,8 @@ extension Mini {
                 text = String(decoding: data, as: UTF8.self)
             }
             do {
-                return Dictionary(try DotEnv.parse(text).map { ($0.key, $0.value) }) { _, last in last }
+                // A key given twice is there once, with its last value.
+                return Dictionary(uniqueKeysWithValues: try DotEnv.parse(text).map { ($0.key, $0.value) })
             } catch {
                 throw CLIFailure("\(path == "-" ? "stdin" : path), \(error)", exitCode: .usage)
             }
