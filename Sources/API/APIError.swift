@@ -11,6 +11,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         case invalidAppName = "invalid_app_name"
         case invalidArchive = "invalid_archive"
         case unauthorized
+        case forbidden
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case conflict
@@ -25,6 +26,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
             switch self {
             case .badRequest, .invalidAppName, .invalidArchive, .refused: .badRequest
             case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
             case .notFound: .notFound
             case .methodNotAllowed: .methodNotAllowed
             case .conflict: .conflict
@@ -57,6 +59,13 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         .unauthorized,
         "missing or wrong API token; send 'Authorization: Bearer <token>'"
     )
+    static func expired(_ token: String, at date: Date) -> APIError {
+        APIError(
+            .unauthorized,
+            "the token \(token) expired at \(date.formatted(.iso8601)); make a new one on the server "
+                + "(minid tokens create) and set it with mini config set-token")
+    }
+    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, message) }
     static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
     /// 405: the path is an API call, which `method` is not.

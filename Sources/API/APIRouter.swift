@@ -20,7 +20,7 @@ public func makeAPIRouter(
     let followedStreams = FollowedStreams()
     MetricsRoutes(queue: queue, followedStreams: followedStreams, additionalMetrics: configuration.additionalMetrics)
         .register(on: authenticated)
-    let v1 = authenticated.group("v1")
+    let v1 = authenticated.group("v1").add(middleware: AppAccessMiddleware())
     v1.get("version") { _, _ in try jsonResponse(VersionInfo(version: MiniVersion.current)) }
     let foreignApps = ForeignAppCheck(docker: docker, installation: database.installation)
     DeployRoutes(configuration: configuration, queue: queue, foreignApps: foreignApps).register(on: v1)
@@ -46,7 +46,8 @@ public func makeMetricsRouter(
     let router = Router(context: MiniRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.get("/healthz") { _, _ in "ok\n" }
     router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
-        .get("metrics") { _, _ in
+        .get("metrics") { _, context in
+            try context.requireEveryApp(for: "GET /metrics")
             var text = PrometheusText()
             await metrics(&text)
             return PrometheusText.response(text)

@@ -33,7 +33,10 @@ struct AppRoutes {
 
     @Sendable func list(request: Request, context: MiniRequestContext) async throws -> Response {
         var infos: [AppInfo] = []
-        for app in try await apps.apps() { infos.append(try await info(app)) }
+        let access = context.appAccess
+        for app in try await apps.apps() where access.allows(try AppName(app.name)) {
+            infos.append(try await info(app))
+        }
         return try jsonResponse(AppList(apps: infos))
     }
 
@@ -42,6 +45,7 @@ struct AppRoutes {
     @Sendable func create(request: Request, context: MiniRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(CreateAppRequest.self, context: context)
         let name = try AppName.fromRequest(body.name)
+        try context.requireAccess(to: name)
         try await foreignApps.refuseIfTaken(name)
         guard try await apps.createApp(name) else {
             throw APIError.conflict("\(name) exists already; deploy to it with mini deploy --app \(name)")

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MiniCore
 import Store
 
 /// Lets a request through only with `Authorization: Bearer <token>` of a stored token.
@@ -12,11 +13,31 @@ struct BearerAuthMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let token = request.bearerToken, let name = try await tokens.verify(token) else {
+        guard let token = request.bearerToken, let identity = try await tokens.verify(token) else {
             throw APIError.unauthorized
         }
+        if identity.hasExpired(), let end = identity.expiresAt {
+            throw APIError.expired(identity.name, at: end)
+        }
         var context = context
-        context.tokenName = name
+        context.token = identity
+        return try await next(request, context)
+    }
+}
+
+/// Lets a request to a route of one app (`/v1/apps/{app}/...`) through only when its token may
+/// act on that app: a token made with `--app pr-*` reaches `pr-42`'s routes, 403 elsewhere.
+/// Routes that list or span apps check the token themselves.
+struct AppAccessMiddleware: RouterMiddleware {
+    typealias Context = MiniRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        // An invalid name is the route's to answer (400), and reaches no app.
+        if let text = context.parameters.get("app"), let app = try? AppName(text) {
+            try context.requireAccess(to: app)
+        }
         return try await next(request, context)
     }
 }
@@ -29,7 +50,7 @@ extension Request {
         return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
-    /// Whether the token this request came with is still stored. A followed stream outlives
+    /// Whether the token this request came with is still stored and unexpired. A followed stream outlives
     /// the check made when its request began; it asks this now and then, and ends once its
     /// token is revoked (by value: a new token under the old name does not keep it going).
     /// A store that cannot be read counts as still valid.
@@ -38,7 +59,7 @@ extension Request {
         return {
             guard let token else { return false }
             do {
-                return try await tokens.verify(token) != nil
+                return try await tokens.verify(token).map { !$0.hasExpired() } ?? false
             } catch {
                 return true
             }

@@ -20,7 +20,9 @@ struct JobRoutes {
         let query = request.uri.queryParameters
         var app: AppName?
         if let text = query["app"].map(String.init), !text.isEmpty {
-            app = try AppName.fromRequest(text)
+            let name = try AppName.fromRequest(text)
+            try context.requireAccess(to: name)
+            app = name
         }
         var state: JobState?
         if let text = query["state"].map(String.init), !text.isEmpty {
@@ -31,23 +33,22 @@ struct JobRoutes {
             state = parsed
         }
         let limit = try request.integerQuery("limit", default: 100, in: 1...1000)
-        return try await jsonResponse(JobList(jobs: try queue.jobs(app: app, state: state, limit: limit)))
+        return try await jsonResponse(
+            JobList(jobs: try queue.jobs(app: app, access: context.appAccess, state: state, limit: limit)))
     }
 
     @Sendable func show(request: Request, context: MiniRequestContext) async throws -> Response {
-        let id = try context.parameters.jobID()
-        return try jsonResponse(try await mapQueueError { try await queue.job(id) })
+        try jsonResponse(try await accessibleJob(context))
     }
 
     @Sendable func cancel(request: Request, context: MiniRequestContext) async throws -> Response {
-        let id = try context.parameters.jobID()
+        let id = try await accessibleJob(context).id
         return try jsonResponse(try await mapQueueError { try await queue.cancel(id) })
     }
 
     /// The build log as text; with `follow=1`, streamed until the job ends.
     @Sendable func log(request: Request, context: MiniRequestContext) async throws -> Response {
-        let id = try context.parameters.jobID()
-        _ = try await mapQueueError { try await queue.job(id) }
+        let id = try await accessibleJob(context).id
         let follow = request.asksToFollow
         let tail = await BuildLogTail(
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
@@ -57,5 +58,18 @@ struct JobRoutes {
         return Response.stream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
         }
+    }
+
+    /// The job of the `{id}` parameter; 404 when there is none, 403 when it is of an app the
+    /// request's token may not act on (without naming the app).
+    private func accessibleJob(_ context: MiniRequestContext) async throws -> JobInfo {
+        let id = try context.parameters.jobID()
+        let job = try await mapQueueError { try await queue.job(id) }
+        guard context.appAccess.allows(job.app) else {
+            throw APIError.forbidden(
+                "job \(id) is not of an app this token (\(context.tokenName ?? "none")) may act on: "
+                    + "\(context.appAccess)")
+        }
+        return job
     }
 }

@@ -135,7 +135,8 @@ struct APIClient: Sendable {
                 "minid stopped before the end of \(path); \(whenBroken)", exitCode: .unreachable)
         case .tokenRevoked:
             throw CLIFailure(
-                "the token was revoked; set a valid one with mini config set-token", exitCode: .unauthorized)
+                "the token was revoked or has expired; set a valid one with mini config set-token",
+                exitCode: .unauthorized)
         case .appDestroyed:
             throw CLIFailure("the app was destroyed while its logs were followed")
         case nil:
@@ -222,7 +223,10 @@ struct APIClient: Sendable {
         // minid answers every error with this body.
         let message = body.flatMap { try? JSONDecoder.mini.decode(APIErrorBody.self, from: $0).error.message }
         switch response.status {
-        case .unauthorized, .forbidden:
+        case .forbidden:
+            // A token limited to some apps, asked about another: the message says which.
+            return CLIFailure(message ?? "\(endpoint.host) refused the token for this (403)", exitCode: .unauthorized)
+        case .unauthorized:
             return CLIFailure(
                 "\(message ?? "\(endpoint.host) refused the token (\(response.status))") "
                     + "(set the token with mini config set-token < FILE, MINI_TOKEN or --token)",

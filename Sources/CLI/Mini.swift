@@ -20,7 +20,7 @@ struct Mini: AsyncParsableCommand {
               2  usage error (bad arguments or options)
               3  cannot reach the server, it did not answer in time, or the connection to it broke \
             (a job goes on on the server)
-              4  authentication failed (missing or wrong token)
+              4  authentication failed (missing, wrong or expired token) or the token may not act on this app
               130  Ctrl-C while following a job, which goes on (mini says how to follow or cancel it)
             mini run exits with the command's own exit status once the command has run.
             """,

@@ -18,29 +18,73 @@ struct TokensCommand: ParsableCommand {
         defaultSubcommand: List.self
     )
 
-    /// `minid tokens create <name>`
+    /// `minid tokens create <name> [--app PATTERN]... [--expires WHEN]`
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a token and print it (the only time it is shown).",
-            discussion: "Only the token goes to stdout, for TOKEN=$(minid tokens create ci)."
+            discussion: """
+                Only the token goes to stdout, for TOKEN=$(minid tokens create ci). A token made \
+                with --app acts only on the apps it names: it deploys, configures, reads and \
+                destroys them (creating them on a first deploy), sees only their jobs in lists, and \
+                gets 403 from other apps and from GET /metrics. For CI's preview deploys:
+                  minid tokens create ci-previews --app 'pr-*' --expires 90d
+                """
         )
 
         @Argument(help: "The token's name: 1 to 64 of a-z, 0-9, '-', '_' and '.'.")
         var name: String
 
+        @Option(
+            name: .customLong("app"),
+            help: ArgumentHelp(
+                "Limit the token to apps matching this pattern ('*' is any run of characters); repeatable.",
+                valueName: "pattern"))
+        var apps: [String] = []
+
+        @Option(
+            help: ArgumentHelp(
+                "When the token stops working: a duration from now (12h, 30d) or an RFC 3339 time.",
+                valueName: "when"))
+        var expires: String?
+
         @OptionGroup var data: DataOptions
 
         func validate() throws {
             guard TokenStore.isValidName(name) else { throw ValidationError(TokenStore.nameRule) }
+            _ = try access()
+            _ = try expiry()
         }
 
         func run() async throws {
-            let token = try await TokensCommand.store(data).create(name: name)
+            let (access, expiresAt) = (try access(), try expiry())
+            let token = try await TokensCommand.store(data).create(name: name, access: access, expiresAt: expiresAt)
             print(token)
+            var scope = access == .every ? "" : " for \(access)"
+            if let expiresAt { scope += ", until \(expiresAt.formatted(.iso8601))" }
             FileHandle.standardError.write(
                 Data(
-                    "created token \(name); it is shown only now: use it as MINI_TOKEN or with mini config set-token\n"
+                    "created token \(name)\(scope); it is shown only now: use it as MINI_TOKEN or with mini config set-token\n"
                         .utf8))
+        }
+
+        private func access() throws -> AppAccess {
+            guard !apps.isEmpty else { return .every }
+            do throws(NameError) {
+                return .matching(try apps.map { text throws(NameError) in try AppPattern(text) })
+            } catch {
+                throw ValidationError(error.message)
+            }
+        }
+
+        private func expiry() throws -> Date? {
+            guard let expires else { return nil }
+            guard let date = RelativeTime.date(expires, direction: .ahead) else {
+                throw ValidationError(
+                    "--expires takes a duration from now with its unit (12h, 30d) or an RFC 3339 time with its zone "
+                        + "(2027-03-01T00:00:00Z), not '\(expires)'")
+            }
+            guard date > Date() else { throw ValidationError("--expires \(expires) has passed; give a time ahead") }
+            return date
         }
     }
 
@@ -60,11 +104,14 @@ struct TokensCommand: ParsableCommand {
                 return
             }
             let formatter = ISO8601DateFormatter()
-            print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "CREATED")
+            let now = Date()
+            func column(_ text: String) -> String { text.padding(toLength: 24, withPad: " ", startingAt: 0) }
+            print(column("NAME") + column("CREATED") + column("EXPIRES") + "APPS")
             for token in tokens {
+                let expiry = token.expiresAt.map { formatter.string(from: $0) + ($0 <= now ? " (expired)" : "") }
                 print(
-                    token.name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                        + formatter.string(from: token.createdAt))
+                    column(token.name) + column(formatter.string(from: token.createdAt)) + column(expiry ?? "never")
+                        + (token.apps.map { $0.map(\.rawValue).joined(separator: " ") } ?? "all"))
             }
         }
     }

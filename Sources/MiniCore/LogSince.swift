@@ -12,28 +12,15 @@ public enum LogSince {
 
     /// The moment `text` names, nil when it is none of the forms.
     public static func date(_ text: String, now: Date = Date()) -> Date? {
-        if let unit = text.last, let factor = unitSeconds[unit], let count = Int(text.dropLast()), count >= 0,
-            count <= Int(Double(Int32.max) / factor)
-        {
-            return now.addingTimeInterval(-Double(count) * factor)
-        }
+        if let date = RelativeTime.date(text, direction: .back, now: now) { return date }
         // A Unix time before 2001 is a duration without its unit (`--since 10`).
         if text.first?.isNumber == true, text.allSatisfy({ $0.isNumber || $0 == "." }), let seconds = Double(text),
             (earliestUnixTime...latestUnixTime).contains(seconds)
         {
             return Date(timeIntervalSince1970: seconds)
         }
-        for options: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
-        ] {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
-        }
         return nil
     }
-
-    private static let unitSeconds: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
 
     /// The end of the year 9999: later Unix times are typos.
     private static let latestUnixTime: Double = 253_402_300_799

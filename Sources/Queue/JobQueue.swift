@@ -91,13 +91,20 @@ extension JobQueue {
         return try record.info()
     }
 
-    /// Jobs, newest first, optionally of one app and in one state.
-    public func jobs(app: AppName? = nil, state: JobState? = nil, limit: Int = 100) async throws -> [JobInfo] {
+    /// Jobs, newest first, of the apps `access` allows, optionally of one app and in one state.
+    public func jobs(
+        app: AppName? = nil, access: AppAccess = .every, state: JobState? = nil, limit: Int = 100
+    ) async throws -> [JobInfo] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let app {
             conditions.append("app = ?")
             arguments += [app.rawValue]
+        }
+        if let patterns = access.patterns {
+            // An app pattern is GLOB syntax: its only special character is `*`.
+            conditions.append("(" + (["0"] + patterns.map { _ in "app GLOB ?" }).joined(separator: " OR ") + ")")
+            arguments += StatementArguments(patterns.map(\.rawValue))
         }
         if let state {
             conditions.append("state = ?")

@@ -204,6 +204,12 @@ extension MiniDatabase {
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN requested_by TEXT")
             try db.execute(sql: "ALTER TABLE releases ADD COLUMN created_by TEXT")
         }
+        migrator.registerMigration("v17: token scopes") { db in
+            // The app patterns a token is limited to, space-separated (NULL: every app), and
+            // when it stops working (NULL: never).
+            try db.execute(sql: "ALTER TABLE tokens ADD COLUMN apps TEXT")
+            try db.execute(sql: "ALTER TABLE tokens ADD COLUMN expires_at REAL")
+        }
         return migrator
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import MiniCore
 
 /// API tokens. Only the SHA-256 of a token is stored; a presented token is hashed and
 /// compared in constant time with every stored hash.
@@ -15,6 +16,28 @@ public struct TokenStore: Sendable {
     public struct Info: Sendable, Codable, Equatable {
         public var name: String
         public var createdAt: Date
+        /// The app patterns the token is limited to; nil when it may act on every app.
+        public var apps: [AppPattern]?
+        /// When the token stops working; nil when it does not expire.
+        public var expiresAt: Date?
+    }
+
+    /// Who a presented token is: its name, the apps it may act on and its end.
+    public struct Identity: Sendable, Equatable {
+        public var name: String
+        public var access: AppAccess
+        public var expiresAt: Date?
+
+        public init(name: String, access: AppAccess, expiresAt: Date?) {
+            self.name = name
+            self.access = access
+            self.expiresAt = expiresAt
+        }
+
+        /// Whether the token no longer works at `now`.
+        public func hasExpired(at now: Date = Date()) -> Bool {
+            expiresAt.map { $0 <= now } ?? false
+        }
     }
 
     /// Why a token could not be created or revoked.
@@ -41,10 +64,19 @@ public struct TokenStore: Sendable {
     }
 
     /// Creates a token named `name` and returns it in clear: the only time it is visible.
+    /// - Parameters:
+    ///   - access: the apps it may act on (by default every app, and `/metrics`).
+    ///   - expiresAt: when it stops working; nil for never.
     /// - Throws: ``Refusal`` when the name is not 1–64 lowercase letters, digits, `-`, `_`
-    ///   or `.`, or a token already has it.
-    public func create(name: String) async throws -> String {
+    ///   or `.`, a token already has it, its patterns are none, or its end has passed.
+    public func create(name: String, access: AppAccess = .every, expiresAt: Date? = nil) async throws -> String {
         guard Self.isValidName(name) else { throw Refusal(description: Self.nameRule) }
+        if access.patterns?.isEmpty == true {
+            throw Refusal(description: "a token limited to apps needs at least one app pattern, such as pr-*")
+        }
+        if let expiresAt, expiresAt <= Date() {
+            throw Refusal(description: "the token would have expired already; give a time in the future")
+        }
         let token = Self.generate()
         let hash = Self.hash(token)
         try await database.write { db in
@@ -55,8 +87,11 @@ public struct TokenStore: Sendable {
                 throw Refusal(description: "a token named \(name) exists; revoke it first or pick another name")
             }
             try db.execute(
-                sql: "INSERT INTO tokens (name, hash, created_at) VALUES (?, ?, ?)",
-                arguments: [name, hash, Date().timeIntervalSince1970]
+                sql: "INSERT INTO tokens (name, hash, created_at, apps, expires_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    name, hash, Date().timeIntervalSince1970, access.patterns?.map(\.rawValue).joined(separator: " "),
+                    expiresAt?.timeIntervalSince1970,
+                ]
             )
         }
         return token
@@ -77,8 +112,11 @@ public struct TokenStore: Sendable {
     /// The stored tokens, oldest first.
     public func list() async throws -> [Info] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, created_at FROM tokens ORDER BY id").map { row in
-                Info(name: row["name"], createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            try Row.fetchAll(db, sql: "SELECT name, created_at, apps, expires_at FROM tokens ORDER BY id").map { row in
+                let identity = Self.identity(row)
+                return Info(
+                    name: identity.name, createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    apps: identity.access.patterns, expiresAt: identity.expiresAt)
             }
         }
     }
@@ -99,19 +137,31 @@ public struct TokenStore: Sendable {
         }
     }
 
-    /// The name of the token, if `token` is one of the stored tokens.
-    public func verify(_ token: String) async throws -> String? {
+    /// Who `token` is, if it is one of the stored tokens (expired or not: the caller says
+    /// which it met).
+    public func verify(_ token: String) async throws -> Identity? {
         let presented = Array(Self.hash(token).utf8)
         let tokens = try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, hash FROM tokens").map { row in
-                (name: row["name"] as String, hash: row["hash"] as String)
+            try Row.fetchAll(db, sql: "SELECT name, hash, apps, expires_at FROM tokens").map { row in
+                (hash: row["hash"] as String, identity: Self.identity(row))
             }
         }
-        var match: String?
+        var match: Identity?
         for token in tokens where Self.constantTimeEqual(Array(token.hash.utf8), presented) {
-            match = token.name
+            match = token.identity
         }
         return match
+    }
+
+    /// The identity stored in a row of `tokens`. Patterns were validated when the token was
+    /// made; one that no longer is (a hand-edited row) matches nothing.
+    private static func identity(_ row: Row) -> Identity {
+        let patterns: [AppPattern]? = (row["apps"] as String?).map { text in
+            text.split(separator: " ").compactMap { try? AppPattern(String($0)) }
+        }
+        return Identity(
+            name: row["name"], access: patterns.map { .matching($0) } ?? .every,
+            expiresAt: (row["expires_at"] as Double?).map { Date(timeIntervalSince1970: $0) })
     }
 
     /// A new random token: `mini_` and 32 random bytes in hex.

@@ -708,7 +708,7 @@ struct APITests {
             for follower in followers {
                 let answer = try await follower.value
                 // The last chunk says why, then the body ends (a chunked body's last chunk).
-                let ending = "-----> The token of this request was revoked: the stream ends.\n\r\n0\r\n\r\n"
+                let ending = FollowedStreamEnd.tokenRevoked.line + "\r\n0\r\n\r\n"
                 #expect(answer?.hasSuffix(ending) == true, "\(answer ?? "still open after 10 s")")
             }
             #expect(ContinuousClock.now - revoked < .seconds(4))
@@ -759,7 +759,7 @@ struct APITests {
 
     /// Queues a deploy of `app1` (a Dockerfile alone) and returns its job: with no worker in
     /// these tests, it stays queued.
-    private static func queueDeploy(_ client: any TestClientProtocol, _ fixture: Fixture) async throws -> JobInfo {
+    static func queueDeploy(_ client: any TestClientProtocol, _ fixture: Fixture) async throws -> JobInfo {
         try await client.execute(
             uri: "/v1/apps/app1/deploys", method: .post, headers: fixture.auth,
             body: try archive([("Dockerfile", "FROM scratch\n")])
@@ -771,7 +771,7 @@ struct APITests {
     /// Sends `request` (method and target) with `token`, then `fields` (each ended by CRLF)
     /// and `body`, on a new connection and returns what comes back until the server closes it;
     /// nil when it is still open after `limit`.
-    private static func readUntilClosed(
+    static func readUntilClosed(
         port: Int, request: String, token: String, fields: String = "", body: String = "", within limit: Duration
     ) async throws -> String? {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)

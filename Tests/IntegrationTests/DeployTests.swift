@@ -159,6 +159,24 @@ struct DeployTests {
             #expect(revoked.status == 4, "a revoked token gets exit 4: \(revoked.stderr)")
             let ended = try await followed
             #expect(ended.status == 4 && ended.stderr.contains("the token was revoked"), "\(ended)")
+
+            // A token for preview apps only: it sees and touches no other app (exit 4, saying why).
+            for bad in [["--app", "PR_*"], ["--expires", "tomorrow"], ["--expires", "2020-01-01T00:00:00Z"]] {
+                let refused = try await run(binary("minid"), ["tokens", "create", "bad"] + bad + dataDir)
+                #expect(refused.status == 64, "\(bad): \(refused)")
+            }
+            let previews = try await run(
+                binary("minid"), ["tokens", "create", "previews", "--app", "pr-*", "--expires", "1h"] + dataDir)
+            #expect(previews.status == 0 && previews.stderr.contains("for apps matching pr-*, until"), "\(previews)")
+            var previewEnvironment = minid.miniEnvironment
+            previewEnvironment["MINI_TOKEN"] = previews.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let previewApps = try await run(binary("mini"), ["apps", "--json"], environment: previewEnvironment)
+            #expect(previewApps.status == 0 && !previewApps.stdout.contains("hello"), "\(previewApps)")
+            let other = try await run(binary("mini"), ["env", "hello"], environment: previewEnvironment)
+            #expect(
+                other.status == 4 && other.stderr.contains("may act only on apps matching pr-*, not hello"), "\(other)")
+            let scoped = try await run(binary("minid"), ["tokens", "list"] + dataDir)
+            #expect(scoped.stdout.split(separator: "\n").contains { $0.hasPrefix("previews") && $0.hasSuffix("pr-*") })
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MiniCore
 import Store
 import Synchronization
 import Testing
@@ -19,7 +20,7 @@ struct TokenStoreTests {
         let tokens = TokenStore(database: database)
         let token = try await tokens.create(name: "admin")
         #expect(token.hasPrefix("mini_"))
-        #expect(try await tokens.verify(token) == "admin")
+        #expect(try await tokens.verify(token)?.name == "admin")
         #expect(try await tokens.verify(token + "x") == nil)
         #expect(try await tokens.verify("") == nil)
         let stored = try await database.read { db in try String.fetchAll(db, sql: "SELECT hash FROM tokens") }
@@ -46,7 +47,7 @@ struct TokenStoreTests {
         let kept = Mutex<String?>(nil)
         let token = try #require(try await tokens.createFirst(name: "admin") { token in kept.withLock { $0 = token } })
         #expect(kept.withLock { $0 } == token)
-        #expect(try await tokens.verify(token) == "admin")
+        #expect(try await tokens.verify(token)?.name == "admin")
         #expect(try await tokens.createFirst(name: "admin") { _ in Issue.record("a second first token") } == nil)
         #expect(try await tokens.list().count == 1)
     }
@@ -70,12 +71,36 @@ struct TokenStoreTests {
         await #expect(throws: TokenStore.Refusal.self, "a second token with the same name") {
             try await tokens.create(name: "ci-previews")
         }
-        #expect(try await tokens.verify(ci) == "ci-previews")
+        #expect(try await tokens.verify(ci)?.name == "ci-previews")
         try await tokens.revoke(name: "ci-previews")
         #expect(try await tokens.verify(ci) == nil, "a revoked token is refused")
-        #expect(try await tokens.verify(admin) == "admin")
+        #expect(try await tokens.verify(admin)?.name == "admin")
         await #expect(throws: TokenStore.Refusal.self, "unknown name") { try await tokens.revoke(name: "ci-previews") }
         await #expect(throws: TokenStore.Refusal.self, "the last token") { try await tokens.revoke(name: "admin") }
-        #expect(try await tokens.verify(admin) == "admin")
+        #expect(try await tokens.verify(admin)?.name == "admin")
+    }
+
+    @Test("a token's apps and end are kept with it and come back with its identity")
+    func scopes() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
+            .path
+        defer {
+            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
+                try? FileManager.default.removeItem(atPath: file)
+            }
+        }
+        let tokens = TokenStore(database: try MiniDatabase(path: path))
+        let admin = try await tokens.create(name: "admin")
+        let end = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded())
+        let patterns = [try AppPattern("pr-*"), try AppPattern("staging")]
+        let ci = try await tokens.create(name: "ci", access: .matching(patterns), expiresAt: end)
+        let identity = try #require(try await tokens.verify(ci))
+        #expect(identity == TokenStore.Identity(name: "ci", access: .matching(patterns), expiresAt: end))
+        #expect(!identity.hasExpired() && identity.hasExpired(at: end))
+        let allowed = try ["pr-12", "staging", "shop", "staging-2"].filter { identity.access.allows(try AppName($0)) }
+        #expect(allowed == ["pr-12", "staging"])
+        #expect(try await tokens.verify(admin) == TokenStore.Identity(name: "admin", access: .every, expiresAt: nil))
+        let listed = try await tokens.list()
+        #expect(listed.map(\.apps) == [nil, patterns] && listed.map(\.expiresAt) == [nil, end])
     }
 }
