@@ -22,6 +22,11 @@ public func makeAPIRouter(
         .register(on: authenticated)
     let v1 = authenticated.group("v1").add(middleware: AppAccessMiddleware())
     v1.get("version") { _, _ in try jsonResponse(VersionInfo(version: MiniVersion.current)) }
+    v1.get("whoami") { _, context in
+        try jsonResponse(
+            TokenInfo(
+                name: context.tokenName ?? "", apps: context.appAccess.patterns, expiresAt: context.token?.expiresAt))
+    }
     let foreignApps = ForeignAppCheck(docker: docker, installation: database.installation)
     DeployRoutes(configuration: configuration, queue: queue, foreignApps: foreignApps).register(on: v1)
     JobRoutes(configuration: configuration, queue: queue, followedStreams: followedStreams).register(on: v1)

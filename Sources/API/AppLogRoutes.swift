@@ -28,7 +28,7 @@ struct AppLogRoutes {
         let name = try context.parameters.appName()
         let created = try await apps.existingApp(name).createdAt
         let follow = request.asksToFollow
-        let streamEnd = await followedStreams.endCheck(for: request, in: apps.database)
+        let streamEnd = followedStreams.endCheck(for: request, context: context, in: apps.database)
         let reader = LogReader(
             app: name, apps: apps, docker: docker, follow: follow,
             tail: try request.integerQuery("tail", default: 100, in: 0...10_000),

@@ -50,18 +50,21 @@ extension Request {
         return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
     }
 
-    /// Whether the token this request came with is still stored and unexpired. A followed stream outlives
-    /// the check made when its request began; it asks this now and then, and ends once its
-    /// token is revoked (by value: a new token under the old name does not keep it going).
-    /// A store that cannot be read counts as still valid.
-    func tokenStillValid(in database: MiniDatabase) async -> @Sendable () async -> Bool {
-        let (tokens, token) = (TokenStore(database: database), bearerToken)
+    /// Why the token this request came with no longer holds, nil while it does: revoked (by
+    /// value: a new token under the old name does not keep it going) or expired. A followed
+    /// stream or a one-off run outlives the check made when its request began; it asks this now
+    /// and then, and ends once it says why. The request's own end is checked first, without the
+    /// store; a store that cannot be read counts as the token still there.
+    func tokenEnd(in database: MiniDatabase, context: MiniRequestContext) -> @Sendable () async -> FollowedStreamEnd? {
+        let (tokens, token, expiresAt) = (TokenStore(database: database), bearerToken, context.token?.expiresAt)
         return {
-            guard let token else { return false }
+            if let expiresAt, expiresAt <= Date() { return .tokenExpired }
+            guard let token else { return .tokenRevoked }
             do {
-                return try await tokens.verify(token).map { !$0.hasExpired() } ?? false
+                guard let identity = try await tokens.verify(token) else { return .tokenRevoked }
+                return identity.hasExpired() ? .tokenExpired : nil
             } catch {
-                return true
+                return nil
             }
         }
     }

@@ -13,7 +13,7 @@ struct BuildLogTail: Sendable {
     let job: JobID
     let queue: JobQueue
     let pollInterval: Duration
-    /// The line a followed log ends with early, or nil (see ``FollowedStreams/endCheck(for:in:)``).
+    /// The line a followed log ends with early, or nil (see ``FollowedStreams/endCheck(for:context:in:)``).
     let endCheck: @Sendable () async -> String?
 
     /// How often a followed log checks whether it must end early.

@@ -31,13 +31,15 @@ final class FollowedStreams: Sendable {
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
     /// What a followed stream of `request` checks now and then: the line it ends with once
-    /// minid stops or the request's token is revoked (see
-    /// ``Hummingbird/Request/tokenStillValid(in:)``), nil to go on.
-    func endCheck(for request: Request, in database: MiniDatabase) async -> @Sendable () async -> String? {
-        let tokenStillValid = await request.tokenStillValid(in: database)
+    /// minid stops or the request's token is revoked or expires (see
+    /// ``Hummingbird/Request/tokenEnd(in:context:)``), nil to go on.
+    func endCheck(
+        for request: Request, context: MiniRequestContext, in database: MiniDatabase
+    ) -> @Sendable () async -> String? {
+        let tokenEnd = request.tokenEnd(in: database, context: context)
         return {
             if self.isStopping { return FollowedStreamEnd.serverStopping.line }
-            return await tokenStillValid() ? nil : FollowedStreamEnd.tokenRevoked.line
+            return await tokenEnd()?.line
         }
     }
 }

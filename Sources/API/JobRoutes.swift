@@ -50,26 +50,22 @@ struct JobRoutes {
     @Sendable func log(request: Request, context: MiniRequestContext) async throws -> Response {
         let id = try await accessibleJob(context).id
         let follow = request.asksToFollow
-        let tail = await BuildLogTail(
+        let tail = BuildLogTail(
             path: configuration.dataDirectory.logPath(job: id), job: id, queue: queue,
             pollInterval: configuration.logPollInterval,
-            endCheck: followedStreams.endCheck(for: request, in: queue.database)
+            endCheck: followedStreams.endCheck(for: request, context: context, in: queue.database)
         )
         return Response.stream(for: request, follow: follow, countedIn: followedStreams) { writer in
             try await tail.stream(follow: follow) { chunk in try await writer.write(chunk) }
         }
     }
 
-    /// The job of the `{id}` parameter; 404 when there is none, 403 when it is of an app the
-    /// request's token may not act on (without naming the app).
+    /// The job of the `{id}` parameter; 404 when there is none, and as well when it is of an
+    /// app the request's token may not act on (which learns nothing of other apps so).
     private func accessibleJob(_ context: MiniRequestContext) async throws -> JobInfo {
         let id = try context.parameters.jobID()
         let job = try await mapQueueError { try await queue.job(id) }
-        guard context.appAccess.allows(job.app) else {
-            throw APIError.forbidden(
-                "job \(id) is not of an app this token (\(context.tokenName ?? "none")) may act on: "
-                    + "\(context.appAccess)")
-        }
+        guard context.appAccess.allows(job.app) else { throw APIError.notFound(QueueError.jobNotFound(id).description) }
         return job
     }
 }

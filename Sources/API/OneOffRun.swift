@@ -49,10 +49,11 @@ struct OneOffRun: Sendable {
     /// exit status, or why it could not run to its end. The container is live in ``runs``
     /// from before it is created until it is removed: when the command ended, and when the
     /// caller is cancelled (its client went, minid stops) or `write` fails, after SIGTERM and
-    /// ``stopGraceSeconds``.
+    /// ``stopGraceSeconds``; and once `tokenEnd`, asked every second while it runs, says
+    /// why the request's token no longer holds.
     func run(
         stillWanted: @escaping @Sendable () async throws -> Bool, stopping: @escaping @Sendable () -> Bool,
-        write: (ByteBuffer) async throws -> Void
+        tokenEnd: @escaping @Sendable () async -> FollowedStreamEnd?, write: (ByteBuffer) async throws -> Void
     ) async throws {
         var answer = AnswerLines()
         runs.begin(spec.name)
@@ -68,9 +69,28 @@ struct OneOffRun: Sendable {
             } else if stopping() {
                 end = RunEvent(error: "minid is stopping; run the command again once it is back", serverStopping: true)
             } else {
-                end = try await streamOutput(
-                    of: container ?? spec.name, stopping: stopping, into: &answer, write: write)
-                if stopping() {
+                let tokenEnded: Bool
+                (end, tokenEnded) = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        while (try? await Task.sleep(for: .seconds(1))) != nil {
+                            if await tokenEnd() != nil {
+                                stop()
+                                return true
+                            }
+                        }
+                        return false
+                    }
+                    let end = try await streamOutput(
+                        of: container ?? spec.name, stopping: stopping, into: &answer, write: write)
+                    group.cancelAll()
+                    return (end, try await group.next() ?? false)
+                }
+                if tokenEnded {
+                    let status = end.exitCode.map { " (exit status \($0))" } ?? ""
+                    end = RunEvent(
+                        error: "the token of this request was revoked or expired: the command was stopped\(status)",
+                        tokenEnded: true)
+                } else if stopping() {
                     let status = end.exitCode.map { " (exit status \($0))" } ?? ""
                     end = RunEvent(error: "minid is stopping: the command was stopped\(status)", serverStopping: true)
                 }

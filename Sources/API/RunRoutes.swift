@@ -42,12 +42,14 @@ struct RunRoutes {
             installation: apps.database.installation, logger: context.logger)
         context.logger.info(
             "one-off run", metadata: ["app": "\(name)", "release": "\(current)", "container": "\(oneOff.spec.name)"])
+        let tokenEnd = collected.tokenEnd(in: apps.database, context: context)
         return Response.stream(
             for: collected, contentType: "application/x-ndjson", follow: true, countedIn: followedStreams,
             onStop: oneOff.stop
         ) { [apps, followedStreams] writer in
             try await oneOff.run(
-                stillWanted: { try await apps.app(name) != nil }, stopping: { followedStreams.isStopping }
+                stillWanted: { try await apps.app(name) != nil }, stopping: { followedStreams.isStopping },
+                tokenEnd: tokenEnd
             ) {
                 try await writer.write($0)
             }

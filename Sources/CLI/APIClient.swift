@@ -135,8 +135,11 @@ struct APIClient: Sendable {
                 "minid stopped before the end of \(path); \(whenBroken)", exitCode: .unreachable)
         case .tokenRevoked:
             throw CLIFailure(
-                "the token was revoked or has expired; set a valid one with mini config set-token",
-                exitCode: .unauthorized)
+                "the token was revoked; set a valid one with mini config set-token", exitCode: .unauthorized)
+        case .tokenExpired:
+            throw CLIFailure(
+                "the token expired; make a new one on the server (minid tokens create) and set it with "
+                    + "mini config set-token", exitCode: .unauthorized)
         case .appDestroyed:
             throw CLIFailure("the app was destroyed while its logs were followed")
         case nil:

@@ -29,7 +29,7 @@ struct Mini: AsyncParsableCommand {
             Deploy.self, Status.self, Logs.self, Jobs.self, Cancel.self, Apps.self, Releases.self, Rollback.self,
             Run.self, Env.self, Scale.self, Restart.self, LimitsCommand.self, Health.self, ReleaseCommandCommand.self,
             Maintenance.self,
-            Domains.self, ConfigCommand.self, Version.self,
+            Domains.self, ConfigCommand.self, Whoami.self, Version.self,
         ]
     )
 

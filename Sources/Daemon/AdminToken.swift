@@ -30,7 +30,9 @@ enum AdminToken {
         let path = directory.adminTokenPath
         let token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
             in: .whitespacesAndNewlines)
-        if let token, (try? await TokenStore(database: database).verify(token)) != nil {
+        if let token, let identity = try? await TokenStore(database: database).verify(token),
+            !identity.hasExpired()
+        {
             return "mini config set-token < \(path)"
         }
         return "minid tokens create NAME --data-dir \(directory.root) | mini config set-token"

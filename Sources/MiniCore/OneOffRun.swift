@@ -56,10 +56,13 @@ public struct RunEvent: Codable, Sendable, Equatable {
     /// True, with `error`, when the run ended because minid is stopping (the CLI then exits
     /// as for a lost connection).
     public var serverStopping: Bool?
+    /// True, with `error`, when the run was stopped because its request's token was revoked or
+    /// expired (the CLI then exits as for a refused token).
+    public var tokenEnded: Bool?
 
     public init(
         container: String? = nil, release: Int? = nil, stream: String? = nil, data: Data? = nil,
-        exitCode: Int? = nil, error: String? = nil, serverStopping: Bool? = nil
+        exitCode: Int? = nil, error: String? = nil, serverStopping: Bool? = nil, tokenEnded: Bool? = nil
     ) {
         self.container = container
         self.release = release
@@ -68,6 +71,7 @@ public struct RunEvent: Codable, Sendable, Equatable {
         self.exitCode = exitCode
         self.error = error
         self.serverStopping = serverStopping
+        self.tokenEnded = tokenEnded
     }
 }
 

@@ -122,16 +122,18 @@ public struct TokenStore: Sendable {
     }
 
     /// Deletes the token named `name`: requests with it are refused from now on.
-    /// - Throws: ``Refusal`` when no token has that name, or it is the last one (the API
-    ///   would then refuse everyone).
+    /// - Throws: ``Refusal`` when no token has that name, or it is the last one for every app
+    ///   that has not expired (no one could then manage every app through the API).
     public func revoke(name: String) async throws {
         try await database.write { db in
-            let names = try String.fetchAll(db, sql: "SELECT name FROM tokens")
-            guard names.contains(name) else {
+            let tokens = try Row.fetchAll(db, sql: "SELECT name, apps, expires_at FROM tokens").map(Self.identity)
+            guard tokens.contains(where: { $0.name == name }) else {
                 throw Refusal(description: "no token named \(name); list them with `minid tokens list`")
             }
-            guard names.count > 1 else {
-                throw Refusal(description: "\(name) is the last token; create another before you revoke it")
+            guard tokens.contains(where: { $0.name != name && $0.access == .every && !$0.hasExpired() }) else {
+                throw Refusal(
+                    description: "\(name) is the last token for every app that has not expired; create another "
+                        + "(minid tokens create NAME) before you revoke it")
             }
             try db.execute(sql: "DELETE FROM tokens WHERE name = ?", arguments: [name])
         }

@@ -175,6 +175,9 @@ struct DeployTests {
             let other = try await run(binary("mini"), ["env", "hello"], environment: previewEnvironment)
             #expect(
                 other.status == 4 && other.stderr.contains("may act only on apps matching pr-*, not hello"), "\(other)")
+            let whoami = try await run(binary("mini"), ["whoami"], environment: previewEnvironment)
+            #expect(
+                whoami.status == 0 && whoami.stdout.hasPrefix("previews\napps:    pr-*\nexpires: 20"), "\(whoami)")
             let scoped = try await run(binary("minid"), ["tokens", "list"] + dataDir)
             #expect(scoped.stdout.split(separator: "\n").contains { $0.hasPrefix("previews") && $0.hasSuffix("pr-*") })
         } catch {

@@ -117,6 +117,35 @@ struct RunTests {
         }
     }
 
+    @Test("a run whose token is revoked is stopped within seconds, its container removed; mini exits 4")
+    func revokedTokenStopsRun() async throws {
+        try await withMinid(app: "t") { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            let created = try await run(
+                binary("minid"), ["tokens", "create", "runner", "--app", app, "--data-dir", minid.dataDirectory])
+            let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let output = work.url.appendingPathComponent("run.out")
+            let client = try launchMini(
+                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
+                output: output, token: token)
+            try await waitUntil(timeout: .seconds(20)) {
+                (try? String(contentsOf: output, encoding: .utf8))?.contains("started") == true
+            }
+            let revoked = try await run(
+                binary("minid"), ["tokens", "revoke", "runner", "--data-dir", minid.dataDirectory])
+            #expect(revoked.status == 0, "\(revoked)")
+            let start = ContinuousClock.now
+            try await waitUntil(timeout: .seconds(20)) { !client.isRunning }
+            try #require(!client.isRunning, "the run's client did not end")
+            let said = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            #expect(client.terminationStatus == 4 && said.contains("token of this request was revoked"), "\(said)")
+            // A second to notice, SIGTERM (sh as PID 1 ignores it), SIGKILL 10 s later.
+            #expect(ContinuousClock.now - start < .seconds(14))
+            try await waitUntil(timeout: .seconds(10)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+            #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "the one-off container was left behind")
+        }
+    }
+
     @Test("minid stopping (SIGTERM) stops a run and ends a followed log at once, saying so, and exits cleanly")
     func minidStops() async throws {
         try await withMinid(app: "t") { minid, app, work in
@@ -197,11 +226,15 @@ struct RunTests {
     }
 
     /// Starts `mini arguments` against `minid` without waiting for it; its output goes to `output`.
-    private func launchMini(_ arguments: [String], on minid: MinidProcess, output: URL) throws -> Process {
+    private func launchMini(
+        _ arguments: [String], on minid: MinidProcess, output: URL, token: String? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = binary("mini")
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(minid.miniEnvironment) { $1 }
+        var environment = minid.miniEnvironment
+        environment["MINI_TOKEN"] = token ?? environment["MINI_TOKEN"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = process.standardOutput

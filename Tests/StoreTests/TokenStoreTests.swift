@@ -102,5 +102,15 @@ struct TokenStoreTests {
         #expect(try await tokens.verify(admin) == TokenStore.Identity(name: "admin", access: .every, expiresAt: nil))
         let listed = try await tokens.list()
         #expect(listed.map(\.apps) == [nil, patterns] && listed.map(\.expiresAt) == [nil, end])
+        // The last token for every app stays while only limited ones would be left.
+        await #expect(throws: TokenStore.Refusal.self) { try await tokens.revoke(name: "admin") }
+        _ = try await tokens.create(name: "ops", expiresAt: Date().addingTimeInterval(0.5))
+        try await Task.sleep(for: .milliseconds(600))
+        await #expect(throws: TokenStore.Refusal.self, "an expired one counts as none") {
+            try await tokens.revoke(name: "admin")
+        }
+        _ = try await tokens.create(name: "ops-2")
+        try await tokens.revoke(name: "admin")
+        try await tokens.revoke(name: "ci")
     }
 }

@@ -57,7 +57,9 @@ extension Mini {
                 ) { line in outcome.read(line, app: app) }
             }
             if let error = outcome.error {
-                throw CLIFailure(error, exitCode: outcome.serverStopping ? .unreachable : .failed)
+                throw CLIFailure(
+                    error,
+                    exitCode: outcome.serverStopping ? .unreachable : outcome.tokenEnded ? .unauthorized : .failed)
             }
             guard let status = outcome.exitStatus else {
                 throw CLIFailure(
@@ -73,6 +75,8 @@ extension Mini {
             var error: String?
             /// The run ended because minid is stopping.
             var serverStopping = false
+            /// The run was stopped because the token was revoked or expired.
+            var tokenEnded = false
             private let decoder = JSONDecoder.mini
 
             /// Writes output where the command wrote it, byte for byte; keeps the end.
@@ -90,6 +94,7 @@ extension Mini {
                 if let error = event.error {
                     self.error = error
                     serverStopping = event.serverStopping ?? false
+                    tokenEnded = event.tokenEnded ?? false
                 }
             }
         }
