@@ -16,25 +16,34 @@ struct OneOffRun: Sendable {
     let spec: ContainerSpec
     let release: Int
     let logger: Logger
+    /// The terminal's size at the start, for a run in a terminal.
+    let terminalSize: TerminalSize?
 
     /// The most bytes of answer lines gathered for one write.
     static let writeBytes = 64 << 10
     /// How long a command whose client went gets between SIGTERM and SIGKILL.
     static let stopGraceSeconds = 10
 
+    /// A new name for a one-off container of `app`.
+    static func containerName(for app: AppName) -> String {
+        let suffix = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
+        return "mini-\(app)-run-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)"
+    }
+
+    /// - Parameter withInput: the command reads the input its client sends (see ``RunStdin``),
+    ///   in a terminal when the request asks for one.
     init(
         docker: DockerClient, runs: OneOffRuns, app: AppName, release: ReleaseRecord, request: RunRequest,
-        installation: Installation, logger: Logger
+        name: String? = nil, withInput: Bool = false, installation: Installation, logger: Logger
     ) {
         let environment = release.environment.merging(request.env) { _, runs in runs }
-        let suffix = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
         self.docker = docker
         self.runs = runs
         self.app = app
         self.release = release.version
         self.logger = logger
-        spec = ContainerSpec.runningOnce(
-            request.command, name: "mini-\(app)-run-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)",
+        var spec = ContainerSpec.runningOnce(
+            request.command, name: name ?? Self.containerName(for: app),
             image: release.image, env: ContainerSpec.environment(environment, port: release.containerPort),
             labels: [
                 ContainerLabel.installation: installation.id, ContainerLabel.oneOff: app.rawValue,
@@ -42,6 +51,11 @@ struct OneOffRun: Sendable {
             ],
             memoryLimit: release.memoryBytes, nanoCPUs: release.nanoCpus
         )
+        if withInput {
+            spec.stdin = request.terminal == nil ? .pipe : .terminal
+        }
+        self.spec = spec
+        terminalSize = request.terminal
     }
 
     /// Runs the command and writes the answer's lines (see ``RunEvent``): the container and
@@ -53,7 +67,8 @@ struct OneOffRun: Sendable {
     /// why the request's token no longer holds.
     func run(
         stillWanted: @escaping @Sendable () async throws -> Bool, stopping: @escaping @Sendable () -> Bool,
-        tokenEnd: @escaping @Sendable () async -> FollowedStreamEnd?, write: (ByteBuffer) async throws -> Void
+        tokenEnd: @escaping @Sendable () async -> FollowedStreamEnd?, stdin: AsyncStream<RunStdin>.Continuation? = nil,
+        write: (ByteBuffer) async throws -> Void
     ) async throws {
         var answer = AnswerLines()
         runs.begin(spec.name)
@@ -81,7 +96,7 @@ struct OneOffRun: Sendable {
                         return false
                     }
                     let end = try await streamOutput(
-                        of: container ?? spec.name, stopping: stopping, into: &answer, write: write)
+                        of: container ?? spec.name, stopping: stopping, stdin: stdin, into: &answer, write: write)
                     group.cancelAll()
                     return (end, try await group.next() ?? false)
                 }
@@ -114,24 +129,37 @@ struct OneOffRun: Sendable {
     }
 
     /// Writes the output as it comes and returns the last event: the exit status, or the
-    /// engine's error (the lines before it may still wait in `answer`).
+    /// engine's error (the lines before it may still wait in `answer`). With `stdin`, the
+    /// command's stdin is attached too, and handed to it once the command runs.
     private func streamOutput(
-        of id: String, stopping: () -> Bool, into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
+        of id: String, stopping: () -> Bool, stdin: AsyncStream<RunStdin>.Continuation?,
+        into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
+        func forward(_ chunks: [OutputChunk]) async throws {
+            for chunk in chunks {
+                try answer.append(RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
+                if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
+            }
+            if answer.bytes > 0 { try await write(answer.take()) }
+        }
         do {
-            let status = try await docker.runToExit(
-                id,
+            guard let stdin else {
                 // A stop asked for before the start found nothing to stop.
-                started: { if stopping() { stop() } },
-                onOutput: { chunks in
-                    for chunk in chunks {
-                        try answer.append(
-                            RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
-                        if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
-                    }
-                    if answer.bytes > 0 { try await write(answer.take()) }
-                })
-            return RunEvent(exitCode: status)
+                let status = try await docker.runToExit(id, started: { if stopping() { stop() } }, onOutput: forward)
+                return RunEvent(exitCode: status)
+            }
+            let exit = try await docker.watchExit(of: id)
+            try await docker.attachInteractive(id, terminal: spec.stdin == .terminal) { output, input in
+                try await docker.startContainer(id)
+                if stopping() { stop() }
+                if let size = terminalSize {
+                    try? await docker.resizeTerminal(id, rows: size.rows, columns: size.columns)
+                }
+                stdin.yield(RunStdin(docker: docker, container: id, writer: input, clientGone: stop))
+                stdin.finish()
+                for try await chunks in output { try await forward(chunks) }
+            }
+            return RunEvent(exitCode: try await exit.status())
         } catch let error as DockerError where error.code == .daemonUnreachable {
             return RunEvent(error: "the Docker engine stopped answering; the command's end is unknown")
         } catch let error as DockerError {
@@ -142,7 +170,19 @@ struct OneOffRun: Sendable {
     /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``), from a task of its
     /// own: minid stops. Its output then ends, and ``run(stillWanted:stopping:write:)`` with it.
     @Sendable func stop() {
-        Task { [docker, spec] in try? await docker.stopContainer(spec.name, timeout: Self.stopGraceSeconds) }
+        Self.stop(spec.name, on: docker)
+    }
+
+    /// The answer line of a run that could not begin, saying why.
+    static func errorLine(_ message: String) throws -> ByteBuffer {
+        var answer = AnswerLines()
+        try answer.append(RunEvent(error: message))
+        return answer.take()
+    }
+
+    /// Stops the one-off container `name` as ``stop()`` does, before its run was made.
+    static func stop(_ name: String, on docker: DockerClient) {
+        Task { try? await docker.stopContainer(name, timeout: stopGraceSeconds) }
     }
 
     /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``) if it still runs and
@@ -150,6 +190,29 @@ struct OneOffRun: Sendable {
     private func remove(_ container: String?) async {
         guard let container else { return }
         await docker.stopAndRemove(container, grace: Self.stopGraceSeconds)
+    }
+}
+
+/// The stdin of a run with input, handed to the task that reads the client's ``RunInput``
+/// lines once the command runs: it writes to it at the pace the command reads.
+struct RunStdin: Sendable {
+    let docker: DockerClient
+    let container: String
+    let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// Stops the command: its client went before it ended.
+    let clientGone: @Sendable () -> Void
+
+    /// Passes `input` on; returns false once stdin has ended.
+    func send(_ input: RunInput) async throws -> Bool {
+        if let data = input.data, !data.isEmpty { try await writer.write(ByteBuffer(bytes: data)) }
+        if let size = input.resize {
+            try? await docker.resizeTerminal(container, rows: size.rows, columns: size.columns)
+        }
+        if input.end == true {
+            writer.finish()
+            return false
+        }
+        return true
     }
 }
 

@@ -1,6 +1,8 @@
 import Docker
 import Foundation
+import HTTPTypes
 import Hummingbird
+import Logging
 import MiniCore
 import NIOCore
 import Store
@@ -23,6 +25,9 @@ struct RunRoutes {
     @Sendable func run(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
         let app = try await apps.existingApp(name)
+        if request.headers[.contentType]?.hasPrefix(RunInputReader.contentType) == true {
+            return try await runWithInput(request, context: context, app: app)
+        }
         // Collected into the request, not only read: watching for the client to go (see
         // `Response.stream`) then reads on from the body's end. Reading an already read body
         // to its end there traps in Hummingbird 2.28 (a request stream source deinited
@@ -31,17 +36,11 @@ struct RunRoutes {
         _ = try await collected.collectBody(upTo: context.maxUploadSize)
         let body = try await collected.decodeJSON(RunRequest.self, context: context)
         try Self.validate(body)
-        guard let current = app.currentRelease,
-            let release = try await apps.releases(of: name).first(where: { $0.version == current })
-        else {
-            throw APIError.conflict("\(name) has no release to run a command in; deploy it first")
-        }
-        try await Self.checkImage(of: release, app: name, on: docker)
+        let release = try await runnableRelease(of: app)
         let oneOff = OneOffRun(
             docker: docker, runs: runs, app: name, release: release, request: body,
             installation: apps.database.installation, logger: context.logger)
-        context.logger.info(
-            "one-off run", metadata: ["app": "\(name)", "release": "\(current)", "container": "\(oneOff.spec.name)"])
+        Self.log(oneOff, to: context.logger)
         let tokenEnd = collected.tokenEnd(in: apps.database, context: context)
         return Response.stream(
             for: collected, contentType: "application/x-ndjson", follow: true, countedIn: followedStreams,
@@ -54,6 +53,87 @@ struct RunRoutes {
                 try await writer.write($0)
             }
         }
+    }
+
+    /// A run with input (`mini run` at a terminal, `mini run -i`): the request body is
+    /// `application/x-ndjson`, a ``RunRequest`` on its first line and ``RunInput`` lines while
+    /// the command runs, read at the pace the command reads its stdin. The answer is as for a
+    /// run without input; a request that is not a valid run comes as its error line, since the
+    /// answer begins before the body's first line is read.
+    private func runWithInput(_ request: Request, context: MiniRequestContext, app: AppRecord) async throws -> Response
+    {
+        let name = try AppName(app.name)
+        let release = try await runnableRelease(of: app)
+        let container = OneOffRun.containerName(for: name)
+        let tokenEnd = request.tokenEnd(in: apps.database, context: context)
+        let (apps, docker, runs, followedStreams, logger) = (apps, docker, runs, followedStreams, context.logger)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/x-ndjson"
+        headers[.cacheControl] = "no-cache"
+        headers[.connection] = "close"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                try await followedStreams.counting(onStop: { OneOffRun.stop(container, on: docker) }) {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        let (requests, nextRequest) = AsyncStream.makeStream(of: Result<RunRequest, APIError>.self)
+                        let (stdins, stdinReady) = AsyncStream.makeStream(of: RunStdin.self)
+                        group.addTask {
+                            await RunInputReader.read(request.body, request: nextRequest, stdin: stdins)
+                        }
+                        var first = requests.makeAsyncIterator()
+                        switch await first.next() {
+                        case nil:
+                            break  // the client went before it said what to run
+                        case .failure(let error):
+                            try await writer.write(try OneOffRun.errorLine(error.message))
+                        case .success(let body):
+                            do {
+                                try Self.validate(body)
+                            } catch let error as APIError {
+                                try await writer.write(try OneOffRun.errorLine(error.message))
+                                break
+                            }
+                            let oneOff = OneOffRun(
+                                docker: docker, runs: runs, app: name, release: release, request: body,
+                                name: container, withInput: true, installation: apps.database.installation,
+                                logger: logger)
+                            Self.log(oneOff, to: logger)
+                            try await oneOff.run(
+                                stillWanted: { try await apps.app(name) != nil },
+                                stopping: { followedStreams.isStopping }, tokenEnd: tokenEnd, stdin: stdinReady
+                            ) { try await writer.write($0) }
+                        }
+                        stdinReady.finish()
+                        // The client ends its request once the answer has ended.
+                        try await writer.finish(nil)
+                        group.cancelAll()
+                    }
+                }
+            }
+        )
+    }
+
+    /// The release a command runs in: the current one, whose image the engine has; 409 or 503
+    /// otherwise, before the answer's lines begin.
+    private func runnableRelease(of app: AppRecord) async throws -> ReleaseRecord {
+        let name = try AppName(app.name)
+        guard let current = app.currentRelease,
+            let release = try await apps.releases(of: name).first(where: { $0.version == current })
+        else {
+            throw APIError.conflict("\(name) has no release to run a command in; deploy it first")
+        }
+        try await Self.checkImage(of: release, app: name, on: docker)
+        return release
+    }
+
+    private static func log(_ oneOff: OneOffRun, to logger: Logger) {
+        logger.info(
+            "one-off run",
+            metadata: [
+                "app": "\(oneOff.app)", "release": "\(oneOff.release)", "container": "\(oneOff.spec.name)",
+                "input": "\(oneOff.spec.stdin.map { "\($0)" } ?? "none")",
+            ])
     }
 
     /// A command to run and variable names that can be set; 400 otherwise.

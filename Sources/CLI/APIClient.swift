@@ -104,6 +104,19 @@ struct APIClient: Sendable {
         try await streamLines(request, path: path, whenBroken: whenBroken, line: line)
     }
 
+    /// `POST path` with a body of `contentType` that `body` streams while the answer comes,
+    /// calling `line` for each line of the answer as soon as it has arrived.
+    func streamLines<Body: AsyncSequence & Sendable>(
+        streaming body: Body, contentType: String, to path: String, whenBroken: String,
+        line: (String) -> Void
+    ) async throws where Body.Element == ByteBuffer {
+        var request = try request(path)
+        request.method = .POST
+        request.body = .stream(body, length: .unknown)
+        request.headers.add(name: "Content-Type", value: contentType)
+        try await streamLines(request, path: path, whenBroken: whenBroken, line: line)
+    }
+
     private func streamLines(
         _ request: HTTPClientRequest, path: String, whenBroken: String, line: (String) -> Void
     ) async throws {

@@ -12,6 +12,10 @@ struct CreateContainerBody: Encodable {
         case exposedPorts = "ExposedPorts"
         case stopTimeout = "StopTimeout"
         case hostConfig = "HostConfig"
+        case tty = "Tty"
+        case openStdin = "OpenStdin"
+        case stdinOnce = "StdinOnce"
+        case attachStdin = "AttachStdin"
     }
 
     private enum HostConfigKeys: String, CodingKey {
@@ -56,6 +60,11 @@ struct CreateContainerBody: Encodable {
         try container.encode(ContainerLabel.overridingImageLabels(spec.labels), forKey: .labels)
         try container.encodeIfPresent(spec.command, forKey: .command)
         try container.encodeIfPresent(spec.stopTimeout, forKey: .stopTimeout)
+        if let stdin = spec.stdin {
+            // Open until the one attached client closes its side.
+            for key in [Keys.openStdin, .stdinOnce, .attachStdin] { try container.encode(true, forKey: key) }
+            try container.encode(stdin == .terminal, forKey: .tty)
+        }
 
         var hostConfig = container.nestedContainer(keyedBy: HostConfigKeys.self, forKey: .hostConfig)
         if let published = spec.publishedPort {

@@ -64,6 +64,17 @@ public struct ContainerSpec: Sendable, Hashable {
     /// Keeps the container's output in rotated files; the engine's default log driver and
     /// options (json-file, unbounded, unless the daemon is configured otherwise) when nil.
     public var logRotation: LogRotation?
+    /// Keeps the container's stdin open for an attached client (``DockerClient/attachInteractive(_:body:)``),
+    /// closed once the client closes its side; with a terminal (TTY) when `terminal`.
+    public var stdin: Stdin?
+
+    /// How a container reads its stdin.
+    public enum Stdin: Sendable, Equatable {
+        /// A pipe: output comes as the engine's multiplexed frames.
+        case pipe
+        /// A terminal: output comes raw, stdout and stderr merged, as a terminal shows them.
+        case terminal
+    }
 
     /// `variables` and `PORT` (the port the app listens on, which mini sets in every
     /// container) as the engine takes them: `KEY=value`, sorted by key.

@@ -9,16 +9,51 @@ public struct RunRequest: Codable, Sendable, Equatable {
     public var command: [String]
     /// Variables set for this run only, on top of the release's environment.
     public var env: [String: String]
+    /// For a run with input (`mini run` at a terminal, or `-i`): the command gets a terminal
+    /// of this size, nil for a pipe. Such a request is sent as `application/x-ndjson`: this
+    /// request on the first line, then ``RunInput`` lines while the command runs.
+    public var terminal: TerminalSize?
 
-    public init(command: [String], env: [String: String] = [:]) {
+    public init(command: [String], env: [String: String] = [:], terminal: TerminalSize? = nil) {
         self.command = command
         self.env = env
+        self.terminal = terminal
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         command = try container.decode([String].self, forKey: .command)
         env = try container.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        terminal = try container.decodeIfPresent(TerminalSize.self, forKey: .terminal)
+    }
+}
+
+/// The size of a terminal, in characters.
+public struct TerminalSize: Codable, Sendable, Equatable {
+    public var rows: Int
+    public var columns: Int
+
+    public init(rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+    }
+}
+
+/// A line of input to a run with input, after its ``RunRequest``: bytes for the command's
+/// stdin, a new terminal size, or the end of stdin (the command reads end of file; a run keeps
+/// its request open until its answer ends, and one whose request ends first is stopped).
+public struct RunInput: Codable, Sendable, Equatable {
+    /// Bytes for stdin (base64 in JSON).
+    public var data: Data?
+    /// The terminal's new size.
+    public var resize: TerminalSize?
+    /// True once stdin has ended.
+    public var end: Bool?
+
+    public init(data: Data? = nil, resize: TerminalSize? = nil, end: Bool? = nil) {
+        self.data = data
+        self.resize = resize
+        self.end = end
     }
 }
 

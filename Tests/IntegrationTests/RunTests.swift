@@ -63,6 +63,85 @@ struct RunTests {
         }
     }
 
+    @Test(
+        "with input: -i passes stdin byte for byte and its end; at a terminal the command gets one, resized with mini's, Ctrl-C included"
+    )
+    func withInput() async throws {
+        try await withMinid(app: "i") { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            // 5 MB of random bytes through the command's stdin, then its end; the exit status back.
+            let input = work.url.appendingPathComponent("input.bin")
+            try Data((0..<5_000_000).map { _ in UInt8.random(in: 0...255) }).write(to: input)
+            let piped = try await run(
+                URL(fileURLWithPath: "/bin/bash"),
+                [
+                    "-c",
+                    #""$0" run -i "$1" /bin/busybox sh -c 'sha256sum; exit 3' < "$2"; echo "status $?"; sha256sum < "$2""#,
+                    binary("mini").path, app, input.path,
+                ],
+                environment: minid.miniEnvironment)
+            let lines = piped.stdout.split(separator: "\n").map { $0.split(separator: " ").first ?? "" }
+            #expect(lines.count == 3 && lines[0] == lines[2] && piped.stdout.contains("status 3\n"), "\(piped)")
+
+            // At a terminal (a pseudo-terminal that a script drives): the command gets a terminal
+            // of mini's size, and its new size, and Ctrl-C reaches it as a key.
+            let started = ContinuousClock.now
+            let session = try await run(
+                URL(fileURLWithPath: "/usr/bin/python3"),
+                [
+                    "-c", Self.terminalDriver, "30", "100",
+                    #"tty; stty size; echo $((6*7))\r"#, "RESIZE:40x120", #"stty size\r"#,
+                    #"/bin/busybox sleep 30\r"#, #"\x03"#, #"exit 5\r"#,
+                    "--", binary("mini").path, "run", app, "/bin/busybox", "sh",
+                ],
+                environment: minid.miniEnvironment)
+            #expect(session.status == 5, "\(session)")
+            // The sleep ended at Ctrl-C, not 30 s later.
+            #expect(ContinuousClock.now - started < .seconds(25), "\(session)")
+            for expected in [#"/dev/pts/"#, #"30 100\r\n42"#, #"40 120"#] {
+                #expect(session.stdout.contains(expected), "\(expected): \(session.stdout)")
+            }
+            #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "the one-off container was left behind")
+        }
+    }
+
+    /// Runs the command after `--` in a pseudo-terminal of ROWS x COLUMNS (the first two
+    /// arguments), types each argument before `--` a second apart (`RESIZE:RxC` resizes the
+    /// terminal instead), prints what the terminal showed (Python's repr) and exits with the
+    /// command's status.
+    static let terminalDriver = #"""
+        import fcntl, os, pty, select, signal, struct, sys, termios, time
+        split = sys.argv.index("--")
+        rows, columns, keys, command = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:split], sys.argv[split + 1:]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execvp(command[0], command)
+        def size(r, c):
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", r, c, 0, 0))
+        size(rows, columns)
+        shown, deadline, next_key = b"", time.time() + 60, time.time() + 2
+        while time.time() < deadline:
+            if keys and time.time() >= next_key:
+                key = keys.pop(0)
+                if key.startswith("RESIZE:"):
+                    size(*map(int, key[7:].split("x")))
+                    os.kill(pid, signal.SIGWINCH)
+                else:
+                    os.write(fd, key.encode().decode("unicode_escape").encode("latin-1"))
+                next_key = time.time() + 1.5
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                shown += data
+        _, status = os.waitpid(pid, 0)
+        print(repr(shown))
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """#
+
     @Test("a client killed with SIGKILL stops its command, and a minid killed mid-run removes the orphan on restart")
     func lostClients() async throws {
         try await withMinid(app: "q") { minid, app, work in
@@ -77,6 +156,19 @@ struct RunTests {
             #expect(await containers(labelled: "mini.run=\(app)").count == 1)
             kill(client.processIdentifier, SIGKILL)
             try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+
+            // The same with input (its stdin ended at once: the client holds its request open).
+            let withInput = try launchMini(
+                ["run", "-i", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"],
+                on: minid, output: work.url.appendingPathComponent("input.out"))
+            try await waitUntil(timeout: .seconds(20)) {
+                (try? String(contentsOf: work.url.appendingPathComponent("input.out"), encoding: .utf8))?
+                    .contains("started") == true
+            }
+            #expect(await containers(labelled: "mini.run=\(app)").count == 1)
+            kill(withInput.processIdentifier, SIGKILL)
+            try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+            #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "a run with input outlived its client")
 
             let orphaned = try launchMini(
                 ["run", app, "/bin/busybox", "sleep", "120"], on: minid,

@@ -11,8 +11,14 @@ extension Mini {
                 As heroku run or dokku run: the command runs with the release's image, environment and \
                 limits, in a container of its own that gets no traffic and is removed when the command \
                 ends. Its stdout and stderr are printed as they come, byte for byte, and mini exits with the command's \
-                exit status. Ctrl-C, a closed connection or minid stopping stops the command (SIGTERM, \
-                then SIGKILL 10 s later); it gets no terminal and no stdin, and may run for up to 6 hours.
+                exit status. A closed connection or minid stopping stops the command (SIGTERM, then SIGKILL \
+                10 s later); it may run for up to 6 hours.
+
+                At a terminal (stdin and stdout both one), the command gets a terminal of its own, of \
+                mini's size and resized with it, and what you type goes to it as typed (Ctrl-C and \
+                Ctrl-D too): mini run shop bash, mini run shop rails console. Elsewhere it gets no \
+                stdin, and Ctrl-C stops it; -i sends stdin to it (mini run -i db psql < dump.sql), \
+                and --no-tty keeps a terminal from it.
 
                 The command replaces the image's CMD (its ENTRYPOINT stays) and is not run through a \
                 shell: for pipes or $VARIABLES, run one. Options of mini go before the app; everything \
@@ -26,6 +32,14 @@ extension Mini {
 
         @Option(name: [.customShort("e"), .customLong("env")], help: "KEY=VALUE set for this run only (repeatable).")
         var env: [String] = []
+
+        @Flag(
+            name: [.customShort("i"), .customLong("interactive")],
+            help: "Send stdin to the command (mini run -i db psql < dump.sql); at a terminal it always is.")
+        var interactive = false
+
+        @Flag(name: .customLong("no-tty"), help: "Give the command no terminal, even when mini runs in one.")
+        var noTTY = false
 
         @OptionGroup var api: APIOptions
 
@@ -46,15 +60,33 @@ extension Mini {
 
         func run() async throws {
             Terminal.endWhenOutputReaderGoes()
-            let request = RunRequest(command: arguments, env: try Env.values(of: env))
-            var outcome = Outcome()
-            try await InterruptNotice.whileRunning(saying: "mini: interrupted; the command is stopped on the server") {
+            let terminal = !noTTY && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
+            var request = RunRequest(command: arguments, env: try Env.values(of: env))
+            var outcome = Outcome(inRawTerminal: terminal)
+            let path = "/v1/apps/\(app)/run"
+            let whenBroken =
+                "minid stops the command once it sees the connection gone, or, if minid itself went down, when it "
+                + "starts again"
+            if terminal || interactive {
+                request.terminal = terminal ? RawTerminal.size() ?? TerminalSize(rows: 24, columns: 80) : nil
+                let input = try RunInputStream(request: request, terminal: terminal)
+                // Keys go to the command as typed (Ctrl-C too), until the command ends.
+                let raw = terminal ? RawTerminal() : nil
+                defer {
+                    raw?.restore()
+                    input.finish()
+                }
                 try await api.client().streamLines(
-                    posting: request, to: "/v1/apps/\(app)/run",
-                    whenBroken:
-                        "minid stops the command once it sees the connection gone, or, if minid itself "
-                        + "went down, when it starts again"
+                    streaming: input.body, contentType: "application/x-ndjson", to: path, whenBroken: whenBroken
                 ) { line in outcome.read(line, app: app) }
+            } else {
+                try await InterruptNotice.whileRunning(
+                    saying: "mini: interrupted; the command is stopped on the server"
+                ) {
+                    try await api.client().streamLines(posting: request, to: path, whenBroken: whenBroken) { line in
+                        outcome.read(line, app: app)
+                    }
+                }
             }
             if let error = outcome.error {
                 throw CLIFailure(
@@ -71,6 +103,8 @@ extension Mini {
 
         /// What the run's answer said, line by line.
         private struct Outcome {
+            /// mini's terminal is in raw mode: its own lines end in CR LF.
+            let inRawTerminal: Bool
             var exitStatus: Int?
             var error: String?
             /// The run ended because minid is stopping.
@@ -83,7 +117,8 @@ extension Mini {
             mutating func read(_ line: String, app: AppName) {
                 guard let event = try? decoder.decode(RunEvent.self, from: Data(line.utf8)) else { return }
                 if let container = event.container, Terminal.stderrIsTerminal {
-                    Terminal.error("Running on \(app) v\(event.release ?? 0) in \(container)...")
+                    let notice = "Running on \(app) v\(event.release ?? 0) in \(container)..."
+                    if inRawTerminal { Terminal.errorInPlace(notice + "\r\n") } else { Terminal.error(notice) }
                 }
                 if let data = event.data {
                     data.withUnsafeBytes { bytes in

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import MiniCore
+import NIOCore
+
+/// Reads the body of a run with input (see ``RunRoutes``): its first line, the
+/// ``RunRequest``, goes to `request`; then, once the command runs and its stdin comes through
+/// `stdin`, every ``RunInput`` line goes to the command, at the pace it reads. A body that ends
+/// or breaks before the run has ended is a client that went: the command is stopped.
+enum RunInputReader {
+    /// The content type that asks for a run with input.
+    static let contentType = "application/x-ndjson"
+    /// The longest line taken: a request with its variables, or a piece of input.
+    static let maxLineBytes = 4 << 20
+
+    static func read(
+        _ body: RequestBody, request: AsyncStream<Result<RunRequest, APIError>>.Continuation,
+        stdin: AsyncStream<RunStdin>
+    ) async {
+        defer { request.finish() }
+        var lines = Lines(iterator: body.makeAsyncIterator())
+        var target: RunStdin?
+        do {
+            guard let first = try await lines.next() else { return }
+            guard let runRequest = try? JSONDecoder.mini.decode(RunRequest.self, from: first) else {
+                request.yield(
+                    .failure(.badRequest("the first line of a run with input must be the run's JSON request")))
+                return
+            }
+            request.yield(.success(runRequest))
+            request.finish()
+            var ready = stdin.makeAsyncIterator()
+            // Nil when the run ended before its command started.
+            target = await ready.next()
+            guard let target else { return }
+            var forwarding = true
+            while let line = try await lines.next() {
+                // After the end of stdin, or once the command stopped reading: the client's end
+                // is still awaited.
+                guard forwarding else { continue }
+                guard let input = try? JSONDecoder.mini.decode(RunInput.self, from: line) else { break }
+                do {
+                    forwarding = try await target.send(input)
+                } catch {
+                    forwarding = false
+                }
+            }
+        } catch {
+            // A broken body, a line too long, or the run's end (cancelled).
+        }
+        if !Task.isCancelled { target?.clientGone() }
+    }
+
+    /// The lines of a body, each with its newline.
+    private struct Lines {
+        var iterator: RequestBody.AsyncIterator
+        var pending = ByteBuffer()
+
+        struct TooLong: Error {}
+
+        /// The next whole line; nil at the body's end (a last line without its newline is
+        /// dropped: the client went while it sent it).
+        mutating func next() async throws -> ByteBuffer? {
+            while true {
+                if let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    return pending.readSlice(length: newline - pending.readerIndex + 1)
+                }
+                guard pending.readableBytes <= RunInputReader.maxLineBytes else { throw TooLong() }
+                guard var chunk = try await iterator.next() else { return nil }
+                pending.discardReadBytes()
+                pending.writeBuffer(&chunk)
+            }
+        }
+    }
+}
