@@ -63,7 +63,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         APIError(
             .unauthorized,
             "the token \(token) expired at \(date.formatted(.iso8601)); make a new one on the server "
-                + "(minid tokens create) and set it with mini config set-token")
+                + "(minid tokens create NAME)")
     }
     static func forbidden(_ message: String) -> APIError { APIError(.forbidden, message) }
     static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }

@@ -27,7 +27,7 @@ struct DomainRoutes {
         guard context.appAccess == .every else {
             throw APIError.forbidden(
                 "custom domains are added with a token for every app; this token (\(context.tokenName ?? "none")) "
-                    + "may act only on \(context.appAccess)")
+                    + "may act only on \(context.appAccess): use one made without --app (minid tokens create NAME)")
         }
         let body = try await request.decodeJSON(DomainRequest.self, context: context)
         let host = try Self.domain(body.host)

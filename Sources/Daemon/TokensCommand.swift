@@ -35,13 +35,14 @@ struct TokensCommand: ParsableCommand {
         var name: String
 
         @Option(
-            name: .customLong("app"),
+            name: .customLong("app"), parsing: .unconditionalSingleValue,
             help: ArgumentHelp(
                 "Limit the token to apps matching this pattern ('*' is any run of characters); repeatable.",
                 valueName: "pattern"))
         var apps: [String] = []
 
         @Option(
+            parsing: .unconditional,
             help: ArgumentHelp(
                 "When the token stops working: a duration from now (12h, 30d) or an RFC 3339 time.",
                 valueName: "when"))
@@ -70,7 +71,11 @@ struct TokensCommand: ParsableCommand {
         private func access() throws -> AppAccess {
             guard !apps.isEmpty else { return .every }
             do throws(NameError) {
-                return .matching(try apps.map { text throws(NameError) in try AppPattern(text) })
+                var patterns: [AppPattern] = []
+                for text in apps where !patterns.contains(where: { $0.rawValue == text }) {
+                    patterns.append(try AppPattern(text))
+                }
+                return .matching(patterns)
             } catch {
                 throw ValidationError(error.message)
             }
@@ -105,12 +110,14 @@ struct TokensCommand: ParsableCommand {
             }
             let formatter = ISO8601DateFormatter()
             let now = Date()
-            func column(_ text: String) -> String { text.padding(toLength: 24, withPad: " ", startingAt: 0) }
-            print(column("NAME") + column("CREATED") + column("EXPIRES") + "APPS")
+            func column(_ text: String, _ width: Int = 24) -> String {
+                text.padding(toLength: max(width, text.count + 2), withPad: " ", startingAt: 0)
+            }
+            print(column("NAME") + column("CREATED") + column("EXPIRES", 32) + "APPS")
             for token in tokens {
                 let expiry = token.expiresAt.map { formatter.string(from: $0) + ($0 <= now ? " (expired)" : "") }
                 print(
-                    column(token.name) + column(formatter.string(from: token.createdAt)) + column(expiry ?? "never")
+                    column(token.name) + column(formatter.string(from: token.createdAt)) + column(expiry ?? "never", 32)
                         + (token.apps.map { $0.map(\.rawValue).joined(separator: " ") } ?? "all"))
             }
         }

@@ -23,6 +23,9 @@ public struct AppPattern: Sendable, Hashable, Codable, CustomStringConvertible {
             throw NameError(
                 "app pattern '\(text)' may only contain lowercase letters, digits, '-' and '*' (any run of characters)")
         }
+        guard bytes.first != UInt8(ascii: "-"), bytes.last != UInt8(ascii: "-") else {
+            throw NameError("app pattern '\(text)' can match no app: app names start and end with a letter or digit")
+        }
         self.rawValue = text
     }
 

@@ -20,6 +20,15 @@ public struct TokenStore: Sendable {
         public var apps: [AppPattern]?
         /// When the token stops working; nil when it does not expire.
         public var expiresAt: Date?
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(createdAt, forKey: .createdAt)
+            // null, not left out: scripts read "every app" and "never" from it.
+            try container.encode(apps, forKey: .apps)
+            try container.encode(expiresAt, forKey: .expiresAt)
+        }
     }
 
     /// Who a presented token is: its name, the apps it may act on and its end.
@@ -133,7 +142,7 @@ public struct TokenStore: Sendable {
             guard tokens.contains(where: { $0.name != name && $0.access == .every && !$0.hasExpired() }) else {
                 throw Refusal(
                     description: "\(name) is the last token for every app that has not expired; create another "
-                        + "(minid tokens create NAME) before you revoke it")
+                        + "without --app (minid tokens create NAME) before you revoke it")
             }
             try db.execute(sql: "DELETE FROM tokens WHERE name = ?", arguments: [name])
         }

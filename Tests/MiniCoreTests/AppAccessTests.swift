@@ -18,7 +18,7 @@ struct AppAccessTests {
 
     @Test("a pattern is app-name characters and '*', 1 to 64 of them")
     func validation() {
-        for bad in ["", "PR-*", "pr_*", "pr-?", "pr-[1]", "a b", String(repeating: "a", count: 65)] {
+        for bad in ["", "PR-*", "pr_*", "pr-?", "pr-[1]", "a b", "-*", "*-", "-", String(repeating: "a", count: 65)] {
             #expect(throws: NameError.self, "\(bad)") { try AppPattern(bad) }
         }
         #expect((try? AppPattern("pr-*"))?.rawValue == "pr-*")
