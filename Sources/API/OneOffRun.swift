@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Docker
 import Foundation
 import Logging
@@ -23,6 +24,8 @@ struct OneOffRun: Sendable {
     static let writeBytes = 64 << 10
     /// How long a command whose client went gets between SIGTERM and SIGKILL.
     static let stopGraceSeconds = 10
+    /// How often a run with input that writes nothing checks that its client is still there.
+    static let livenessInterval = Duration.seconds(3)
 
     /// A new name for a one-off container of `app`.
     static func containerName(for app: AppName) -> String {
@@ -157,7 +160,34 @@ struct OneOffRun: Sendable {
                 }
                 stdin.yield(RunStdin(docker: docker, container: id, writer: input, clientGone: stop))
                 stdin.finish()
-                for try await chunks in output { try await forward(chunks) }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Output as it comes and, while there is none, an empty line every few
+                    // seconds: the input's reader waits as long as the command does not read,
+                    // and a client that went meanwhile is seen by the line that cannot be written.
+                    let events = AsyncThrowingChannel<[OutputChunk]?, any Error>()
+                    group.addTask {
+                        do {
+                            for try await chunks in output { await events.send(chunks) }
+                            events.finish()
+                        } catch {
+                            events.fail(error)
+                        }
+                    }
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: Self.livenessInterval)
+                            await events.send(nil)
+                        }
+                    }
+                    for try await event in events {
+                        if let chunks = event {
+                            try await forward(chunks)
+                        } else {
+                            try await write(ByteBuffer(string: "\n"))
+                        }
+                    }
+                    group.cancelAll()
+                }
             }
             return RunEvent(exitCode: try await exit.status())
         } catch let error as DockerError where error.code == .daemonUnreachable {

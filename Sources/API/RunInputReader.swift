@@ -8,8 +8,6 @@ import NIOCore
 /// `stdin`, every ``RunInput`` line goes to the command, at the pace it reads. A body that ends
 /// or breaks before the run has ended is a client that went: the command is stopped.
 enum RunInputReader {
-    /// The content type that asks for a run with input.
-    static let contentType = "application/x-ndjson"
     /// The longest line taken: a request with its variables, or a piece of input.
     static let maxLineBytes = 4 << 20
 
@@ -20,8 +18,16 @@ enum RunInputReader {
         defer { request.finish() }
         var lines = Lines(iterator: body.makeAsyncIterator())
         var target: RunStdin?
+        let first: ByteBuffer?
         do {
-            guard let first = try await lines.next() else { return }
+            first = try await lines.next()
+        } catch {
+            let limit = ByteSize.format(Int64(maxLineBytes))
+            request.yield(.failure(.badRequest("the run's request takes more than \(limit), or broke off")))
+            return
+        }
+        do {
+            guard let first else { return }
             guard let runRequest = try? JSONDecoder.mini.decode(RunRequest.self, from: first) else {
                 request.yield(
                     .failure(.badRequest("the first line of a run with input must be the run's JSON request")))

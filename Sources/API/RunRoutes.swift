@@ -20,14 +20,12 @@ struct RunRoutes {
 
     func register(on group: RouterGroup<MiniRequestContext>) {
         group.post("apps/:app/run", use: run)
+        group.post("apps/:app/run/input", use: runWithInput)
     }
 
     @Sendable func run(request: Request, context: MiniRequestContext) async throws -> Response {
         let name = try context.parameters.appName()
         let app = try await apps.existingApp(name)
-        if request.headers[.contentType]?.hasPrefix(RunInputReader.contentType) == true {
-            return try await runWithInput(request, context: context, app: app)
-        }
         // Collected into the request, not only read: watching for the client to go (see
         // `Response.stream`) then reads on from the body's end. Reading an already read body
         // to its end there traps in Hummingbird 2.28 (a request stream source deinited
@@ -55,14 +53,14 @@ struct RunRoutes {
         }
     }
 
-    /// A run with input (`mini run` at a terminal, `mini run -i`): the request body is
-    /// `application/x-ndjson`, a ``RunRequest`` on its first line and ``RunInput`` lines while
+    /// `POST /v1/apps/{app}/run/input`, a run with input (`mini run` at a terminal, `mini run
+    /// -i`): the request body is NDJSON, a ``RunRequest`` on its first line and ``RunInput`` lines while
     /// the command runs, read at the pace the command reads its stdin. The answer is as for a
     /// run without input; a request that is not a valid run comes as its error line, since the
     /// answer begins before the body's first line is read.
-    private func runWithInput(_ request: Request, context: MiniRequestContext, app: AppRecord) async throws -> Response
-    {
-        let name = try AppName(app.name)
+    @Sendable func runWithInput(request: Request, context: MiniRequestContext) async throws -> Response {
+        let name = try context.parameters.appName()
+        let app = try await apps.existingApp(name)
         let release = try await runnableRelease(of: app)
         let container = OneOffRun.containerName(for: name)
         let tokenEnd = request.tokenEnd(in: apps.database, context: context)

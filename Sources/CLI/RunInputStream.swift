@@ -15,23 +15,25 @@ import NIOCore
 /// the terminal and pipes as they are); reads wait while the request's upload is behind.
 final class RunInputStream {
     let body: Body
-    private let lines: AsyncStream<ByteBuffer>.Continuation
+    private let lines: AsyncStream<Line>.Continuation
     private let resizes: (any DispatchSourceSignal)?
-    /// Lines of stdin read and not yet taken by the upload, at most ``readAhead``.
-    private let readAhead = DispatchSemaphore(value: 16)
+    /// Places for lines of stdin read and not yet taken by the upload. Made empty and then
+    /// given its places: libdispatch traps when a semaphore goes with fewer than it was made with.
+    private let readAhead = DispatchSemaphore(value: 0)
 
     /// Starts reading stdin, and (with `terminal`) watching the terminal's size.
     init(request: RunRequest, terminal: Bool) throws {
-        let stream: AsyncStream<ByteBuffer>
-        (stream, lines) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .unbounded)
+        let stream: AsyncStream<Line>
+        (stream, lines) = AsyncStream.makeStream(of: Line.self, bufferingPolicy: .unbounded)
         body = Body(lines: stream, readAhead: readAhead)
-        lines.yield(try Self.line(request))
+        for _ in 0..<16 { readAhead.signal() }
+        lines.yield(Line(bytes: try Self.line(request)))
         if terminal {
             signal(SIGWINCH, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: SIGWINCH)
             source.setEventHandler { [lines] in
                 if let size = RawTerminal.size(), let line = try? Self.line(RunInput(resize: size)) {
-                    lines.yield(line)
+                    lines.yield(Line(bytes: line))
                 }
             }
             source.resume()
@@ -50,9 +52,15 @@ final class RunInputStream {
         lines.finish()
     }
 
-    /// What the upload sends: the lines, each taken letting stdin be read on.
+    /// A line of the body; one of stdin's takes a place of ``readAhead`` until it is sent.
+    struct Line: Sendable {
+        var bytes: ByteBuffer
+        var ofStdin = false
+    }
+
+    /// What the upload sends: the lines, each of stdin's taken letting stdin be read on.
     struct Body: AsyncSequence, Sendable {
-        let lines: AsyncStream<ByteBuffer>
+        let lines: AsyncStream<Line>
         let readAhead: DispatchSemaphore
 
         func makeAsyncIterator() -> AsyncIterator {
@@ -60,29 +68,31 @@ final class RunInputStream {
         }
 
         struct AsyncIterator: AsyncIteratorProtocol {
-            var lines: AsyncStream<ByteBuffer>.AsyncIterator
+            var lines: AsyncStream<Line>.AsyncIterator
             let readAhead: DispatchSemaphore
 
             mutating func next() async -> ByteBuffer? {
-                let line = await lines.next()
-                readAhead.signal()
-                return line
+                guard let line = await lines.next() else { return nil }
+                if line.ofStdin { readAhead.signal() }
+                return line.bytes
             }
         }
     }
 
     /// Reads stdin until its end, 64 KiB at most a line; a read waits while ``readAhead``
     /// lines are unsent, so a large file piped in goes at the pace of the upload.
-    private static func readStdin(into lines: AsyncStream<ByteBuffer>.Continuation, readAhead: DispatchSemaphore) {
+    private static func readStdin(into lines: AsyncStream<Line>.Continuation, readAhead: DispatchSemaphore) {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             readAhead.wait()
-            let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
+            var count: Int
+            repeat {
+                count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            } while count < 0 && errno == EINTR
             guard count > 0, let line = try? line(RunInput(data: Data(buffer[..<count]))) else { break }
-            if case .terminated = lines.yield(line) { return }
+            if case .terminated = lines.yield(Line(bytes: line, ofStdin: true)) { return }
         }
-        _ = (try? line(RunInput(end: true))).map { lines.yield($0) }
+        _ = (try? line(RunInput(end: true))).map { lines.yield(Line(bytes: $0)) }
     }
 
     private static func line(_ value: some Encodable) throws -> ByteBuffer {
@@ -94,20 +104,37 @@ final class RunInputStream {
 
 /// The terminal mini runs in, put in raw mode for a command that has a terminal of its own:
 /// keys (Ctrl-C too) go to the command as they are typed, and its output comes back as its
-/// terminal wrote it. ``restore()`` puts it back.
+/// terminal wrote it. ``restore()`` puts it back, and so does a signal that ends mini meanwhile
+/// (`kill`, a closed terminal), before it ends mini as it would have.
 struct RawTerminal {
     private let saved: termios
+    private let endings: [any DispatchSourceSignal]
 
     /// Raw mode on stdin, nil when stdin is no terminal.
     init?() {
         var settings = termios()
         guard tcgetattr(STDIN_FILENO, &settings) == 0 else { return nil }
-        saved = settings
+        let saved = settings
         cfmakeraw(&settings)
         guard tcsetattr(STDIN_FILENO, TCSADRAIN, &settings) == 0 else { return nil }
+        self.saved = saved
+        endings = [SIGTERM, SIGHUP, SIGINT, SIGQUIT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler {
+                var settings = saved
+                _ = tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+                signal(number, SIG_DFL)
+                kill(getpid(), number)  // to the process: this thread blocks signals
+            }
+            source.resume()
+            return source
+        }
     }
 
     func restore() {
+        for source in endings { source.cancel() }
+        for number in [SIGTERM, SIGHUP, SIGINT, SIGQUIT] { signal(number, SIG_DFL) }
         var settings = saved
         _ = tcsetattr(STDIN_FILENO, TCSADRAIN, &settings)
     }

@@ -13,17 +13,21 @@ extension DockerClient {
         body: (_ output: AttachedOutput, _ input: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Result
     ) async throws -> Result {
         let version = try await apiVersion()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        let answered = eventLoop.makePromise(of: Void.self)
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            channel = try await ClientBootstrap(group: eventLoop)
                 .connect(unixDomainSocketPath: socketPath) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        try channel.pipeline.syncOperations.addHandler(AttachAnswerHandler(answered: answered))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true))
                     }
                 }
         } catch {
+            answered.fail(error)
             throw DockerError.daemonUnreachable(socketPath: socketPath, underlying: error)
         }
         return try await channel.executeThenClose { inbound, outbound in
@@ -32,38 +36,8 @@ extension DockerClient {
                 ByteBuffer(
                     string: "POST \(path)?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n"
                         + "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"))
-            var iterator = inbound.makeAsyncIterator()
-            let leftover = try await Self.readUpgradeAnswer(from: &iterator)
-            return try await body(AttachedOutput(leftover: leftover, iterator: iterator, terminal: terminal), outbound)
-        }
-    }
-
-    /// Reads the engine's answer to an attach up to the end of its head; returns the bytes
-    /// after it (the container's first output). 101 or 200 take the connection over;
-    /// anything else is the engine's refusal.
-    private static func readUpgradeAnswer(
-        from iterator: inout NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    ) async throws -> ByteBuffer {
-        var head = ByteBuffer()
-        let end = Array("\r\n\r\n".utf8)
-        while true {
-            guard var chunk = try await iterator.next() else {
-                throw DockerError.badResponse("the engine closed the attach connection before it answered")
-            }
-            head.writeBuffer(&chunk)
-            if let range = head.readableBytesView.firstRange(of: end) {
-                let headLength = range.upperBound - head.readerIndex
-                let text = head.readString(length: headLength) ?? ""
-                let status = Int(text.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? 0
-                guard status == 101 || status == 200 else {
-                    let message = head.readString(length: head.readableBytes) ?? ""
-                    throw DockerError.engine(status: status, message: "attach refused: \(message)")
-                }
-                return head.slice()
-            }
-            guard head.readableBytes < 64 << 10 else {
-                throw DockerError.badResponse("the engine's answer to an attach has no end to its head")
-            }
+            try await answered.futureResult.get()
+            return try await body(AttachedOutput(bytes: inbound, terminal: terminal), outbound)
         }
     }
 
@@ -77,49 +51,42 @@ extension DockerClient {
 
 /// What an attached container writes, the chunks that arrived together; see
 /// ``DockerClient/attachInteractive(_:terminal:body:)``. It can be iterated once.
-public struct AttachedOutput: AsyncSequence {
+public struct AttachedOutput: AsyncSequence, Sendable {
     public typealias Element = [OutputChunk]
-    fileprivate let leftover: ByteBuffer
-    fileprivate let iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    fileprivate let bytes: NIOAsyncChannelInboundStream<ByteBuffer>
     fileprivate let terminal: Bool
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(
-            leftover: leftover.readableBytes > 0 ? leftover : nil, base: iterator,
-            frames: terminal ? nil : LogFrameDecoder())
+        AsyncIterator(base: bytes.makeAsyncIterator(), frames: terminal ? nil : LogFrameDecoder())
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        fileprivate var leftover: ByteBuffer?
         fileprivate var base: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
         /// Nil for a terminal's raw output.
         fileprivate var frames: LogFrameDecoder?
 
         public mutating func next() async throws -> [OutputChunk]? {
             while true {
-                guard let bytes = try await nextBytes() else {
+                guard let bytes = try await base.next() else {
                     if let frames, !frames.isAtFrameBoundary {
                         throw DockerError.badResponse("the container's output ended within a frame")
                     }
                     return nil
                 }
                 guard var decoder = frames else { return [OutputChunk(stream: .stdout, bytes: bytes)] }
+                frames = nil  // one reference to its buffer while it grows
                 decoder.append(bytes)
                 var chunks: [OutputChunk] = []
-                while let frame = try decoder.nextFrame() {
-                    chunks.append(OutputChunk(stream: frame.stream, bytes: frame.payload))
+                do {
+                    while let frame = try decoder.nextFrame() {
+                        chunks.append(OutputChunk(stream: frame.stream, bytes: frame.payload))
+                    }
+                } catch {
+                    throw DockerError.badResponse("the container's output is not the engine's frames: \(error)")
                 }
                 frames = decoder
                 if !chunks.isEmpty { return chunks }
             }
-        }
-
-        private mutating func nextBytes() async throws -> ByteBuffer? {
-            if let first = leftover {
-                leftover = nil
-                return first
-            }
-            return try await base.next()
         }
     }
 }

@@ -10,8 +10,8 @@ public struct RunRequest: Codable, Sendable, Equatable {
     /// Variables set for this run only, on top of the release's environment.
     public var env: [String: String]
     /// For a run with input (`mini run` at a terminal, or `-i`): the command gets a terminal
-    /// of this size, nil for a pipe. Such a request is sent as `application/x-ndjson`: this
-    /// request on the first line, then ``RunInput`` lines while the command runs.
+    /// of this size, nil for a pipe. Such a request goes to `POST /v1/apps/{app}/run/input`:
+    /// this request on the first line, then ``RunInput`` lines while the command runs.
     public var terminal: TerminalSize?
 
     public init(command: [String], env: [String: String] = [:], terminal: TerminalSize? = nil) {

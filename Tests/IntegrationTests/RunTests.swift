@@ -157,17 +157,20 @@ struct RunTests {
             kill(client.processIdentifier, SIGKILL)
             try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
 
-            // The same with input (its stdin ended at once: the client holds its request open).
+            // The same with input that the command does not read (so the server waits to pass
+            // it on, and reads no more of the request): its client's end is still seen.
+            let unread = work.url.appendingPathComponent("unread.bin")
+            try Data(repeating: 7, count: 20 << 20).write(to: unread)
             let withInput = try launchMini(
                 ["run", "-i", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"],
-                on: minid, output: work.url.appendingPathComponent("input.out"))
+                on: minid, output: work.url.appendingPathComponent("input.out"), stdin: unread)
             try await waitUntil(timeout: .seconds(20)) {
                 (try? String(contentsOf: work.url.appendingPathComponent("input.out"), encoding: .utf8))?
                     .contains("started") == true
             }
             #expect(await containers(labelled: "mini.run=\(app)").count == 1)
             kill(withInput.processIdentifier, SIGKILL)
-            try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+            try await waitUntil(timeout: .seconds(12)) { await containers(labelled: "mini.run=\(app)").isEmpty }
             #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "a run with input outlived its client")
 
             let orphaned = try launchMini(
@@ -319,7 +322,7 @@ struct RunTests {
 
     /// Starts `mini arguments` against `minid` without waiting for it; its output goes to `output`.
     private func launchMini(
-        _ arguments: [String], on minid: MinidProcess, output: URL, token: String? = nil
+        _ arguments: [String], on minid: MinidProcess, output: URL, token: String? = nil, stdin: URL? = nil
     ) throws -> Process {
         let process = Process()
         process.executableURL = binary("mini")
@@ -330,7 +333,7 @@ struct RunTests {
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = process.standardOutput
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = try stdin.map { try FileHandle(forReadingFrom: $0) } ?? FileHandle.nullDevice
         try process.run()
         return process
     }

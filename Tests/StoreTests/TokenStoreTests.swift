@@ -9,14 +9,9 @@ import Testing
 struct TokenStoreTests {
     @Test("tokens are stored hashed and verified by value")
     func storedHashed() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
-            .path
-        defer {
-            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
-                try? FileManager.default.removeItem(atPath: file)
-            }
-        }
-        let database = try MiniDatabase(path: path)
+        let file = TemporaryDatabase()
+        defer { file.remove() }
+        let database = try file.open()
         let tokens = TokenStore(database: database)
         let token = try await tokens.create(name: "admin")
         #expect(token.hasPrefix("mini_"))
@@ -27,20 +22,15 @@ struct TokenStoreTests {
         #expect(stored.count == 1)
         #expect(!stored[0].contains(token))
         // The raw token appears nowhere in the database file.
-        let file = try Data(contentsOf: URL(fileURLWithPath: path))
-        #expect(file.range(of: Data(token.utf8)) == nil)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file.path))
+        #expect(bytes.range(of: Data(token.utf8)) == nil)
     }
 
     @Test("the first token is saved only once it was kept, and only while there is none")
     func firstTokenKeptBeforeSaved() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
-            .path
-        defer {
-            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
-                try? FileManager.default.removeItem(atPath: file)
-            }
-        }
-        let tokens = TokenStore(database: try MiniDatabase(path: path))
+        let file = TemporaryDatabase()
+        defer { file.remove() }
+        let tokens = TokenStore(database: try file.open())
         struct DiskFull: Error {}
         await #expect(throws: DiskFull.self) { try await tokens.createFirst(name: "admin") { _ in throw DiskFull() } }
         #expect(try await tokens.list().isEmpty)
@@ -54,14 +44,9 @@ struct TokenStoreTests {
 
     @Test("tokens are created under unique valid names, listed without values, and revoked, never the last")
     func manage() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
-            .path
-        defer {
-            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
-                try? FileManager.default.removeItem(atPath: file)
-            }
-        }
-        let tokens = TokenStore(database: try MiniDatabase(path: path))
+        let file = TemporaryDatabase()
+        defer { file.remove() }
+        let tokens = TokenStore(database: try file.open())
         let admin = try await tokens.create(name: "admin")
         let ci = try await tokens.create(name: "ci-previews")
         #expect(try await tokens.list().map(\.name) == ["admin", "ci-previews"])
@@ -82,14 +67,9 @@ struct TokenStoreTests {
 
     @Test("a token's apps and end are kept with it and come back with its identity")
     func scopes() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite")
-            .path
-        defer {
-            for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
-                try? FileManager.default.removeItem(atPath: file)
-            }
-        }
-        let tokens = TokenStore(database: try MiniDatabase(path: path))
+        let file = TemporaryDatabase()
+        defer { file.remove() }
+        let tokens = TokenStore(database: try file.open())
         let admin = try await tokens.create(name: "admin")
         let end = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3600).rounded())
         let patterns = [try AppPattern("pr-*"), try AppPattern("staging")]
@@ -112,5 +92,18 @@ struct TokenStoreTests {
         _ = try await tokens.create(name: "ops-2")
         try await tokens.revoke(name: "admin")
         try await tokens.revoke(name: "ci")
+    }
+}
+
+/// A database file of a test's own, removed with the files SQLite keeps beside it.
+private struct TemporaryDatabase {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString).sqlite").path
+
+    func open() throws -> MiniDatabase { try MiniDatabase(path: path) }
+
+    func remove() {
+        for file in [path, path + "-wal", path + "-shm", path + "-migrate.lock"] {
+            try? FileManager.default.removeItem(atPath: file)
+        }
     }
 }

@@ -62,7 +62,7 @@ extension Mini {
             Terminal.endWhenOutputReaderGoes()
             let terminal = !noTTY && isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1
             var request = RunRequest(command: arguments, env: try Env.values(of: env))
-            var outcome = Outcome(inRawTerminal: terminal)
+            var outcome = Outcome()
             let path = "/v1/apps/\(app)/run"
             let whenBroken =
                 "minid stops the command once it sees the connection gone, or, if minid itself went down, when it "
@@ -70,15 +70,20 @@ extension Mini {
             if terminal || interactive {
                 request.terminal = terminal ? RawTerminal.size() ?? TerminalSize(rows: 24, columns: 80) : nil
                 let input = try RunInputStream(request: request, terminal: terminal)
-                // Keys go to the command as typed (Ctrl-C too), until the command ends.
-                let raw = terminal ? RawTerminal() : nil
+                var raw: RawTerminal?
                 defer {
                     raw?.restore()
                     input.finish()
                 }
                 try await api.client().streamLines(
-                    streaming: input.body, contentType: "application/x-ndjson", to: path, whenBroken: whenBroken
-                ) { line in outcome.read(line, app: app) }
+                    streaming: input.body, contentType: "application/x-ndjson", to: path + "/input",
+                    whenBroken: whenBroken
+                ) { line in
+                    outcome.read(line, app: app)
+                    // Once the command's container is there (until then Ctrl-C ends mini), keys go
+                    // to it as typed, Ctrl-C too, until it ends.
+                    if terminal, raw == nil, outcome.started { raw = RawTerminal() }
+                }
             } else {
                 try await InterruptNotice.whileRunning(
                     saying: "mini: interrupted; the command is stopped on the server"
@@ -103,8 +108,8 @@ extension Mini {
 
         /// What the run's answer said, line by line.
         private struct Outcome {
-            /// mini's terminal is in raw mode: its own lines end in CR LF.
-            let inRawTerminal: Bool
+            /// The command's container was made.
+            var started = false
             var exitStatus: Int?
             var error: String?
             /// The run ended because minid is stopping.
@@ -116,9 +121,11 @@ extension Mini {
             /// Writes output where the command wrote it, byte for byte; keeps the end.
             mutating func read(_ line: String, app: AppName) {
                 guard let event = try? decoder.decode(RunEvent.self, from: Data(line.utf8)) else { return }
-                if let container = event.container, Terminal.stderrIsTerminal {
-                    let notice = "Running on \(app) v\(event.release ?? 0) in \(container)..."
-                    if inRawTerminal { Terminal.errorInPlace(notice + "\r\n") } else { Terminal.error(notice) }
+                if let container = event.container {
+                    started = true
+                    if Terminal.stderrIsTerminal {
+                        Terminal.error("Running on \(app) v\(event.release ?? 0) in \(container)...")
+                    }
                 }
                 if let data = event.data {
                     data.withUnsafeBytes { bytes in
