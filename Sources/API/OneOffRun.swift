@@ -119,6 +119,11 @@ struct OneOffRun: Sendable {
             try? answer.append(
                 RunEvent(error: "the Docker engine could not create the run's container: \(error.message)"))
             try? await write(answer.take())
+        } catch let error as ChannelError {
+            // The answer could not be written: its client went.
+            logger.info("one-off run's client went; the command is stopped", metadata: ["container": "\(spec.name)"])
+            await remove(container)
+            throw error
         } catch {
             if !(error is CancellationError) {
                 logger.error("one-off run failed", metadata: ["container": "\(spec.name)", "error": "\(error)"])
@@ -138,7 +143,9 @@ struct OneOffRun: Sendable {
         of id: String, stopping: () -> Bool, stdin: AsyncStream<RunStdin>.Continuation?,
         into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
-        func forward(_ chunks: [OutputChunk]) async throws {
+        /// Writes output as answer lines; nil writes an empty line.
+        func forward(_ chunks: [OutputChunk]?) async throws {
+            guard let chunks else { return try await write(ByteBuffer(string: "\n")) }
             for chunk in chunks {
                 try answer.append(RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
                 if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
@@ -148,53 +155,57 @@ struct OneOffRun: Sendable {
         do {
             guard let stdin else {
                 // A stop asked for before the start found nothing to stop.
-                let status = try await docker.runToExit(id, started: { if stopping() { stop() } }, onOutput: forward)
+                let status = try await docker.runToExit(
+                    id, started: { if stopping() { stop() } }, onOutput: { try await forward($0) })
                 return RunEvent(exitCode: status)
             }
-            let exit = try await docker.watchExit(of: id)
-            try await docker.attachInteractive(id, terminal: spec.stdin == .terminal) { output, input in
-                try await docker.startContainer(id)
-                if stopping() { stop() }
-                if let size = terminalSize {
-                    try? await docker.resizeTerminal(id, rows: size.rows, columns: size.columns)
-                }
-                stdin.yield(RunStdin(docker: docker, container: id, writer: input, clientGone: stop))
-                stdin.finish()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    // Output as it comes and, while there is none, an empty line every few
-                    // seconds: the input's reader waits as long as the command does not read,
-                    // and a client that went meanwhile is seen by the line that cannot be written.
-                    let events = AsyncThrowingChannel<[OutputChunk]?, any Error>()
-                    group.addTask {
-                        do {
-                            for try await chunks in output { await events.send(chunks) }
-                            events.finish()
-                        } catch {
-                            events.fail(error)
-                        }
-                    }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: Self.livenessInterval)
-                            await events.send(nil)
-                        }
-                    }
-                    for try await event in events {
-                        if let chunks = event {
-                            try await forward(chunks)
-                        } else {
-                            try await write(ByteBuffer(string: "\n"))
-                        }
-                    }
-                    group.cancelAll()
-                }
-            }
-            return RunEvent(exitCode: try await exit.status())
+            return RunEvent(exitCode: try await runAttached(id, stdin: stdin, stopping: stopping, forward: forward))
         } catch let error as DockerError where error.code == .daemonUnreachable {
             return RunEvent(error: "the Docker engine stopped answering; the command's end is unknown")
         } catch let error as DockerError {
             return RunEvent(error: "the Docker engine could not run the command: \(error.message)")
         }
+    }
+
+    /// Starts the container attached to its stdin, which goes to the reader of the client's
+    /// input once the command runs, and forwards the output; returns the exit status. While
+    /// there is no output, an empty answer line every ``livenessInterval``: the input's reader
+    /// waits as long as the command does not read, and a client that went meanwhile is seen by
+    /// the line that cannot be written.
+    private func runAttached(
+        _ id: String, stdin: AsyncStream<RunStdin>.Continuation, stopping: () -> Bool,
+        forward: ([OutputChunk]?) async throws -> Void
+    ) async throws -> Int {
+        let exit = try await docker.watchExit(of: id)
+        try await docker.attachInteractive(id, terminal: spec.stdin == .terminal) { output, input in
+            try await docker.startContainer(id)
+            if stopping() { stop() }
+            if let size = terminalSize {
+                try? await docker.resizeTerminal(id, rows: size.rows, columns: size.columns)
+            }
+            stdin.yield(RunStdin(docker: docker, container: id, writer: input, clientGone: stop))
+            stdin.finish()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let events = AsyncThrowingChannel<[OutputChunk]?, any Error>()
+                group.addTask {
+                    do {
+                        for try await chunks in output { await events.send(chunks) }
+                        events.finish()
+                    } catch {
+                        events.fail(error)
+                    }
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: Self.livenessInterval)
+                        await events.send(nil)
+                    }
+                }
+                for try await event in events { try await forward(event) }
+                group.cancelAll()
+            }
+        }
+        return try await exit.status()
     }
 
     /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``), from a task of its
