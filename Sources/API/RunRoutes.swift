@@ -103,14 +103,26 @@ struct RunRoutes {
                             ) { try await writer.write($0) }
                         }
                         stdinReady.finish()
-                        // The client ends its request once the answer has ended.
+                        // The client ends its request once it has read the answer's end: the
+                        // reader takes the rest of it meanwhile (a connection closed on unread
+                        // bytes is reset, and the client would lose the answer's last bytes),
+                        // for as long as a slow client may need.
                         try await writer.finish(nil)
+                        group.addTask {
+                            try await Task.sleep(for: Self.requestEndWait)
+                            throw CancellationError()
+                        }
+                        _ = try? await group.next()
                         group.cancelAll()
                     }
                 }
             }
         )
     }
+
+    /// How long a run with input waits, once its answer has ended, for its client to end the
+    /// request.
+    static let requestEndWait = Duration.seconds(30)
 
     /// The release a command runs in: the current one, whose image the engine has; 409 or 503
     /// otherwise, before the answer's lines begin.

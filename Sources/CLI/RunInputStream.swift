@@ -17,6 +17,7 @@ final class RunInputStream {
     let body: Body
     private let lines: AsyncStream<Line>.Continuation
     private let resizes: (any DispatchSourceSignal)?
+    private let keepalive: any DispatchSourceTimer
     /// Places for lines of stdin read and not yet taken by the upload. Made empty and then
     /// given its places: libdispatch traps when a semaphore goes with fewer than it was made with.
     private let readAhead = DispatchSemaphore(value: 0)
@@ -41,13 +42,23 @@ final class RunInputStream {
         } else {
             resizes = nil
         }
+        // An empty line now and then: the API lets go of a connection it reads nothing from for
+        // its idle timeout (60 s by default), and a command may run long without input.
+        keepalive = DispatchSource.makeTimerSource()
+        keepalive.schedule(deadline: .now() + Self.keepaliveInterval, repeating: Self.keepaliveInterval)
+        keepalive.setEventHandler { [lines] in lines.yield(Line(bytes: ByteBuffer(string: "{}\n"))) }
+        keepalive.resume()
         let thread = Thread { [lines, readAhead] in Self.readStdin(into: lines, readAhead: readAhead) }
         thread.name = "mini-run-stdin"
         thread.start()
     }
 
+    /// How often the body carries an empty input line.
+    static let keepaliveInterval = DispatchTimeInterval.seconds(5)
+
     /// Ends the body: the run's answer has ended.
     func finish() {
+        keepalive.cancel()
         resizes?.cancel()
         lines.finish()
     }
