@@ -52,7 +52,7 @@ public func makeMetricsRouter(
     router.get("/healthz") { _, _ in "ok\n" }
     router.group().add(middleware: BearerAuthMiddleware(tokens: TokenStore(database: database)))
         .get("metrics") { _, context in
-            try context.requireEveryApp(for: "GET /metrics")
+            try context.requireEveryApp("GET /metrics covers every app")
             var text = PrometheusText()
             await metrics(&text)
             return PrometheusText.response(text)

@@ -24,11 +24,7 @@ struct DomainRoutes {
         let name = try await existingAppName(context)
         // A host is claimed by the first app that adds it, and served with the operator's
         // certificates: a token limited to some apps (CI's previews) must not take one.
-        guard context.appAccess == .every else {
-            throw APIError.forbidden(
-                "custom domains are added with a token for every app; this token (\(context.tokenName ?? "none")) "
-                    + "may act only on \(context.appAccess): use one made without --app (minid tokens create NAME)")
-        }
+        try context.requireEveryApp("custom domains are added with a token for every app")
         let body = try await request.decodeJSON(DomainRequest.self, context: context)
         let host = try Self.domain(body.host)
         var appsDomain = configuration.domain.lowercased()

@@ -15,7 +15,7 @@ struct MetricsRoutes {
     }
 
     @Sendable func metrics(request: Request, context: MiniRequestContext) async throws -> Response {
-        try context.requireEveryApp(for: "GET /metrics")
+        try context.requireEveryApp("GET /metrics covers every app")
         let statistics = try await queue.statistics()
         var text = PrometheusText()
         text.gauge(

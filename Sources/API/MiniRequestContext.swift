@@ -24,12 +24,13 @@ public struct MiniRequestContext: RequestContext {
         }
     }
 
-    /// 403 unless the request's token may act on every app: for calls that span them all.
-    func requireEveryApp(for call: String) throws {
+    /// 403 unless the request's token may act on every app, saying `reason` (a call that spans
+    /// them all, a claim no limited token may make).
+    func requireEveryApp(_ reason: String) throws {
         guard token?.access == .every else {
             throw APIError.forbidden(
-                "\(call) covers every app, and this token (\(tokenName ?? "none")) may act only on "
-                    + "\(token?.access.description ?? "no app"); use a token made without --app")
+                "\(reason); this token (\(tokenName ?? "none")) may act only on "
+                    + "\(token?.access.description ?? "no app"): use one made without --app (minid tokens create NAME)")
         }
     }
 

@@ -103,13 +103,12 @@ struct OneOffRun: Sendable {
                     group.cancelAll()
                     return (end, try await group.next() ?? false)
                 }
+                let status = end.exitCode.map { " (exit status \($0))" } ?? ""
                 if tokenEnded {
-                    let status = end.exitCode.map { " (exit status \($0))" } ?? ""
                     end = RunEvent(
                         error: "the token of this request was revoked or expired: the command was stopped\(status)",
                         tokenEnded: true)
                 } else if stopping() {
-                    let status = end.exitCode.map { " (exit status \($0))" } ?? ""
                     end = RunEvent(error: "minid is stopping: the command was stopped\(status)", serverStopping: true)
                 }
             }
@@ -209,7 +208,7 @@ struct OneOffRun: Sendable {
     }
 
     /// Stops the command (SIGTERM, SIGKILL after ``stopGraceSeconds``), from a task of its
-    /// own: minid stops. Its output then ends, and ``run(stillWanted:stopping:write:)`` with it.
+    /// own: minid stops. Its output then ends, and ``run(stillWanted:stopping:tokenEnd:stdin:write:)`` with it.
     @Sendable func stop() {
         Self.stop(spec.name, on: docker)
     }

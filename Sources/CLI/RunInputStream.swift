@@ -120,6 +120,8 @@ final class RunInputStream {
 struct RawTerminal {
     private let saved: termios
     private let endings: [any DispatchSourceSignal]
+    /// The signals that end mini, with the terminal put back first.
+    private static let endingSignals = [SIGTERM, SIGHUP, SIGINT, SIGQUIT]
 
     /// Raw mode on stdin, nil when stdin is no terminal.
     init?() {
@@ -129,7 +131,7 @@ struct RawTerminal {
         cfmakeraw(&settings)
         guard tcsetattr(STDIN_FILENO, TCSADRAIN, &settings) == 0 else { return nil }
         self.saved = saved
-        endings = [SIGTERM, SIGHUP, SIGINT, SIGQUIT].map { number in
+        endings = Self.endingSignals.map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number)
             source.setEventHandler {
@@ -145,7 +147,7 @@ struct RawTerminal {
 
     func restore() {
         for source in endings { source.cancel() }
-        for number in [SIGTERM, SIGHUP, SIGINT, SIGQUIT] { signal(number, SIG_DFL) }
+        for number in Self.endingSignals { signal(number, SIG_DFL) }
         var settings = saved
         _ = tcsetattr(STDIN_FILENO, TCSADRAIN, &settings)
     }
