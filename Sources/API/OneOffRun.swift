@@ -136,29 +136,59 @@ struct OneOffRun: Sendable {
     }
 
     /// Writes the output as it comes and returns the last event: the exit status, or the
-    /// engine's error (the lines before it may still wait in `answer`). With `stdin`, the
-    /// command's stdin is attached too, and handed to it once the command runs.
+    /// engine's error (the lines before it may still wait in `answer`). The output is read
+    /// from the engine through an ``OutputSpool``, so a client that reads slowly loses none of
+    /// it. With `stdin`, the command's stdin is attached too, and handed to it once the
+    /// command runs; while there is no output then, an empty answer line every
+    /// ``livenessInterval``: the input's reader waits as long as the command does not read,
+    /// and a client that went meanwhile is seen by the line that cannot be written.
     private func streamOutput(
-        of id: String, stopping: () -> Bool, stdin: AsyncStream<RunStdin>.Continuation?,
+        of id: String, stopping: @escaping @Sendable () -> Bool, stdin: AsyncStream<RunStdin>.Continuation?,
         into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
-        /// Writes output as answer lines; nil writes an empty line.
-        func forward(_ chunks: [OutputChunk]?) async throws {
-            guard let chunks else { return try await write(ByteBuffer(string: "\n")) }
-            for chunk in chunks {
-                try answer.append(RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
-                if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
-            }
-            if answer.bytes > 0 { try await write(answer.take()) }
-        }
+        let spool = OutputSpool()
         do {
-            guard let stdin else {
-                // A stop asked for before the start found nothing to stop.
-                let status = try await docker.runToExit(
-                    id, started: { if stopping() { stop() } }, onOutput: { try await forward($0) })
-                return RunEvent(exitCode: status)
+            let status = try await withThrowingTaskGroup(of: Int?.self) { group in
+                group.addTask {
+                    do {
+                        let status =
+                            if let stdin {
+                                try await runAttached(id, stdin: stdin, stopping: stopping, into: spool)
+                            } else {
+                                // A stop asked for before the start found nothing to stop.
+                                try await docker.runToExit(
+                                    id, started: { if stopping() { stop() } }, onOutput: { await spool.append($0) })
+                            }
+                        spool.finish()
+                        return status
+                    } catch {
+                        spool.finish(throwing: error)
+                        return nil
+                    }
+                }
+                if stdin != nil {
+                    group.addTask {
+                        while (try? await Task.sleep(for: Self.livenessInterval)) != nil { spool.tick() }
+                        return nil
+                    }
+                }
+                while let chunks = try await spool.take() {
+                    guard !chunks.isEmpty else {
+                        try await write(ByteBuffer(string: "\n"))
+                        continue
+                    }
+                    for chunk in chunks {
+                        try answer.append(
+                            RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
+                        if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
+                    }
+                    if answer.bytes > 0 { try await write(answer.take()) }
+                }
+                group.cancelAll()
+                return try await group.reduce(nil) { $0 ?? $1 }
             }
-            return RunEvent(exitCode: try await runAttached(id, stdin: stdin, stopping: stopping, forward: forward))
+            guard let status else { throw CancellationError() }
+            return RunEvent(exitCode: status)
         } catch let error as DockerError where error.code == .daemonUnreachable {
             return RunEvent(error: "the Docker engine stopped answering; the command's end is unknown")
         } catch let error as DockerError {
@@ -167,13 +197,9 @@ struct OneOffRun: Sendable {
     }
 
     /// Starts the container attached to its stdin, which goes to the reader of the client's
-    /// input once the command runs, and forwards the output; returns the exit status. While
-    /// there is no output, an empty answer line every ``livenessInterval``: the input's reader
-    /// waits as long as the command does not read, and a client that went meanwhile is seen by
-    /// the line that cannot be written.
+    /// input once the command runs, and appends the output to `spool`; returns the exit status.
     private func runAttached(
-        _ id: String, stdin: AsyncStream<RunStdin>.Continuation, stopping: () -> Bool,
-        forward: ([OutputChunk]?) async throws -> Void
+        _ id: String, stdin: AsyncStream<RunStdin>.Continuation, stopping: () -> Bool, into spool: OutputSpool
     ) async throws -> Int {
         let exit = try await docker.watchExit(of: id)
         try await docker.attachInteractive(id, terminal: spec.stdin == .terminal) { output, input in
@@ -184,26 +210,9 @@ struct OneOffRun: Sendable {
             }
             stdin.yield(RunStdin(docker: docker, container: id, writer: input, clientGone: stop))
             stdin.finish()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                let events = AsyncThrowingChannel<[OutputChunk]?, any Error>()
-                group.addTask {
-                    do {
-                        for try await chunks in output { await events.send(chunks) }
-                        events.finish()
-                    } catch {
-                        events.fail(error)
-                    }
-                }
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: Self.livenessInterval)
-                        await events.send(nil)
-                    }
-                }
-                for try await event in events { try await forward(event) }
-                group.cancelAll()
-            }
+            for try await chunks in output { await spool.append(chunks) }
         }
+        try Task.checkCancellation()
         return try await exit.status()
     }
 

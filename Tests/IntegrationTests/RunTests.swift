@@ -63,6 +63,45 @@ struct RunTests {
         }
     }
 
+    /// The engine gives attached readers two seconds after a container's exit and drops the
+    /// output still on its way then; read at the client's pace, a reader pausing at that
+    /// moment lost the output's tail.
+    @Test("a client that pauses loses no output: minid reads ahead of it, and the command ends meanwhile")
+    func pausingClient() async throws {
+        try await withMinid(app: "p") { minid, app, work in
+            try await deploy(app, from: work, on: minid)
+            // Reads the first line, waits 8 s, then counts the rest.
+            let reader = """
+                import sys, time
+                first = sys.stdin.buffer.readline()
+                time.sleep(8)
+                rest = 0
+                while chunk := sys.stdin.buffer.read1(1 << 16):
+                    rest += len(chunk)
+                print(first.decode().strip(), rest)
+                """
+            let environment = minid.miniEnvironment
+            async let session = run(
+                URL(fileURLWithPath: "/bin/bash"),
+                [
+                    "-c",
+                    #""$0" run "$1" /bin/busybox sh -c 'echo first; /bin/busybox head -c 12000000 /dev/zero' | python3 -c "$2"; echo "mini:${PIPESTATUS[0]}""#,
+                    binary("mini").path, app, reader,
+                ],
+                environment: environment)
+            // 12 MB is more than the pipes and sockets between the engine and the paused reader
+            // hold: the command can only finish while the reader waits if minid read it ahead.
+            try await waitUntil(timeout: .seconds(7)) {
+                let exited = try await run(
+                    URL(fileURLWithPath: "/usr/bin/docker"),
+                    ["ps", "-aq", "--filter", "label=mini.run=\(app)", "--filter", "status=exited"])
+                return !exited.stdout.isEmpty
+            }
+            let result = try await session
+            #expect(result.stdout == "first 12000000\nmini:0\n", "\(result)")
+        }
+    }
+
     @Test(
         "with input: -i passes stdin byte for byte and its end; at a terminal the command gets one, resized with mini's, Ctrl-C included"
     )
