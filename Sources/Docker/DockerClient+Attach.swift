@@ -34,12 +34,19 @@ extension DockerClient {
             let path = "/v\(version)/containers/\(Self.pathSegment(container))/attach"
             try await outbound.write(
                 ByteBuffer(
-                    string: "POST \(path)?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n"
+                    string: "POST \(path)?stream=1&stdin=1&stdout=1&stderr=1&\(Self.detachKeysQuery) HTTP/1.1\r\n"
+                        + "Host: docker\r\n"
                         + "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"))
             try await answered.futureResult.get()
             return try await body(AttachedOutput(bytes: inbound, terminal: terminal), outbound)
         }
     }
+
+    /// The keys that detach a terminal session, as the engine's `detachKeys` takes them: three
+    /// 0xFF bytes, which no UTF-8 terminal sends. The engine's default, Ctrl-P Ctrl-Q, are a
+    /// shell's history keys: it held back each Ctrl-P until the next key, and a Ctrl-Q after
+    /// one left the command running without its client.
+    static let detachKeysQuery = "detachKeys=%FF%2C%FF%2C%FF"
 
     /// Sets the size of a running container's terminal.
     public func resizeTerminal(_ container: String, rows: Int, columns: Int) async throws {

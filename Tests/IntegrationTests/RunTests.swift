@@ -123,13 +123,14 @@ struct RunTests {
             #expect(lines.count == 3 && lines[0] == lines[2] && piped.stdout.contains("status 3\n"), "\(piped)")
 
             // At a terminal (a pseudo-terminal that a script drives): the command gets a terminal
-            // of mini's size, and its new size, and Ctrl-C reaches it as a key.
+            // of mini's size, and its new size, and Ctrl-C reaches it as a key; Ctrl-P Ctrl-Q
+            // (the engine's default keys to detach) are keys too.
             let started = ContinuousClock.now
             let session = try await run(
                 URL(fileURLWithPath: "/usr/bin/python3"),
                 [
                     "-c", Self.terminalDriver, "30", "100",
-                    #"tty; stty size; echo $((6*7))\r"#, "RESIZE:40x120", #"stty size\r"#,
+                    #"tty; stty size; echo $((6*7))\r"#, #"\x10\x11\x03"#, "RESIZE:40x120", #"stty size\r"#,
                     #"/bin/busybox sleep 30\r"#, #"\x03"#, #"exit 5\r"#,
                     "--", binary("mini").path, "run", app, "/bin/busybox", "sh",
                 ],
@@ -147,7 +148,7 @@ struct RunTests {
     /// Runs the command after `--` in a pseudo-terminal of ROWS x COLUMNS (the first two
     /// arguments), types each argument before `--` a second apart (`RESIZE:RxC` resizes the
     /// terminal instead), prints what the terminal showed (Python's repr) and exits with the
-    /// command's status.
+    /// command's status (killing it after a minute).
     static let terminalDriver = #"""
         import fcntl, os, pty, select, signal, struct, sys, termios, time
         split = sys.argv.index("--")
@@ -176,6 +177,8 @@ struct RunTests {
                 if not data:
                     break
                 shown += data
+        if time.time() >= deadline:
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         print(repr(shown))
         sys.exit(os.waitstatus_to_exitcode(status))
