@@ -46,6 +46,9 @@ struct Mini: AsyncParsableCommand {
 
     /// Runs the command, mapping failures to the exit codes documented above.
     static func main() async {
+        // Ctrl-\ (SIGQUIT) quits mini as it quits other programs, not by the Swift runtime's
+        // backtrace, after which mini ran on.
+        signal(SIGQUIT, SIG_DFL)
         if let argument = argumentNotUTF8 {
             Terminal.error("Error: the argument '\(argument)' is not valid UTF-8 text; mini takes text arguments")
             exit(withError: ExitCode(CLIFailure.ExitStatus.usage.rawValue))

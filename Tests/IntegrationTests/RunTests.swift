@@ -188,28 +188,29 @@ struct RunTests {
     func lostClients() async throws {
         try await withMinid(app: "q") { minid, app, work in
             try await deploy(app, from: work, on: minid)
-            let client = try launchMini(
-                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
-                output: work.url.appendingPathComponent("client.out"))
-            try await waitUntil(timeout: .seconds(20)) {
-                (try? String(contentsOf: work.url.appendingPathComponent("client.out"), encoding: .utf8))?
-                    .contains("started") == true
-            }
+            let client = try await launchStartedRun(
+                app, on: minid, output: work.url.appendingPathComponent("client.out"))
             #expect(await containers(labelled: "mini.run=\(app)").count == 1)
             kill(client.processIdentifier, SIGKILL)
+            try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
+
+            // Ctrl-\ (SIGQUIT) quits mini as it quits other programs, without a backtrace.
+            let quitting = try await launchStartedRun(
+                app, on: minid, output: work.url.appendingPathComponent("quit.out"))
+            kill(quitting.processIdentifier, SIGQUIT)
+            try await waitUntil(timeout: .seconds(5)) { !quitting.isRunning }
+            let quitOutput = try String(contentsOf: work.url.appendingPathComponent("quit.out"), encoding: .utf8)
+            #expect(
+                quitting.terminationReason == .uncaughtSignal && quitting.terminationStatus == SIGQUIT, "\(quitOutput)")
+            #expect(quitOutput == "started\n")
             try await waitUntil(timeout: .seconds(5)) { await containers(labelled: "mini.run=\(app)").isEmpty }
 
             // The same with input that the command does not read (so the server waits to pass
             // it on, and reads no more of the request): its client's end is still seen.
             let unread = work.url.appendingPathComponent("unread.bin")
             try Data(repeating: 7, count: 20 << 20).write(to: unread)
-            let withInput = try launchMini(
-                ["run", "-i", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"],
-                on: minid, output: work.url.appendingPathComponent("input.out"), stdin: unread)
-            try await waitUntil(timeout: .seconds(20)) {
-                (try? String(contentsOf: work.url.appendingPathComponent("input.out"), encoding: .utf8))?
-                    .contains("started") == true
-            }
+            let withInput = try await launchStartedRun(
+                app, options: ["-i"], on: minid, output: work.url.appendingPathComponent("input.out"), stdin: unread)
             #expect(await containers(labelled: "mini.run=\(app)").count == 1)
             kill(withInput.processIdentifier, SIGKILL)
             try await waitUntil(timeout: .seconds(12)) { await containers(labelled: "mini.run=\(app)").isEmpty }
@@ -233,14 +234,9 @@ struct RunTests {
         try await withMinid(app: "d") { minid, app, work in
             try await deploy(app, from: work, on: minid)
             let output = work.url.appendingPathComponent("run.out")
-            let client = try launchMini(
-                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
-                output: output)
+            let client = try await launchStartedRun(app, on: minid, output: output)
             let logsOutput = work.url.appendingPathComponent("logs.out")
             let logs = try launchMini(["logs", "-f", app], on: minid, output: logsOutput)
-            try await waitUntil(timeout: .seconds(20)) {
-                (try? String(contentsOf: output, encoding: .utf8))?.contains("started") == true
-            }
             let destroyed = try await minid.mini(["apps", "destroy", app, "--confirm", app])
             #expect(destroyed.status == 0, "\(destroyed)")
             #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "a one-off outlived its app")
@@ -262,12 +258,7 @@ struct RunTests {
                 binary("minid"), ["tokens", "create", "runner", "--app", app, "--data-dir", minid.dataDirectory])
             let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let output = work.url.appendingPathComponent("run.out")
-            let client = try launchMini(
-                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
-                output: output, token: token)
-            try await waitUntil(timeout: .seconds(20)) {
-                (try? String(contentsOf: output, encoding: .utf8))?.contains("started") == true
-            }
+            let client = try await launchStartedRun(app, on: minid, output: output, token: token)
             let revoked = try await run(
                 binary("minid"), ["tokens", "revoke", "runner", "--data-dir", minid.dataDirectory])
             #expect(revoked.status == 0, "\(revoked)")
@@ -290,13 +281,8 @@ struct RunTests {
             let (runOutput, logsOutput) = (
                 work.url.appendingPathComponent("run.out"), work.url.appendingPathComponent("logs.out")
             )
-            let runClient = try launchMini(
-                ["run", app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"], on: minid,
-                output: runOutput)
+            let runClient = try await launchStartedRun(app, on: minid, output: runOutput)
             let logsClient = try launchMini(["logs", "-f", app], on: minid, output: logsOutput)
-            try await waitUntil(timeout: .seconds(20)) {
-                (try? String(contentsOf: runOutput, encoding: .utf8))?.contains("started") == true
-            }
             // The followed log is open once it shows a request (httpd -v logs each).
             try await waitUntil(timeout: .seconds(20)) {
                 _ = try? await minid.getThroughProxy(host: "\(app).localhost")
@@ -360,6 +346,21 @@ struct RunTests {
         let folder = try copyExample("hello", into: work, as: app)
         let deploy = try await minid.mini(["deploy", folder.path, "--app", app])
         try #require(deploy.status == 0, "\(deploy.stdout)\(deploy.stderr)")
+    }
+
+    /// Starts `mini run [options] app` with a command that says "started" and sleeps for two
+    /// minutes, and waits until it has said so; its output goes to `output`.
+    private func launchStartedRun(
+        _ app: String, options: [String] = [], on minid: MinidProcess, output: URL, token: String? = nil,
+        stdin: URL? = nil
+    ) async throws -> Process {
+        let client = try launchMini(
+            ["run"] + options + [app, "/bin/busybox", "sh", "-c", "echo started; exec /bin/busybox sleep 120"],
+            on: minid, output: output, token: token, stdin: stdin)
+        try await waitUntil(timeout: .seconds(20)) {
+            (try? String(contentsOf: output, encoding: .utf8))?.contains("started") == true
+        }
+        return client
     }
 
     /// Starts `mini arguments` against `minid` without waiting for it; its output goes to `output`.
