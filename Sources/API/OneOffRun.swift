@@ -5,6 +5,7 @@ import Logging
 import MiniCore
 import NIOCore
 import Store
+import Synchronization
 
 /// A one-off command in a new container of a release (`mini run`): the release's image,
 /// environment (with `PORT`, and the run's own variables on top) and limits; no published
@@ -19,6 +20,8 @@ struct OneOffRun: Sendable {
     let logger: Logger
     /// The terminal's size at the start, for a run in a terminal.
     let terminalSize: TerminalSize?
+    /// Why the run's input stopped the command, once it did.
+    private let inputRefusal = InputRefusal()
 
     /// The most bytes of answer lines gathered for one write.
     static let writeBytes = 64 << 10
@@ -110,6 +113,8 @@ struct OneOffRun: Sendable {
                         tokenEnded: true)
                 } else if stopping() {
                     end = RunEvent(error: "minid is stopping: the command was stopped\(status)", serverStopping: true)
+                } else if let refusal = inputRefusal.reason {
+                    end = RunEvent(error: "\(refusal): the command was stopped\(status)")
                 }
             }
             try answer.append(end)
@@ -208,7 +213,13 @@ struct OneOffRun: Sendable {
             if let size = terminalSize {
                 try? await docker.resizeTerminal(id, rows: size.rows, columns: size.columns)
             }
-            stdin.yield(RunStdin(docker: docker, container: id, writer: input, clientGone: stop))
+            stdin.yield(
+                RunStdin(
+                    docker: docker, container: id, writer: input, clientGone: stop,
+                    refuse: { [inputRefusal] reason in
+                        inputRefusal.record(reason)
+                        stop()
+                    }))
             stdin.finish()
             for try await chunks in output { await spool.append(chunks) }
         }
@@ -250,6 +261,8 @@ struct RunStdin: Sendable {
     let writer: NIOAsyncChannelOutboundWriter<ByteBuffer>
     /// Stops the command: its client went before it ended.
     let clientGone: @Sendable () -> Void
+    /// Stops the command for input that cannot be passed on, saying why in the answer's last line.
+    let refuse: @Sendable (_ reason: String) -> Void
 
     /// Passes `input` on; returns false once stdin has ended.
     func send(_ input: RunInput) async throws -> Bool {
@@ -262,6 +275,17 @@ struct RunStdin: Sendable {
             return false
         }
         return true
+    }
+}
+
+/// Why a run's input stopped its command (see ``RunStdin/refuse``): the first reason given.
+private final class InputRefusal: Sendable {
+    private let first = Mutex<String?>(nil)
+
+    var reason: String? { first.withLock { $0 } }
+
+    func record(_ reason: String) {
+        first.withLock { $0 = $0 ?? reason }
     }
 }
 

@@ -5,8 +5,10 @@ import NIOCore
 
 /// Reads the body of a run with input (see ``RunRoutes``): its first line, the
 /// ``RunRequest``, goes to `request`; then, once the command runs and its stdin comes through
-/// `stdin`, every ``RunInput`` line goes to the command, at the pace it reads. A body that ends
-/// or breaks before the run has ended is a client that went: the command is stopped.
+/// `stdin`, every ``RunInput`` line goes to the command, at the pace it reads. The body's end
+/// ends stdin too (a client that sends its whole input at once, `curl --data-binary`); a body
+/// that breaks off is a client that went, and a line that is no ``RunInput`` is refused: either
+/// stops the command.
 enum RunInputReader {
     /// The longest line taken: a request with its variables, or a piece of input.
     static let maxLineBytes = 4 << 20
@@ -40,21 +42,30 @@ enum RunInputReader {
             target = await ready.next()
             guard let target else { return }
             var forwarding = true
+            var lineNumber = 1
             while let line = try await lines.next() {
+                lineNumber += 1
                 // After the end of stdin, or once the command stopped reading: the client's end
                 // is still awaited.
                 guard forwarding else { continue }
-                guard let input = try? JSONDecoder.mini.decode(RunInput.self, from: line) else { break }
+                guard let input = try? JSONDecoder.mini.decode(RunInput.self, from: line) else {
+                    target.refuse(
+                        "line \(lineNumber) of the request is not the run's input "
+                            + #"({"data": "<base64>"}, {"resize": {"rows", "columns"}} or {"end": true})"#)
+                    forwarding = false
+                    continue
+                }
                 do {
                     forwarding = try await target.send(input)
                 } catch {
                     forwarding = false
                 }
             }
+            if forwarding { _ = try? await target.send(RunInput(end: true)) }
         } catch {
             // A broken body, a line too long, or the run's end (cancelled).
+            if !Task.isCancelled { target?.clientGone() }
         }
-        if !Task.isCancelled { target?.clientGone() }
     }
 
     /// The lines of a body, each with its newline.

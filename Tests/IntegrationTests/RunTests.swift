@@ -142,7 +142,43 @@ struct RunTests {
                 #expect(session.stdout.contains(expected), "\(expected): \(session.stdout)")
             }
             #expect(await containers(labelled: "mini.run=\(app)").isEmpty, "the one-off container was left behind")
+
+            // Through the API with curl, the input sent whole: the body's end is stdin's end;
+            // a line that is no input stops the command, and the last line says why.
+            let whole = try await runWithInput(
+                ["/bin/busybox", "sh", "-c", "cat; echo done"], input: [#"{"data": "aGkK"}"#], app: app, on: minid)
+            #expect(whole.stdout == "hi\ndone\n" && whole.last["exitCode"] as? Int == 0, "\(whole)")
+            let refusing = ContinuousClock.now
+            let refused = try await runWithInput(
+                ["/bin/busybox", "sleep", "30"], input: ["no input"], app: app, on: minid)
+            let error = refused.last["error"] as? String ?? ""
+            #expect(
+                error.contains("line 2 of the request is not the run's input")
+                    && error.contains("the command was stopped"), "\(refused)")
+            #expect(ContinuousClock.now - refusing < .seconds(15), "the command was not stopped")
         }
+    }
+
+    /// `POST /v1/apps/{app}/run/input` with curl: the run's request, then the `input` lines;
+    /// returns what came on stdout and the answer's last line.
+    private func runWithInput(
+        _ command: [String], input: [String], app: String, on minid: MinidProcess
+    ) async throws -> (stdout: String, last: [String: Any]) {
+        let request = String(decoding: try JSONSerialization.data(withJSONObject: ["command": command]), as: UTF8.self)
+        let answer = try await run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            [
+                "-sS", "-N", "-X", "POST", "-H", "Authorization: Bearer \(minid.token)", "-H",
+                "Content-Type: application/x-ndjson", "--data-binary", ([request] + input).map { $0 + "\n" }.joined(),
+                "\(minid.apiURL)/v1/apps/\(app)/run/input",
+            ])
+        let events = answer.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let stdout = events.filter { $0["stream"] as? String == "stdout" }.compactMap {
+            ($0["data"] as? String).flatMap { Data(base64Encoded: $0) }
+        }
+        return (String(decoding: stdout.joined(), as: UTF8.self), events.last ?? [:])
     }
 
     /// Runs the command after `--` in a pseudo-terminal of ROWS x COLUMNS (the first two
