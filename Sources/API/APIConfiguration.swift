@@ -50,10 +50,9 @@ public struct APIConfiguration: Sendable {
         self.dataDirectory = dataDirectory
     }
 
-    /// `https://<app>.<domain>[:port]` when the proxy serves HTTPS, else `http://…`; the
-    /// scheme's default port is left out.
+    /// `https://<app>.<domain>[:port]` when the proxy serves HTTPS, else `http://…` (see ``AppURL``).
     func url(of app: String) -> String {
-        let (scheme, port, defaultPort) = proxyTLSPort.map { ("https", $0, 443) } ?? ("http", proxyPort, 80)
-        return "\(scheme)://\(app).\(domain)\(port == defaultPort ? "" : ":\(port)")"
+        let (scheme, port) = proxyTLSPort.map { ("https", $0) } ?? ("http", proxyPort)
+        return AppURL.of(app, scheme: scheme, domain: domain, port: port)
     }
 }

@@ -100,7 +100,7 @@ func makeAPIService(
     configuration.maxContextBytes = api.maxContext
     configuration.maxContextEntries = api.maxContextEntries
     configuration.domain = apps.domain
-    configuration.proxyPort = apps.proxyPort
+    configuration.proxyPort = apps.urlPort
     configuration.proxyTLSPort = tlsPort
     if let proxyServer {
         configuration.additionalMetrics = { @Sendable text in await proxyServer.appendMetrics(to: &text) }

@@ -85,11 +85,21 @@ struct AppAddressOptions: ParsableArguments {
     @Option(help: "Port the proxy serves apps on (minid api: the port app URLs name).")
     var proxyPort: Int = 8080
 
+    @Option(
+        help:
+            "The port clients reach the proxy on when something in front forwards it to --proxy-port (a firewall's 80 to 8080): app URLs name it (default: --proxy-port)."
+    )
+    var publicPort: Int?
+
     @Option(help: "Apps are served at <app>.<domain>.")
     var domain: String = "localhost"
 
+    /// The port app URLs name.
+    var urlPort: Int { publicPort ?? proxyPort }
+
     func validate() throws {
         try requirePort(proxyPort, option: "--proxy-port")
+        if let publicPort { try requirePort(publicPort, option: "--public-port") }
         try Self.validate(domain: domain)
     }
 
@@ -143,15 +153,23 @@ struct TLSOptions: ParsableArguments {
     @Flag(help: "Answer plain-HTTP requests for apps with a redirect (308) to HTTPS; needs --tls-port.")
     var redirectHTTPS = false
 
+    @Option(
+        help:
+            "The port clients reach HTTPS on when something in front forwards it to --tls-port (443 to 8443): redirects and https app URLs name it (default: --tls-port)."
+    )
+    var tlsPublicPort: Int?
+
     /// Checks the options together; the plain listener's port must differ from the HTTPS one.
     func validate(plainPort: Int, plainOption: String) throws {
         guard let tlsPort else {
-            guard tlsCerts == nil, !redirectHTTPS else {
-                throw ValidationError("--tls-certs and --redirect-https need --tls-port, the port to serve HTTPS on")
+            guard tlsCerts == nil, !redirectHTTPS, tlsPublicPort == nil else {
+                throw ValidationError(
+                    "--tls-certs, --redirect-https and --tls-public-port need --tls-port, the port to serve HTTPS on")
             }
             return
         }
         try requirePort(tlsPort, option: "--tls-port")
+        if let tlsPublicPort { try requirePort(tlsPublicPort, option: "--tls-public-port") }
         guard tlsCerts != nil else {
             throw ValidationError("--tls-port needs --tls-certs, the folder of the certificates to serve")
         }
@@ -164,7 +182,8 @@ struct TLSOptions: ParsableArguments {
         guard let tlsPort, let tlsCerts else { return nil }
         try await ListenCheck.ensureAvailable(host: host, port: tlsPort, for: "the HTTPS proxy", option: "--tls-port")
         return ProxyConfiguration.TLS(
-            port: tlsPort, certificates: try CertificateStore(folder: tlsCerts), redirectsHTTP: redirectHTTPS)
+            port: tlsPort, publicPort: tlsPublicPort, certificates: try CertificateStore(folder: tlsCerts),
+            redirectsHTTP: redirectHTTPS)
     }
 }
 

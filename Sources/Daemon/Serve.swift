@@ -52,7 +52,8 @@ struct Serve: AsyncParsableCommand {
             tunnels: proxy.tunnels, tls: tls, accessLog: proxy.accessLog, logger: logger)
         let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
-            api: api, apps: proxy.address, tlsPort: tls?.port, docker: docker, directory: directory, queue: jobs,
+            api: api, apps: proxy.address, tlsPort: tls.map { $0.publicPort ?? $0.port }, docker: docker,
+            directory: directory, queue: jobs,
             proxyServer: proxyServer, oneOffRuns: oneOffRuns, logger: logger
         )
         let janitor = retention.janitor(jobs, directory: directory, logger: logger)
@@ -82,9 +83,10 @@ struct Serve: AsyncParsableCommand {
                 }
             }
         )
+        let domain = proxy.address.domain
         let appURLs =
-            ["http://<app>.\(proxy.address.domain):\(proxy.address.proxyPort)"]
-            + (tls.map { ["https://<app>.\(proxy.address.domain):\($0.port)"] } ?? [])
+            [AppURL.of("<app>", scheme: "http", domain: domain, port: proxy.address.urlPort)]
+            + (tls.map { [AppURL.of("<app>", scheme: "https", domain: domain, port: $0.publicPort ?? $0.port)] } ?? [])
         announce(
             """
             mini is running.

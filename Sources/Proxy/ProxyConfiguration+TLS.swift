@@ -5,6 +5,9 @@ extension ProxyConfiguration {
         /// The port to listen on (443 needs the capability to bind it); `0` picks a free port
         /// (see ``ProxyServer/boundTLSPort()``).
         public var port: Int
+        /// The port clients reach HTTPS on, when something in front forwards it to ``port``
+        /// (443 to 8443): redirects name it. Default nil: ``port``, once bound.
+        public var publicPort: Int?
         /// The certificates to serve, picked by the name the client asks for.
         public var certificates: CertificateStore
         /// Whether plain-HTTP requests for apps are answered with `308 Permanent Redirect` to
@@ -17,10 +20,11 @@ extension ProxyConfiguration {
         /// Creates the settings of an HTTPS listener; every argument but the certificates has
         /// the documented default.
         public init(
-            port: Int = 8443, certificates: CertificateStore, redirectsHTTP: Bool = false,
+            port: Int = 8443, publicPort: Int? = nil, certificates: CertificateStore, redirectsHTTP: Bool = false,
             reloadInterval: Duration = .seconds(10)
         ) {
             self.port = port
+            self.publicPort = publicPort
             self.certificates = certificates
             self.redirectsHTTP = redirectsHTTP
             self.reloadInterval = reloadInterval

@@ -106,7 +106,7 @@ public final class ProxyServer: Service {
             let secure = try await makeBootstrap(tls: context).bind(host: host, port: tls.port).get()
             let port = secure.localAddress?.port ?? tls.port
             if tls.redirectsHTTP {
-                await forEachLoop { $0.httpsRedirect = (port, tls.certificates) }
+                await forEachLoop { $0.httpsRedirect = (tls.publicPort ?? port, tls.certificates) }
             }
             listeners.append(secure)
             tlsPort = port

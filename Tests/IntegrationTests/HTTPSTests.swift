@@ -4,10 +4,9 @@ import Testing
 /// `minid serve` with an HTTPS listener: the real engine, the real `mini`, curl over TLS.
 @Suite("HTTPS through minid, end to end", .serialized)
 struct HTTPSTests {
-    @Test("a deployed app is served over HTTPS with the folder's certificate; mini names the https URL; HTTP redirects")
-    func deployedAppOverHTTPS() async throws {
+    /// A folder with a self-signed certificate for `*.apps.test` (`apps.crt`, `apps.key`).
+    private func makeCertificates() async throws -> (folder: TemporaryDirectory, chain: String) {
         let certificates = try TemporaryDirectory("mini-certs")
-        defer { certificates.cleanup() }
         let chain = certificates.url.appendingPathComponent("apps.crt").path
         let made = try await run(
             URL(fileURLWithPath: "/usr/bin/openssl"),
@@ -17,6 +16,13 @@ struct HTTPSTests {
                 "-keyout", certificates.url.appendingPathComponent("apps.key").path,
             ])
         try #require(made.status == 0, "\(made)")
+        return (certificates, chain)
+    }
+
+    @Test("a deployed app is served over HTTPS with the folder's certificate; mini names the https URL; HTTP redirects")
+    func deployedAppOverHTTPS() async throws {
+        let (certificates, chain) = try await makeCertificates()
+        defer { certificates.cleanup() }
         let tlsPort = try freePort()
         // curl takes no wildcard for a single-label domain (`*.localhost`).
         let options = [
@@ -45,6 +51,30 @@ struct HTTPSTests {
                     "-H", "Host: \(host)", "http://127.0.0.1:\(minid.proxyPort)/page?x=1",
                 ])
             #expect(plain.stdout == "308 https://\(host):\(tlsPort)/page?x=1", "\(plain)")
+        }
+    }
+
+    @Test("behind a firewall that forwards 80 and 443: redirects and app URLs name the public ports")
+    func publicPorts() async throws {
+        let (certificates, _) = try await makeCertificates()
+        defer { certificates.cleanup() }
+        let options = [
+            "--domain", "apps.test", "--tls-port", String(try freePort()), "--tls-certs", certificates.url.path,
+            "--redirect-https", "--public-port", "80", "--tls-public-port", "443",
+        ]
+        try await withMinid(app: "pub", extraArguments: options) { minid, app, _ in
+            #expect(minid.log().contains("apps:  http://<app>.apps.test, https://<app>.apps.test\n"), "\(minid.log())")
+            let created = try await minid.mini(["apps", "create", app])
+            try #require(created.status == 0, "\(created)")
+            let info = try await minid.mini(["apps", "info", app, "--json"])
+            #expect(info.stdout.contains(#""url":"https://\#(app).apps.test""#), "\(info)")
+            let plain = try await run(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                [
+                    "-s", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                    "-H", "Host: \(app).apps.test", "http://127.0.0.1:\(minid.proxyPort)/page?x=1",
+                ])
+            #expect(plain.stdout == "308 https://\(app).apps.test/page?x=1", "\(plain)")
         }
     }
 

@@ -124,6 +124,8 @@ struct MinidStartTests {
             (["serve", "--redirect-https"], "--tls-port"),
             (["serve", "--tls-port", "8080", "--tls-certs", "/tmp"], "--tls-port must differ from --proxy-port"),
             (["api", "--tls-port", "0"], "--tls-port"),
+            (["serve", "--tls-public-port", "443"], "--tls-port"),
+            (["serve", "--public-port", "0"], "--public-port"),
         ] {
             let started = try await run(
                 binary("minid"), arguments + ["--data-dir", "/nonexistent"], timeout: .seconds(20))
