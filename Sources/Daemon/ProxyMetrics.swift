@@ -9,7 +9,7 @@ extension ProxyServer {
         var samples: [(labels: String, value: Double)] = []
         let classes: [(String, KeyPath<StatusClassCounts, Int>)] = [
             ("1xx", \.informational), ("2xx", \.successful), ("3xx", \.redirection), ("4xx", \.clientError),
-            ("5xx", \.serverError),
+            ("5xx", \.serverError), ("maintenance", \.maintenance),
         ]
         for (app, counts) in statistics.routes.sorted(by: { $0.key < $1.key }) {
             for (name, path) in classes {
@@ -25,7 +25,9 @@ extension ProxyServer {
             samples.append((labels: "{app=\"\",status=\"\(name)\"}", value: Double(statistics.unrouted[keyPath: path])))
         }
         text.counter(
-            "mini_proxy_requests_total", help: "Requests the proxy answered, by app and status class.", samples)
+            "mini_proxy_requests_total",
+            help: "Requests the proxy answered, by app and status class (maintenance: maintenance pages, not in 5xx).",
+            samples)
         text.histogram(
             "mini_proxy_request_duration_seconds",
             help: "Time from a request's head to the end of its response, by app.",

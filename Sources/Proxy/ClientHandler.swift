@@ -346,6 +346,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let keepAlive = state.keepAlive && (state.requestComplete || !exchange.hasBody)
         state.responseStarted(keepAlive: keepAlive)
         exchange.status = Int(response.status.code)
+        if case .maintenance = response { exchange.isMaintenancePage = true }
         let isHEAD = exchange.method == .HEAD
         exchange.responseBytes = isHEAD ? 0 : response.text.utf8.count
         let bytes = response.bytes(
@@ -409,7 +410,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Counts the answer and writes the access log line.
     func recordExchange() {
         if let counters = route?.counters {
-            counters.counts.count(statusCode: exchange.status)
+            if exchange.isMaintenancePage {
+                counters.counts.maintenance += 1
+            } else {
+                counters.counts.count(statusCode: exchange.status)
+            }
             counters.latency.record(seconds: Double((NIODeadline.now() - exchange.startedAt).nanoseconds) / 1e9)
         }
         logExchange()

@@ -27,6 +27,8 @@ struct ExchangeRecord {
     /// frames the body in chunks.
     var chunksResponse = false
     var status = 0
+    /// The answer is the app's maintenance page (counted apart, see ``StatusClassCounts/maintenance``).
+    var isMaintenancePage = false
     var responseBytes = 0
 
     /// Starts the record of the next exchange.

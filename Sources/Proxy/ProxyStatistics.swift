@@ -10,11 +10,14 @@ public struct StatusClassCounts: Sendable, Hashable {
     public var clientError = 0
     /// 5xx answers (including the proxy's own 502, 503 and 504).
     public var serverError = 0
+    /// Maintenance pages (503) of an app in maintenance mode: planned, so apart from
+    /// ``serverError``, which alerts watch (as Heroku's router logs them as H80, "not an error").
+    public var maintenance = 0
 
     public init() {}
 
     /// All answers counted.
-    public var total: Int { informational + successful + redirection + clientError + serverError }
+    public var total: Int { informational + successful + redirection + clientError + serverError + maintenance }
 
     mutating func count(statusCode: Int) {
         switch statusCode {
@@ -32,6 +35,7 @@ public struct StatusClassCounts: Sendable, Hashable {
         redirection += other.redirection
         clientError += other.clientError
         serverError += other.serverError
+        maintenance += other.maintenance
     }
 }
 

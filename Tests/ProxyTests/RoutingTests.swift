@@ -225,6 +225,10 @@ struct RoutingTests {
                     }
                     #expect(try await client.get("/", host: "other.localhost", port: port).body == "hello from other")
                     #expect(upstreams[0].receivedRequests == 0, "the app's instance saw none of them")
+                    // Planned, so counted apart from the 5xx answers alerts watch.
+                    let counts = await server.statistics().routes["app"]
+                    #expect(
+                        counts?.maintenance == 2 && counts?.serverError == 0 && counts?.total == 2, "\(counts as Any)")
 
                     server.updateRoutes(
                         RouteTable(apps: routes.apps, domains: routes.domains))
