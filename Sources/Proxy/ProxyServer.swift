@@ -179,7 +179,8 @@ public final class ProxyServer: Service {
 
     private static func configureClientPipeline(_ channel: any Channel, loop: LoopContext, tls: NIOSSLContext?) throws {
         if let tls {
-            try channel.pipeline.syncOperations.addHandlers(PlainHTTPDetector(), NIOSSLServerHandler(context: tls))
+            try channel.pipeline.syncOperations.addHandlers(
+                PlainHTTPDetector(loop: loop), NIOSSLServerHandler(context: tls))
         }
         try channel.pipeline.syncOperations.addHandler(ClientHandler(loop: loop, isTLS: tls != nil))
         loop.register(channel)

@@ -58,8 +58,9 @@ struct HTTPSTests {
     func publicPorts() async throws {
         let (certificates, _) = try await makeCertificates()
         defer { certificates.cleanup() }
+        let tlsPort = try freePort()
         let options = [
-            "--domain", "apps.test", "--tls-port", String(try freePort()), "--tls-certs", certificates.url.path,
+            "--domain", "apps.test", "--tls-port", String(tlsPort), "--tls-certs", certificates.url.path,
             "--redirect-https", "--public-port", "80", "--tls-public-port", "443",
         ]
         try await withMinid(app: "pub", extraArguments: options) { minid, app, _ in
@@ -75,6 +76,15 @@ struct HTTPSTests {
                     "-H", "Host: \(app).apps.test", "http://127.0.0.1:\(minid.proxyPort)/page?x=1",
                 ])
             #expect(plain.stdout == "308 https://\(app).apps.test/page?x=1", "\(plain)")
+
+            // Plain HTTP to the HTTPS port: told so, and in the access log like any request.
+            let wrongScheme = try await run(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                ["-s", "--max-time", "10", "-w", "%{http_code}", "http://127.0.0.1:\(tlsPort)/plain-on-tls"])
+            #expect(wrongScheme.stdout.hasSuffix("use an https:// URL\n400"), "\(wrongScheme)")
+            try await waitUntil { minid.log().contains("path=/plain-on-tls") }
+            let logged = minid.log().split(separator: "\n").first { $0.contains("path=/plain-on-tls") } ?? ""
+            #expect(logged.contains("status=400") && logged.contains("method=GET"), "\(logged)")
         }
     }
 

@@ -108,7 +108,9 @@ struct TLSTests {
         }
     }
 
-    @Test("A connection that never completes its TLS handshake is closed (within the idle timeout, at most 10 s)")
+    @Test(
+        "A connection that never completes its TLS handshake is closed (within the idle timeout, at most 10 s); plain HTTP is counted"
+    )
     func handshakeTimeout() async throws {
         let certificates = try Self.makeCertificates()
         defer { certificates.remove() }
@@ -123,6 +125,9 @@ struct TLSTests {
                 #expect(silent.closed)
                 let waited = ContinuousClock.now - started
                 #expect(waited >= .milliseconds(1500) && waited < .seconds(8), "\(waited)")
+                // Plain HTTP to the HTTPS port counts as a request that matched no route.
+                _ = try await RawConnection.connect(port: tlsPort).exchange("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+                #expect(await server.statistics().unrouted.clientError == 1)
             }
         }
     }
