@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Docker
 import Foundation
 import Logging
