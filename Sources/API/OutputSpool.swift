@@ -34,9 +34,10 @@ final class OutputSpool: Sendable {
         self.limit = limit
     }
 
-    /// Adds output, then waits while ``defaultLimit`` bytes or more wait (or until the task
-    /// is cancelled).
+    /// Adds output, then waits while ``defaultLimit`` bytes or more wait. Once the task is
+    /// cancelled (the run ends without its client), the output is dropped and nothing waits.
     func append(_ chunks: [OutputChunk]) async {
+        guard !Task.isCancelled else { return }
         let bytes = chunks.reduce(0) { $0 + $1.bytes.readableBytes }
         state.withLock { state in
             state.chunks += chunks
