@@ -8,6 +8,9 @@ enum BuildEvent: Equatable, Sendable {
     case failed(String)
     /// The build produced this image id (`sha256:...`).
     case built(imageID: String)
+    /// A step committed a new layer, an image of its own (its short id): not one the cache
+    /// gave. The layers of a build that fails are nameless images nothing removes.
+    case committedLayer(String)
 }
 
 /// Decodes the JSON lines of a `/build` answer into ``BuildEvent``s. The text of `stream`
@@ -34,6 +37,8 @@ struct BuildOutputDecoder: ResponseStreamDecoder {
     /// Build output, cut in lines of at most 64 KiB (a step that prints without newlines
     /// would otherwise pile up here).
     private var streamText = LineSplitter(maxLineBytes: 64 << 10)
+    /// The last step announced a layer from the cache (`---> Using cache`).
+    private var layerFromCache = false
 
     mutating func decode(_ chunk: ByteBuffer) throws -> [BuildEvent] {
         try messages.decode(chunk).flatMap { events(for: $0) }
@@ -53,6 +58,7 @@ struct BuildOutputDecoder: ResponseStreamDecoder {
             streamText.append(ByteBuffer(string: stream))
             while let line = streamText.nextLine() {
                 events.append(.output(line))
+                if let layer = committedLayer(in: line) { events.append(.committedLayer(layer)) }
             }
         } else if let unterminated = streamText.finish() {
             events.append(.output(unterminated))
@@ -69,5 +75,19 @@ struct BuildOutputDecoder: ResponseStreamDecoder {
             events.append(.built(imageID: imageID))
         }
         return events
+    }
+
+    /// The layer a step's ` ---> <12 hex digits>` line names, unless the line before said it
+    /// came from the cache (as the legacy builder prints them).
+    private mutating func committedLayer(in line: String) -> String? {
+        guard line.hasPrefix(" ---> ") else { return nil }
+        let rest = line.dropFirst(6)
+        if rest == "Using cache" {
+            layerFromCache = true
+            return nil
+        }
+        defer { layerFromCache = false }
+        guard rest.count == 12, rest.allSatisfy(\.isHexDigit), !layerFromCache else { return nil }
+        return String(rest)
     }
 }

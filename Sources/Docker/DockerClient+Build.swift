@@ -17,7 +17,8 @@ extension DockerClient {
     ///   - labels: Labels to set on the image.
     /// - Throws: ``DockerError`` with code ``DockerError/Code/buildFailed`` and the engine's
     ///   reason when the build fails, including when the engine refuses the context (such as
-    ///   one without a `Dockerfile`).
+    ///   one without a `Dockerfile`). The layers the steps before the failure committed are
+    ///   removed (also when the build is cancelled): nameless, nothing else would.
     public func build(
         contextFile: String,
         tag: String,
@@ -54,23 +55,42 @@ extension DockerClient {
         var failure: String?
         var imageID: String?
         var lines: [String] = []
-        while let event = try await events.next() {
-            switch event {
-            case .output(let line): lines.append(line)
-            case .failed(let message): failure = message
-            case .built(let id): imageID = id
+        var layers: [String] = []
+        do {
+            while let event = try await events.next() {
+                switch event {
+                case .output(let line): lines.append(line)
+                case .failed(let message): failure = message
+                case .built(let id): imageID = id
+                case .committedLayer(let id): layers.append(id)
+                }
+                if !lines.isEmpty, !events.hasPending {
+                    try await onOutput(lines)
+                    lines.removeAll(keepingCapacity: true)
+                }
             }
-            if !lines.isEmpty, !events.hasPending {
-                try await onOutput(lines)
-                lines.removeAll(keepingCapacity: true)
-            }
+        } catch {
+            await removeLayers(layers)
+            throw error
         }
         if let failure {
+            await removeLayers(layers)
             throw DockerError.buildFailed(failure)
         }
         if let imageID {
             return imageID
         }
         return try await inspectImage(tag).id
+    }
+
+    /// Removes the layers of a build that did not end in an image, newest first, from a task
+    /// of its own (a cancelled build cleans up too). A layer another image or container
+    /// uses stays: the engine refuses to remove it.
+    private func removeLayers(_ layers: [String]) async {
+        await Task { [self] in
+            for layer in layers.reversed() {
+                try? await removeImage(layer, force: false, ignoreMissing: true)
+            }
+        }.value
     }
 }

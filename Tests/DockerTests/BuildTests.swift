@@ -39,7 +39,7 @@ actor CollectedLines {
         }
     }
 
-    @Test func failedBuildThrowsTheEngineReasonAndLeavesNoContainers() async throws {
+    @Test func failedBuildThrowsTheEngineReasonAndLeavesNoContainersOrLayers() async throws {
         try await withDocker { scope in
             let output = CollectedLines()
             let context = try scope.context(
@@ -52,6 +52,16 @@ actor CollectedLines {
             #expect(error.message.contains("returned a non-zero code: 1"))
             #expect(await output.all.last == error.message)
             #expect(try await scope.docker.listContainers(labels: scope.labels, all: true).isEmpty)
+            // The layers of the steps before the failure (LABEL, COPY) go with the build.
+            let printed = await output.all
+            let layers = printed.compactMap { $0.firstMatch(of: /^ ---> ([0-9a-f]{12})$/)?.1 }
+            #expect(layers.count == 2, "\(printed)")
+            for layer in layers {
+                let gone = try await #require(throws: DockerError.self) {
+                    try await scope.docker.inspectImage(String(layer))
+                }
+                #expect(gone.code == .notFound, "layer \(layer) was left behind")
+            }
         }
     }
 
