@@ -221,8 +221,8 @@ struct AppRoutes {
             _ = try await docker.inspectImage(source.image)
         } catch let error as DockerError where error.code == .notFound {
             throw APIError.conflict(
-                "the image of v\(target) is no longer kept (mini keeps those of the newest \(ReleaseInfo.keptImages) "
-                    + "releases, marked in mini releases \(app.name)): roll back to a newer release, or deploy that code again"
+                "the image of v\(target) is no longer kept (mini keeps an app's newest \(ReleaseInfo.keptImages) "
+                    + "images, marked in mini releases \(app.name)): roll back to a newer release, or deploy that code again"
             )
         } catch {
             // The engine did not answer: the job finds out, and says what is wrong with it.

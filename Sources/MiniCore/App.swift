@@ -15,14 +15,15 @@ public struct ReleaseInfo: Codable, Sendable, Equatable {
     /// Whether this release serves now.
     public var current: Bool
     public var createdAt: Date
-    /// Whether the engine still has its image, which a rollback to it needs (mini keeps the
-    /// images of the newest ``keptImages`` releases); nil when the engine could not be asked.
+    /// Whether the engine still has its image, which a rollback to it needs (mini keeps an
+    /// app's newest ``keptImages`` images); nil when the engine could not be asked.
     public var imageKept: Bool?
     /// The name of the API token whose request made it; nil for one mini made itself, or
     /// from before mini recorded it.
     public var createdBy: String?
 
-    /// How many of an app's newest releases keep their image, for rollbacks.
+    /// How many of an app's newest images are kept, with every release that runs one, for
+    /// rollbacks.
     public static let keptImages = 5
 
     public init(

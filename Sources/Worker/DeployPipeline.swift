@@ -147,8 +147,8 @@ struct DeployPipeline {
         } catch let error as DockerError where error.code == .notFound {
             throw DeployFailure.permanent(
                 "image gone",
-                "the image of v\(sourceVersion) is no longer kept (mini keeps those of the newest "
-                    + "\(Self.keptReleaseImages) releases): roll back to a newer release, or deploy that code again"
+                "the image of v\(sourceVersion) is no longer kept (mini keeps an app's newest "
+                    + "\(Self.keptReleaseImages) images): roll back to a newer release, or deploy that code again"
             )
         }
         return ReleasePlan(
@@ -423,19 +423,29 @@ struct DeployPipeline {
         return lines
     }
 
-    /// Removes the image tags of the releases just past the newest ``keptReleaseImages``; an
-    /// image leaves the engine with its last tag. Older ones went at earlier deploys (a tag
-    /// that could not go then is tried again at the next few), so a deploy makes a bounded
-    /// number of engine calls however long the app's history.
+    /// Removes the tags of the releases whose image is not one of the app's newest
+    /// ``keptReleaseImages`` images; an image leaves the engine with its last tag. Counted in
+    /// images, not releases: settings changes and rollbacks release an image again, and must
+    /// not push the code before it out of reach of a rollback. The app's tags come from one
+    /// listing of the engine's images, so a deploy makes few engine calls however long the
+    /// app's history.
     private func removeOldImages() async {
-        let old =
-            (try? await apps.releases(of: app).dropFirst(Self.keptReleaseImages).prefix(Self.keptReleaseImages)) ?? []
-        for release in old {
-            try? await docker.removeImage("mini/\(app):v\(release.version)", force: false, ignoreMissing: true)
+        guard let releases = try? await apps.releases(of: app),
+            let tagged = try? await docker.listImages(reference: "mini/\(app)")
+        else { return }
+        var kept: Set<String> = []
+        for release in releases where kept.count < Self.keptReleaseImages {
+            kept.insert(release.image)
+        }
+        let tags = Set(tagged.flatMap(\.tags))
+        for release in releases where !kept.contains(release.image) {
+            let tag = "mini/\(app):v\(release.version)"
+            guard tags.contains(tag) else { continue }
+            try? await docker.removeImage(tag, force: false, ignoreMissing: true)
         }
     }
 
-    /// How many releases per app keep their image, for rollbacks.
+    /// How many images per app are kept, with every release that runs one, for rollbacks.
     static let keptReleaseImages = ReleaseInfo.keptImages
 
     /// Stops and forgets instances of a failed attempt, and the image tag it made (the image

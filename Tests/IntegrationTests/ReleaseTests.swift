@@ -178,6 +178,29 @@ struct ReleaseTests {
         }
     }
 
+    @Test("images are kept per image, not per release: settings changes leave the code before them within reach")
+    func settingsChangesKeepOlderCode() async throws {
+        try await withMinid(app: "keep") { minid, app, work in
+            for (folder, body) in [("one", "body one"), ("two", "body two")] {
+                let code = try Self.makeInfoApp(in: work, as: folder, body: body)
+                try #require(try await minid.mini(["deploy", code.path, "--app", app]).status == 0)
+            }
+            // More settings releases of v2's image than the 5 kept images: the first five
+            // pushed v1 out while the count was in releases (the sixth's job runs after the
+            // fifth's clean-up).
+            for value in 1...6 {
+                let set = try await minid.mini(["env", "set", app, "K=\(value)"])
+                try #require(set.status == 0, "\(set)")
+            }
+            let listed = try await minid.mini(["releases", app, "--json"])
+            let releases = try JSONDecoder.mini.decode(ReleaseList.self, from: Data(listed.stdout.utf8)).releases
+            #expect(releases.count == 8 && releases.allSatisfy { $0.imageKept == true }, "\(listed.stdout)")
+            let rollback = try await minid.mini(["rollback", app, "v1"])
+            #expect(rollback.status == 0, "\(rollback)")
+            #expect(try await minid.getThroughProxy(host: "\(app).localhost").1.contains("body one"))
+        }
+    }
+
     @Test("env set reaches the app, rollback restores image and env, scale spreads requests, lost instances come back")
     func envRollbackScaleHeal() async throws {
         try await withMinid(app: "rel") { minid, app, work in
@@ -323,9 +346,7 @@ struct ReleaseTests {
             #expect(kept.stdout.contains("64m"), "a refused limit changes nothing: \(kept.stdout)")
 
             // A rollback to a release whose image is gone fails at once and says why; the app
-            // keeps serving. v3's image is found by the release's record: its own tag may be
-            // pruned already (only the newest five releases keep theirs), the image then kept
-            // by v4's.
+            // keeps serving. v3's image is found by the release's record.
             let history = try await minid.mini(["releases", app, "--json"])
             let list = try JSONDecoder.mini.decode(ReleaseList.self, from: Data(history.stdout.utf8))
             let imageID = try #require(list.releases.first { $0.version == 3 }?.image, "\(history.stdout)")
