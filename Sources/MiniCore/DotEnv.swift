@@ -21,6 +21,30 @@ public enum DotEnv {
         public var description: String { "line \(line): \(problem)" }
     }
 
+    /// `KEY=VALUE` as ``parse(_:)`` reads it back: the value as it is when it can be, else in
+    /// double quotes with its newlines, tabs, quotes and backslashes escaped (`mini env
+    /// --reveal > .env`, then `mini env set --file .env` on another app).
+    public static func line(key: String, value: String) -> String {
+        let plain =
+            value.first.map { !"\"' \t".contains($0) } ?? true
+            && value.last.map { $0 != " " && $0 != "\t" } ?? true
+            && !value.unicodeScalars.contains(where: { "\n\r\t#".unicodeScalars.contains($0) })
+        guard !plain else { return "\(key)=\(value)" }
+        var quoted = ""
+        for character in value {
+            switch character {
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            case "\r\n": quoted += "\\r\\n"
+            case "\t": quoted += "\\t"
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            default: quoted.append(character)
+            }
+        }
+        return "\(key)=\"\(quoted)\""
+    }
+
     /// The variables of `text`, in the order they come; a key given twice keeps its last value.
     public static func parse(_ text: String) throws(Failure) -> [(key: String, value: String)] {
         // Windows line ends, also inside quoted values, and a byte order mark, as editors save them.

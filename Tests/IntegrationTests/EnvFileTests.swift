@@ -39,6 +39,19 @@ struct EnvFileTests {
             #expect(try await minid.mini(["env", "set", "dotenv", "--file", file, "--file", second]).status == 0)
             let both = try await minid.mini(["env", "dotenv", "--reveal"])
             #expect(both.stdout.contains("A=1") && both.stdout.contains("B=two"), "\(both)")
+
+            // What --reveal prints is a .env file: another app gets the same variables from it,
+            // a multi-line value whose lines look like variables included.
+            let pem = "-----BEGIN KEY-----\nabc\nX=injected\n-----END KEY-----"
+            #expect(try await minid.mini(["env", "set", "dotenv", "PEM=\(pem)", "QUOTE=say \"hi\""]).status == 0)
+            let revealed = try await minid.mini(["env", "dotenv", "--reveal"])
+            try revealed.stdout.write(toFile: file, atomically: false, encoding: .utf8)
+            #expect(try await minid.mini(["apps", "create", "dotenv-copy"]).status == 0)
+            let copied = try await minid.mini(["env", "set", "dotenv-copy", "--file", file])
+            #expect(copied.status == 0, "\(copied)")
+            let original = try await minid.mini(["env", "dotenv", "--reveal", "--json"])
+            let copy = try await minid.mini(["env", "dotenv-copy", "--reveal", "--json"])
+            #expect(copy.stdout == original.stdout && original.stdout.contains("X=injected"), "\(revealed.stdout)")
         } catch {
             Issue.record("\(error)\nminid log:\n\(minid.log())")
         }

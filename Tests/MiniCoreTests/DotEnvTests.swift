@@ -47,6 +47,21 @@ struct DotEnvTests {
         #expect(try parsed("") == [:])
     }
 
+    @Test("a variable written as a line reads back as it was, quoted only when it must be")
+    func lines() throws {
+        let values = [
+            "plain", "", "postgres://db/x?a=b&c=d", "with spaces inside", " leading", "trailing\t", "two\nlines",
+            "crlf\r\nline", "tab\there", "say \"hi\"", "back\\slash", "'single'", "#hash", "a #comment", "$HOME ${X}",
+            "-----BEGIN KEY-----\nabc\nX=injected\n-----END KEY-----\n", "ünïcödé ✓",
+        ]
+        for value in values {
+            let line = DotEnv.line(key: "K", value: value)
+            #expect(try parsed(line) == ["K": value], "\(line)")
+        }
+        #expect(DotEnv.line(key: "URL", value: "postgres://db/x?a=b") == "URL=postgres://db/x?a=b")
+        #expect(DotEnv.line(key: "PEM", value: "a\nX=1") == #"PEM="a\nX=1""#)
+    }
+
     @Test("what is not a variable is refused with its line")
     func refused() {
         for (text, line, problem) in [

@@ -19,7 +19,7 @@ extension Mini {
             @Argument(help: "The app.", transform: AppName.argument)
             var app: AppName
 
-            @Flag(help: "Show the values.")
+            @Flag(help: "Show the values, as a .env file that mini env set --file reads back.")
             var reveal = false
 
             @Flag(help: "Print JSON (values masked unless --reveal).")
@@ -55,8 +55,10 @@ extension Mini {
                 guard !shown.isEmpty else {
                     return Terminal.error("\(app) has no variables; set some with mini env set \(app) KEY=VALUE")
                 }
+                // Revealed, as a .env file that `mini env set --file` reads back.
                 Terminal.output(
-                    shown.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n"))
+                    shown.sorted { $0.key < $1.key }.map { DotEnv.line(key: $0.key, value: $0.value) }
+                        .joined(separator: "\n"))
             }
         }
 
