@@ -185,11 +185,14 @@ extension ClientHandler {
         guard connection === upstream else { return }
         switch state.phase {
         case .forwarding where !state.responseStarted:
-            if connection.hasCarriedRequests && !connection.hasResponseBytes && state.requestComplete
-                && exchange.isReplayable && exchange.failedAttempts == 0
-            {
-                // A kept-alive connection the upstream closed as the request went out, without
-                // a byte of answer: send it once more, to the next instance if there is one.
+            let repeatable = !connection.hasResponseBytes && state.requestComplete && exchange.isReplayable
+            // A kept-alive connection the upstream closed as the request went out: once more,
+            // to the next instance if there is one.
+            let closedWhileKept = connection.hasCarriedRequests && exchange.failedAttempts == 0
+            // An instance that went under the request (it crashed, was killed): the next one,
+            // as nginx's `proxy_next_upstream error` does for requests that can be repeated.
+            let anotherInstance = exchange.failedAttempts + 1 < (route?.pools.count ?? 0)
+            if repeatable && (closedWhileKept || anotherInstance) {
                 detachUpstream(reusable: false)
                 exchange.failedAttempts += 1
                 state.retryingUpstream()

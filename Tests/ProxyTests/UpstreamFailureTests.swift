@@ -71,6 +71,44 @@ struct UpstreamFailureTests {
         }
     }
 
+    @Test(
+        "An instance that goes under a repeatable request sends it to the next one; a POST, or no other instance, gets 502"
+    )
+    func failedInstanceRetriesRepeatableRequests() async throws {
+        let dying = try await ScriptedUpstream.start { _ in .close }
+        let healthy = try await ScriptedUpstream.start { _ in .respond(Self.okHead) }
+        defer {
+            Task {
+                await dying.stop()
+                await healthy.stop()
+            }
+        }
+        let routes = RouteTable(apps: ["app": [dying.upstream, healthy.upstream], "solo": [dying.upstream]])
+        try await withProxy(routes: routes) { _, port in
+            let statuses = try await RawConnection.connect(port: port).session { exchange in
+                var statuses: [String] = []
+                for request in [
+                    "GET /a", "GET /b", "GET /c", "GET /d", "POST /e",
+                    "POST /f",
+                ] {
+                    let body = request.hasPrefix("POST") ? "Content-Length: 2\r\n\r\nhi" : "\r\n"
+                    let answer = try await exchange("\(request) HTTP/1.1\r\nHost: app.localhost\r\n\(body)") {
+                        $0.contains("\r\n\r\n") && ($0.hasSuffix("ok") || $0.hasSuffix("\n"))
+                    }
+                    statuses.append(String(answer.prefix(12)))
+                }
+                return statuses
+            }
+            #expect(statuses.prefix(4).allSatisfy { $0 == "HTTP/1.1 200" }, "\(statuses)")
+            #expect(statuses.suffix(2).sorted() == ["HTTP/1.1 200", "HTTP/1.1 502"], "\(statuses)")
+            #expect(healthy.received.filter { $0.hasPrefix("GET") }.count == 4, "\(healthy.received)")
+            #expect(dying.received.filter { $0.hasPrefix("POST") }.count == 1, "\(dying.received)")
+            let solo = try await RawConnection.connect(port: port).exchange(
+                "GET / HTTP/1.1\r\nHost: solo.localhost\r\nConnection: close\r\n\r\n")
+            #expect(solo.received.hasPrefix("HTTP/1.1 502 "), "\(solo.received)")
+        }
+    }
+
     @Test("A transfer coding other than chunked passes as it came, ended by the close, never chunked twice")
     func foreignTransferCodingIsNotChunkedAgain() async throws {
         let upstream = try await RawUpstream.start(head: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip", bodySize: 5)
