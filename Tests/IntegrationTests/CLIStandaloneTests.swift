@@ -165,6 +165,14 @@ struct CLIStandaloneTests {
         let bad = try await mini(["config", "set-host", "not a url"])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("is not an http(s) URL"), "\(bad.stderr)")
+        let query = try await mini(["config", "set-host", "http://127.0.0.1:7171/?token=x"])
+        #expect(query.status == 2 && query.stderr.contains("has more than a server's URL"), "\(query)")
+        // A path is kept (a proxy in front may serve the API under it), with a note on where calls go.
+        let prefixed = try await mini(["config", "set-host", "http://127.0.0.1:7171/api"])
+        #expect(
+            prefixed.status == 0 && prefixed.stderr.contains("calls go to http://127.0.0.1:7171/api/v1/"), "\(prefixed)"
+        )
+        #expect(try await mini(["config", "set-host", "http://127.0.0.1:7171"]).status == 0)
 
         // A usage error found while running names the command's own usage.
         let noToken = try await run(

@@ -24,6 +24,11 @@ extension Mini {
                 else {
                     throw ValidationError("'\(url)' is not an http(s) URL such as http://127.0.0.1:7070")
                 }
+                guard components.query == nil, components.fragment == nil, components.user == nil else {
+                    throw ValidationError(
+                        "'\(url)' has more than a server's URL: give the scheme, host and port, such as http://127.0.0.1:7070"
+                    )
+                }
             }
 
             func run() throws {
@@ -31,6 +36,12 @@ extension Mini {
                 file.host = url
                 try file.save()
                 Terminal.output("host set to \(url)")
+                let path = URLComponents(string: url)?.path ?? ""
+                if !path.isEmpty, path != "/" {
+                    Terminal.error(
+                        "note: calls go to \(url.trimmingCharacters(in: ["/"]))/v1/...: keep the path \(path) only if a proxy in "
+                            + "front serves mini's API under it")
+                }
             }
         }
 
