@@ -67,7 +67,14 @@ private struct LogReader: Sendable {
     let endCheck: @Sendable () async -> String?
 
     /// Writes every line to `writer` until the logs end (or, when following, until cancelled).
+    /// Without following, the instances' lines come as one log, in the order they were written.
     func copy(to writer: inout any ResponseBodyWriter) async throws {
+        guard follow else {
+            let merged = MergedLines()
+            await produce(into: merged)
+            for batch in merged.inOrder() { try await writer.write(batch) }
+            return
+        }
         let (lines, continuation) = AsyncStream<ByteBuffer>.makeStream(
             bufferingPolicy: .bufferingNewest(AppLogRoutes.bufferedLines))
         let sink = LineSink(continuation: continuation)
@@ -87,7 +94,7 @@ private struct LogReader: Sendable {
     /// `tail` lines. When following, looks at the instances every second: a new one (of a
     /// release, a restart) is followed from its first line, one whose stream ended (its
     /// container stopped, restarted or was recreated) again from where it ended.
-    private func produce(into sink: LineSink) async {
+    private func produce(into sink: some LogLineTarget) async {
         await withTaskGroup(of: GroupEvent.self) { group in
             var following = Set<String>()
             /// Instances seen so far: any other is new, and shown whole.
@@ -133,7 +140,7 @@ private struct LogReader: Sendable {
                     }
                 case .tick where !Task.isCancelled:
                     if let line = await endCheck() {
-                        sink.yield(line)
+                        sink.yield(line, at: nil)
                         sink.finish()  // the last line: what the streams still yield is dropped
                         group.cancelAll()
                     } else {
@@ -175,10 +182,12 @@ private struct LogReader: Sendable {
     /// One stream of one instance's container, from `start`. A failure is said in the stream
     /// when `reportsFailure`.
     private func copyLines(
-        of instance: InstanceRecord, from start: LogStart, reportsFailure: Bool, into sink: LineSink
+        of instance: InstanceRecord, from start: LogStart, reportsFailure: Bool, into sink: some LogLineTarget
     ) async -> StreamEnd {
         let container = instance.containerId ?? instance.name
         var lastLineAt: Date?
+        /// The engine's time of the last line (the time of a long line's later pieces too).
+        var lastTime: Substring?
         var since: Date?
         var tail: Int?
         switch start {
@@ -189,13 +198,16 @@ private struct LogReader: Sendable {
         case .beginning: break
         }
         do {
+            // Lines to merge are ordered by the engine's times.
             let lines = docker.containerLogs(
-                container, follow: follow, tail: tail, since: since, timestamps: timestamps)
+                container, follow: follow, tail: tail, since: since, timestamps: timestamps || !follow)
             for try await line in lines {
-                if timestamps, let (time, text) = LogTimestamp.split(line.text) {
-                    sink.yield("\(time) [\(instance.name)] \(text)\n")
+                if let (time, text) = LogTimestamp.split(line.text) {
+                    lastTime = time
+                    sink.yield(
+                        timestamps ? "\(time) [\(instance.name)] \(text)\n" : "[\(instance.name)] \(text)\n", at: time)
                 } else {
-                    sink.yield("[\(instance.name)] \(line.text)\n")
+                    sink.yield("[\(instance.name)] \(line.text)\n", at: lastTime)
                 }
                 lastLineAt = Date()
             }
@@ -206,15 +218,57 @@ private struct LogReader: Sendable {
             // Recreated under a new id meanwhile: the next look finds it.
             return StreamEnd(resumeFrom: lastLineAt, failed: false)
         } catch {
-            if reportsFailure { sink.yield("[\(instance.name)] (log unavailable: \(error))\n") }
+            if reportsFailure { sink.yield("[\(instance.name)] (log unavailable: \(error))\n", at: nil) }
             return StreamEnd(resumeFrom: lastLineAt, failed: true)
         }
     }
 }
 
-/// Where the instances' lines go: the stream to the client, which keeps the newest
-/// ``AppLogRoutes/bufferedLines`` and counts what it drops.
-final class LineSink: Sendable {
+/// Where the lines of an app's instances go, each with the engine's time of it when known.
+protocol LogLineTarget: Sendable {
+    func yield(_ line: String, at time: Substring?)
+    func finish()
+}
+
+/// The lines of every instance, gathered to be written as one log in the order they were
+/// written (a log that is not followed).
+final class MergedLines: LogLineTarget {
+    private struct Line {
+        /// ``LogTimestamp/sortKey(_:)`` of its time; lines without one come last.
+        var key: String
+        var sequence: Int
+        var text: String
+    }
+
+    private let lines = Mutex<[Line]>([])
+
+    func yield(_ line: String, at time: Substring?) {
+        let key = time.map(LogTimestamp.sortKey) ?? "~"
+        lines.withLock { $0.append(Line(key: key, sequence: $0.count, text: line)) }
+    }
+
+    func finish() {}
+
+    /// The lines by time (an instance's own in the order it wrote them), in writes of up to 64 KiB.
+    func inOrder() -> [ByteBuffer] {
+        let sorted = lines.withLock { $0 }.sorted { ($0.key, $0.sequence) < ($1.key, $1.sequence) }
+        var batches: [ByteBuffer] = []
+        var batch = ByteBuffer()
+        for line in sorted {
+            batch.writeString(line.text)
+            if batch.readableBytes >= 64 << 10 {
+                batches.append(batch)
+                batch = ByteBuffer()
+            }
+        }
+        if batch.readableBytes > 0 { batches.append(batch) }
+        return batches
+    }
+}
+
+/// Where the instances' lines go while they are followed: the stream to the client, which
+/// keeps the newest ``AppLogRoutes/bufferedLines`` and counts what it drops.
+final class LineSink: LogLineTarget {
     private let continuation: AsyncStream<ByteBuffer>.Continuation
     private let dropped = Atomic<Int>(0)
 
@@ -222,7 +276,7 @@ final class LineSink: Sendable {
         self.continuation = continuation
     }
 
-    func yield(_ line: String) {
+    func yield(_ line: String, at time: Substring? = nil) {
         if case .dropped = continuation.yield(ByteBuffer(string: line)) {
             dropped.add(1, ordering: .relaxed)
         }
@@ -249,5 +303,14 @@ enum LogTimestamp {
             time.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/) != nil
         else { return nil }
         return (time, line[line.index(after: space)...])
+    }
+
+    /// A key that orders the engine's times as they follow each other: its fraction of a
+    /// second, which the engine writes without trailing zeros, padded to nanoseconds.
+    static func sortKey(_ time: Substring) -> String {
+        let withoutZone = time.dropLast()  // the Z
+        guard let dot = withoutZone.firstIndex(of: ".") else { return withoutZone + ".000000000" }
+        let fraction = withoutZone[withoutZone.index(after: dot)...]
+        return withoutZone + String(repeating: "0", count: max(0, 9 - fraction.count))
     }
 }

@@ -13,4 +13,14 @@ struct LogTimestampTests {
             #expect(LogTimestamp.split(piece) == nil, "\(piece)")
         }
     }
+
+    @Test("the engine's times sort as they follow each other, whatever their number of fraction digits")
+    func sortKey() {
+        let times = [
+            "2026-12-07T13:20:00Z", "2026-12-07T13:20:00.01Z", "2026-12-07T13:20:00.1Z",
+            "2026-12-07T13:20:00.123456789Z", "2026-12-07T13:20:00.5Z", "2026-12-07T13:20:01Z",
+        ]
+        #expect(times.reversed().sorted { LogTimestamp.sortKey($0[...]) < LogTimestamp.sortKey($1[...]) } == times)
+        #expect(LogTimestamp.sortKey("2026-12-07T13:20:00.5Z") == "2026-12-07T13:20:00.500000000")
+    }
 }

@@ -8,7 +8,8 @@ import Testing
 /// scaling and self-healing.
 @Suite("releases, end to end", .serialized)
 struct ReleaseTests {
-    /// An app that reports its env and container over CGI, on top of examples/hello.
+    /// An app that reports its env and container over CGI, on top of examples/hello; each
+    /// request to it logs `info <query>`.
     static func makeInfoApp(in work: TemporaryDirectory, as folder: String, body: String) throws -> URL {
         let app = try copyExample("hello", into: work, as: folder)
         try body.write(to: app.appendingPathComponent("www/index.html"), atomically: false, encoding: .utf8)
@@ -18,6 +19,7 @@ struct ReleaseTests {
         // The script frames its own body, so the app answers like most apps do.
         let source = """
             #!/bin/busybox sh
+            echo "info $QUERY_STRING" >&2
             body="FOO=$FOO host=$HOSTNAME"
             echo 'Content-Type: text/plain'
             echo "Content-Length: $(( ${#body} + 1 ))"
@@ -272,10 +274,16 @@ struct ReleaseTests {
             }
             #expect(repaired, "the removed instance was not recreated")
 
-            // App logs: every instance's lines, prefixed with the instance.
+            // App logs: every instance's lines, prefixed with the instance, as one log in the
+            // order they were written (requests go round the 3 instances).
+            for order in 1...9 {
+                _ = try await minid.getThroughProxy(host: "\(app).localhost", path: "/cgi-bin/info?order-\(order)")
+            }
             let logs = try await minid.mini(["logs", app, "-n", "50"])
             #expect(logs.status == 0)
             #expect(logs.stdout.contains("[mini-\(app)-v6-"), "app logs:\n\(logs.stdout)")
+            let orders = logs.stdout.split(separator: "\n").compactMap { $0.firstMatch(of: /info order-(\d)$/)?.1 }
+            #expect(orders == ["1", "2", "3", "4", "5", "6", "7", "8", "9"], "app logs:\n\(logs.stdout)")
             // With -t, each line begins with when it was written, as heroku logs shows it.
             let stamped = try await minid.mini(["logs", app, "-n", "5", "-t"]).stdout.split(separator: "\n")
             #expect(!stamped.isEmpty)
