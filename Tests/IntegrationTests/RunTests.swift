@@ -81,6 +81,7 @@ struct RunTests {
                 print(first.decode().strip(), rest)
                 """
             let environment = minid.miniEnvironment
+            let rssBefore = residentKilobytes(of: minid.process.processIdentifier)
             async let session = run(
                 URL(fileURLWithPath: "/bin/bash"),
                 [
@@ -97,6 +98,9 @@ struct RunTests {
                     ["ps", "-aq", "--filter", "label=mini.run=\(app)", "--filter", "status=exited"])
                 return !exited.stdout.isEmpty
             }
+            // What waits is the output, not copies of the buffers it was cut from.
+            let grown = residentKilobytes(of: minid.process.processIdentifier) - rssBefore
+            #expect(grown < 40_000, "minid grew by \(grown) KB holding 12 MB of output")
             let result = try await session
             #expect(result.stdout == "first 12000000\nmini:0\n", "\(result)")
         }
@@ -157,6 +161,13 @@ struct RunTests {
                     && error.contains("the command was stopped"), "\(refused)")
             #expect(ContinuousClock.now - refusing < .seconds(15), "the command was not stopped")
         }
+    }
+
+    /// The resident memory of process `pid` in KB (`VmRSS`), 0 if it cannot be read.
+    private func residentKilobytes(of pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
     /// `POST /v1/apps/{app}/run/input` with curl: the run's request, then the `input` lines;
