@@ -80,7 +80,12 @@ public struct AttachedOutput: AsyncSequence, Sendable {
                     }
                     return nil
                 }
-                guard var decoder = frames else { return [OutputChunk(stream: .stdout, bytes: bytes)] }
+                guard var decoder = frames else {
+                    // A read's buffer may be far larger than what it holds: output kept for a
+                    // slow client keeps only its bytes.
+                    let kept = bytes.capacity > 2 * bytes.readableBytes ? ByteBuffer(buffer: bytes) : bytes
+                    return [OutputChunk(stream: .stdout, bytes: kept)]
+                }
                 frames = nil  // one reference to its buffer while it grows
                 decoder.append(bytes)
                 var chunks: [OutputChunk] = []

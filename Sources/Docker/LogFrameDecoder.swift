@@ -49,16 +49,12 @@ struct LogFrameDecoder: Sendable {
                 let size = header[4...].reduce(0) { $0 << 8 | Int($1) }
                 state = .awaitingPayload(stream, size: size)
             case .awaitingPayload(let stream, let size):
-                guard buffered.readableBytes >= size else { return nil }
-                // A copy, not a slice: a slice kept by a reader (output waiting for a slow
+                guard let slice = buffered.readSlice(length: size) else { return nil }
+                state = .awaitingHeader
+                // A copy, not the slice: a slice kept by a reader (output waiting for a slow
                 // client) would pin this buffer's storage, and make every later append copy it
                 // whole; memory grew to gigabytes for 100 MB of output.
-                var payload = ByteBuffer()
-                payload.reserveCapacity(size)
-                payload.writeBytes(buffered.readableBytesView.prefix(size))
-                buffered.moveReaderIndex(forwardBy: size)
-                state = .awaitingHeader
-                return Frame(stream: stream, payload: payload)
+                return Frame(stream: stream, payload: ByteBuffer(buffer: slice))
             }
         }
     }
