@@ -12,6 +12,7 @@ import NIOCore
 enum RunInputReader {
     /// The longest line taken: a request with its variables, or a piece of input.
     static let maxLineBytes = 4 << 20
+    private static let maxLineText = "\(maxLineBytes >> 20) MiB"
 
     static func read(
         _ body: RequestBody, request: AsyncStream<Result<RunRequest, APIError>>.Continuation,
@@ -24,8 +25,7 @@ enum RunInputReader {
         do {
             first = try await lines.next()
         } catch {
-            let limit = ByteSize.format(Int64(maxLineBytes))
-            request.yield(.failure(.badRequest("the run's request takes more than \(limit), or broke off")))
+            request.yield(.failure(.badRequest("the run's request takes more than \(maxLineText), or broke off")))
             return
         }
         do {
@@ -43,16 +43,33 @@ enum RunInputReader {
             guard let target else { return }
             var forwarding = true
             var lineNumber = 1
-            while let line = try await lines.next() {
+            /// Stops the command for the current line, once.
+            func refuse(_ problem: String) {
+                if forwarding { target.refuse("line \(lineNumber) of the request \(problem)") }
+                forwarding = false
+            }
+            while true {
                 lineNumber += 1
+                let line: ByteBuffer
+                do {
+                    guard let next = try await lines.next() else { break }
+                    line = next
+                } catch is Lines.TooLong {
+                    refuse("takes more than \(maxLineText): send input in smaller pieces")
+                    try await lines.skipPastNewline()
+                    continue
+                }
                 // After the end of stdin, or once the command stopped reading: the client's end
                 // is still awaited.
                 guard forwarding else { continue }
                 guard let input = try? JSONDecoder.mini.decode(RunInput.self, from: line) else {
-                    target.refuse(
-                        "line \(lineNumber) of the request is not the run's input "
-                            + #"({"data": "<base64>"}, {"resize": {"rows", "columns"}} or {"end": true})"#)
-                    forwarding = false
+                    refuse(
+                        #"is not the run's input ({"data": "<base64>"}, {"resize": {"rows", "columns"}} or {"end": true})"#
+                    )
+                    continue
+                }
+                if let size = input.resize, !size.isValid {
+                    refuse("resizes the terminal beyond what it can be: \(RunRoutes.terminalSizeProblem)")
                     continue
                 }
                 do {
@@ -85,6 +102,19 @@ enum RunInputReader {
                 guard pending.readableBytes <= RunInputReader.maxLineBytes else { throw TooLong() }
                 guard var chunk = try await iterator.next() else { return nil }
                 pending.discardReadBytes()
+                pending.writeBuffer(&chunk)
+            }
+        }
+
+        /// Drops what is left of a line that was too long, up to its newline.
+        mutating func skipPastNewline() async throws {
+            while true {
+                if let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    pending.moveReaderIndex(to: newline + 1)
+                    return
+                }
+                pending.clear()
+                guard var chunk = try await iterator.next() else { return }
                 pending.writeBuffer(&chunk)
             }
         }

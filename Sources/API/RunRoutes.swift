@@ -152,8 +152,14 @@ struct RunRoutes {
             throw APIError.badRequest("give the command to run, such as [\"rake\", \"db:migrate\"]")
         }
         if let problem = CommandArguments.problem(with: body.command) { throw APIError.badRequest(problem) }
+        if let terminal = body.terminal, !terminal.isValid {
+            throw APIError.badRequest(Self.terminalSizeProblem)
+        }
         try EnvironmentKey.requireValid(body.env)
     }
+
+    static let terminalSizeProblem =
+        "a terminal's rows and columns run from \(TerminalSize.dimensions.lowerBound) to \(TerminalSize.dimensions.upperBound)"
 
     /// Checks that the engine answers and has the release's image, so that the likely
     /// refusals come as an HTTP status before the answer's lines begin.

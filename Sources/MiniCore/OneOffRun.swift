@@ -37,11 +37,17 @@ public struct TerminalSize: Codable, Sendable, Equatable {
         self.rows = rows
         self.columns = columns
     }
+
+    /// What rows and columns may be: what a terminal's size holds (`TIOCSWINSZ`), 0 excepted.
+    public static let dimensions = 1...65_535
+
+    /// Whether both rows and columns are within ``dimensions``.
+    public var isValid: Bool { Self.dimensions.contains(rows) && Self.dimensions.contains(columns) }
 }
 
 /// A line of input to a run with input, after its ``RunRequest``: bytes for the command's
-/// stdin, a new terminal size, or the end of stdin (the command reads end of file; a run keeps
-/// its request open until its answer ends, and one whose request ends first is stopped).
+/// stdin, a new terminal size, or the end of stdin (the command reads end of file; the
+/// request's end ends stdin too, and a request that breaks off stops the command).
 public struct RunInput: Codable, Sendable, Equatable {
     /// Bytes for stdin (base64 in JSON).
     public var data: Data?

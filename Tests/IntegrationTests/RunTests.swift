@@ -160,6 +160,19 @@ struct RunTests {
                 error.contains("line 2 of the request is not the run's input")
                     && error.contains("the command was stopped"), "\(refused)")
             #expect(ContinuousClock.now - refusing < .seconds(15), "the command was not stopped")
+            // A line over 4 MiB, and a terminal of no size, are refused saying so.
+            let long = try await runWithInput(
+                ["/bin/busybox", "sh", "-c", "wc -c"],
+                input: [#"{"data": "\#(String(repeating: "A", count: 5 << 20))"}"#, #"{"end": true}"#], app: app,
+                on: minid)
+            #expect(
+                (long.last["error"] as? String)?.contains("line 2 of the request takes more than 4 MiB") == true,
+                "\(long.last)")
+            let noSize = try await runWithInput(
+                ["/bin/busybox", "true"], input: [], terminal: ["rows": 0, "columns": 80], app: app, on: minid)
+            #expect(
+                (noSize.last["error"] as? String)?.contains("rows and columns run from 1 to 65535") == true,
+                "\(noSize.last)")
         }
     }
 
@@ -173,14 +186,20 @@ struct RunTests {
     /// `POST /v1/apps/{app}/run/input` with curl: the run's request, then the `input` lines;
     /// returns what came on stdout and the answer's last line.
     private func runWithInput(
-        _ command: [String], input: [String], app: String, on minid: MinidProcess
+        _ command: [String], input: [String], terminal: [String: Int]? = nil, app: String, on minid: MinidProcess
     ) async throws -> (stdout: String, last: [String: Any]) {
-        let request = String(decoding: try JSONSerialization.data(withJSONObject: ["command": command]), as: UTF8.self)
+        var body: [String: Any] = ["command": command]
+        body["terminal"] = terminal
+        let request = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        // In a file: a line of input may be longer than an argument can be.
+        let file = minid.data.url.appendingPathComponent("run-\(UUID().uuidString).ndjson")
+        try ([request] + input).map { $0 + "\n" }.joined().write(to: file, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
         let answer = try await run(
             URL(fileURLWithPath: "/usr/bin/curl"),
             [
                 "-sS", "-N", "-X", "POST", "-H", "Authorization: Bearer \(minid.token)", "-H",
-                "Content-Type: application/x-ndjson", "--data-binary", ([request] + input).map { $0 + "\n" }.joined(),
+                "Content-Type: application/x-ndjson", "--data-binary", "@\(file.path)",
                 "\(minid.apiURL)/v1/apps/\(app)/run/input",
             ])
         let events = answer.stdout.split(separator: "\n").compactMap {
