@@ -80,7 +80,7 @@ enum RunInputReader {
             }
             if forwarding { _ = try? await target.send(RunInput(end: true)) }
         } catch {
-            // A broken body, a line too long, or the run's end (cancelled).
+            // A broken body, or the run's end (cancelled).
             if !Task.isCancelled { target?.clientGone() }
         }
     }
