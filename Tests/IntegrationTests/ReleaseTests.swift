@@ -200,6 +200,18 @@ struct ReleaseTests {
             let rollback = try await minid.mini(["rollback", app, "v1"])
             #expect(rollback.status == 0, "\(rollback)")
             #expect(try await minid.getThroughProxy(host: "\(app).localhost").1.contains("body one"))
+
+            // Five new images later, the two before them are gone (v2's has no release left
+            // that keeps it; v1's went with v9, the rollback that ran it again); the newest stay.
+            for index in 3...7 {
+                let code = try Self.makeInfoApp(in: work, as: "code\(index)", body: "body \(index)")
+                try #require(try await minid.mini(["deploy", code.path, "--app", app]).status == 0)
+            }
+            try await waitUntil(timeout: .seconds(10)) {
+                let listed = try await minid.mini(["releases", app, "--json"])
+                let releases = try JSONDecoder.mini.decode(ReleaseList.self, from: Data(listed.stdout.utf8)).releases
+                return releases.filter { $0.imageKept == false }.map(\.version).sorted() == Array(1...9)
+            }
         }
     }
 
