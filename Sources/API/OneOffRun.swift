@@ -150,6 +150,15 @@ struct OneOffRun: Sendable {
         of id: String, stopping: @escaping @Sendable () -> Bool, stdin: AsyncStream<RunStdin>.Continuation?,
         into answer: inout AnswerLines, write: (ByteBuffer) async throws -> Void
     ) async throws -> RunEvent {
+        /// Writes output as answer lines; no chunks (a liveness tick) writes an empty line.
+        func forward(_ chunks: [OutputChunk]) async throws {
+            guard !chunks.isEmpty else { return try await write(ByteBuffer(string: "\n")) }
+            for chunk in chunks {
+                try answer.append(RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
+                if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
+            }
+            if answer.bytes > 0 { try await write(answer.take()) }
+        }
         let spool = OutputSpool()
         do {
             let status = try await withThrowingTaskGroup(of: Int?.self) { group in
@@ -176,18 +185,7 @@ struct OneOffRun: Sendable {
                         return nil
                     }
                 }
-                while let chunks = try await spool.take() {
-                    guard !chunks.isEmpty else {
-                        try await write(ByteBuffer(string: "\n"))
-                        continue
-                    }
-                    for chunk in chunks {
-                        try answer.append(
-                            RunEvent(stream: chunk.stream.rawValue, data: Data(chunk.bytes.readableBytesView)))
-                        if answer.bytes >= Self.writeBytes { try await write(answer.take()) }
-                    }
-                    if answer.bytes > 0 { try await write(answer.take()) }
-                }
+                while let chunks = try await spool.take() { try await forward(chunks) }
                 group.cancelAll()
                 return try await group.reduce(nil) { $0 ?? $1 }
             }

@@ -69,7 +69,7 @@ enum RunInputReader {
                     continue
                 }
                 if let size = input.resize, !size.isValid {
-                    refuse("resizes the terminal beyond what it can be: \(RunRoutes.terminalSizeProblem)")
+                    refuse("resizes the terminal beyond what it can be: \(TerminalSize.rule)")
                     continue
                 }
                 do {

@@ -153,13 +153,10 @@ struct RunRoutes {
         }
         if let problem = CommandArguments.problem(with: body.command) { throw APIError.badRequest(problem) }
         if let terminal = body.terminal, !terminal.isValid {
-            throw APIError.badRequest(Self.terminalSizeProblem)
+            throw APIError.badRequest(TerminalSize.rule)
         }
         try EnvironmentKey.requireValid(body.env)
     }
-
-    static let terminalSizeProblem =
-        "a terminal's rows and columns run from \(TerminalSize.dimensions.lowerBound) to \(TerminalSize.dimensions.upperBound)"
 
     /// Checks that the engine answers and has the release's image, so that the likely
     /// refusals come as an HTTP status before the answer's lines begin.

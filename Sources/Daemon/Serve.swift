@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
             tunnels: proxy.tunnels, tls: tls, accessLog: proxy.accessLog, logger: logger)
         let oneOffRuns = OneOffRuns()
         let apiService = try makeAPIService(
-            api: api, apps: proxy.address, tlsPort: tls.map { $0.publicPort ?? $0.port }, docker: docker,
+            api: api, apps: proxy.address, tlsPort: tls?.urlPort, docker: docker,
             directory: directory, queue: jobs,
             proxyServer: proxyServer, oneOffRuns: oneOffRuns, logger: logger
         )
@@ -86,7 +86,7 @@ struct Serve: AsyncParsableCommand {
         let domain = proxy.address.domain
         let appURLs =
             [AppURL.of("<app>", scheme: "http", domain: domain, port: proxy.address.urlPort)]
-            + (tls.map { [AppURL.of("<app>", scheme: "https", domain: domain, port: $0.publicPort ?? $0.port)] } ?? [])
+            + (tls.map { [AppURL.of("<app>", scheme: "https", domain: domain, port: $0.urlPort)] } ?? [])
         announce(
             """
             mini is running.

@@ -43,6 +43,10 @@ public struct TerminalSize: Codable, Sendable, Equatable {
 
     /// Whether both rows and columns are within ``dimensions``.
     public var isValid: Bool { Self.dimensions.contains(rows) && Self.dimensions.contains(columns) }
+
+    /// What a size that is not ``isValid`` is told.
+    public static let rule =
+        "a terminal's rows and columns run from \(dimensions.lowerBound) to \(dimensions.upperBound)"
 }
 
 /// A line of input to a run with input, after its ``RunRequest``: bytes for the command's

@@ -8,6 +8,8 @@ extension ProxyConfiguration {
         /// The port clients reach HTTPS on, when something in front forwards it to ``port``
         /// (443 to 8443): redirects name it. Default nil: ``port``, once bound.
         public var publicPort: Int?
+        /// The port app URLs name: ``publicPort``, else ``port``.
+        public var urlPort: Int { publicPort ?? port }
         /// The certificates to serve, picked by the name the client asks for.
         public var certificates: CertificateStore
         /// Whether plain-HTTP requests for apps are answered with `308 Permanent Redirect` to

@@ -19,16 +19,21 @@ struct HTTPSTests {
         return (certificates, chain)
     }
 
+    /// minid's options for HTTPS on `tlsPort` with `certificates`, plain HTTP redirected, apps
+    /// under `apps.test` (curl takes no wildcard for a single-label domain, `*.localhost`).
+    private func httpsOptions(tlsPort: Int, certificates: TemporaryDirectory) -> [String] {
+        [
+            "--domain", "apps.test", "--tls-port", String(tlsPort), "--tls-certs", certificates.url.path,
+            "--redirect-https",
+        ]
+    }
+
     @Test("a deployed app is served over HTTPS with the folder's certificate; mini names the https URL; HTTP redirects")
     func deployedAppOverHTTPS() async throws {
         let (certificates, chain) = try await makeCertificates()
         defer { certificates.cleanup() }
         let tlsPort = try freePort()
-        // curl takes no wildcard for a single-label domain (`*.localhost`).
-        let options = [
-            "--domain", "apps.test", "--tls-port", String(tlsPort), "--tls-certs", certificates.url.path,
-            "--redirect-https",
-        ]
+        let options = httpsOptions(tlsPort: tlsPort, certificates: certificates)
         try await withMinid(app: "tls", extraArguments: options) { minid, app, work in
             let folder = try copyExample("hello", into: work, as: app)
             let deploy = try await minid.mini(["deploy", folder.path])
@@ -59,10 +64,10 @@ struct HTTPSTests {
         let (certificates, _) = try await makeCertificates()
         defer { certificates.cleanup() }
         let tlsPort = try freePort()
-        let options = [
-            "--domain", "apps.test", "--tls-port", String(tlsPort), "--tls-certs", certificates.url.path,
-            "--redirect-https", "--public-port", "80", "--tls-public-port", "443",
-        ]
+        let options =
+            httpsOptions(tlsPort: tlsPort, certificates: certificates) + [
+                "--public-port", "80", "--tls-public-port", "443",
+            ]
         try await withMinid(app: "pub", extraArguments: options) { minid, app, _ in
             #expect(minid.log().contains("apps:  http://<app>.apps.test, https://<app>.apps.test\n"), "\(minid.log())")
             let created = try await minid.mini(["apps", "create", app])
